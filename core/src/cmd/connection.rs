@@ -1,0 +1,160 @@
+//! Connection commands: PING, ECHO, QUIT, HELLO, SELECT.
+
+use super::{arg_i64, CmdResult, Ctx, Error};
+use crate::resp::{encode, Args};
+use alloc::vec::Vec;
+
+/// `PING [message]`.
+pub fn ping(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    match args.len() {
+        1 => out.extend_from_slice(b"+PONG\r\n"),
+        2 => encode::bulk(out, args.get(1)),
+        _ => {
+            return Err(Error::Msg(
+                "ERR wrong number of arguments for 'ping' command",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `ECHO message`.
+pub fn echo(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    encode::bulk(out, args.get(1));
+    Ok(())
+}
+
+/// `QUIT`: `+OK`, then the connection closes once replies are flushed.
+pub fn quit(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    encode::ok(out);
+    ctx.session.quit = true;
+    Ok(())
+}
+
+/// `SELECT index`: only database 0 exists in this version.
+pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let id = arg_i64(args.get(1))?;
+    if i32::try_from(id).is_err() {
+        return Err(Error::NotInteger);
+    }
+    if id != 0 {
+        return Err(Error::Msg("ERR DB index is out of range"));
+    }
+    ctx.session.db = 0;
+    encode::ok(out);
+    Ok(())
+}
+
+/// Whether a client name is acceptable (Redis: no spaces, newlines or special characters).
+fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+/// `HELLO [protover [AUTH username password] [SETNAME clientname]]`. The server speaks
+/// RESP2 only: protocol 3 answers `-NOPROTO`, as any version outside 2..=3 does in Redis.
+pub fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() >= 2 {
+        let ver = crate::resp::parse::parse_i64(args.get(1)).ok_or(Error::Msg(
+            "ERR Protocol version is not an integer or out of range",
+        ))?;
+        if ver != 2 {
+            return Err(Error::Msg("NOPROTO unsupported protocol version"));
+        }
+    }
+    let mut name = None;
+    let mut j = 2;
+    while j < args.len() {
+        let opt = args.get(j);
+        let more = args.len() - 1 - j;
+        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            // No password is configured: the default user accepts any password, as Redis's
+            // `nopass` default user does; other users do not exist.
+            if !args.get(j + 1).eq_ignore_ascii_case(b"default") {
+                return Err(Error::Msg(
+                    "WRONGPASS invalid username-password pair or user is disabled.",
+                ));
+            }
+            j += 3;
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            name = Some(args.get(j + 1));
+            j += 2;
+        } else {
+            out.extend_from_slice(b"-ERR Syntax error in HELLO option '");
+            encode::error_body(out, opt);
+            out.extend_from_slice(b"'\r\n");
+            return Ok(());
+        }
+    }
+    if let Some(name) = name {
+        if !valid_client_name(name) {
+            return Err(Error::Msg(
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ));
+        }
+        ctx.session.name = if name.is_empty() {
+            None
+        } else {
+            Some(name.to_vec())
+        };
+    }
+    encode::array(out, 14);
+    encode::bulk(out, b"server");
+    encode::bulk(out, b"redis");
+    encode::bulk(out, b"version");
+    encode::bulk(out, crate::REDIS_VERSION.as_bytes());
+    encode::bulk(out, b"proto");
+    encode::int(out, 2);
+    encode::bulk(out, b"id");
+    encode::int(out, i64::try_from(ctx.session.id).unwrap_or(i64::MAX));
+    encode::bulk(out, b"mode");
+    encode::bulk(out, b"standalone");
+    encode::bulk(out, b"role");
+    encode::bulk(out, b"master");
+    encode::bulk(out, b"modules");
+    encode::array(out, 0);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::Harness;
+
+    #[test]
+    fn connection_commands() {
+        let mut h = Harness::new();
+        assert_eq!(h.s("PING"), "+PONG\r\n");
+        assert_eq!(h.s("PING hi"), "$2\r\nhi\r\n");
+        assert_eq!(
+            h.s("PING a b"),
+            "-ERR wrong number of arguments for 'ping' command\r\n"
+        );
+        assert_eq!(h.s("ECHO \"\""), "$0\r\n\r\n");
+        assert_eq!(h.s("SELECT 0"), "+OK\r\n");
+        assert_eq!(h.s("SELECT 1"), "-ERR DB index is out of range\r\n");
+        assert_eq!(h.s("SELECT -1"), "-ERR DB index is out of range\r\n");
+        assert_eq!(
+            h.s("SELECT x"),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            h.s("SELECT 4294967296"),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(h.s("HELLO 3"), "-NOPROTO unsupported protocol version\r\n");
+        assert_eq!(h.s("HELLO 1"), "-NOPROTO unsupported protocol version\r\n");
+        assert_eq!(
+            h.s("HELLO x"),
+            "-ERR Protocol version is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            h.s("HELLO 2 FOO"),
+            "-ERR Syntax error in HELLO option 'FOO'\r\n"
+        );
+        let hello = h.s("HELLO 2 SETNAME me");
+        assert!(hello.starts_with("*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:1\r\n"), "{hello}");
+        assert!(hello.ends_with("$7\r\nmodules\r\n*0\r\n"));
+        assert_eq!(h.session.name.as_deref(), Some(&b"me"[..]));
+        assert_eq!(h.s("QUIT"), "+OK\r\n");
+        assert!(h.session.quit);
+    }
+}

@@ -1,0 +1,521 @@
+//! Commands: the one command table ([`COMMANDS`]) that both the dispatcher and `COMMAND`
+//! read, the per-connection [`Session`] the commands see, and one file per family.
+//!
+//! Each command checks its arguments first and then executes against the keyspace, writing
+//! its reply straight into the connection's output buffer. A command error ([`Error`])
+//! becomes an `-ERR ...` reply and the connection stays open.
+
+pub mod connection;
+pub mod keyspace;
+pub mod server;
+pub mod strings;
+
+use crate::engine::Engine;
+use crate::resp::encode;
+use crate::resp::Args;
+use crate::stats::WorkerStats;
+use crate::time::Now;
+use alloc::vec::Vec;
+
+/// What the connection does after a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on with the next request.
+    Continue,
+    /// Flush the replies written so far, then close (QUIT).
+    CloseAfterReply,
+    /// Close without replying to this request (Redis's answer to HTTP requests); earlier
+    /// replies are still flushed.
+    CloseSilently,
+}
+
+/// Per-connection state that commands read and change.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    /// The client id (CLIENT ID, HELLO).
+    pub id: usize,
+    /// The client name (HELLO SETNAME), if any.
+    pub name: Option<Vec<u8>>,
+    /// The selected database (only 0 exists in this version).
+    pub db: usize,
+    /// Set by QUIT: close once the reply is flushed.
+    pub quit: bool,
+}
+
+/// Everything a command runs with.
+pub struct Ctx<'a> {
+    /// Shared state.
+    pub engine: &'a Engine,
+    /// This worker's counters.
+    pub stats: &'a WorkerStats,
+    /// The time of this batch.
+    pub now: Now,
+    /// The connection's state.
+    pub session: &'a mut Session,
+}
+
+/// A command error: one `-...` reply; the connection stays open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// `-ERR syntax error`.
+    Syntax,
+    /// `-ERR value is not an integer or out of range`.
+    NotInteger,
+    /// `-ERR invalid expire time in '<command>' command`.
+    ExpireTime,
+    /// `-WRONGTYPE Operation against a key holding the wrong kind of value`.
+    WrongType,
+    /// `-ERR unknown subcommand '<arg>'. Try <COMMAND> HELP.`
+    UnknownSubcommand,
+    /// `-ERR wrong number of arguments for '<command>|<sub>' command`.
+    SubcommandArity(&'static str),
+    /// A fixed message, written as is after the `-` (it carries its own code).
+    Msg(&'static str),
+}
+
+impl Error {
+    /// Appends this error's reply for command `cmd` called with `args`.
+    pub fn reply(&self, cmd: &Command, args: &Args<'_>, out: &mut Vec<u8>) {
+        match self {
+            Error::Syntax => out.extend_from_slice(b"-ERR syntax error\r\n"),
+            Error::NotInteger => {
+                out.extend_from_slice(b"-ERR value is not an integer or out of range\r\n")
+            }
+            Error::ExpireTime => {
+                out.extend_from_slice(b"-ERR invalid expire time in '");
+                out.extend_from_slice(cmd.name.as_bytes());
+                out.extend_from_slice(b"' command\r\n");
+            }
+            Error::WrongType => out.extend_from_slice(
+                b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+            ),
+            Error::UnknownSubcommand => {
+                out.extend_from_slice(b"-ERR unknown subcommand '");
+                encode::error_body(out, c_str_prefix(args.get(1), 128));
+                out.extend_from_slice(b"'. Try ");
+                out.extend(cmd.name.bytes().map(|b| b.to_ascii_uppercase()));
+                out.extend_from_slice(b" HELP.\r\n");
+            }
+            Error::SubcommandArity(sub) => {
+                out.extend_from_slice(b"-ERR wrong number of arguments for '");
+                out.extend_from_slice(cmd.name.as_bytes());
+                out.push(b'|');
+                out.extend_from_slice(sub.as_bytes());
+                out.extend_from_slice(b"' command\r\n");
+            }
+            Error::Msg(m) => {
+                out.push(b'-');
+                out.extend_from_slice(m.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+}
+
+/// A command's result: its reply is already written when it is `Ok`.
+pub type CmdResult = Result<(), Error>;
+
+/// One entry of the command table.
+pub struct Command {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Redis arity: N means exactly N arguments (the name included), -N at least N.
+    pub arity: i32,
+    /// Flags as COMMAND INFO lists them.
+    pub flags: &'static [&'static str],
+    /// Position of the first key argument (0 if none).
+    pub first_key: i32,
+    /// Position of the last key argument (-1 for the last argument).
+    pub last_key: i32,
+    /// Step between key arguments.
+    pub step: i32,
+    /// ACL categories as COMMAND INFO lists them.
+    pub categories: &'static [&'static str],
+    /// The handler.
+    pub run: fn(&mut Ctx<'_>, &Args<'_>, &mut Vec<u8>) -> CmdResult,
+}
+
+impl Command {
+    fn arity_ok(&self, n: usize) -> bool {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        let a = i64::from(self.arity);
+        if a >= 0 {
+            n == a
+        } else {
+            n >= -a
+        }
+    }
+}
+
+const W: &[&str] = &["write", "denyoom"];
+const WF: &[&str] = &["write", "fast"];
+const RF: &[&str] = &["readonly", "fast"];
+
+macro_rules! command {
+    ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $cats:expr, $run:path) => {
+        Command {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            categories: $cats,
+            run: $run,
+        }
+    };
+}
+
+/// The command table: what the dispatcher runs and what `COMMAND` reports.
+/// The most frequent commands come first (lookup is a scan).
+pub static COMMANDS: &[Command] = &[
+    command!(
+        "get",
+        2,
+        RF,
+        1,
+        1,
+        1,
+        &["@read", "@string", "@fast"],
+        strings::get
+    ),
+    command!(
+        "set",
+        -3,
+        W,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@slow"],
+        strings::set
+    ),
+    command!(
+        "ping",
+        -1,
+        &["fast", "sentinel"],
+        0,
+        0,
+        0,
+        &["@fast", "@connection"],
+        connection::ping
+    ),
+    command!(
+        "del",
+        -2,
+        &["write"],
+        1,
+        -1,
+        1,
+        &["@keyspace", "@write", "@slow"],
+        keyspace::del
+    ),
+    command!(
+        "exists",
+        -2,
+        RF,
+        1,
+        -1,
+        1,
+        &["@keyspace", "@read", "@fast"],
+        keyspace::exists
+    ),
+    command!(
+        "echo",
+        2,
+        &["fast"],
+        0,
+        0,
+        0,
+        &["@fast", "@connection"],
+        connection::echo
+    ),
+    command!(
+        "select",
+        2,
+        &["loading", "stale", "fast"],
+        0,
+        0,
+        0,
+        &["@fast", "@connection"],
+        connection::select
+    ),
+    command!(
+        "hello",
+        -1,
+        &[
+            "noscript",
+            "loading",
+            "stale",
+            "fast",
+            "no_auth",
+            "sentinel",
+            "allow_busy"
+        ],
+        0,
+        0,
+        0,
+        &["@fast", "@connection"],
+        connection::hello
+    ),
+    command!(
+        "quit",
+        -1,
+        &[
+            "allow_busy",
+            "noscript",
+            "loading",
+            "stale",
+            "fast",
+            "no_auth"
+        ],
+        0,
+        0,
+        0,
+        &["@fast", "@connection"],
+        connection::quit
+    ),
+    command!(
+        "dbsize",
+        1,
+        RF,
+        0,
+        0,
+        0,
+        &["@keyspace", "@read", "@fast"],
+        keyspace::dbsize
+    ),
+    command!(
+        "flushdb",
+        -1,
+        &["write"],
+        0,
+        0,
+        0,
+        &["@keyspace", "@write", "@slow", "@dangerous"],
+        keyspace::flushdb
+    ),
+    command!(
+        "flushall",
+        -1,
+        &["write"],
+        0,
+        0,
+        0,
+        &["@keyspace", "@write", "@slow", "@dangerous"],
+        keyspace::flushall
+    ),
+    command!(
+        "command",
+        -1,
+        &["loading", "stale", "sentinel"],
+        0,
+        0,
+        0,
+        &["@slow", "@connection"],
+        server::command
+    ),
+    command!(
+        "config",
+        -2,
+        &["admin", "noscript", "loading", "stale"],
+        0,
+        0,
+        0,
+        &["@admin", "@slow", "@dangerous"],
+        server::config
+    ),
+    command!(
+        "info",
+        -1,
+        &["loading", "stale", "sentinel"],
+        0,
+        0,
+        0,
+        &["@slow", "@dangerous"],
+        server::info
+    ),
+];
+
+// `W` and `WF` are kept for the families that follow; silence the unused warning.
+const _: (&[&str], &[&str]) = (W, WF);
+
+/// Finds a command by name, ignoring ASCII case.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    COMMANDS
+        .iter()
+        .find(|c| c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// At most `max` bytes of `s`, cut at the first NUL (Redis formats these with `%s`).
+fn c_str_prefix(s: &[u8], max: usize) -> &[u8] {
+    let s = s.get(..max).unwrap_or(s);
+    match s.iter().position(|&b| b == 0) {
+        Some(nul) => s.get(..nul).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// Writes Redis's unknown-command error: the name and then the arguments, each quoted,
+/// cut so that the argument list stops growing once it reaches 128 bytes
+/// (Redis `processCommand`). CR and LF show as spaces.
+fn unknown_command(args: &Args<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"-ERR unknown command '");
+    encode::error_body(out, c_str_prefix(args.get(0), 128));
+    out.extend_from_slice(b"', with args beginning with: ");
+    let mut len = 0usize;
+    for arg in args.iter().skip(1) {
+        if len >= 128 {
+            break;
+        }
+        let part = c_str_prefix(arg, 128 - len);
+        out.push(b'\'');
+        encode::error_body(out, part);
+        out.extend_from_slice(b"' ");
+        len += part.len() + 3;
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Runs one command and writes its reply.
+pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Flow {
+    let name = args.get(0);
+    if name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:") {
+        // Someone is speaking HTTP to us (Redis's securityWarningCommand): say nothing.
+        return Flow::CloseSilently;
+    }
+    let Some(cmd) = lookup(name) else {
+        unknown_command(args, out);
+        return Flow::Continue;
+    };
+    if !cmd.arity_ok(args.len()) {
+        out.extend_from_slice(b"-ERR wrong number of arguments for '");
+        out.extend_from_slice(cmd.name.as_bytes());
+        out.extend_from_slice(b"' command\r\n");
+        return Flow::Continue;
+    }
+    ctx.stats.commands.bump(1);
+    if let Err(e) = (cmd.run)(ctx, args, out) {
+        e.reply(cmd, args, out);
+    }
+    if ctx.session.quit {
+        Flow::CloseAfterReply
+    } else {
+        Flow::Continue
+    }
+}
+
+/// Parses a command argument as a strict integer (`-ERR value is not an integer...`).
+pub fn arg_i64(arg: &[u8]) -> Result<i64, Error> {
+    crate::resp::parse::parse_i64(arg).ok_or(Error::NotInteger)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs commands against a fresh engine and returns the raw reply bytes.
+    use super::*;
+    use crate::config::{Config, Limits};
+    use crate::engine::{Engine, HostFacts};
+    use crate::resp::{Parsed, Parser};
+    use crate::time::{Instant, UnixMillis};
+    use std::vec::Vec;
+
+    /// An engine, a session and a clock to run commands with.
+    pub struct Harness {
+        pub engine: Engine,
+        pub session: Session,
+        pub now: Now,
+    }
+
+    impl Harness {
+        pub fn new() -> Self {
+            let now = Now {
+                mono: Instant::from_nanos(0),
+                unix: UnixMillis(1_700_000_000_000),
+            };
+            let engine = Engine::new(Config::default(), HostFacts::default(), 1, now);
+            Harness {
+                engine,
+                session: Session {
+                    id: 1,
+                    ..Session::default()
+                },
+                now,
+            }
+        }
+
+        /// Runs one inline command line and returns the reply bytes.
+        pub fn run(&mut self, line: &str) -> Vec<u8> {
+            let mut input = line.as_bytes().to_vec();
+            input.extend_from_slice(b"\r\n");
+            let mut p = Parser::new();
+            let Ok(Parsed::Command { .. }) = p.parse(&input, &Limits::default(), true) else {
+                panic!("bad test line {line}");
+            };
+            let args = p.args(&input);
+            let mut out = Vec::new();
+            let stats = WorkerStats::default();
+            let mut ctx = Ctx {
+                engine: &self.engine,
+                stats: &stats,
+                now: self.now,
+                session: &mut self.session,
+            };
+            dispatch(&mut ctx, &args, &mut out);
+            out
+        }
+
+        /// Runs a command and returns the reply as a string.
+        pub fn s(&mut self, line: &str) -> std::string::String {
+            std::string::String::from_utf8_lossy(&self.run(line)).into_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Harness;
+
+    #[test]
+    fn unknown_and_arity_errors_match_redis() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.s("FOO a b"),
+            "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"
+        );
+        assert_eq!(
+            h.s("\"\""),
+            "-ERR unknown command '', with args beginning with: \r\n"
+        );
+        assert_eq!(
+            h.s("\"F\\r\\nOO\""),
+            "-ERR unknown command 'F  OO', with args beginning with: \r\n"
+        );
+        assert_eq!(
+            h.s("GET"),
+            "-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(h.s("ping"), "+PONG\r\n");
+        let long = "x".repeat(200);
+        let reply = h.s(&std::format!("FOO {long} b"));
+        let expect = std::format!(
+            "-ERR unknown command 'FOO', with args beginning with: '{}' \r\n",
+            "x".repeat(128)
+        );
+        assert_eq!(reply, expect);
+        let reply = h.s(&std::format!("FOO {} {}", "a".repeat(100), "b".repeat(100)));
+        let expect = std::format!(
+            "-ERR unknown command 'FOO', with args beginning with: '{}' '{}' \r\n",
+            "a".repeat(100),
+            "b".repeat(25)
+        );
+        assert_eq!(reply, expect);
+    }
+
+    #[test]
+    fn every_command_is_found_case_insensitively() {
+        for c in super::COMMANDS {
+            assert!(super::lookup(c.name.to_ascii_uppercase().as_bytes()).is_some());
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! Server commands: COMMAND, CONFIG, INFO.
+
+use super::{CmdResult, Command, Ctx, Error, COMMANDS};
+use crate::resp::{encode, Args};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+fn int(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// One command's COMMAND INFO entry (Redis 7's ten fields).
+fn command_info(c: &Command, out: &mut Vec<u8>) {
+    encode::array(out, 10);
+    encode::bulk(out, c.name.as_bytes());
+    encode::int(out, i64::from(c.arity));
+    encode::array(out, c.flags.len());
+    for f in c.flags {
+        encode::simple(out, f.as_bytes());
+    }
+    encode::int(out, i64::from(c.first_key));
+    encode::int(out, i64::from(c.last_key));
+    encode::int(out, i64::from(c.step));
+    encode::array(out, c.categories.len());
+    for cat in c.categories {
+        encode::simple(out, cat.as_bytes());
+    }
+    // Tips, key specifications and subcommands are not described yet.
+    for _ in 0..3 {
+        encode::array(out, 0);
+    }
+}
+
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    (Empty in this version.)",
+    "HELP",
+    "    Print this help.",
+];
+
+fn help(lines: &[&str], out: &mut Vec<u8>) {
+    encode::array(out, lines.len());
+    for l in lines {
+        encode::simple(out, l.as_bytes());
+    }
+}
+
+/// `COMMAND [COUNT | LIST | INFO [name ...] | DOCS [name ...] | HELP]`, from the one
+/// command table the dispatcher uses.
+pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() == 1 {
+        encode::array(out, COMMANDS.len());
+        COMMANDS.iter().for_each(|c| command_info(c, out));
+        return Ok(());
+    }
+    let sub = args.get(1);
+    let is = |s: &[u8]| sub.eq_ignore_ascii_case(s);
+    if is(b"COUNT") {
+        if args.len() != 2 {
+            return Err(Error::SubcommandArity("count"));
+        }
+        encode::int(out, int(COMMANDS.len()));
+    } else if is(b"LIST") {
+        if args.len() != 2 {
+            return Err(Error::Syntax);
+        }
+        encode::array(out, COMMANDS.len());
+        COMMANDS
+            .iter()
+            .for_each(|c| encode::bulk(out, c.name.as_bytes()));
+    } else if is(b"INFO") {
+        if args.len() == 2 {
+            encode::array(out, COMMANDS.len());
+            COMMANDS.iter().for_each(|c| command_info(c, out));
+        } else {
+            encode::array(out, args.len() - 2);
+            for name in args.iter().skip(2) {
+                match super::lookup(name) {
+                    Some(c) => command_info(c, out),
+                    None => encode::nil(out),
+                }
+            }
+        }
+    } else if is(b"DOCS") {
+        encode::array(out, 0);
+    } else if is(b"HELP") {
+        if args.len() != 2 {
+            return Err(Error::SubcommandArity("help"));
+        }
+        help(COMMAND_HELP, out);
+    } else {
+        return Err(Error::UnknownSubcommand);
+    }
+    Ok(())
+}
+
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// `CONFIG GET pattern [pattern ...] | HELP`.
+pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let sub = args.get(1);
+    if sub.eq_ignore_ascii_case(b"GET") {
+        if args.len() < 3 {
+            return Err(Error::SubcommandArity("get"));
+        }
+        let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
+        let found = ctx.engine.config.get_matching(&patterns);
+        encode::array(out, found.len() * 2);
+        for (name, value) in found {
+            encode::bulk(out, name.as_bytes());
+            encode::bulk(out, value.as_bytes());
+        }
+        Ok(())
+    } else if sub.eq_ignore_ascii_case(b"SET") {
+        Err(Error::Msg(
+            "ERR CONFIG SET is not supported in this version",
+        ))
+    } else if sub.eq_ignore_ascii_case(b"HELP") {
+        help(CONFIG_HELP, out);
+        Ok(())
+    } else {
+        Err(Error::UnknownSubcommand)
+    }
+}
+
+/// Redis's `bytesToHuman`.
+fn human(s: &mut String, n: usize) {
+    let units = [
+        (1u64 << 50, 'P'),
+        (1 << 40, 'T'),
+        (1 << 30, 'G'),
+        (1 << 20, 'M'),
+        (1 << 10, 'K'),
+    ];
+    let n = n as u64;
+    for (size, unit) in units {
+        if n >= size {
+            let _ = write!(s, "{:.2}{}", n as f64 / size as f64, unit);
+            return;
+        }
+    }
+    let _ = write!(s, "{n}B");
+}
+
+/// The sections INFO knows, in the order it prints them.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "stats",
+    "replication",
+    "keyspace",
+];
+
+fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
+    let e = ctx.engine;
+    let now = ctx.now;
+    match name {
+        "server" => {
+            let up = now.mono.saturating_duration_since(e.started.mono).as_secs();
+            let _ = write!(
+                s,
+                "# Server\r\nredis_version:{}\r\nmini_kv_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmultiplexing_api:{}\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nio_threads_active:0\r\nworker_threads:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+                crate::REDIS_VERSION,
+                crate::VERSION,
+                e.host.os,
+                e.host.arch_bits,
+                e.host.multiplexing_api,
+                e.host.process_id,
+                e.host.run_id,
+                e.config.port,
+                now.unix.0.saturating_mul(1000),
+                up,
+                up / 86400,
+                e.config.workers,
+                e.host.executable,
+                e.host.config_file,
+            );
+        }
+        "clients" => {
+            let _ = write!(
+                s,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+                e.stats.connected_clients.load(crate::sync::Ordering::Relaxed),
+                e.config.maxclients,
+            );
+        }
+        "memory" => {
+            let used = e.used_memory();
+            let rss = e.stats.rss_bytes.load(crate::sync::Ordering::Relaxed);
+            let peak = e
+                .stats
+                .peak_memory
+                .load(crate::sync::Ordering::Relaxed)
+                .max(used);
+            let _ = write!(s, "# Memory\r\nused_memory:{used}\r\nused_memory_human:");
+            human(s, used);
+            let _ = write!(s, "\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:");
+            human(s, rss);
+            let _ = write!(s, "\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:");
+            human(s, peak);
+            let _ = write!(
+                s,
+                "\r\nused_memory_dataset:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+                e.db.mem_bytes()
+            );
+        }
+        "stats" => {
+            let _ = write!(
+                s,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+                e.stats.total_connections_received.load(crate::sync::Ordering::Relaxed),
+                e.sum(|w| w.commands.get()),
+                e.ops_per_sec(),
+                e.sum(|w| w.net_input_bytes.get()),
+                e.sum(|w| w.net_output_bytes.get()),
+                e.stats.rejected_connections.load(crate::sync::Ordering::Relaxed),
+                e.db.expired_total(),
+                e.sum(|w| w.keyspace_hits.get()),
+                e.sum(|w| w.keyspace_misses.get()),
+            );
+        }
+        "replication" => {
+            s.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+        }
+        "keyspace" => {
+            s.push_str("# Keyspace\r\n");
+            let keys = e.db.len();
+            if keys > 0 {
+                let _ = write!(
+                    s,
+                    "db0:keys={},expires={},avg_ttl=0\r\n",
+                    keys,
+                    e.db.expires_len()
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `INFO [section ...]`: `default`, `all` and `everything` name every section here.
+/// Unknown sections add nothing.
+pub fn info(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let mut wanted = [false; SECTIONS.len()];
+    if args.len() == 1 {
+        wanted = [true; SECTIONS.len()];
+    }
+    for arg in args.iter().skip(1) {
+        if ["default", "all", "everything"]
+            .iter()
+            .any(|a| arg.eq_ignore_ascii_case(a.as_bytes()))
+        {
+            wanted = [true; SECTIONS.len()];
+        }
+        for (w, name) in wanted.iter_mut().zip(SECTIONS) {
+            if arg.eq_ignore_ascii_case(name.as_bytes()) {
+                *w = true;
+            }
+        }
+    }
+    let mut s = String::new();
+    for (name, _) in SECTIONS.iter().zip(wanted).filter(|(_, w)| *w) {
+        if !s.is_empty() {
+            s.push_str("\r\n");
+        }
+        section(ctx, name, &mut s);
+    }
+    encode::bulk(out, s.as_bytes());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::Harness;
+
+    #[test]
+    fn command_subcommands() {
+        let mut h = Harness::new();
+        let n = crate::cmd::COMMANDS.len();
+        assert_eq!(h.s("COMMAND COUNT"), std::format!(":{n}\r\n"));
+        assert_eq!(
+            h.s("COMMAND COUNT x"),
+            "-ERR wrong number of arguments for 'command|count' command\r\n"
+        );
+        assert_eq!(h.s("COMMAND DOCS"), "*0\r\n");
+        assert_eq!(
+            h.s("COMMAND FOO"),
+            "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"
+        );
+        let info = h.s("COMMAND INFO get nosuch");
+        assert!(
+            info.starts_with(
+                "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
+            ),
+            "{info}"
+        );
+        assert!(info.ends_with("$-1\r\n"));
+        assert!(h.s("COMMAND").starts_with(&std::format!("*{n}\r\n*10\r\n")));
+    }
+
+    #[test]
+    fn config_get() {
+        let mut h = Harness::new();
+        assert_eq!(h.s("CONFIG GET save"), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+        assert_eq!(
+            h.s("CONFIG GET appendonly"),
+            "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+        );
+        assert_eq!(h.s("CONFIG GET nosuch"), "*0\r\n");
+        assert_eq!(
+            h.s("CONFIG GET"),
+            "-ERR wrong number of arguments for 'config|get' command\r\n"
+        );
+        assert_eq!(
+            h.s("CONFIG"),
+            "-ERR wrong number of arguments for 'config' command\r\n"
+        );
+        assert_eq!(
+            h.s("CONFIG x"),
+            "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
+        );
+        assert!(h.s("CONFIG GET *").starts_with("*28\r\n"));
+    }
+
+    #[test]
+    fn info_sections() {
+        let mut h = Harness::new();
+        h.run("SET a 1");
+        h.run("SET b 2 EX 100");
+        let all = h.s("INFO");
+        for field in [
+            "# Server\r\nredis_version:7.0.15\r\n",
+            "redis_mode:standalone",
+            "# Clients\r\n",
+            "# Memory\r\nused_memory:",
+            "# Stats\r\n",
+            "total_commands_processed:",
+            "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n",
+        ] {
+            assert!(all.contains(field), "{field} in {all}");
+        }
+        let ks = h.s("INFO keyspace");
+        assert!(ks.starts_with("$"));
+        assert!(ks.contains("\r\n# Keyspace\r\ndb0:keys=2"));
+        assert!(!ks.contains("# Server"));
+        let two = h.s("INFO server KEYSPACE");
+        assert!(two.contains("# Server") && two.contains("\r\n\r\n# Keyspace"));
+        assert_eq!(h.s("INFO nosuch"), "$0\r\n\r\n");
+    }
+
+    #[test]
+    fn human_sizes() {
+        let mut s = std::string::String::new();
+        super::human(&mut s, 1023);
+        s.push(' ');
+        super::human(&mut s, 1536);
+        s.push(' ');
+        super::human(&mut s, 3 * 1024 * 1024);
+        assert_eq!(s, "1023B 1.50K 3.00M");
+    }
+}

@@ -1,0 +1,261 @@
+//! Settings: the protocol [`Limits`] (Redis's defaults) and the [`Config`] table that the
+//! command line and `CONFIG GET` share.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+/// Every limit on what a client may send, with Redis's defaults
+/// (see `protocol-checklist.md`, "Limits").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest inline request line, and longest `*N` / `$N` header line without its `\n`
+    /// (Redis `PROTO_INLINE_MAX_SIZE`, 64 KiB).
+    pub inline_max: usize,
+    /// Longest bulk string `$N` (`proto-max-bulk-len`, 512 MiB).
+    pub proto_max_bulk_len: usize,
+    /// Most elements in one multibulk request `*N` (2^31 - 1).
+    pub multibulk_max: usize,
+    /// Most argument slots preallocated for one request, whatever `*N` says (1024, as
+    /// Redis's `processMultibulkBuffer`); more grow as arguments actually arrive.
+    pub args_prealloc_max: usize,
+    /// Most unparsed bytes buffered for one client (`client-query-buffer-limit`, 1 GiB);
+    /// past it the connection is closed without a reply.
+    pub query_buffer_max: usize,
+    /// Most elements in one request before authentication (10).
+    pub unauth_multibulk_max: usize,
+    /// Longest bulk string before authentication (16384).
+    pub unauth_bulk_max: usize,
+    /// Most buffered query bytes before authentication (1 MiB).
+    pub unauth_query_buffer_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            inline_max: 64 * 1024,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            multibulk_max: i32::MAX as usize,
+            args_prealloc_max: 1024,
+            query_buffer_max: 1024 * 1024 * 1024,
+            unauth_multibulk_max: 10,
+            unauth_bulk_max: 16384,
+            unauth_query_buffer_max: 1024 * 1024,
+        }
+    }
+}
+
+/// Server-wide settings. The command line sets them with [`Config::set`] before the server
+/// starts; `CONFIG GET` reads them through [`Config::get_matching`], so both use one table.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Protocol limits.
+    pub limits: Limits,
+    /// TCP port (`port`, default 6379).
+    pub port: u16,
+    /// Address to listen on (`bind`, default `0.0.0.0`).
+    pub bind: String,
+    /// Worker threads (`workers`, default 4; mini-kv's own setting).
+    pub workers: usize,
+    /// Most simultaneous clients (`maxclients`, default 10000).
+    pub maxclients: usize,
+    /// Log level (`loglevel`: debug, verbose, notice, warning; default notice).
+    pub loglevel: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            port: 6379,
+            bind: String::from("0.0.0.0"),
+            workers: 4,
+            maxclients: 10000,
+            loglevel: String::from("notice"),
+        }
+    }
+}
+
+/// Most worker threads `workers` accepts.
+pub const MAX_WORKERS: usize = 1024;
+
+/// Parses a Redis memory amount: a non-negative integer with an optional unit
+/// `k`, `kb`, `m`, `mb`, `g`, `gb` (case-insensitive; `k` = 1000, `kb` = 1024).
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("kb", 1024),
+        ("mb", 1024 * 1024),
+        ("gb", 1024 * 1024 * 1024),
+        ("k", 1000),
+        ("m", 1000 * 1000),
+        ("g", 1000 * 1000 * 1000),
+    ];
+    let (digits, mul) = units
+        .iter()
+        .find_map(|(u, m)| lower.strip_suffix(u).map(|d| (d, *m)))
+        .unwrap_or((lower.as_str(), 1));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, &'static str> {
+    match value.parse::<u64>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err("argument must be an integer in range"),
+    }
+}
+
+/// Values that are fixed in this version but that tools ask for (redis-benchmark reads
+/// `save` and `appendonly`): reported by `CONFIG GET`, not settable.
+const FIXED: &[(&str, &str)] = &[
+    ("save", ""),
+    ("appendonly", "no"),
+    ("databases", "1"),
+    ("timeout", "0"),
+    ("maxmemory", "0"),
+    ("maxmemory-policy", "noeviction"),
+    ("hz", "10"),
+];
+
+impl Config {
+    /// Names of every parameter, in the order `CONFIG GET *` lists them.
+    pub const NAMES: &'static [&'static str] = &[
+        "port",
+        "bind",
+        "workers",
+        "maxclients",
+        "loglevel",
+        "proto-max-bulk-len",
+        "client-query-buffer-limit",
+        "save",
+        "appendonly",
+        "databases",
+        "timeout",
+        "maxmemory",
+        "maxmemory-policy",
+        "hz",
+    ];
+
+    /// Sets parameter `name` (case-insensitive) from its text form, as the command line
+    /// gives it. Errors say what was wrong, in Redis's words where Redis has them.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), &'static str> {
+        match name.to_ascii_lowercase().as_str() {
+            "port" => self.port = parse_count(value, 0, 65535)? as u16,
+            "bind" => {
+                if value.is_empty() || value.contains(' ') {
+                    return Err("bind takes one address in this version");
+                }
+                self.bind = String::from(value);
+            }
+            "workers" => self.workers = parse_count(value, 1, MAX_WORKERS as u64)? as usize,
+            "maxclients" => self.maxclients = parse_count(value, 1, 1_000_000)? as usize,
+            "loglevel" => match value.to_ascii_lowercase().as_str() {
+                l @ ("debug" | "verbose" | "notice" | "warning") => self.loglevel = String::from(l),
+                _ => {
+                    return Err(
+                        "argument(s) must be one of the following: debug, verbose, notice, warning",
+                    )
+                }
+            },
+            "proto-max-bulk-len" => {
+                let n = parse_memory(value).ok_or("argument must be a memory value")?;
+                if !(1024 * 1024..=i64::MAX as u64).contains(&n) {
+                    return Err("argument must be a memory value of at least 1mb");
+                }
+                self.limits.proto_max_bulk_len = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            "client-query-buffer-limit" => {
+                let n = parse_memory(value).ok_or("argument must be a memory value")?;
+                if !(1024 * 1024..=i64::MAX as u64).contains(&n) {
+                    return Err("argument must be a memory value of at least 1mb");
+                }
+                self.limits.query_buffer_max = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            other => {
+                return match FIXED.iter().find(|(n, _)| *n == other) {
+                    Some((_, v)) if *v == value => Ok(()),
+                    Some(_) => Err("this parameter cannot be changed in this version"),
+                    None => Err("Bad directive or wrong number of arguments"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The text value of parameter `name` (lowercase, one of [`Config::NAMES`]).
+    pub fn get(&self, name: &str) -> Option<String> {
+        let mut s = String::new();
+        match name {
+            "port" => {
+                let _ = write!(s, "{}", self.port);
+            }
+            "bind" => s.push_str(&self.bind),
+            "workers" => {
+                let _ = write!(s, "{}", self.workers);
+            }
+            "maxclients" => {
+                let _ = write!(s, "{}", self.maxclients);
+            }
+            "loglevel" => s.push_str(&self.loglevel),
+            "proto-max-bulk-len" => {
+                let _ = write!(s, "{}", self.limits.proto_max_bulk_len);
+            }
+            "client-query-buffer-limit" => {
+                let _ = write!(s, "{}", self.limits.query_buffer_max);
+            }
+            other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
+        }
+        Some(s)
+    }
+
+    /// Every parameter whose name matches one of `patterns` (Redis glob, case-insensitive),
+    /// each once, as (name, value) pairs: what `CONFIG GET` answers.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        Self::NAMES
+            .iter()
+            .filter(|name| {
+                patterns
+                    .iter()
+                    .any(|p| crate::glob::matches(p, name.as_bytes(), true))
+            })
+            .filter_map(|name| Some((*name, self.get(name)?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("512mb"), Some(512 * 1024 * 1024));
+        assert_eq!(parse_memory("1GB"), Some(1024 * 1024 * 1024));
+        assert_eq!(parse_memory("10k"), Some(10_000));
+        assert_eq!(parse_memory("123"), Some(123));
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("mb"), None);
+        assert_eq!(parse_memory("99999999999999999999gb"), None);
+    }
+
+    #[test]
+    fn set_and_get_share_one_table() {
+        let mut c = Config::default();
+        c.set("PORT", "7000").unwrap();
+        c.set("proto-max-bulk-len", "1mb").unwrap();
+        assert_eq!(c.get("port").unwrap(), "7000");
+        assert_eq!(c.get("proto-max-bulk-len").unwrap(), "1048576");
+        assert!(c.set("port", "70000").is_err());
+        assert!(c.set("workers", "0").is_err());
+        assert!(c.set("nonsense", "1").is_err());
+        assert!(c.set("save", "").is_ok());
+        for name in Config::NAMES {
+            assert!(c.get(name).is_some(), "{name}");
+        }
+        let got = c.get_matching(&[b"SAVE", b"app*", b"save"]);
+        assert_eq!(got, [("save", String::new()), ("appendonly", "no".into())]);
+    }
+}

@@ -1,0 +1,334 @@
+//! One client connection as a state machine: input buffer, parser, pipelined commands
+//! executed in order, output buffer. It does no I/O: the worker hands it the bytes it read
+//! ([`Conn::feed`]) and takes the bytes to write ([`Conn::output`], [`Conn::consume_output`]).
+//!
+//! Bytes are parsed straight from the buffer they were read into; only a partial request
+//! is copied into the connection's own input buffer, so an idle connection holds no buffer.
+//! A protocol error writes its reply and closes once earlier replies are flushed; QUIT does
+//! the same after `+OK`. When unsent output passes [`OUTPUT_PAUSE_BYTES`], the connection
+//! stops executing (and the worker stops reading) until the client has read some of it.
+
+use crate::cmd::{self, Ctx, Flow, Session};
+use crate::engine::Engine;
+use crate::resp::{Parsed, Parser};
+use crate::stats::WorkerStats;
+use crate::time::Now;
+use alloc::vec::Vec;
+
+/// Unsent output above which a connection stops executing requests and the worker stops
+/// reading its socket, until the client reads (1 MiB).
+pub const OUTPUT_PAUSE_BYTES: usize = 1024 * 1024;
+/// Buffer capacity a connection keeps once its buffer is empty; larger buffers are freed
+/// (4 KiB), so idle connections stay small.
+pub const KEEP_BUFFER_BYTES: usize = 4 * 1024;
+/// Argument slots the parser keeps between requests; more are freed after a huge request.
+pub const KEEP_ARG_SLOTS: usize = 64;
+
+/// What the worker should do with the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Reading and executing.
+    Open,
+    /// Flush the output, then close; read nothing more.
+    Closing,
+    /// Close now without flushing (query buffer over its limit).
+    Abort,
+}
+
+/// Everything a connection needs from its worker to execute commands.
+pub struct Env<'a> {
+    /// Shared state.
+    pub engine: &'a Engine,
+    /// The worker's counters.
+    pub stats: &'a WorkerStats,
+    /// The time of this batch.
+    pub now: Now,
+}
+
+/// One client connection. See the module documentation.
+#[derive(Debug)]
+pub struct Conn {
+    /// State the commands see.
+    pub session: Session,
+    /// A partial request (or requests paused by backpressure) carried between reads.
+    input: Vec<u8>,
+    parser: Parser,
+    output: Vec<u8>,
+    /// Bytes of `output` already written.
+    written: usize,
+    state: State,
+    /// True when complete requests wait in `input` because output was over the pause mark.
+    paused: bool,
+}
+
+impl Conn {
+    /// A new connection with client id `id`. Allocates no buffers.
+    pub fn new(id: usize) -> Self {
+        Conn {
+            session: Session {
+                id,
+                ..Session::default()
+            },
+            input: Vec::new(),
+            parser: Parser::new(),
+            output: Vec::new(),
+            written: 0,
+            state: State::Open,
+            paused: false,
+        }
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Unsent output.
+    pub fn output(&self) -> &[u8] {
+        self.output.get(self.written..).unwrap_or(&[])
+    }
+
+    /// Records that the first `n` bytes of [`Conn::output`] were written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.written = (self.written + n).min(self.output.len());
+        if self.written == self.output.len() {
+            self.output.clear();
+            self.written = 0;
+            if self.output.capacity() > KEEP_BUFFER_BYTES {
+                self.output = Vec::new();
+            }
+        }
+    }
+
+    /// True when unsent output is over [`OUTPUT_PAUSE_BYTES`]: do not read or execute more.
+    pub fn output_full(&self) -> bool {
+        self.output.len() - self.written > OUTPUT_PAUSE_BYTES
+    }
+
+    /// True when complete requests are waiting for output to drain.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Bytes this connection holds in buffers (for INFO's used_memory).
+    pub fn buffer_bytes(&self) -> usize {
+        self.input.capacity() + self.output.capacity()
+    }
+
+    /// Stops the connection: no more requests run; it closes once output is flushed.
+    pub fn close_after_flush(&mut self) {
+        if self.state == State::Open {
+            self.state = State::Closing;
+        }
+    }
+
+    /// Executes the requests in `data` (bytes just read), after any buffered partial
+    /// request, in order.
+    pub fn feed(&mut self, data: &[u8], env: &Env<'_>) {
+        if self.state != State::Open {
+            return;
+        }
+        if self.input.is_empty() {
+            let used = self.run(data, env);
+            let rest = data.get(used..).unwrap_or(&[]);
+            if !rest.is_empty() && self.state == State::Open {
+                self.input.extend_from_slice(rest);
+                self.check_query_limit(env);
+            }
+        } else {
+            self.input.extend_from_slice(data);
+            self.check_query_limit(env);
+            self.resume(env);
+        }
+    }
+
+    /// Executes complete requests that waited in the input buffer (after backpressure).
+    pub fn resume(&mut self, env: &Env<'_>) {
+        if self.state != State::Open || self.input.is_empty() {
+            return;
+        }
+        let input = core::mem::take(&mut self.input);
+        let used = self.run(&input, env);
+        self.input = input;
+        self.input.drain(..used.min(self.input.len()));
+        if self.input.is_empty() && self.input.capacity() > KEEP_BUFFER_BYTES {
+            self.input = Vec::new();
+        }
+    }
+
+    fn check_query_limit(&mut self, env: &Env<'_>) {
+        if self.input.len() > env.engine.config.limits.query_buffer_max {
+            // Redis closes such a client without a reply.
+            self.state = State::Abort;
+            self.input = Vec::new();
+        }
+    }
+
+    /// Parses and executes requests at the start of `buf`; returns the bytes consumed.
+    fn run(&mut self, buf: &[u8], env: &Env<'_>) -> usize {
+        let limits = &env.engine.config.limits;
+        let mut pos = 0;
+        self.paused = false;
+        while self.state == State::Open {
+            if self.output_full() {
+                self.paused = true;
+                break;
+            }
+            let rest = buf.get(pos..).unwrap_or(&[]);
+            match self.parser.parse(rest, limits, true) {
+                Ok(Parsed::Incomplete) => break,
+                Ok(Parsed::Empty { consumed }) => pos += consumed,
+                Ok(Parsed::Command { consumed }) => {
+                    let args = self.parser.args(rest);
+                    let mut ctx = Ctx {
+                        engine: env.engine,
+                        stats: env.stats,
+                        now: env.now,
+                        session: &mut self.session,
+                    };
+                    match cmd::dispatch(&mut ctx, &args, &mut self.output) {
+                        Flow::Continue => {}
+                        Flow::CloseAfterReply | Flow::CloseSilently => self.state = State::Closing,
+                    }
+                    pos += consumed;
+                }
+                Err(e) => {
+                    e.reply(&mut self.output);
+                    self.state = State::Closing;
+                }
+            }
+        }
+        if self.parser.at_start() {
+            self.parser.shrink(KEEP_ARG_SLOTS);
+        }
+        pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::testing::Harness;
+    use std::vec::Vec as StdVec;
+
+    #[test]
+    fn pipeline_in_order_then_protocol_error_closes() {
+        let h = Harness::new();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+        };
+        let mut c = Conn::new(7);
+        c.feed(b"SET a 1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\nPING\r\n*ab", &e);
+        assert_eq!(c.output(), b"+OK\r\n$1\r\n1\r\n+PONG\r\n");
+        assert_eq!(c.state(), State::Open);
+        c.feed(b"c\r\nPING\r\n", &e);
+        assert_eq!(
+            c.output(),
+            b"+OK\r\n$1\r\n1\r\n+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n"
+        );
+        assert_eq!(c.state(), State::Closing);
+        c.feed(b"PING\r\n", &e);
+        let n = c.output().len();
+        c.consume_output(n);
+        assert!(c.output().is_empty());
+    }
+
+    #[test]
+    fn partial_requests_are_buffered_and_idle_connections_hold_nothing() {
+        let h = Harness::new();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+        };
+        let mut c = Conn::new(1);
+        let req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        for b in req.chunks(1) {
+            c.feed(b, &e);
+        }
+        assert_eq!(c.output(), b"+OK\r\n$5\r\nhello\r\n");
+        let n = c.output().len();
+        c.consume_output(n);
+        assert_eq!(c.input.len(), 0);
+        assert!(c.buffer_bytes() <= 2 * KEEP_BUFFER_BYTES);
+    }
+
+    #[test]
+    fn backpressure_pauses_and_resumes_in_order() {
+        let h = Harness::new();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+        };
+        let mut c = Conn::new(1);
+        let big = "x".repeat(600 * 1024);
+        let set = std::format!(
+            "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n{big}\r\n",
+            big.len()
+        );
+        c.feed(set.as_bytes(), &e);
+        assert_eq!(c.output(), b"+OK\r\n");
+        c.consume_output(5);
+        let mut pipeline = StdVec::new();
+        for _ in 0..4 {
+            pipeline.extend_from_slice(b"GET big\r\n");
+        }
+        pipeline.extend_from_slice(b"PING\r\n");
+        c.feed(&pipeline, &e);
+        assert!(c.paused());
+        assert!(c.output_full());
+        let mut got = StdVec::new();
+        while !c.output().is_empty() {
+            let n = c.output().len().min(100_000);
+            got.extend_from_slice(&c.output()[..n]);
+            c.consume_output(n);
+            c.resume(&e);
+        }
+        let one = std::format!("${}\r\n{big}\r\n", big.len());
+        let expect = std::format!("{one}{one}{one}{one}+PONG\r\n");
+        assert!(got == expect.as_bytes());
+        assert!(!c.paused());
+    }
+
+    #[test]
+    fn query_buffer_limit_aborts_without_reply() {
+        let mut h = Harness::new();
+        h.engine.config.limits.query_buffer_max = 1000;
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+        };
+        let mut c = Conn::new(1);
+        c.feed(b"*1\r\n$5000\r\n", &e);
+        c.feed(&[b'a'; 1200], &e);
+        assert_eq!(c.state(), State::Abort);
+        assert!(c.output().is_empty());
+    }
+
+    #[test]
+    fn quit_and_http_close() {
+        let h = Harness::new();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+        };
+        let mut c = Conn::new(1);
+        c.feed(b"PING\r\nQUIT\r\nPING\r\n", &e);
+        assert_eq!(c.output(), b"+PONG\r\n+OK\r\n");
+        assert_eq!(c.state(), State::Closing);
+        let mut c = Conn::new(2);
+        c.feed(b"PING\r\nPOST / HTTP/1.1\r\nHost: x\r\n", &e);
+        assert_eq!(c.output(), b"+PONG\r\n");
+        assert_eq!(c.state(), State::Closing);
+    }
+}

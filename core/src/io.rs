@@ -1,0 +1,67 @@
+//! The [`Socket`] trait: how the engine reads and writes a connection's bytes, without
+//! knowing about mio, std or any operating system.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+/// Why a socket operation did not transfer bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoError {
+    /// Nothing can be transferred now; the driver will report readiness later.
+    WouldBlock,
+    /// The peer closed the connection, or the socket failed for good.
+    Closed,
+}
+
+/// A non-blocking byte stream.
+pub trait Socket {
+    /// Reads into `buf`; returns a count > 0, or an error. End of stream is
+    /// `Err(IoError::Closed)`, never `Ok(0)` (unless `buf` is empty).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError>;
+    /// Writes from `buf`; returns how many bytes were taken (> 0 unless `buf` is empty).
+    fn write(&mut self, buf: &[u8]) -> Result<usize, IoError>;
+}
+
+/// An in-memory socket for tests and simulations: the test pushes input and takes output.
+#[derive(Debug, Default)]
+pub struct MemSocket {
+    /// Bytes waiting to be read by the engine.
+    pub input: VecDeque<u8>,
+    /// Bytes the engine wrote.
+    pub output: Vec<u8>,
+    /// When set, reads past the end of `input` report `Closed` instead of `WouldBlock`.
+    pub eof: bool,
+    /// The most bytes one `read` returns (0 = no limit), to exercise split input.
+    pub max_read: usize,
+    /// The most bytes one `write` takes (0 = no limit), to exercise partial writes.
+    pub max_write: usize,
+}
+
+impl Socket for MemSocket {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+        if self.input.is_empty() {
+            return Err(if self.eof {
+                IoError::Closed
+            } else {
+                IoError::WouldBlock
+            });
+        }
+        let mut n = buf.len().min(self.input.len());
+        if self.max_read > 0 {
+            n = n.min(self.max_read);
+        }
+        for (dst, src) in buf.iter_mut().zip(self.input.drain(..n)) {
+            *dst = src;
+        }
+        Ok(n)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
+        let mut n = buf.len();
+        if self.max_write > 0 {
+            n = n.min(self.max_write);
+        }
+        self.output.extend_from_slice(buf.get(..n).unwrap_or(buf));
+        Ok(n)
+    }
+}

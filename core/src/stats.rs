@@ -1,0 +1,114 @@
+//! Counters for INFO: per-worker counters (one writer each, so no cache line is shared on
+//! the hot path) and server-wide ones, plus the sampler behind `instantaneous_ops_per_sec`.
+
+use crate::sync::{AtomicUsize, Counter, Ordering};
+use crate::time::Instant;
+use core::time::Duration;
+
+/// Counters owned by one worker thread; INFO sums them over all workers.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Commands executed.
+    pub commands: Counter,
+    /// Key lookups that found the key.
+    pub keyspace_hits: Counter,
+    /// Key lookups that did not.
+    pub keyspace_misses: Counter,
+    /// Bytes read from clients.
+    pub net_input_bytes: Counter,
+    /// Bytes written to clients.
+    pub net_output_bytes: Counter,
+    /// Bytes held in this worker's connection buffers (updated every tick).
+    pub buffer_bytes: Counter,
+    /// Connections this worker owns now.
+    pub connections: Counter,
+}
+
+/// Server-wide counters, written by any thread.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    /// Clients connected now.
+    pub connected_clients: AtomicUsize,
+    /// Connections accepted since start.
+    pub total_connections_received: AtomicUsize,
+    /// Connections refused (maxclients).
+    pub rejected_connections: AtomicUsize,
+    /// Resident set size in bytes, as the frontend last measured it (0 if unknown).
+    pub rss_bytes: AtomicUsize,
+    /// The highest `used_memory` seen.
+    pub peak_memory: AtomicUsize,
+}
+
+/// Number of samples `instantaneous_ops_per_sec` averages over (Redis's
+/// `STATS_METRIC_SAMPLES`).
+pub const OPS_SAMPLES: usize = 16;
+/// How often the sampler takes a sample (Redis samples in its 100 ms cron).
+pub const OPS_SAMPLE_PERIOD: Duration = Duration::from_millis(100);
+
+/// A ring of recent operation rates, as Redis's `trackInstantaneousMetric`.
+#[derive(Debug, Default)]
+pub struct OpsSampler {
+    last_at: Option<Instant>,
+    last_total: usize,
+    samples: [usize; OPS_SAMPLES],
+    next: usize,
+}
+
+impl OpsSampler {
+    /// Records `total` commands at `now` if a sample period has passed.
+    pub fn sample(&mut self, now: Instant, total: usize) {
+        let Some(last) = self.last_at else {
+            self.last_at = Some(now);
+            self.last_total = total;
+            return;
+        };
+        let dt = now.saturating_duration_since(last);
+        if dt < OPS_SAMPLE_PERIOD {
+            return;
+        }
+        let ms = usize::try_from(dt.as_millis()).unwrap_or(usize::MAX).max(1);
+        let ops = total.wrapping_sub(self.last_total).saturating_mul(1000) / ms;
+        if let Some(slot) = self.samples.get_mut(self.next) {
+            *slot = ops;
+        }
+        self.next = (self.next + 1) % OPS_SAMPLES;
+        self.last_at = Some(now);
+        self.last_total = total;
+    }
+
+    /// The average rate over the ring.
+    pub fn ops_per_sec(&self) -> usize {
+        self.samples.iter().sum::<usize>() / OPS_SAMPLES
+    }
+}
+
+impl ServerStats {
+    /// Records a newly connected client.
+    pub fn client_connected(&self) {
+        self.connected_clients.fetch_add(1, Ordering::Relaxed);
+        self.total_connections_received
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a disconnected client.
+    pub fn client_disconnected(&self) {
+        self.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampler_averages_rates() {
+        let mut s = OpsSampler::default();
+        let ms = |m: u64| Instant::from_nanos(m * 1_000_000);
+        s.sample(ms(0), 0);
+        for i in 1..=16u64 {
+            s.sample(ms(i * 100), (i * 100) as usize);
+            s.sample(ms(i * 100 + 50), 999_999); // inside the period: ignored
+        }
+        assert_eq!(s.ops_per_sec(), 1000);
+    }
+}

@@ -1,0 +1,53 @@
+//! The one place that names atomics and locks.
+//!
+//! Every other module takes its atomics, locks and `Arc` from here, so that a build with
+//! `--cfg kv_shuttle` can swap in shuttle's instrumented types for interleaving tests (the map
+//! issue adds that branch) and so that the core keeps building for targets without 64-bit
+//! atomics (`thumbv7em-none-eabihf`): portable-atomic supplies the atomics, spin the locks.
+
+pub use alloc::sync::Arc;
+pub use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+pub use spin::mutex::SpinMutex as Mutex;
+pub use spin::rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Pads and aligns a value to 128 bytes so that values written by different threads never
+/// share a cache line (two lines on x86 because of the adjacent-line prefetcher).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct CachePadded<T>(pub T);
+
+impl<T> core::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A counter with a single writer thread and any number of readers.
+///
+/// `bump` is a plain load and store rather than a locked read-modify-write: the owning
+/// thread is the only one that writes, so no increment is lost, and readers (INFO) see a
+/// recent value. Word-sized so that it exists on 32-bit targets too.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicUsize);
+
+impl Counter {
+    /// Adds `n`; only the owning thread may call this.
+    #[inline]
+    pub fn bump(&self, n: usize) {
+        let v = self.0.load(Ordering::Relaxed);
+        self.0.store(v.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    /// Sets the value; only the owning thread may call this.
+    #[inline]
+    pub fn set(&self, n: usize) {
+        self.0.store(n, Ordering::Relaxed);
+    }
+
+    /// Reads the value from any thread.
+    #[inline]
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}

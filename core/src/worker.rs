@@ -1,0 +1,373 @@
+//! [`Worker`]: owns a set of connections and drives them from readiness events.
+//!
+//! The driver (a thread with a `mio::Poll` in the server, a loop in a simulator) reports
+//! readiness with [`Worker::ready`], sleeps for at most [`Worker::poll_timeout`], and then
+//! calls [`Worker::handle_timeout`]. The worker reads its `Clock` once per batch, never
+//! sleeps and never spawns. Sockets are edge-triggered: a connection is read until its socket
+//! would block, except that one turn reads at most [`READS_PER_TURN`] times; a connection
+//! with work left goes on the pending queue, which makes `poll_timeout` zero, so no client can
+//! starve the others.
+
+use crate::conn::{Conn, Env, State};
+use crate::engine::Engine;
+use crate::io::{IoError, Socket};
+use crate::sync::Arc;
+use crate::time::{Clock, Instant};
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+/// Bytes read from a socket at a time (the worker's one read buffer).
+pub const READ_CHUNK: usize = 64 * 1024;
+/// Most reads one connection gets per turn before others are served.
+pub const READS_PER_TURN: usize = 16;
+/// Most bytes read and discarded from a socket that is closing after a protocol error,
+/// so that the kernel sends FIN rather than RST and the client sees the error reply.
+pub const DRAIN_ON_CLOSE_BYTES: usize = 4 * READ_CHUNK;
+/// How often the periodic tick runs.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// A handle for one connection of a worker.
+pub type Token = usize;
+
+struct Slot<S> {
+    socket: S,
+    conn: Conn,
+    queued: bool,
+}
+
+/// A worker: see the module documentation.
+pub struct Worker<S: Socket, C: Clock> {
+    engine: Arc<Engine>,
+    clock: C,
+    index: usize,
+    slots: Vec<Option<Slot<S>>>,
+    free: Vec<Token>,
+    pending: VecDeque<Token>,
+    buf: Vec<u8>,
+    live: usize,
+    shutting_down: bool,
+    next_tick: Instant,
+}
+
+impl<S: Socket, C: Clock> Worker<S, C> {
+    /// Worker number `index` (its counter slot in the engine), reading time from `clock`.
+    pub fn new(engine: Arc<Engine>, clock: C, index: usize) -> Self {
+        let next_tick = clock.now();
+        Worker {
+            engine,
+            clock,
+            index,
+            slots: Vec::new(),
+            free: Vec::new(),
+            pending: VecDeque::new(),
+            buf: vec![0; READ_CHUNK],
+            live: 0,
+            shutting_down: false,
+            next_tick,
+        }
+    }
+
+    /// Takes ownership of a new connection; returns its token.
+    pub fn add(&mut self, socket: S) -> Token {
+        let id = self.engine.next_client_id();
+        let slot = Slot {
+            socket,
+            conn: Conn::new(id),
+            queued: false,
+        };
+        self.engine.stats.client_connected();
+        self.live += 1;
+        self.engine
+            .worker_stats(self.index)
+            .connections
+            .set(self.live);
+        if self.shutting_down {
+            let mut slot = slot;
+            slot.conn.close_after_flush();
+            return self.insert(slot);
+        }
+        self.insert(slot)
+    }
+
+    fn insert(&mut self, slot: Slot<S>) -> Token {
+        match self.free.pop() {
+            Some(t) => {
+                if let Some(s) = self.slots.get_mut(t) {
+                    *s = Some(slot);
+                }
+                t
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// The socket of connection `t`, for the driver to register it.
+    pub fn socket_mut(&mut self, t: Token) -> Option<&mut S> {
+        self.slots.get_mut(t)?.as_mut().map(|s| &mut s.socket)
+    }
+
+    /// Number of connections.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when the worker has no connections.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Closes connection `t` now.
+    pub fn close(&mut self, t: Token) {
+        if let Some(slot) = self.slots.get_mut(t) {
+            if slot.take().is_some() {
+                self.free.push(t);
+                self.live -= 1;
+                self.engine.stats.client_disconnected();
+                self.engine
+                    .worker_stats(self.index)
+                    .connections
+                    .set(self.live);
+            }
+        }
+    }
+
+    /// The socket of `t` is readable or writable (or both, or closed): do its work.
+    pub fn ready(&mut self, t: Token) {
+        let now = self.clock.snapshot();
+        self.drive(t, now);
+    }
+
+    /// How long the driver may sleep before calling [`Worker::handle_timeout`].
+    pub fn poll_timeout(&self) -> Duration {
+        if !self.pending.is_empty() {
+            return Duration::ZERO;
+        }
+        self.next_tick.saturating_duration_since(self.clock.now())
+    }
+
+    /// Serves connections with work left and runs the periodic tick when it is due.
+    pub fn handle_timeout(&mut self) {
+        let now = self.clock.snapshot();
+        for _ in 0..self.pending.len() {
+            let Some(t) = self.pending.pop_front() else {
+                break;
+            };
+            if let Some(Some(slot)) = self.slots.get_mut(t) {
+                slot.queued = false;
+                self.drive(t, now);
+            }
+        }
+        if now.mono >= self.next_tick {
+            self.next_tick = now.mono.saturating_add(TICK);
+            let bytes = self
+                .slots
+                .iter()
+                .flatten()
+                .map(|s| s.conn.buffer_bytes())
+                .sum();
+            self.engine.worker_stats(self.index).buffer_bytes.set(bytes);
+            self.engine.cron(now);
+        }
+    }
+
+    /// Starts a graceful shutdown: no connection executes anything more; each closes once
+    /// its pending replies are written. The driver keeps polling until
+    /// [`Worker::is_empty`] or its own deadline.
+    pub fn shutdown(&mut self) {
+        self.shutting_down = true;
+        let now = self.clock.snapshot();
+        for t in 0..self.slots.len() {
+            if let Some(Some(slot)) = self.slots.get_mut(t) {
+                slot.conn.close_after_flush();
+                self.drive(t, now);
+            }
+        }
+    }
+
+    /// Writes what the connection has to write; false if the socket failed.
+    fn flush(slot: &mut Slot<S>, engine: &Engine, index: usize) -> bool {
+        while !slot.conn.output().is_empty() {
+            match slot.socket.write(slot.conn.output()) {
+                Ok(n) => {
+                    engine.worker_stats(index).net_output_bytes.bump(n);
+                    slot.conn.consume_output(n);
+                }
+                Err(IoError::WouldBlock) => return true,
+                Err(IoError::Closed) => return false,
+            }
+        }
+        true
+    }
+
+    fn drive(&mut self, t: Token, now: crate::time::Now) {
+        let engine = Arc::clone(&self.engine);
+        let stats = engine.worker_stats(self.index);
+        let env = Env {
+            engine: &engine,
+            stats,
+            now,
+        };
+        let Some(Some(slot)) = self.slots.get_mut(t) else {
+            return;
+        };
+        let mut reads = 0;
+        let close = loop {
+            if !Self::flush(slot, &engine, self.index) {
+                break true;
+            }
+            match slot.conn.state() {
+                State::Abort => break true,
+                State::Closing => {
+                    if slot.conn.output().is_empty() {
+                        drain(&mut slot.socket, &mut self.buf);
+                        break true;
+                    }
+                    break false; // wait until writable
+                }
+                State::Open => {}
+            }
+            if slot.conn.output_full() {
+                break false; // wait until writable
+            }
+            if slot.conn.paused() {
+                slot.conn.resume(&env);
+                continue;
+            }
+            if reads == READS_PER_TURN {
+                if !slot.queued {
+                    slot.queued = true;
+                    self.pending.push_back(t);
+                }
+                break false;
+            }
+            reads += 1;
+            match slot.socket.read(&mut self.buf) {
+                Ok(n) => {
+                    stats.net_input_bytes.bump(n);
+                    slot.conn.feed(self.buf.get(..n).unwrap_or(&[]), &env);
+                }
+                Err(IoError::WouldBlock) => break false,
+                Err(IoError::Closed) => break true,
+            }
+        };
+        if close {
+            self.close(t);
+        }
+    }
+}
+
+/// Reads and discards what a closing client already sent, up to [`DRAIN_ON_CLOSE_BYTES`].
+fn drain<S: Socket>(socket: &mut S, buf: &mut [u8]) {
+    let mut left = DRAIN_ON_CLOSE_BYTES;
+    while left > 0 {
+        match socket.read(buf) {
+            Ok(n) => left = left.saturating_sub(n.max(1)),
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::HostFacts;
+    use crate::io::MemSocket;
+    use crate::time::{ManualClock, UnixMillis};
+
+    fn worker() -> Worker<MemSocket, ManualClock> {
+        let clock = ManualClock::new(UnixMillis(1_700_000_000_000));
+        let engine = Arc::new(Engine::new(
+            Config::default(),
+            HostFacts::default(),
+            3,
+            clock.snapshot(),
+        ));
+        Worker::new(engine, clock, 0)
+    }
+
+    #[test]
+    fn serves_a_pipeline_through_small_reads_and_writes() {
+        let mut w = worker();
+        let mut s = MemSocket {
+            max_read: 3,
+            max_write: 2,
+            ..MemSocket::default()
+        };
+        s.input.extend(b"SET k v\r\nGET k\r\nPING\r\n".iter());
+        let t = w.add(s);
+        w.ready(t);
+        // 16 reads of 3 bytes cover the 30-byte pipeline only partly: the rest is pending.
+        while w.poll_timeout() == Duration::ZERO {
+            w.handle_timeout();
+        }
+        assert_eq!(
+            w.socket_mut(t).unwrap().output,
+            b"+OK\r\n$1\r\nv\r\n+PONG\r\n"
+        );
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn protocol_error_flushes_then_closes() {
+        let mut w = worker();
+        let mut s = MemSocket::default();
+        s.input.extend(b"PING\r\n*abc\r\nPING\r\n".iter());
+        let t = w.add(s);
+        // Keep the socket to look at it after close: read output before the close.
+        w.ready(t);
+        assert!(w.socket_mut(t).is_none(), "closed");
+        assert_eq!(w.len(), 0);
+        assert_eq!(
+            w.engine
+                .stats
+                .connected_clients
+                .load(crate::sync::Ordering::Relaxed),
+            0
+        );
+    }
+
+    #[test]
+    fn peer_close_drops_the_connection() {
+        let mut w = worker();
+        let s = MemSocket {
+            eof: true,
+            ..MemSocket::default()
+        };
+        let t = w.add(s);
+        w.ready(t);
+        assert_eq!(w.len(), 0);
+        // The token is reused.
+        assert_eq!(w.add(MemSocket::default()), t);
+    }
+
+    #[test]
+    fn shutdown_flushes_and_closes_everything() {
+        let mut w = worker();
+        let mut s = MemSocket::default();
+        s.input.extend(b"PING\r\n".iter());
+        let t = w.add(s);
+        w.ready(t);
+        assert_eq!(w.len(), 1);
+        w.shutdown();
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn tick_is_scheduled_on_the_clock() {
+        let mut w = worker();
+        w.handle_timeout();
+        assert_eq!(w.poll_timeout(), TICK);
+        w.clock.advance(Duration::from_millis(60));
+        assert_eq!(w.poll_timeout(), Duration::from_millis(40));
+        w.clock.advance(Duration::from_millis(60));
+        assert_eq!(w.poll_timeout(), Duration::ZERO);
+        w.handle_timeout();
+        assert_eq!(w.poll_timeout(), TICK);
+    }
+}
