@@ -1,0 +1,129 @@
+//! Command-line options in `redis-server`'s style: `--name value [value ...]`, where the
+//! names are the engine's configuration parameters (the same table `CONFIG GET` reads).
+
+use kv_core::config::Config;
+
+/// What the command line asks for.
+pub enum Action {
+    /// Run the server with this configuration.
+    Run(Box<Config>),
+    /// Print the usage and exit.
+    Help,
+    /// Print the version and exit.
+    Version,
+}
+
+/// The `--help` text.
+pub const USAGE: &str = "\
+Usage: kv_server [--option value ...]
+       kv_server -v | --version
+       kv_server -h | --help
+
+mini-kv: a Redis-compatible, multi-threaded, in-memory key-value server.
+
+Options (defaults in brackets):
+  --port N                        TCP port to listen on [6379]
+  --bind ADDR                     address to listen on [0.0.0.0]
+  --workers N                     worker threads, 1..1024 [4]
+  --maxclients N                  most simultaneous clients [10000]
+  --loglevel LEVEL                debug, verbose, notice or warning [notice]
+  --proto-max-bulk-len BYTES      longest bulk string a client may send [512mb]
+  --client-query-buffer-limit B   most buffered request bytes per client [1gb]
+
+Sizes take redis units: 1k = 1000, 1kb = 1024, also m, mb, g, gb.
+Accepted for compatibility with their only values: --save \"\", --appendonly no.
+
+Examples:
+  kv_server
+  kv_server --port 7000 --bind 127.0.0.1 --workers 2
+";
+
+/// The `--version` line.
+pub fn version() -> String {
+    format!(
+        "kv_server v={} (mini-kv, Redis {} semantics)",
+        kv_core::VERSION,
+        kv_core::REDIS_VERSION
+    )
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
+    let args: Vec<String> = args.into_iter().collect();
+    let mut config = Config::default();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Action::Help),
+            "-v" | "--version" => return Ok(Action::Version),
+            _ => {}
+        }
+        let Some(name) = arg.strip_prefix("--") else {
+            return Err(format!(
+                "unexpected argument '{arg}' (configuration files are not supported yet)"
+            ));
+        };
+        // As redis-server: the value is every argument up to the next `--option`.
+        let mut j = i + 1;
+        while args.get(j).is_some_and(|a| !a.starts_with("--")) {
+            j += 1;
+        }
+        let value = args.get(i + 1..j).unwrap_or(&[]).join(" ");
+        config
+            .set(name, &value)
+            .map_err(|e| format!("option '--{name} {value}': {e}"))?;
+        i = j;
+    }
+    Ok(Action::Run(Box::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, String> {
+        match parse(args.iter().map(|s| s.to_string()))? {
+            Action::Run(c) => Ok(*c),
+            _ => Err("not run".into()),
+        }
+    }
+
+    #[test]
+    fn defaults_and_options() {
+        let c = run(&[]).unwrap();
+        assert_eq!((c.port, c.bind.as_str(), c.workers), (6379, "0.0.0.0", 4));
+        let c = run(&[
+            "--port",
+            "7000",
+            "--bind",
+            "127.0.0.1",
+            "--workers",
+            "2",
+            "--save",
+            "",
+        ])
+        .unwrap();
+        assert_eq!((c.port, c.bind.as_str(), c.workers), (7000, "127.0.0.1", 2));
+        let c = run(&[
+            "--save",
+            "--appendonly",
+            "no",
+            "--proto-max-bulk-len",
+            "1mb",
+        ])
+        .unwrap();
+        assert_eq!(c.limits.proto_max_bulk_len, 1024 * 1024);
+        assert!(matches!(parse(["--help".to_string()]), Ok(Action::Help)));
+        assert!(matches!(parse(["-v".to_string()]), Ok(Action::Version)));
+    }
+
+    #[test]
+    fn bad_options_are_errors() {
+        assert!(run(&["--port", "x"]).is_err());
+        assert!(run(&["--port"]).is_err());
+        assert!(run(&["--nosuch", "1"]).is_err());
+        assert!(run(&["redis.conf"]).is_err());
+        assert!(run(&["--workers", "0"]).is_err());
+        assert!(run(&["--appendonly", "yes"]).is_err());
+    }
+}

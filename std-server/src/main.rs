@@ -1,0 +1,43 @@
+//! `kv_server`: mini-kv's std frontend. It plugs the `kv-core` engine into mio sockets: one
+//! acceptor thread hands connections round-robin to N worker threads, each of which owns
+//! its connections and its own `mio::Poll`. Options follow `redis-server`'s style.
+//! No command semantics live here.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod cli;
+mod host;
+mod logger;
+mod net;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let config = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Action::Run(config)) => config,
+        Ok(cli::Action::Help) => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(cli::Action::Version) => {
+            println!("{}", cli::version());
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("kv_server: {msg}");
+            eprintln!("Try 'kv_server --help' for the options.");
+            return ExitCode::FAILURE;
+        }
+    };
+    logger::init(&config.loglevel);
+    match net::run(*config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

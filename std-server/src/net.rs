@@ -1,0 +1,259 @@
+//! The acceptor and the worker threads.
+//!
+//! The main thread accepts connections and hands them round-robin to the workers through a
+//! channel plus a `mio::Waker`. Each worker thread owns a `kv_core::worker::Worker` and its
+//! own `mio::Poll`; sockets are registered edge-triggered for both directions once, so the
+//! worker never re-registers. On SIGINT or SIGTERM the acceptor stops accepting and tells
+//! the workers, which run nothing more, flush pending replies for at most
+//! [`SHUTDOWN_FLUSH`], close everything and return; the process then exits 0.
+
+use crate::host::{self, SystemClock};
+use kv_core::config::Config;
+use kv_core::engine::Engine;
+use kv_core::io::{IoError, Socket};
+use kv_core::worker::Worker;
+use log::{info, warn};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::ToSocketAddrs;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Longest a shutdown waits for pending replies to be written.
+pub const SHUTDOWN_FLUSH: Duration = Duration::from_millis(500);
+/// How often the acceptor wakes to check for signals and refresh the RSS figure.
+const ACCEPTOR_TICK: Duration = Duration::from_millis(50);
+/// Readiness events taken per poll call.
+const EVENTS_PER_POLL: usize = 1024;
+/// The reply to a client over `maxclients` (Redis's text), before the close.
+const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(usize::MAX);
+
+/// A mio TCP stream as the engine's `Socket`.
+pub struct MioSocket(TcpStream);
+
+impl Socket for MioSocket {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+        loop {
+            return match self.0.read(buf) {
+                Ok(0) if !buf.is_empty() => Err(IoError::Closed),
+                Ok(n) => Ok(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => Err(IoError::WouldBlock),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => Err(IoError::Closed),
+            };
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
+        loop {
+            return match self.0.write(buf) {
+                Ok(0) if !buf.is_empty() => Err(IoError::Closed),
+                Ok(n) => Ok(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => Err(IoError::WouldBlock),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => Err(IoError::Closed),
+            };
+        }
+    }
+}
+
+/// A worker thread as the acceptor sees it.
+struct WorkerHandle {
+    tx: Sender<TcpStream>,
+    waker: Arc<Waker>,
+    thread: JoinHandle<()>,
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn run(config: Config) -> io::Result<()> {
+    let addr = (config.bind.as_str(), config.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| {
+            io::Error::new(ErrorKind::InvalidInput, "bind address resolves to nothing")
+        })?;
+    let mut listener = TcpListener::bind(addr).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("Failed listening on {addr} (tcp): {e}, aborting."),
+        )
+    })?;
+
+    let sigterm = Arc::new(AtomicBool::new(false));
+    let sigint = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&sigterm))?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&sigint))?;
+
+    let origin = Instant::now();
+    let clock = SystemClock::new(origin);
+    let seed = host::random_u64(0x6b76);
+    let workers_n = config.workers;
+    let maxclients = config.maxclients;
+    info!(
+        "kv_server {} (Redis {} semantics), pid={}, workers={}",
+        kv_core::VERSION,
+        kv_core::REDIS_VERSION,
+        std::process::id(),
+        workers_n
+    );
+    let engine = Arc::new(Engine::new(
+        config,
+        host::facts(),
+        seed,
+        kv_core::time::Clock::snapshot(&clock),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let mut workers = Vec::with_capacity(workers_n);
+    for index in 0..workers_n {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = channel();
+        let engine = Arc::clone(&engine);
+        let stop = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name(format!("worker-{index}"))
+            .spawn(move || {
+                let worker = Worker::new(engine, SystemClock::new(origin), index);
+                if let Err(e) = worker_loop(poll, worker, rx, &stop) {
+                    warn!("worker {index} stopped: {e}");
+                }
+            })?;
+        workers.push(WorkerHandle { tx, waker, thread });
+    }
+
+    let mut poll = Poll::new()?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let mut events = Events::with_capacity(64);
+    info!("Server initialized");
+    info!("Ready to accept connections tcp on {addr}");
+
+    let mut next = 0usize;
+    let mut last_rss = Instant::now();
+    engine
+        .stats
+        .rss_bytes
+        .store(host::rss_bytes(), Ordering::Relaxed);
+    loop {
+        if let Err(e) = poll.poll(&mut events, Some(ACCEPTOR_TICK)) {
+            if e.kind() != ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if sigterm.load(Ordering::Relaxed) || sigint.load(Ordering::Relaxed) {
+            let name = if sigint.load(Ordering::Relaxed) {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            info!("Received {name} scheduling shutdown...");
+            break;
+        }
+        if last_rss.elapsed() >= Duration::from_secs(1) {
+            last_rss = Instant::now();
+            engine
+                .stats
+                .rss_bytes
+                .store(host::rss_bytes(), Ordering::Relaxed);
+        }
+        if events.is_empty() {
+            continue;
+        }
+        loop {
+            let (mut stream, _peer) = match listener.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of file descriptors and the like: try again on the next event.
+                    warn!("Accepting client connection: {e}");
+                    break;
+                }
+            };
+            if engine.stats.connected_clients.load(Ordering::Relaxed) >= maxclients {
+                let _ = stream.write(MAX_CLIENTS_REPLY);
+                engine
+                    .stats
+                    .rejected_connections
+                    .fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let Some(w) = workers.get(next % workers.len()) else {
+                break;
+            };
+            next = next.wrapping_add(1);
+            if w.tx.send(stream).is_ok() {
+                let _ = w.waker.wake();
+            }
+        }
+    }
+
+    drop(listener);
+    stop.store(true, Ordering::SeqCst);
+    for w in &workers {
+        let _ = w.waker.wake();
+    }
+    for w in workers {
+        drop(w.tx);
+        if w.thread.join().is_err() {
+            warn!("a worker thread panicked");
+        }
+    }
+    info!("kv_server is now ready to exit, bye bye...");
+    Ok(())
+}
+
+fn worker_loop(
+    mut poll: Poll,
+    mut worker: Worker<MioSocket, SystemClock>,
+    rx: Receiver<TcpStream>,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let mut events = Events::with_capacity(EVENTS_PER_POLL);
+    let mut deadline: Option<Instant> = None;
+    loop {
+        if let Err(e) = poll.poll(&mut events, Some(worker.poll_timeout())) {
+            if e.kind() != ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        for event in events.iter() {
+            if event.token() == WAKER {
+                while let Ok(stream) = rx.try_recv() {
+                    let t = worker.add(MioSocket(stream));
+                    let registered = match worker.socket_mut(t) {
+                        Some(s) => poll
+                            .registry()
+                            .register(&mut s.0, Token(t), Interest::READABLE | Interest::WRITABLE)
+                            .is_ok(),
+                        None => false,
+                    };
+                    if !registered {
+                        worker.close(t);
+                    }
+                }
+                if deadline.is_none() && stop.load(Ordering::SeqCst) {
+                    deadline = Some(Instant::now() + SHUTDOWN_FLUSH);
+                    worker.shutdown();
+                }
+            } else {
+                worker.ready(event.token().0);
+            }
+        }
+        worker.handle_timeout();
+        if let Some(d) = deadline {
+            if worker.is_empty() || Instant::now() >= d {
+                return Ok(());
+            }
+        }
+    }
+}
