@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Side-by-side load test: kv_server vs redis-server on this machine, with redis-benchmark.
+
+Both servers run on loopback at once; each round runs the same redis-benchmark command
+against each, alternating which goes first, and the script prints the median requests per
+second of every test and the ratio kv_server / redis-server. Both keyspaces are prepopulated
+first so that GETs hit. Every run is bounded (-n requests), and the servers this script
+started are stopped by PID at the end.
+
+    benches/compare.py                # defaults below, 3 rounds
+    benches/compare.py --rounds 5 --workers 4 -- -P 16 -d 1024 -c 50 --threads 2 \\
+        -r 100000 -n 600000 -t set,get
+"""
+import argparse
+import csv
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT = "-P 16 -d 1024 -c 50 --threads 2 -r 100000 -n 600000 -t set,get".split()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port, proc, what):
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited early with status {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{what} did not start listening on {port}")
+
+
+def bench(port, args):
+    cmd = ["redis-benchmark", "-p", str(port), "--csv", *args]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600).stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    return {r[0]: float(r[1]) for r in rows[1:] if len(r) > 1}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=4, help="kv_server --workers")
+    ap.add_argument("bench_args", nargs="*", help="redis-benchmark arguments (after --)")
+    a = ap.parse_args()
+    args = a.bench_args or DEFAULT
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "kv-server"], cwd=ROOT, check=True)
+    kv_port, redis_port = free_port(), free_port()
+    procs = {
+        "kv_server": subprocess.Popen(
+            [os.path.join(ROOT, "target/release/kv_server"), "--port", str(kv_port),
+             "--bind", "127.0.0.1", "--workers", str(a.workers), "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        "redis-server": subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    }
+    ports = {"kv_server": kv_port, "redis-server": redis_port}
+    try:
+        for name, p in procs.items():
+            wait_ready(ports[name], p, name)
+        # Prepopulate: enough random SETs over the same key range and value size.
+        keyspace = args[args.index("-r") + 1] if "-r" in args else "100000"
+        size = args[args.index("-d") + 1] if "-d" in args else "3"
+        for name in procs:
+            bench(ports[name], ["-t", "set", "-r", keyspace, "-d", size, "-P", "16",
+                                "-n", str(int(keyspace) * 5), "-c", "20"])
+        results = {n: [] for n in procs}
+        order = list(procs)
+        for r in range(a.rounds):
+            for name in (order if r % 2 == 0 else order[::-1]):
+                results[name].append(bench(ports[name], args))
+        tests = list(results["kv_server"][0])
+        print(f"redis-benchmark {' '.join(args)}  ({a.rounds} alternating rounds, kv_server --workers {a.workers})")
+        print(f"{'test':<10} {'kv_server rps':>15} {'redis-server rps':>17} {'ratio':>7}   per-round kv / redis")
+        for t in tests:
+            kv = [x[t] for x in results["kv_server"]]
+            rd = [x[t] for x in results["redis-server"]]
+            mk, mr = statistics.median(kv), statistics.median(rd)
+            rounds = "  ".join(f"{k:.0f}/{r:.0f}" for k, r in zip(kv, rd))
+            print(f"{t:<10} {mk:>15.0f} {mr:>17.0f} {mk / mr:>7.2f}   {rounds}")
+    finally:
+        for p in procs.values():
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+//! Holder crate for the benches in `benches/` and the load scripts beside them.
