@@ -35,7 +35,9 @@ pub fn quit(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
 pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let id = arg_i64(args.get(1))?;
     if i32::try_from(id).is_err() {
-        return Err(Error::NotInteger);
+        return Err(Error::Msg(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
     }
     if id != 0 {
         return Err(Error::Msg("ERR DB index is out of range"));
@@ -138,7 +140,7 @@ mod tests {
         );
         assert_eq!(
             h.s("SELECT 4294967296"),
-            "-ERR value is not an integer or out of range\r\n"
+            "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
         );
         assert_eq!(h.s("HELLO 3"), "-NOPROTO unsupported protocol version\r\n");
         assert_eq!(h.s("HELLO 1"), "-NOPROTO unsupported protocol version\r\n");
