@@ -65,10 +65,7 @@ impl Conn {
     /// A new connection with client id `id`. Allocates no buffers.
     pub fn new(id: usize) -> Self {
         Conn {
-            session: Session {
-                id,
-                ..Session::default()
-            },
+            session: Session::new(id),
             input: Vec::new(),
             parser: Parser::new(),
             output: Vec::new(),

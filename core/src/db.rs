@@ -13,10 +13,12 @@
 //! `expired_keys`) by the first call that meets it. Work under a lock is bounded by the
 //! operation: no call walks more than one shard at a time.
 
-use crate::sync::{CachePadded, RwLock};
+use crate::sync::{AtomicUsize, CachePadded, Ordering, RwLock, RwLockWriteGuard};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
+use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 use core::mem::size_of;
 use hashbrown::hash_table::{Entry as TableEntry, HashTable};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -92,15 +94,149 @@ impl Entry {
     }
 }
 
+/// One shard: a hash table plus a min-heap of (expire time, key hash) for active expiry.
+///
+/// The heap is lazy: when a key's TTL changes or the key goes, its old heap entry stays
+/// and is dropped when it reaches the top and no longer matches the key. The heap is
+/// rebuilt from the table when stale entries outnumber live ones
+/// ([`HEAP_REBUILD_SLACK`]), so it stays within a constant factor of the keys with a TTL.
 #[derive(Default)]
 struct Shard {
     table: HashTable<Entry>,
+    deadlines: BinaryHeap<Reverse<(i64, u64)>>,
     /// Keys with a TTL.
     expires: usize,
     /// Heap bytes of keys and values.
-    heap: usize,
+    bytes: usize,
     /// Keys removed because their TTL passed.
     expired: usize,
+}
+
+/// Stale deadline entries a shard tolerates beyond twice its live TTL count before it
+/// rebuilds its deadline heap.
+pub const HEAP_REBUILD_SLACK: usize = 1024;
+
+impl Shard {
+    fn find(&self, key: &[u8], hash: u64) -> Option<&Entry> {
+        self.table.find(hash, |e| *e.key == *key)
+    }
+
+    fn write<R>(
+        &mut self,
+        seed: u64,
+        key: &[u8],
+        hash: u64,
+        now: UnixMillis,
+        f: impl FnOnce(Option<&mut Item>) -> (Write, R),
+    ) -> R {
+        let Shard {
+            table,
+            deadlines: _,
+            expires,
+            bytes,
+            expired,
+        } = self;
+        let entry = table.entry(
+            hash,
+            |e| *e.key == *key,
+            |e| xxh3_64_with_seed(&e.key, seed),
+        );
+        let entry = match entry {
+            TableEntry::Occupied(o) if o.get().item.is_expired(now) => {
+                let (old, vacant) = o.remove();
+                *bytes -= old.heap();
+                *expires -= 1;
+                *expired += 1;
+                TableEntry::Vacant(vacant)
+            }
+            other => other,
+        };
+        let (r, deadline) = match entry {
+            TableEntry::Occupied(mut o) => {
+                let old_ttl = o.get().item.expire_at;
+                let before = o.get().heap();
+                let (w, r) = f(Some(&mut o.get_mut().item));
+                match w {
+                    Write::Keep => {}
+                    Write::Remove => {
+                        o.remove();
+                        *bytes -= before;
+                        *expires -= usize::from(old_ttl.is_some());
+                        return r;
+                    }
+                    Write::Put(item) => o.get_mut().item = item,
+                }
+                let e = o.get();
+                *bytes = *bytes - before + e.heap();
+                let new_ttl = e.item.expire_at;
+                *expires =
+                    *expires - usize::from(old_ttl.is_some()) + usize::from(new_ttl.is_some());
+                (r, new_ttl.filter(|t| Some(*t) != old_ttl))
+            }
+            TableEntry::Vacant(v) => {
+                let (w, r) = f(None);
+                let Write::Put(item) = w else {
+                    return r;
+                };
+                let e = Entry {
+                    key: Box::from(key),
+                    item,
+                };
+                *bytes += e.heap();
+                let ttl = e.item.expire_at;
+                *expires += usize::from(ttl.is_some());
+                v.insert(e);
+                (r, ttl)
+            }
+        };
+        if let Some(t) = deadline {
+            self.deadlines.push(Reverse((t.0, hash)));
+            if self.deadlines.len() > 2 * self.expires + HEAP_REBUILD_SLACK {
+                self.rebuild_deadlines(seed);
+            }
+        }
+        r
+    }
+
+    fn rebuild_deadlines(&mut self, seed: u64) {
+        self.deadlines = self
+            .table
+            .iter()
+            .filter_map(|e| {
+                Some(Reverse((
+                    e.item.expire_at?.0,
+                    xxh3_64_with_seed(&e.key, seed),
+                )))
+            })
+            .collect();
+    }
+
+    /// Removes keys whose time has passed, earliest first, looking at no more than `max`
+    /// deadline entries. Returns how many keys it removed.
+    fn reap(&mut self, now: UnixMillis, max: usize) -> usize {
+        let mut removed = 0;
+        for _ in 0..max {
+            let Some(&Reverse((t, hash))) = self.deadlines.peek() else {
+                break;
+            };
+            if now.0 <= t {
+                break;
+            }
+            self.deadlines.pop();
+            // The entry is live only if a key with this hash still expires at exactly `t`.
+            if let Ok(o) = self
+                .table
+                .find_entry(hash, |e| e.item.expire_at == Some(UnixMillis(t)))
+            {
+                let (old, _) = o.remove();
+                self.bytes -= old.heap();
+                self.expires -= 1;
+                self.expired += 1;
+                removed += 1;
+            }
+        }
+        removed
+    }
 }
 
 /// Default number of shards (a power of two).
@@ -111,6 +247,8 @@ pub struct Db {
     shards: Box<[CachePadded<RwLock<Shard>>]>,
     seed: u64,
     mask: usize,
+    /// Where the next active-expiry pass starts (shards are visited round-robin).
+    reap_cursor: AtomicUsize,
 }
 
 impl core::fmt::Debug for Db {
@@ -118,6 +256,46 @@ impl core::fmt::Debug for Db {
         f.debug_struct("Db")
             .field("shards", &self.shards.len())
             .finish()
+    }
+}
+
+/// Write access to a set of keys whose shards are all locked at once: what multi-key
+/// commands (MSET, MSETNX, RENAME, COPY) use to act atomically. See [`Db::multi`].
+pub struct Multi<'a> {
+    db: &'a Db,
+    now: UnixMillis,
+    guards: Vec<(usize, RwLockWriteGuard<'a, Shard>)>,
+}
+
+impl Multi<'_> {
+    fn shard(&mut self, key: &[u8]) -> Option<(&mut Shard, u64)> {
+        let hash = self.db.hash(key);
+        let i = self.db.shard_index(hash);
+        let pos = self.guards.binary_search_by_key(&i, |(j, _)| *j).ok()?;
+        let (_, g) = self.guards.get_mut(pos)?;
+        Some((&mut **g, hash))
+    }
+
+    /// As [`Db::write`], for one of the keys given to [`Db::multi`]; `None` (and `f` not
+    /// called) for any other key.
+    pub fn write<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(Option<&mut Item>) -> (Write, R),
+    ) -> Option<R> {
+        let (seed, now) = (self.db.seed, self.now);
+        let (shard, hash) = self.shard(key)?;
+        Some(shard.write(seed, key, hash, now, f))
+    }
+
+    /// A copy of the live item under `key` (one of the declared keys), if any.
+    pub fn get(&mut self, key: &[u8]) -> Option<Item> {
+        let now = self.now;
+        let (shard, hash) = self.shard(key)?;
+        shard
+            .find(key, hash)
+            .filter(|e| !e.item.is_expired(now))
+            .map(|e| e.item.clone())
     }
 }
 
@@ -136,6 +314,7 @@ impl Db {
                 .collect(),
             seed,
             mask: n - 1,
+            reap_cursor: AtomicUsize::new(0),
         }
     }
 
@@ -145,9 +324,14 @@ impl Db {
     }
 
     #[inline]
-    #[allow(clippy::indexing_slicing)] // `mask` is `len - 1` with `len` a power of two.
+    fn shard_index(&self, hash: u64) -> usize {
+        (hash >> 32) as usize & self.mask
+    }
+
+    #[inline]
+    #[allow(clippy::indexing_slicing)] // `shard_index` masks with `len - 1`, `len` a power of two.
     fn shard(&self, hash: u64) -> &RwLock<Shard> {
-        &self.shards[(hash >> 32) as usize & self.mask]
+        &self.shards[self.shard_index(hash)]
     }
 
     /// Reads `key` under the shard's read lock: `f` sees the live item, and its result is
@@ -157,14 +341,16 @@ impl Db {
         let shard = self.shard(hash);
         {
             let guard = shard.read();
-            match guard.table.find(hash, |e| *e.key == *key) {
+            match guard.find(key, hash) {
                 None => return None,
                 Some(e) if !e.item.is_expired(now) => return Some(f(&e.item)),
                 Some(_) => {}
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
-        self.write_hashed(key, hash, now, |_| (Write::Keep, ()));
+        shard
+            .write()
+            .write(self.seed, key, hash, now, |_| (Write::Keep, ()));
         None
     }
 
@@ -181,73 +367,34 @@ impl Db {
         now: UnixMillis,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
-        self.write_hashed(key, self.hash(key), now, f)
+        let hash = self.hash(key);
+        self.shard(hash).write().write(self.seed, key, hash, now, f)
     }
 
-    fn write_hashed<R>(
+    /// Locks the shards of all `keys` (each once, in index order, so two callers never
+    /// deadlock) and runs `f` with write access to those keys: the multi-key commands'
+    /// atomicity. At most [`DEFAULT_SHARDS`] locks are held.
+    pub fn multi<R>(
         &self,
-        key: &[u8],
-        hash: u64,
+        keys: &[&[u8]],
         now: UnixMillis,
-        f: impl FnOnce(Option<&mut Item>) -> (Write, R),
+        f: impl FnOnce(&mut Multi<'_>) -> R,
     ) -> R {
-        let seed = self.seed;
-        let mut guard = self.shard(hash).write();
-        let Shard {
-            table,
-            expires,
-            heap,
-            expired,
-        } = &mut *guard;
-        let entry = table.entry(
-            hash,
-            |e| *e.key == *key,
-            |e| xxh3_64_with_seed(&e.key, seed),
-        );
-        let entry = match entry {
-            TableEntry::Occupied(o) if o.get().item.is_expired(now) => {
-                let (old, vacant) = o.remove();
-                *heap -= old.heap();
-                *expires -= 1;
-                *expired += 1;
-                TableEntry::Vacant(vacant)
-            }
-            other => other,
-        };
-        match entry {
-            TableEntry::Occupied(mut o) => {
-                let had_ttl = usize::from(o.get().item.expire_at.is_some());
-                let before = o.get().heap();
-                let (w, r) = f(Some(&mut o.get_mut().item));
-                match w {
-                    Write::Keep => {}
-                    Write::Remove => {
-                        o.remove();
-                        *heap -= before;
-                        *expires -= had_ttl;
-                        return r;
-                    }
-                    Write::Put(item) => o.get_mut().item = item,
-                }
-                let e = o.get();
-                *heap = *heap - before + e.heap();
-                *expires = *expires - had_ttl + usize::from(e.item.expire_at.is_some());
-                r
-            }
-            TableEntry::Vacant(v) => {
-                let (w, r) = f(None);
-                if let Write::Put(item) = w {
-                    let e = Entry {
-                        key: Box::from(key),
-                        item,
-                    };
-                    *heap += e.heap();
-                    *expires += usize::from(e.item.expire_at.is_some());
-                    v.insert(e);
-                }
-                r
-            }
-        }
+        let mut idx: Vec<usize> = keys
+            .iter()
+            .map(|k| self.shard_index(self.hash(k)))
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let guards = idx
+            .into_iter()
+            .filter_map(|i| Some((i, self.shards.get(i)?.write())))
+            .collect();
+        f(&mut Multi {
+            db: self,
+            now,
+            guards,
+        })
     }
 
     /// Deletes `key`; true if it existed (and had not expired).
@@ -256,6 +403,29 @@ impl Db {
             Some(_) => (Write::Remove, true),
             None => (Write::Keep, false),
         })
+    }
+
+    /// Active expiry: visits up to `shards` shards round-robin (shared by all callers) and
+    /// removes from each the keys whose time has passed, earliest first, examining at most
+    /// `per_shard` deadlines per shard. Returns the keys removed. Shards with nothing due
+    /// cost a read lock and a peek.
+    pub fn reap(&self, now: UnixMillis, shards: usize, per_shard: usize) -> usize {
+        let mut removed = 0;
+        for _ in 0..shards.min(self.shards.len()) {
+            let i = self.reap_cursor.fetch_add(1, Ordering::Relaxed) & self.mask;
+            let Some(shard) = self.shards.get(i) else {
+                continue;
+            };
+            let due = shard
+                .read()
+                .deadlines
+                .peek()
+                .is_some_and(|Reverse((t, _))| now.0 > *t);
+            if due {
+                removed += shard.write().reap(now, per_shard);
+            }
+        }
+        removed
     }
 
     /// Number of keys, counting expired keys not yet removed (as Redis's DBSIZE does).
@@ -278,9 +448,11 @@ impl Db {
         self.shards.iter().map(|s| s.read().expired).sum()
     }
 
-    /// An estimate of the bytes the keyspace holds: table slots plus keys and values.
+    /// An estimate of the bytes the keyspace holds: table slots, deadline heaps, keys and
+    /// values.
     pub fn mem_bytes(&self) -> usize {
         let slot = size_of::<Entry>() + 1;
+        let deadline = size_of::<Reverse<(i64, u64)>>();
         let shards = self.shards.len() * size_of::<CachePadded<RwLock<Shard>>>();
         shards
             + self
@@ -288,33 +460,143 @@ impl Db {
                 .iter()
                 .map(|s| {
                     let g = s.read();
-                    g.table.capacity() * slot + g.heap
+                    g.table.capacity() * slot + g.deadlines.capacity() * deadline + g.bytes
                 })
                 .sum::<usize>()
     }
 
     /// Removes every key; returns how many there were. Each shard is emptied under its own
-    /// lock, one at a time.
+    /// lock, one at a time; counters of expired keys are kept.
     pub fn clear(&self) -> usize {
         let mut n = 0;
         for s in self.shards.iter() {
-            let old = core::mem::take(&mut *s.write());
+            let old = {
+                let mut g = s.write();
+                let expired = g.expired;
+                core::mem::replace(
+                    &mut *g,
+                    Shard {
+                        expired,
+                        ..Shard::default()
+                    },
+                )
+            };
             n += old.table.len();
             drop(old);
         }
         n
     }
 
-    /// Calls `f` with every live key, one shard at a time under its read lock.
-    pub fn for_each_key(&self, now: UnixMillis, mut f: impl FnMut(&[u8])) {
+    /// Calls `f` with every live key and item, one shard at a time under its read lock.
+    pub fn for_each(&self, now: UnixMillis, mut f: impl FnMut(&[u8], &Item)) {
         for s in self.shards.iter() {
             let g = s.read();
             for e in g.table.iter() {
                 if !e.item.is_expired(now) {
-                    f(&e.key);
+                    f(&e.key, &e.item);
                 }
             }
         }
+    }
+
+    /// Calls `f` with every live key, one shard at a time under its read lock.
+    pub fn for_each_key(&self, now: UnixMillis, mut f: impl FnMut(&[u8])) {
+        self.for_each(now, |k, _| f(k));
+    }
+
+    /// The SCAN order of a key: its hash with the shard bits rotated to the top, so that a
+    /// cursor walks the shards in turn and each shard in hash order. The order depends on
+    /// nothing but the key and the seed, so a scan returns every key present for its whole
+    /// length at least once, however the tables grow.
+    fn scan_order(&self, hash: u64) -> u64 {
+        let bits = self.mask.count_ones();
+        hash.rotate_right(32 + bits)
+    }
+
+    /// One SCAN step: calls `f` with live keys whose scan order is at least `cursor`, in
+    /// order, at least `count` of them unless the keyspace ends (keys of equal order always
+    /// go together); returns the next cursor, 0 when the scan is complete. A step reads one
+    /// shard at a time (under its read lock) and moves to the next only while it has found
+    /// fewer than `count` keys.
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        now: UnixMillis,
+        mut f: impl FnMut(&[u8], &Item),
+    ) -> u64 {
+        let bits = self.mask.count_ones();
+        let shard_of = |order: u64| {
+            if bits == 0 {
+                0
+            } else {
+                (order >> (64 - bits)) as usize
+            }
+        };
+        let mut cursor = cursor;
+        let mut found = 0usize;
+        loop {
+            let si = shard_of(cursor);
+            let Some(shard) = self.shards.get(si) else {
+                return 0;
+            };
+            let g = shard.read();
+            // The `count` smallest scan orders >= cursor in this shard, plus ties.
+            let mut picked: Vec<(u64, &Entry)> = g
+                .table
+                .iter()
+                .filter(|e| !e.item.is_expired(now))
+                .map(|e| (self.scan_order(self.hash(&e.key)), e))
+                .filter(|(o, _)| *o >= cursor)
+                .collect();
+            picked.sort_unstable_by_key(|(o, _)| *o);
+            let want = count.saturating_sub(found).max(1);
+            let mut last = None;
+            for (o, e) in &picked {
+                if found >= want && last != Some(*o) {
+                    // Stop at an order boundary so equal orders stay together.
+                    return *o;
+                }
+                f(&e.key, &e.item);
+                found += 1;
+                last = Some(*o);
+            }
+            // This shard is done: continue from the next one.
+            let next_shard = si + 1;
+            if next_shard > self.mask {
+                return 0;
+            }
+            cursor = (next_shard as u64) << (64 - bits);
+            if found >= count {
+                return cursor;
+            }
+        }
+    }
+
+    /// A key chosen at random with `r` (any 64-bit number): a random non-empty shard, then
+    /// a random key in it. `None` when the keyspace holds no live key.
+    pub fn random_key(&self, now: UnixMillis, mut r: u64) -> Option<Vec<u8>> {
+        let n = self.shards.len();
+        let start = (r as usize) & self.mask;
+        for step in 0..n {
+            let Some(shard) = self.shards.get((start + step) & self.mask) else {
+                continue;
+            };
+            let g = shard.read();
+            let live = g.table.iter().filter(|e| !e.item.is_expired(now)).count();
+            if live == 0 {
+                continue;
+            }
+            r = r.rotate_left(17) ^ 0x9E37_79B9_7F4A_7C15;
+            let pick = (r % live as u64) as usize;
+            return g
+                .table
+                .iter()
+                .filter(|e| !e.item.is_expired(now))
+                .nth(pick)
+                .map(|e| e.key.to_vec());
+        }
+        None
     }
 }
 
@@ -362,8 +644,8 @@ mod tests {
         assert_eq!(db.len(), 2);
         assert_eq!(db.clear(), 2);
         assert!(db.is_empty());
-        let heap: usize = db.shards.iter().map(|s| s.read().heap).sum();
-        assert_eq!(heap, 0);
+        let bytes: usize = db.shards.iter().map(|s| s.read().bytes).sum();
+        assert_eq!(bytes, 0);
     }
 
     #[test]
@@ -411,7 +693,7 @@ mod tests {
             }
         }
         assert_eq!(db.len(), model.len());
-        let heap: usize = db.shards.iter().map(|s| s.read().heap).sum();
+        let heap: usize = db.shards.iter().map(|s| s.read().bytes).sum();
         let expect: usize = model.iter().map(|(k, v)| k.len() + v.len()).sum();
         assert_eq!(heap, expect);
     }

@@ -6,7 +6,7 @@
 //! sleeps and never spawns. Sockets are edge-triggered: a connection is read until its socket
 //! would block, except that one turn reads at most [`READS_PER_TURN`] times; a connection
 //! with work left goes on the pending queue, which makes `poll_timeout` zero, so no client can
-//! starve the others.
+//! starve the others. Every tick ([`TICK`]) also runs a bounded slice of active expiry.
 
 use crate::conn::{Conn, Env, State};
 use crate::engine::Engine;
@@ -27,6 +27,11 @@ pub const READS_PER_TURN: usize = 16;
 pub const DRAIN_ON_CLOSE_BYTES: usize = 4 * READ_CHUNK;
 /// How often the periodic tick runs.
 pub const TICK: Duration = Duration::from_millis(100);
+/// Shards one tick of active expiry visits (all of the default 256).
+pub const EXPIRE_SHARDS_PER_TICK: usize = crate::db::DEFAULT_SHARDS;
+/// Most due deadlines one tick examines per shard: a bounded slice of work, 51,200 per
+/// worker tick at most.
+pub const EXPIRE_KEYS_PER_SHARD: usize = 200;
 
 /// A handle for one connection of a worker.
 pub type Token = usize;
@@ -171,6 +176,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 .map(|s| s.conn.buffer_bytes())
                 .sum();
             self.engine.worker_stats(self.index).buffer_bytes.set(bytes);
+            self.engine
+                .db
+                .reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
             self.engine.cron(now);
         }
     }

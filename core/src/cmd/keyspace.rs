@@ -1,6 +1,9 @@
-//! Keyspace commands: DEL, EXISTS, DBSIZE, FLUSHDB, FLUSHALL.
+//! Keyspace commands: DEL, UNLINK, EXISTS, TOUCH, TYPE, RENAME, RENAMENX, COPY, KEYS, SCAN,
+//! RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL.
 
-use super::{CmdResult, Ctx, Error};
+use super::{arg_i64, CmdResult, Ctx, Error};
+use crate::db::{Item, Value, Write};
+use crate::glob;
 use crate::resp::{encode, Args};
 use alloc::vec::Vec;
 
@@ -62,6 +65,239 @@ pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
 /// `FLUSHALL [ASYNC | SYNC]`: the same as FLUSHDB while there is one database.
 pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     flushdb(ctx, args, out)
+}
+
+/// `UNLINK key [key ...]`: DEL (memory is freed at once either way).
+pub fn unlink(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    del(ctx, args, out)
+}
+
+/// `TOUCH key [key ...]`: how many exist.
+pub fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    exists(ctx, args, out)
+}
+
+/// `TYPE key`: `+string`, or `+none` for a missing key.
+pub fn type_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let t = ctx
+        .engine
+        .db
+        .read(args.get(1), ctx.now.unix, |item| item.value.type_name())
+        .unwrap_or("none");
+    encode::simple(out, t.as_bytes());
+    Ok(())
+}
+
+/// RENAME and RENAMENX: moves the value and its TTL, both keys locked together.
+fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: bool) -> CmdResult {
+    let (src, dst) = (args.get(1), args.get(2));
+    let r = ctx.engine.db.multi(&[src, dst], ctx.now.unix, |m| {
+        if m.get(src).is_none() {
+            return Err(Error::Msg("ERR no such key"));
+        }
+        if src == dst {
+            return Ok(!nx);
+        }
+        if nx && m.get(dst).is_some() {
+            return Ok(false);
+        }
+        let moved = m.write(src, |item| match item {
+            Some(item) => {
+                let value = core::mem::replace(&mut item.value, Value::Str(Vec::new()));
+                let moved = Item {
+                    value,
+                    expire_at: item.expire_at,
+                };
+                (Write::Remove, Some(moved))
+            }
+            None => (Write::Keep, None),
+        });
+        if let Some(Some(item)) = moved {
+            m.write(dst, |_| (Write::Put(item), ()));
+        }
+        Ok(true)
+    })?;
+    if nx {
+        encode::int(out, i64::from(r));
+    } else {
+        encode::ok(out);
+    }
+    Ok(())
+}
+
+/// `RENAME key newkey`.
+pub fn rename(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    rename_generic(ctx, args, out, false)
+}
+
+/// `RENAMENX key newkey`.
+pub fn renamenx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    rename_generic(ctx, args, out, true)
+}
+
+/// `COPY source destination [DB destination-db] [REPLACE]`.
+pub fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let (src, dst) = (args.get(1), args.get(2));
+    let mut replace = false;
+    let mut db = 0i64;
+    let mut j = 3;
+    while j < args.len() {
+        let opt = args.get(j);
+        if opt.eq_ignore_ascii_case(b"REPLACE") {
+            replace = true;
+        } else if opt.eq_ignore_ascii_case(b"DB") && j + 1 < args.len() {
+            db = arg_i64(args.get(j + 1))?;
+            j += 1;
+        } else {
+            return Err(Error::Syntax);
+        }
+        j += 1;
+    }
+    if db != 0 {
+        return Err(Error::Msg("ERR DB index is out of range"));
+    }
+    if src == dst {
+        return Err(Error::Msg(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    let copied = ctx.engine.db.multi(&[src, dst], ctx.now.unix, |m| {
+        let Some(item) = m.get(src) else {
+            return false;
+        };
+        if !replace && m.get(dst).is_some() {
+            return false;
+        }
+        m.write(dst, |_| (Write::Put(item), ()));
+        true
+    });
+    encode::int(out, i64::from(copied));
+    Ok(())
+}
+
+/// Appends one bulk string per key to `body` and counts them, so the array header can be
+/// written once the count is known.
+struct KeyList {
+    body: Vec<u8>,
+    n: usize,
+}
+
+impl KeyList {
+    fn push(&mut self, key: &[u8]) {
+        encode::bulk(&mut self.body, key);
+        self.n += 1;
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        encode::array(out, self.n);
+        out.extend_from_slice(&self.body);
+    }
+}
+
+/// `KEYS pattern`.
+pub fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let pattern = args.get(1);
+    let all = pattern == b"*";
+    let mut list = KeyList {
+        body: Vec::new(),
+        n: 0,
+    };
+    ctx.engine.db.for_each_key(ctx.now.unix, |k| {
+        if all || glob::matches(pattern, k, false) {
+            list.push(k);
+        }
+    });
+    list.write(out);
+    Ok(())
+}
+
+/// Parses a SCAN cursor as Redis does with `strtoul`: decimal, an optional sign (a minus
+/// wraps around), no leading space, no overflow.
+fn parse_cursor(s: &[u8]) -> Option<u64> {
+    let (neg, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// Default SCAN COUNT.
+pub const SCAN_DEFAULT_COUNT: usize = 10;
+
+/// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`. Every key present for the
+/// whole scan is returned at least once, whatever the tables do meanwhile.
+pub fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let cursor = parse_cursor(args.get(1)).ok_or(Error::Msg("ERR invalid cursor"))?;
+    let mut count = SCAN_DEFAULT_COUNT;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_name: Option<&[u8]> = None;
+    let mut j = 2;
+    while j < args.len() {
+        let opt = args.get(j);
+        let more = j + 1 < args.len();
+        if opt.eq_ignore_ascii_case(b"COUNT") && more {
+            let n = arg_i64(args.get(j + 1))?;
+            if n < 1 {
+                return Err(Error::Syntax);
+            }
+            count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if opt.eq_ignore_ascii_case(b"MATCH") && more {
+            let p = args.get(j + 1);
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else if opt.eq_ignore_ascii_case(b"TYPE") && more {
+            type_name = Some(args.get(j + 1));
+        } else {
+            return Err(Error::Syntax);
+        }
+        j += 2;
+    }
+    let mut list = KeyList {
+        body: Vec::new(),
+        n: 0,
+    };
+    let next = ctx.engine.db.scan(cursor, count, ctx.now.unix, |k, item| {
+        let type_ok =
+            type_name.is_none_or(|t| t.eq_ignore_ascii_case(item.value.type_name().as_bytes()));
+        let match_ok = pattern.is_none_or(|p| glob::matches(p, k, false));
+        if type_ok && match_ok {
+            list.push(k);
+        }
+    });
+    encode::array(out, 2);
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = next;
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    encode::bulk(out, buf.get(i..).unwrap_or(b"0"));
+    list.write(out);
+    Ok(())
+}
+
+/// `RANDOMKEY`: a random live key, or nil.
+pub fn randomkey(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let r = ctx.session.next_random();
+    match ctx.engine.db.random_key(ctx.now.unix, r) {
+        Some(k) => encode::bulk(out, &k),
+        None => encode::nil(out),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

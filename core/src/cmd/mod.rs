@@ -6,6 +6,7 @@
 //! becomes an `-ERR ...` reply and the connection stays open.
 
 pub mod connection;
+pub mod expiry;
 pub mod keyspace;
 pub mod server;
 pub mod strings;
@@ -40,6 +41,29 @@ pub struct Session {
     pub db: usize,
     /// Set by QUIT: close once the reply is flushed.
     pub quit: bool,
+    /// State of this connection's random numbers (RANDOMKEY); seeded from the id.
+    pub rng: u64,
+}
+
+impl Session {
+    /// A session for client `id`.
+    pub fn new(id: usize) -> Self {
+        Session {
+            id,
+            rng: (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            ..Session::default()
+        }
+    }
+
+    /// The next number of this session's xorshift64* generator.
+    pub fn next_random(&mut self) -> u64 {
+        let mut x = self.rng.max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
 }
 
 /// Everything a command runs with.
@@ -148,6 +172,7 @@ impl Command {
 }
 
 const W: &[&str] = &["write", "denyoom"];
+const WDF: &[&str] = &["write", "denyoom", "fast"];
 const WF: &[&str] = &["write", "fast"];
 const RF: &[&str] = &["readonly", "fast"];
 
@@ -220,6 +245,66 @@ pub static COMMANDS: &[Command] = &[
         keyspace::exists
     ),
     command!(
+        "mget",
+        -2,
+        RF,
+        1,
+        -1,
+        1,
+        &["@read", "@string", "@fast"],
+        strings::mget
+    ),
+    command!(
+        "mset",
+        -3,
+        W,
+        1,
+        -1,
+        2,
+        &["@write", "@string", "@slow"],
+        strings::mset
+    ),
+    command!(
+        "incr",
+        2,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::incr
+    ),
+    command!(
+        "expire",
+        -3,
+        WF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@write", "@fast"],
+        expiry::expire
+    ),
+    command!(
+        "ttl",
+        2,
+        RF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@read", "@fast"],
+        expiry::ttl
+    ),
+    command!(
+        "pttl",
+        2,
+        RF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@read", "@fast"],
+        expiry::pttl
+    ),
+    command!(
         "echo",
         2,
         &["fast"],
@@ -228,6 +313,316 @@ pub static COMMANDS: &[Command] = &[
         0,
         &["@fast", "@connection"],
         connection::echo
+    ),
+    command!(
+        "setnx",
+        3,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::setnx
+    ),
+    command!(
+        "setex",
+        4,
+        W,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@slow"],
+        strings::setex
+    ),
+    command!(
+        "psetex",
+        4,
+        W,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@slow"],
+        strings::psetex
+    ),
+    command!(
+        "getset",
+        3,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::getset
+    ),
+    command!(
+        "getdel",
+        2,
+        WF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::getdel
+    ),
+    command!(
+        "getex",
+        -2,
+        WF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::getex
+    ),
+    command!(
+        "msetnx",
+        -3,
+        W,
+        1,
+        -1,
+        2,
+        &["@write", "@string", "@slow"],
+        strings::msetnx
+    ),
+    command!(
+        "decr",
+        2,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::decr
+    ),
+    command!(
+        "incrby",
+        3,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::incrby
+    ),
+    command!(
+        "decrby",
+        3,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::decrby
+    ),
+    command!(
+        "incrbyfloat",
+        3,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::incrbyfloat
+    ),
+    command!(
+        "append",
+        3,
+        WDF,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@fast"],
+        strings::append
+    ),
+    command!(
+        "strlen",
+        2,
+        RF,
+        1,
+        1,
+        1,
+        &["@read", "@string", "@fast"],
+        strings::strlen
+    ),
+    command!(
+        "getrange",
+        4,
+        &["readonly"],
+        1,
+        1,
+        1,
+        &["@read", "@string", "@slow"],
+        strings::getrange
+    ),
+    command!(
+        "substr",
+        4,
+        &["readonly"],
+        1,
+        1,
+        1,
+        &["@read", "@string", "@slow"],
+        strings::getrange
+    ),
+    command!(
+        "setrange",
+        4,
+        W,
+        1,
+        1,
+        1,
+        &["@write", "@string", "@slow"],
+        strings::setrange
+    ),
+    command!(
+        "unlink",
+        -2,
+        WF,
+        1,
+        -1,
+        1,
+        &["@keyspace", "@write", "@fast"],
+        keyspace::unlink
+    ),
+    command!(
+        "touch",
+        -2,
+        RF,
+        1,
+        -1,
+        1,
+        &["@keyspace", "@read", "@fast"],
+        keyspace::touch
+    ),
+    command!(
+        "type",
+        2,
+        RF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@read", "@fast"],
+        keyspace::type_
+    ),
+    command!(
+        "rename",
+        3,
+        &["write"],
+        1,
+        2,
+        1,
+        &["@keyspace", "@write", "@slow"],
+        keyspace::rename
+    ),
+    command!(
+        "renamenx",
+        3,
+        WF,
+        1,
+        2,
+        1,
+        &["@keyspace", "@write", "@fast"],
+        keyspace::renamenx
+    ),
+    command!(
+        "copy",
+        -3,
+        W,
+        1,
+        2,
+        1,
+        &["@keyspace", "@write", "@slow"],
+        keyspace::copy
+    ),
+    command!(
+        "keys",
+        2,
+        &["readonly"],
+        0,
+        0,
+        0,
+        &["@keyspace", "@read", "@slow", "@dangerous"],
+        keyspace::keys
+    ),
+    command!(
+        "scan",
+        -2,
+        &["readonly"],
+        0,
+        0,
+        0,
+        &["@keyspace", "@read", "@slow"],
+        keyspace::scan
+    ),
+    command!(
+        "randomkey",
+        1,
+        &["readonly"],
+        0,
+        0,
+        0,
+        &["@keyspace", "@read", "@slow"],
+        keyspace::randomkey
+    ),
+    command!(
+        "pexpire",
+        -3,
+        WF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@write", "@fast"],
+        expiry::pexpire
+    ),
+    command!(
+        "expireat",
+        -3,
+        WF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@write", "@fast"],
+        expiry::expireat
+    ),
+    command!(
+        "pexpireat",
+        -3,
+        WF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@write", "@fast"],
+        expiry::pexpireat
+    ),
+    command!(
+        "expiretime",
+        2,
+        RF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@read", "@fast"],
+        expiry::expiretime
+    ),
+    command!(
+        "pexpiretime",
+        2,
+        RF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@read", "@fast"],
+        expiry::pexpiretime
+    ),
+    command!(
+        "persist",
+        2,
+        WF,
+        1,
+        1,
+        1,
+        &["@keyspace", "@write", "@fast"],
+        expiry::persist
     ),
     command!(
         "select",
@@ -335,9 +730,6 @@ pub static COMMANDS: &[Command] = &[
         server::info
     ),
 ];
-
-// `W` and `WF` are kept for the families that follow; silence the unused warning.
-const _: (&[&str], &[&str]) = (W, WF);
 
 /// Finds a command by name, ignoring ASCII case.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {

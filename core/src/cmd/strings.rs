@@ -1,10 +1,29 @@
-//! String commands: GET, SET.
+//! String commands: GET, SET, SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX, MGET, MSET,
+//! MSETNX, INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT, APPEND, STRLEN, GETRANGE, SUBSTR,
+//! SETRANGE.
 
 use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Item, Value, Write};
 use crate::resp::{encode, Args};
 use crate::time::{Now, UnixMillis};
+use alloc::format;
 use alloc::vec::Vec;
+
+/// `-ERR string exceeds maximum allowed size (proto-max-bulk-len)` unless
+/// `size + append` fits (Redis's `checkStringLength`).
+fn check_length(ctx: &Ctx<'_>, size: u64, append: u64) -> Result<(), Error> {
+    let limit = ctx.engine.config.limits.proto_max_bulk_len as u64;
+    match size.checked_add(append) {
+        Some(total) if total <= limit => Ok(()),
+        _ => Err(Error::Msg(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
+    }
+}
+
+fn int_reply(out: &mut Vec<u8>, n: usize) {
+    encode::int(out, i64::try_from(n).unwrap_or(i64::MAX));
+}
 
 /// `GET key`.
 pub fn get(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
@@ -57,6 +76,21 @@ pub fn expire_at(kind: ExpireKind, arg: &[u8], now: Now) -> Result<UnixMillis, E
     Ok(UnixMillis(ms))
 }
 
+fn expire_kind(opt: &[u8]) -> Option<ExpireKind> {
+    let is = |name: &[u8]| opt.eq_ignore_ascii_case(name);
+    if is(b"EX") {
+        Some(ExpireKind::Ex)
+    } else if is(b"PX") {
+        Some(ExpireKind::Px)
+    } else if is(b"EXAT") {
+        Some(ExpireKind::ExAt)
+    } else if is(b"PXAT") {
+        Some(ExpireKind::PxAt)
+    } else {
+        None
+    }
+}
+
 /// Options of SET, as parsed by Redis's `parseExtendedStringArgumentsOrReply`.
 #[derive(Debug, Default)]
 struct SetOptions<'a> {
@@ -74,17 +108,7 @@ fn parse_set_options<'a>(args: &Args<'a>) -> Result<SetOptions<'a>, Error> {
         let opt = args.get(j);
         let has_next = j + 1 < args.len();
         let is = |name: &[u8]| opt.eq_ignore_ascii_case(name);
-        let expire_kind = if is(b"EX") {
-            Some(ExpireKind::Ex)
-        } else if is(b"PX") {
-            Some(ExpireKind::Px)
-        } else if is(b"EXAT") {
-            Some(ExpireKind::ExAt)
-        } else if is(b"PXAT") {
-            Some(ExpireKind::PxAt)
-        } else {
-            None
-        };
+        let expire_kind = expire_kind(opt);
         if is(b"NX") && !o.xx {
             o.nx = true;
         } else if is(b"XX") && !o.nx {
@@ -166,6 +190,434 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
             (Write::Put(item), Ok(()))
         }
     })
+}
+
+/// `SETNX key value`: `:1` if it set the key, `:0` if the key existed.
+pub fn setnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let val = args.get(2);
+    let set = ctx
+        .engine
+        .db
+        .write(args.get(1), ctx.now.unix, |item| match item {
+            Some(_) => (Write::Keep, false),
+            None => (Write::Put(Item::new(Value::Str(val.to_vec()))), true),
+        });
+    encode::int(out, i64::from(set));
+    Ok(())
+}
+
+fn set_with_expire(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    kind: ExpireKind,
+) -> CmdResult {
+    let at = expire_at(kind, args.get(2), ctx.now)?;
+    let val = args.get(3);
+    ctx.engine.db.write(args.get(1), ctx.now.unix, |_| {
+        let item = Item {
+            value: Value::Str(val.to_vec()),
+            expire_at: Some(at),
+        };
+        (Write::Put(item), ())
+    });
+    encode::ok(out);
+    Ok(())
+}
+
+/// `SETEX key seconds value`.
+pub fn setex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    set_with_expire(ctx, args, out, ExpireKind::Ex)
+}
+
+/// `PSETEX key milliseconds value`.
+pub fn psetex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    set_with_expire(ctx, args, out, ExpireKind::Px)
+}
+
+/// `GETSET key value`: the old value (or nil); the new value has no TTL.
+pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let val = args.get(2);
+    ctx.engine
+        .db
+        .write(args.get(1), ctx.now.unix, |item| match item {
+            Some(item) => {
+                let Value::Str(old) = &mut item.value;
+                encode::bulk(out, old);
+                store_bytes(old, val);
+                item.expire_at = None;
+                (Write::Keep, ())
+            }
+            None => {
+                encode::nil(out);
+                (Write::Put(Item::new(Value::Str(val.to_vec()))), ())
+            }
+        });
+    Ok(())
+}
+
+/// `GETDEL key`: the value (or nil), and the key is deleted.
+pub fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    ctx.engine
+        .db
+        .write(args.get(1), ctx.now.unix, |item| match item {
+            Some(item) => {
+                let Value::Str(v) = &item.value;
+                encode::bulk(out, v);
+                (Write::Remove, ())
+            }
+            None => {
+                encode::nil(out);
+                (Write::Keep, ())
+            }
+        });
+    Ok(())
+}
+
+/// `GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]`.
+pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let mut expire: Option<(ExpireKind, &[u8])> = None;
+    let mut persist = false;
+    let mut j = 2;
+    while j < args.len() {
+        let opt = args.get(j);
+        let has_next = j + 1 < args.len();
+        let kind = expire_kind(opt);
+        if opt.eq_ignore_ascii_case(b"PERSIST") && expire.is_none() {
+            persist = true;
+        } else if let Some(kind) = kind {
+            let conflicts = persist || expire.is_some_and(|(k, _)| k != kind);
+            if conflicts || !has_next {
+                return Err(Error::Syntax);
+            }
+            expire = Some((kind, args.get(j + 1)));
+            j += 1;
+        } else {
+            return Err(Error::Syntax);
+        }
+        j += 1;
+    }
+    let now = ctx.now;
+    ctx.engine.db.write(args.get(1), now.unix, |item| {
+        let Some(item) = item else {
+            encode::nil(out);
+            return (Write::Keep, Ok(()));
+        };
+        let at = match expire {
+            Some((kind, arg)) => match expire_at(kind, arg, now) {
+                Ok(at) => Some((kind, at)),
+                Err(e) => return (Write::Keep, Err(e)),
+            },
+            None => None,
+        };
+        let Value::Str(v) = &item.value;
+        encode::bulk(out, v);
+        match at {
+            // An absolute time already reached deletes the key (Redis's checkAlreadyExpired).
+            Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now.unix => {
+                (Write::Remove, Ok(()))
+            }
+            Some((_, at)) => {
+                item.expire_at = Some(at);
+                (Write::Keep, Ok(()))
+            }
+            None => {
+                if persist {
+                    item.expire_at = None;
+                }
+                (Write::Keep, Ok(()))
+            }
+        }
+    })
+}
+
+/// `MGET key [key ...]`: values in order, nil for missing keys.
+pub fn mget(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    encode::array(out, args.len() - 1);
+    for key in args.iter().skip(1) {
+        let found = ctx.engine.db.read(key, ctx.now.unix, |item| {
+            let Value::Str(v) = &item.value;
+            encode::bulk(out, v);
+        });
+        if found.is_none() {
+            encode::nil(out);
+        }
+    }
+    Ok(())
+}
+
+/// Sets every pair of `args` (from index 1) with all their shards locked at once; with `nx`,
+/// sets nothing if any key exists. Returns whether it set.
+fn mset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, Error> {
+    if args.len() % 2 == 0 {
+        return Err(Error::Msg(if nx {
+            "ERR wrong number of arguments for 'msetnx' command"
+        } else {
+            "ERR wrong number of arguments for 'mset' command"
+        }));
+    }
+    let keys: Vec<&[u8]> = args.iter().skip(1).step_by(2).collect();
+    Ok(ctx.engine.db.multi(&keys, ctx.now.unix, |m| {
+        if nx && keys.iter().any(|k| m.get(k).is_some()) {
+            return false;
+        }
+        for pair in 0..keys.len() {
+            let (key, val) = (args.get(1 + 2 * pair), args.get(2 + 2 * pair));
+            m.write(key, |_| {
+                (Write::Put(Item::new(Value::Str(val.to_vec()))), ())
+            });
+        }
+        true
+    }))
+}
+
+/// `MSET key value [key value ...]`, atomic across keys.
+pub fn mset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    mset_generic(ctx, args, false)?;
+    encode::ok(out);
+    Ok(())
+}
+
+/// `MSETNX key value [key value ...]`: `:1` if it set all keys, `:0` if any existed.
+pub fn msetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let set = mset_generic(ctx, args, true)?;
+    encode::int(out, i64::from(set));
+    Ok(())
+}
+
+fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64, out: &mut Vec<u8>) -> CmdResult {
+    let r = ctx.engine.db.write(key, ctx.now.unix, |item| match item {
+        Some(item) => {
+            let Value::Str(v) = &mut item.value;
+            let Some(old) = crate::resp::parse::parse_i64(v) else {
+                return (Write::Keep, Err(Error::NotInteger));
+            };
+            let Some(new) = old.checked_add(by) else {
+                return (
+                    Write::Keep,
+                    Err(Error::Msg("ERR increment or decrement would overflow")),
+                );
+            };
+            let mut buf = [0u8; 20];
+            store_bytes(v, encode::fmt_i64(new, &mut buf));
+            (Write::Keep, Ok(new))
+        }
+        None => {
+            let mut buf = [0u8; 20];
+            let v = encode::fmt_i64(by, &mut buf).to_vec();
+            (Write::Put(Item::new(Value::Str(v))), Ok(by))
+        }
+    })?;
+    encode::int(out, r);
+    Ok(())
+}
+
+/// `INCR key`.
+pub fn incr(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    incr_by(ctx, args.get(1), 1, out)
+}
+
+/// `DECR key`.
+pub fn decr(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    incr_by(ctx, args.get(1), -1, out)
+}
+
+/// `INCRBY key increment`.
+pub fn incrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let by = arg_i64(args.get(2))?;
+    incr_by(ctx, args.get(1), by, out)
+}
+
+/// `DECRBY key decrement`.
+pub fn decrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let by = arg_i64(args.get(2))?;
+    if by == i64::MIN {
+        return Err(Error::Msg("ERR decrement would overflow"));
+    }
+    incr_by(ctx, args.get(1), -by, out)
+}
+
+/// Most characters a float argument may have (Redis's `MAX_LONG_DOUBLE_CHARS`).
+pub const MAX_FLOAT_CHARS: usize = 5 * 1024;
+
+/// Parses a float as Redis's `string2ld`: no leading space, the whole string, no NaN, and
+/// no overflow or underflow of a finite literal.
+pub fn parse_float(s: &[u8]) -> Option<f64> {
+    if s.is_empty()
+        || s.len() > MAX_FLOAT_CHARS
+        || s.first().is_some_and(|b| b.is_ascii_whitespace())
+    {
+        return None;
+    }
+    let text = core::str::from_utf8(s).ok()?;
+    let v: f64 = text.parse().ok()?;
+    if v.is_nan() {
+        return None;
+    }
+    let lower = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if v.is_infinite() && lower != "inf" && lower != "infinity" {
+        return None; // overflow (strtold's ERANGE)
+    }
+    let mantissa = lower.split('e').next().unwrap_or("");
+    if v == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+        return None; // underflow
+    }
+    Some(v)
+}
+
+/// `INCRBYFLOAT key increment`: the new value, formatted as the shortest decimal that
+/// reads back as the same double.
+pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let by = parse_float(args.get(2)).ok_or(Error::Msg("ERR value is not a valid float"))?;
+    ctx.engine.db.write(args.get(1), ctx.now.unix, |item| {
+        let old = match &item {
+            Some(item) => {
+                let Value::Str(v) = &item.value;
+                match parse_float(v) {
+                    Some(old) => old,
+                    None => {
+                        return (
+                            Write::Keep,
+                            Err(Error::Msg("ERR value is not a valid float")),
+                        )
+                    }
+                }
+            }
+            None => 0.0,
+        };
+        let new = old + by;
+        if !new.is_finite() {
+            return (
+                Write::Keep,
+                Err(Error::Msg("ERR increment would produce NaN or Infinity")),
+            );
+        }
+        let text = format!("{new}").into_bytes();
+        encode::bulk(out, &text);
+        match item {
+            Some(item) => {
+                item.value = Value::Str(text);
+                (Write::Keep, Ok(()))
+            }
+            None => (Write::Put(Item::new(Value::Str(text))), Ok(())),
+        }
+    })
+}
+
+/// `APPEND key value`: the new length.
+pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let val = args.get(2);
+    let limit_ok = |len: usize| check_length(ctx, len as u64, val.len() as u64);
+    let len = ctx
+        .engine
+        .db
+        .write(args.get(1), ctx.now.unix, |item| match item {
+            Some(item) => {
+                let Value::Str(v) = &mut item.value;
+                if let Err(e) = limit_ok(v.len()) {
+                    return (Write::Keep, Err(e));
+                }
+                v.extend_from_slice(val);
+                (Write::Keep, Ok(v.len()))
+            }
+            None => (
+                Write::Put(Item::new(Value::Str(val.to_vec()))),
+                Ok(val.len()),
+            ),
+        })?;
+    int_reply(out, len);
+    Ok(())
+}
+
+/// `STRLEN key`.
+pub fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let len = ctx.engine.db.read(args.get(1), ctx.now.unix, |item| {
+        let Value::Str(v) = &item.value;
+        v.len()
+    });
+    int_reply(out, len.unwrap_or(0));
+    Ok(())
+}
+
+/// `GETRANGE key start end` (and `SUBSTR`), with Redis 7's index rules.
+pub fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let start = arg_i64(args.get(2))?;
+    let end = arg_i64(args.get(3))?;
+    let found = ctx.engine.db.read(args.get(1), ctx.now.unix, |item| {
+        let Value::Str(v) = &item.value;
+        let len = i64::try_from(v.len()).unwrap_or(i64::MAX);
+        if start < 0 && end < 0 && start > end {
+            return encode::bulk(out, b"");
+        }
+        let mut s = if start < 0 { len + start } else { start };
+        let mut e = if end < 0 { len + end } else { end };
+        s = s.max(0);
+        e = e.max(0);
+        if e >= len {
+            e = len - 1;
+        }
+        if s > e || len == 0 {
+            encode::bulk(out, b"");
+        } else {
+            let (s, e) = (s as usize, e as usize);
+            encode::bulk(out, v.get(s..=e).unwrap_or(&[]));
+        }
+    });
+    if found.is_none() {
+        encode::bulk(out, b"");
+    }
+    Ok(())
+}
+
+/// `SETRANGE key offset value`: overwrites from `offset`, padding with zero bytes; the new
+/// length.
+pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let offset = arg_i64(args.get(2))?;
+    if offset < 0 {
+        return Err(Error::Msg("ERR offset is out of range"));
+    }
+    let val = args.get(3);
+    let offset_u = offset as u64;
+    let fits = check_length(ctx, offset_u, val.len() as u64);
+    let len = ctx.engine.db.write(args.get(1), ctx.now.unix, |item| {
+        let write_at = |v: &mut Vec<u8>| {
+            let off = offset_u as usize;
+            let end = off + val.len();
+            if v.len() < end {
+                v.resize(end, 0);
+            }
+            if let Some(dst) = v.get_mut(off..end) {
+                dst.copy_from_slice(val);
+            }
+        };
+        match item {
+            Some(item) => {
+                let Value::Str(v) = &mut item.value;
+                if val.is_empty() {
+                    return (Write::Keep, Ok(v.len()));
+                }
+                if let Err(e) = fits {
+                    return (Write::Keep, Err(e));
+                }
+                write_at(v);
+                (Write::Keep, Ok(v.len()))
+            }
+            None => {
+                if val.is_empty() {
+                    return (Write::Keep, Ok(0));
+                }
+                if let Err(e) = fits {
+                    return (Write::Keep, Err(e));
+                }
+                let mut v = Vec::new();
+                write_at(&mut v);
+                let len = v.len();
+                (Write::Put(Item::new(Value::Str(v))), Ok(len))
+            }
+        }
+    })?;
+    int_reply(out, len);
+    Ok(())
 }
 
 #[cfg(test)]

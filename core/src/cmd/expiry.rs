@@ -1,0 +1,162 @@
+//! Expiry commands: EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (NX, XX, GT, LT), TTL, PTTL,
+//! EXPIRETIME, PEXPIRETIME, PERSIST.
+
+use super::{arg_i64, CmdResult, Ctx, Error};
+use crate::db::Write;
+use crate::resp::{encode, Args};
+use crate::time::UnixMillis;
+use alloc::vec::Vec;
+
+#[derive(Default)]
+struct Flags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+/// Redis's `parseExtendedExpireArgumentsOrReply`.
+fn parse_flags(args: &Args<'_>, out: &mut Vec<u8>) -> Option<Flags> {
+    let mut f = Flags::default();
+    for opt in args.iter().skip(3) {
+        if opt.eq_ignore_ascii_case(b"NX") {
+            f.nx = true;
+        } else if opt.eq_ignore_ascii_case(b"XX") {
+            f.xx = true;
+        } else if opt.eq_ignore_ascii_case(b"GT") {
+            f.gt = true;
+        } else if opt.eq_ignore_ascii_case(b"LT") {
+            f.lt = true;
+        } else {
+            out.extend_from_slice(b"-ERR Unsupported option ");
+            encode::error_body(out, super::c_str_prefix(opt, usize::MAX));
+            out.extend_from_slice(b"\r\n");
+            return None;
+        }
+    }
+    if f.nx && (f.xx || f.gt || f.lt) {
+        out.extend_from_slice(
+            b"-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+        );
+        return None;
+    }
+    if f.gt && f.lt {
+        out.extend_from_slice(b"-ERR GT and LT options at the same time are not compatible\r\n");
+        return None;
+    }
+    Some(f)
+}
+
+/// Redis's `expireGenericCommand`: `seconds` scales the argument, `relative` adds now.
+fn expire_generic(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    seconds: bool,
+    relative: bool,
+) -> CmdResult {
+    let Some(flags) = parse_flags(args, out) else {
+        return Ok(());
+    };
+    let mut when = arg_i64(args.get(2))?;
+    if seconds {
+        when = when.checked_mul(1000).ok_or(Error::ExpireTime)?;
+    }
+    let base = if relative { ctx.now.unix.0 } else { 0 };
+    when = when.checked_add(base).ok_or(Error::ExpireTime)?;
+    let now = ctx.now.unix;
+    let done = ctx.engine.db.write(args.get(1), now, |item| {
+        let Some(item) = item else {
+            return (Write::Keep, false);
+        };
+        let current = item.expire_at.map(|t| t.0);
+        if (flags.nx && current.is_some())
+            || (flags.xx && current.is_none())
+            || (flags.gt && current.is_none_or(|c| when <= c))
+            || (flags.lt && current.is_some_and(|c| when >= c))
+        {
+            return (Write::Keep, false);
+        }
+        if when <= now.0 {
+            // Already in the past: the key goes now (Redis's checkAlreadyExpired).
+            return (Write::Remove, true);
+        }
+        item.expire_at = Some(UnixMillis(when));
+        (Write::Keep, true)
+    });
+    encode::int(out, i64::from(done));
+    Ok(())
+}
+
+/// `EXPIRE key seconds [NX | XX | GT | LT]`.
+pub fn expire(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    expire_generic(ctx, args, out, true, true)
+}
+
+/// `PEXPIRE key milliseconds [NX | XX | GT | LT]`.
+pub fn pexpire(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    expire_generic(ctx, args, out, false, true)
+}
+
+/// `EXPIREAT key unix-time-seconds [NX | XX | GT | LT]`.
+pub fn expireat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    expire_generic(ctx, args, out, true, false)
+}
+
+/// `PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]`.
+pub fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    expire_generic(ctx, args, out, false, false)
+}
+
+/// The key's expire time: `Err(-2)` missing, `Err(-1)` no TTL.
+fn expire_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<i64, i64> {
+    match ctx.engine.db.read(key, ctx.now.unix, |item| item.expire_at) {
+        None => Err(-2),
+        Some(None) => Err(-1),
+        Some(Some(t)) => Ok(t.0),
+    }
+}
+
+/// `TTL key`: seconds left, rounded to nearest; -1 without TTL, -2 missing.
+pub fn ttl(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let r = expire_of(ctx, args.get(1)).map(|t| ((t - ctx.now.unix.0).max(0) + 500) / 1000);
+    encode::int(out, r.unwrap_or_else(|e| e));
+    Ok(())
+}
+
+/// `PTTL key`: milliseconds left; -1 without TTL, -2 missing.
+pub fn pttl(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let r = expire_of(ctx, args.get(1)).map(|t| (t - ctx.now.unix.0).max(0));
+    encode::int(out, r.unwrap_or_else(|e| e));
+    Ok(())
+}
+
+/// `EXPIRETIME key`: the Unix time in seconds it expires at; -1 / -2 as TTL.
+pub fn expiretime(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let r = expire_of(ctx, args.get(1)).map(|t| t / 1000);
+    encode::int(out, r.unwrap_or_else(|e| e));
+    Ok(())
+}
+
+/// `PEXPIRETIME key`: the Unix time in milliseconds it expires at; -1 / -2 as TTL.
+pub fn pexpiretime(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let r = expire_of(ctx, args.get(1));
+    encode::int(out, r.unwrap_or_else(|e| e));
+    Ok(())
+}
+
+/// `PERSIST key`: `:1` if a TTL was removed.
+pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let done = ctx
+        .engine
+        .db
+        .write(args.get(1), ctx.now.unix, |item| match item {
+            Some(item) if item.expire_at.is_some() => {
+                item.expire_at = None;
+                (Write::Keep, true)
+            }
+            _ => (Write::Keep, false),
+        });
+    encode::int(out, i64::from(done));
+    Ok(())
+}
