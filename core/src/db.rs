@@ -697,4 +697,124 @@ mod tests {
         let expect: usize = model.iter().map(|(k, v)| k.len() + v.len()).sum();
         assert_eq!(heap, expect);
     }
+
+    #[test]
+    fn active_expiry_has_no_head_of_line_blocking() {
+        // One shard, so every key shares one deadline heap: a short TTL inserted after
+        // many long ones must still be reaped first.
+        let db = Db::with_shards(5, 1);
+        for i in 0..1000 {
+            put(
+                &db,
+                std::format!("long{i}").as_bytes(),
+                b"v",
+                Some(T0.0 + 1_000_000),
+            );
+        }
+        put(&db, b"short", b"v", Some(T0.0 + 500));
+        assert_eq!(
+            db.reap(UnixMillis(T0.0 + 500), 1, 10),
+            0,
+            "not due at its exact time"
+        );
+        assert_eq!(db.reap(UnixMillis(T0.0 + 501), 1, 10), 1);
+        assert_eq!(db.len(), 1000);
+        assert_eq!(db.expired_total(), 1);
+        // Everything due goes, in bounded slices.
+        let later = UnixMillis(T0.0 + 1_000_001);
+        let mut removed = 0;
+        for _ in 0..100 {
+            removed += db.reap(later, 1, 64);
+        }
+        assert_eq!(removed, 1000);
+        assert!(db.is_empty());
+        assert_eq!(db.expires_len(), 0);
+    }
+
+    #[test]
+    fn stale_deadlines_do_not_remove_live_keys_and_are_compacted() {
+        let db = Db::with_shards(5, 1);
+        // The TTL moves later many times: old heap entries must not delete the key.
+        for i in 0..5000 {
+            put(&db, b"k", b"v", Some(T0.0 + 10 + i));
+        }
+        assert!(db.shards[0].read().deadlines.len() <= 2 + HEAP_REBUILD_SLACK + 1);
+        assert_eq!(db.reap(UnixMillis(T0.0 + 100), 1, 10_000), 0);
+        assert!(db.exists(b"k", UnixMillis(T0.0 + 100)));
+        // A key whose TTL was removed is never reaped.
+        put(&db, b"p", b"v", Some(T0.0 + 5));
+        db.write(b"p", T0, |i| {
+            if let Some(i) = i {
+                i.expire_at = None;
+            }
+            (Write::Keep, ())
+        });
+        assert_eq!(db.reap(UnixMillis(T0.0 + 6), 1, 100), 0);
+        assert!(db.exists(b"p", UnixMillis(T0.0 + 1_000_000)));
+    }
+
+    #[test]
+    fn multi_key_writes_are_atomic_per_call() {
+        let db = Db::with_shards(9, 16);
+        put(&db, b"a", b"1", None);
+        let keys: [&[u8]; 3] = [b"a", b"b", b"c"];
+        let seen = db.multi(&keys, T0, |m| {
+            assert!(m.get(b"a").is_some());
+            assert!(m.get(b"b").is_none());
+            m.write(b"b", |_| {
+                (Write::Put(Item::new(Value::Str(b"2".to_vec()))), ())
+            });
+            m.write(b"a", |_| (Write::Remove, ()));
+            // A key outside the declared set is refused, not locked behind our back.
+            m.write(b"undeclared-key-zzz", |_| (Write::Keep, ()))
+                .is_none()
+                || db.shard_index(db.hash(b"undeclared-key-zzz")) == db.shard_index(db.hash(b"a"))
+        });
+        assert!(seen);
+        assert!(!db.exists(b"a", T0));
+        assert!(db.exists(b"b", T0));
+    }
+
+    #[test]
+    fn scan_returns_every_key_present_throughout_even_while_tables_grow() {
+        let db = Db::with_shards(11, 8);
+        for i in 0..500 {
+            put(&db, std::format!("old{i}").as_bytes(), b"v", None);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = db.scan(cursor, 7, T0, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            // Grow the tables between steps (slower than the scan advances).
+            for j in 0..3 {
+                put(&db, std::format!("new{step}-{j}").as_bytes(), b"v", None);
+            }
+            step += 1;
+            if cursor == 0 {
+                break;
+            }
+            assert!(step < 10_000, "scan does not terminate");
+        }
+        for i in 0..500 {
+            assert!(
+                seen.contains(std::format!("old{i}").as_bytes()),
+                "old{i} missed"
+            );
+        }
+    }
+
+    #[test]
+    fn random_key_finds_live_keys_only() {
+        let db = Db::with_shards(3, 8);
+        assert_eq!(db.random_key(T0, 1), None);
+        put(&db, b"dead", b"v", Some(T0.0 - 1));
+        assert_eq!(db.random_key(T0, 1), None);
+        put(&db, b"live", b"v", None);
+        for r in 0..50 {
+            assert_eq!(db.random_key(T0, r), Some(b"live".to_vec()));
+        }
+    }
 }

@@ -378,4 +378,53 @@ mod tests {
         w.handle_timeout();
         assert_eq!(w.poll_timeout(), TICK);
     }
+
+    #[test]
+    fn active_expiry_removes_untouched_keys_on_the_simulated_clock() {
+        let mut w = worker();
+        let mut s = MemSocket::default();
+        s.input
+            .extend(b"SET k v PX 500\r\nSET forever v\r\n".iter());
+        let t = w.add(s);
+        w.ready(t);
+        assert_eq!(w.engine.db.len(), 2);
+        w.clock.advance(Duration::from_millis(400));
+        w.handle_timeout();
+        assert_eq!(w.engine.db.len(), 2);
+        // Nobody touches the key: the tick after its time removes it.
+        w.clock.advance(Duration::from_millis(200));
+        w.handle_timeout();
+        assert_eq!(w.engine.db.len(), 1);
+        assert_eq!(w.engine.db.expired_total(), 1);
+    }
+
+    #[test]
+    fn steady_state_keeps_expired_keys_under_ten_percent() {
+        let mut w = worker();
+        let t = w.add(MemSocket::default());
+        // Keys with TTLs from 1 to 2000 ms keep arriving; after each 100 ms tick, at most
+        // 10% of the keys in memory may be already expired.
+        for round in 0..40u64 {
+            let mut batch = std::vec::Vec::new();
+            for i in 0..500u64 {
+                let ttl = 1 + (i * 7919 + round * 104_729) % 2000;
+                batch.extend_from_slice(std::format!("SET k{round}-{i} v PX {ttl}\r\n").as_bytes());
+            }
+            w.socket_mut(t).unwrap().input.extend(batch.iter());
+            w.ready(t);
+            while w.poll_timeout() == Duration::ZERO {
+                w.handle_timeout();
+            }
+            w.clock.advance(TICK);
+            w.handle_timeout();
+            let now = w.clock.unix_millis();
+            let total = w.engine.db.len();
+            let mut live = 0;
+            w.engine.db.for_each_key(now, |_| live += 1);
+            assert!(
+                (total - live) * 10 <= total,
+                "round {round}: {live} live of {total}"
+            );
+        }
+    }
 }
