@@ -38,6 +38,7 @@ pub mod db;
 pub mod engine;
 pub mod glob;
 pub mod io;
+pub mod num;
 pub mod resp;
 pub mod stats;
 pub mod sync;

@@ -4,9 +4,9 @@
 
 use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Item, Value, Write};
+use crate::num::LongDouble;
 use crate::resp::{encode, Args};
 use crate::time::{Now, UnixMillis};
-use alloc::format;
 use alloc::vec::Vec;
 
 /// `-ERR string exceeds maximum allowed size (proto-max-bulk-len)` unless
@@ -437,62 +437,37 @@ pub fn decrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     incr_by(ctx, args.get(1), -by, out)
 }
 
-/// Most characters a float argument may have (Redis's `MAX_LONG_DOUBLE_CHARS`).
-pub const MAX_FLOAT_CHARS: usize = 5 * 1024;
-
-/// Parses a float as Redis's `string2ld`: no leading space, the whole string, no NaN, and
-/// no overflow or underflow of a finite literal.
-pub fn parse_float(s: &[u8]) -> Option<f64> {
-    if s.is_empty()
-        || s.len() > MAX_FLOAT_CHARS
-        || s.first().is_some_and(|b| b.is_ascii_whitespace())
-    {
-        return None;
-    }
-    let text = core::str::from_utf8(s).ok()?;
-    let v: f64 = text.parse().ok()?;
-    if v.is_nan() {
-        return None;
-    }
-    let lower = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
-    if v.is_infinite() && lower != "inf" && lower != "infinity" {
-        return None; // overflow (strtold's ERANGE)
-    }
-    let mantissa = lower.split('e').next().unwrap_or("");
-    if v == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
-        return None; // underflow
-    }
-    Some(v)
+fn parse_ld(s: &[u8]) -> Result<LongDouble, Error> {
+    LongDouble::parse(s).map_err(|_| Error::Msg("ERR value is not a valid float"))
 }
 
-/// `INCRBYFLOAT key increment`: the new value, formatted as the shortest decimal that
-/// reads back as the same double.
+/// `INCRBYFLOAT key increment`, in x87 extended precision and `%.17Lf` formatting as
+/// redis-server on x86-64 ([`LongDouble`]).
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let by = parse_float(args.get(2)).ok_or(Error::Msg("ERR value is not a valid float"))?;
+    // `inf` is a valid increment, but any sum with it is infinite.
+    let by = match LongDouble::parse(args.get(2)) {
+        Ok(v) => Some(v),
+        Err(true) => None,
+        Err(false) => return Err(Error::Msg("ERR value is not a valid float")),
+    };
     ctx.engine.db.write(args.get(1), ctx.now.unix, |item| {
         let old = match &item {
             Some(item) => {
                 let Value::Str(v) = &item.value;
-                match parse_float(v) {
-                    Some(old) => old,
-                    None => {
-                        return (
-                            Write::Keep,
-                            Err(Error::Msg("ERR value is not a valid float")),
-                        )
-                    }
+                match parse_ld(v) {
+                    Ok(old) => old,
+                    Err(e) => return (Write::Keep, Err(e)),
                 }
             }
-            None => 0.0,
+            None => LongDouble::ZERO,
         };
-        let new = old + by;
-        if !new.is_finite() {
+        let Some(new) = by.and_then(|by| old.checked_add(by)) else {
             return (
                 Write::Keep,
                 Err(Error::Msg("ERR increment would produce NaN or Infinity")),
             );
-        }
-        let text = format!("{new}").into_bytes();
+        };
+        let text = new.to_human().into_bytes();
         encode::bulk(out, &text);
         match item {
             Some(item) => {

@@ -1,0 +1,529 @@
+//! Numbers as Redis formats them.
+//!
+//! INCRBYFLOAT works in C's `long double`, which on x86-64 is the x87 80-bit extended
+//! format (64-bit significand), and prints with `%.17Lf`. To answer byte for byte as
+//! redis-server on x86-64 does, [`LongDouble`] emulates that format exactly in software:
+//! correctly rounded decimal parsing (glibc's `strtold`), correctly rounded addition
+//! (round to nearest, ties to even), and exact `%.17Lf` printing. It uses a small unsigned
+//! big integer, [`Big`], whose sizes are bounded by [`MAX_FLOAT_CHARS`] digits.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+/// Most characters a float argument may have (Redis's `MAX_LONG_DOUBLE_CHARS`).
+pub const MAX_FLOAT_CHARS: usize = 5 * 1024;
+
+/// Largest binary exponent of a normal extended value (value < 2^16384).
+const MAX_EXP: i32 = 16383;
+/// Smallest binary exponent of a normal extended value (value >= 2^-16382).
+const MIN_EXP: i32 = -16382;
+
+/// An unsigned big integer, little-endian 32-bit limbs, no trailing zero limbs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Big(Vec<u32>);
+
+impl Big {
+    fn from_u64(v: u64) -> Big {
+        let mut b = Big(vec![v as u32, (v >> 32) as u32]);
+        b.trim();
+        b
+    }
+
+    fn trim(&mut self) {
+        while self.0.last() == Some(&0) {
+            self.0.pop();
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn bit_len(&self) -> u32 {
+        match self.0.last() {
+            None => 0,
+            Some(&top) => (self.0.len() as u32 - 1) * 32 + (32 - top.leading_zeros()),
+        }
+    }
+
+    fn bit(&self, i: u32) -> bool {
+        self.0
+            .get((i / 32) as usize)
+            .is_some_and(|l| (l >> (i % 32)) & 1 == 1)
+    }
+
+    /// True when any bit below `i` is set.
+    fn any_below(&self, i: u32) -> bool {
+        let full = (i / 32) as usize;
+        if self.0.iter().take(full).any(|&l| l != 0) {
+            return true;
+        }
+        let rem = i % 32;
+        rem > 0
+            && self
+                .0
+                .get(full)
+                .is_some_and(|&l| l & ((1u32 << rem) - 1) != 0)
+    }
+
+    fn mul_small(&mut self, m: u32) {
+        let mut carry = 0u64;
+        for l in self.0.iter_mut() {
+            let v = u64::from(*l) * u64::from(m) + carry;
+            *l = v as u32;
+            carry = v >> 32;
+        }
+        if carry > 0 {
+            self.0.push(carry as u32);
+        }
+        self.trim();
+    }
+
+    fn add_small(&mut self, a: u32) {
+        let mut carry = u64::from(a);
+        for l in self.0.iter_mut() {
+            if carry == 0 {
+                break;
+            }
+            let v = u64::from(*l) + carry;
+            *l = v as u32;
+            carry = v >> 32;
+        }
+        if carry > 0 {
+            self.0.push(carry as u32);
+        }
+    }
+
+    /// Divides by a small number, returning the remainder.
+    fn div_small(&mut self, d: u32) -> u32 {
+        let mut rem = 0u64;
+        for l in self.0.iter_mut().rev() {
+            let v = (rem << 32) | u64::from(*l);
+            *l = (v / u64::from(d)) as u32;
+            rem = v % u64::from(d);
+        }
+        self.trim();
+        rem as u32
+    }
+
+    fn shl(&self, bits: u32) -> Big {
+        let (limbs, rem) = ((bits / 32) as usize, bits % 32);
+        let mut out = vec![0u32; limbs];
+        let mut carry = 0u32;
+        for &l in &self.0 {
+            out.push((l << rem) | carry);
+            carry = if rem == 0 { 0 } else { l >> (32 - rem) };
+        }
+        out.push(carry);
+        let mut b = Big(out);
+        b.trim();
+        b
+    }
+
+    fn shr(&self, bits: u32) -> Big {
+        let (limbs, rem) = ((bits / 32) as usize, bits % 32);
+        let src = self.0.get(limbs..).unwrap_or(&[]);
+        let mut out = Vec::with_capacity(src.len());
+        for (i, &l) in src.iter().enumerate() {
+            let hi = src.get(i + 1).copied().unwrap_or(0);
+            out.push(if rem == 0 {
+                l
+            } else {
+                (l >> rem) | (hi << (32 - rem))
+            });
+        }
+        let mut b = Big(out);
+        b.trim();
+        b
+    }
+
+    fn cmp(&self, o: &Big) -> Ordering {
+        self.0
+            .len()
+            .cmp(&o.0.len())
+            .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
+    }
+
+    fn add(&self, o: &Big) -> Big {
+        let n = self.0.len().max(o.0.len());
+        let mut out = Vec::with_capacity(n + 1);
+        let mut carry = 0u64;
+        for i in 0..n {
+            let v = u64::from(self.0.get(i).copied().unwrap_or(0))
+                + u64::from(o.0.get(i).copied().unwrap_or(0))
+                + carry;
+            out.push(v as u32);
+            carry = v >> 32;
+        }
+        out.push(carry as u32);
+        let mut b = Big(out);
+        b.trim();
+        b
+    }
+
+    /// `self - o`, for `self >= o`.
+    fn sub(&self, o: &Big) -> Big {
+        let mut out = Vec::with_capacity(self.0.len());
+        let mut borrow = 0i64;
+        for (i, &l) in self.0.iter().enumerate() {
+            let mut v = i64::from(l) - i64::from(o.0.get(i).copied().unwrap_or(0)) - borrow;
+            borrow = 0;
+            if v < 0 {
+                v += 1 << 32;
+                borrow = 1;
+            }
+            out.push(v as u32);
+        }
+        let mut b = Big(out);
+        b.trim();
+        b
+    }
+
+    fn pow10(k: u32) -> Big {
+        let mut b = Big::from_u64(1);
+        for _ in 0..k / 9 {
+            b.mul_small(1_000_000_000);
+        }
+        for _ in 0..k % 9 {
+            b.mul_small(10);
+        }
+        b
+    }
+
+    fn to_decimal(&self) -> String {
+        if self.is_zero() {
+            return String::from("0");
+        }
+        let mut b = self.clone();
+        let mut chunks = Vec::new();
+        while !b.is_zero() {
+            chunks.push(b.div_small(1_000_000_000));
+        }
+        let mut s = String::new();
+        for (i, c) in chunks.iter().rev().enumerate() {
+            if i == 0 {
+                s.push_str(&alloc::format!("{c}"));
+            } else {
+                s.push_str(&alloc::format!("{c:09}"));
+            }
+        }
+        s
+    }
+}
+
+/// An x87 80-bit extended value: `(-1)^neg * m * 2^e` with `m` normalised (top bit set)
+/// unless the value is zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LongDouble {
+    neg: bool,
+    m: u64,
+    e: i32,
+}
+
+/// Rounds `n * 2^e` to a 64-bit significand, ties to even; `None` on overflow or when the
+/// result is below the normal range.
+fn round_big(neg: bool, n: &Big, e: i32, sticky: bool) -> Option<LongDouble> {
+    if n.is_zero() {
+        return Some(LongDouble { neg, m: 0, e: 0 });
+    }
+    let len = n.bit_len();
+    let (mut m, mut e) = if len <= 64 {
+        let shifted = n.shl(64 - len);
+        (to_u64(&shifted), e - (64 - len) as i32)
+    } else {
+        let drop = len - 64;
+        let top = to_u64(&n.shr(drop));
+        let half = n.bit(drop - 1);
+        let rest = n.any_below(drop - 1) || sticky;
+        let mut m = top;
+        let mut e2 = e + drop as i32;
+        if half && (rest || m & 1 == 1) {
+            m = m.wrapping_add(1);
+            if m == 0 {
+                m = 1 << 63;
+                e2 += 1;
+            }
+        }
+        (m, e2)
+    };
+    if m == 0 {
+        m = 1 << 63;
+        e += 1;
+    }
+    let exp = e + 63;
+    if !(MIN_EXP..=MAX_EXP).contains(&exp) {
+        return None;
+    }
+    Some(LongDouble { neg, m, e })
+}
+
+fn to_u64(b: &Big) -> u64 {
+    u64::from(b.0.first().copied().unwrap_or(0))
+        | (u64::from(b.0.get(1).copied().unwrap_or(0)) << 32)
+}
+
+impl LongDouble {
+    /// Zero.
+    pub const ZERO: LongDouble = LongDouble {
+        neg: false,
+        m: 0,
+        e: 0,
+    };
+
+    /// Parses a decimal number as Redis's `string2ld` does with glibc's `strtold`: optional
+    /// sign, digits with an optional point, optional exponent; the whole string, no leading
+    /// space, at most [`MAX_FLOAT_CHARS`]. `Err(true)` means the text is `inf`/`infinity`
+    /// (valid, but never finite); `Err(false)` means it is not a valid float or overflows or
+    /// underflows (strtold's ERANGE). NaN and hexadecimal floats are refused.
+    pub fn parse(s: &[u8]) -> Result<LongDouble, bool> {
+        if s.is_empty() || s.len() > MAX_FLOAT_CHARS {
+            return Err(false);
+        }
+        let (neg, body) = match s.split_first() {
+            Some((b'-', r)) => (true, r),
+            Some((b'+', r)) => (false, r),
+            _ => (false, s),
+        };
+        if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
+            return Err(true);
+        }
+        let mut digits = Big::default();
+        let (mut any, mut point, mut frac, mut i) = (false, false, 0i64, 0usize);
+        while let Some(&c) = body.get(i) {
+            match c {
+                b'0'..=b'9' => {
+                    any = true;
+                    if !digits.is_zero() || c != b'0' {
+                        digits.mul_small(10);
+                        digits.add_small(u32::from(c - b'0'));
+                    }
+                    if point {
+                        frac += 1;
+                    }
+                }
+                b'.' if !point => point = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        if !any {
+            return Err(false);
+        }
+        let mut exp: i64 = 0;
+        if let Some(b'e' | b'E') = body.get(i) {
+            i += 1;
+            let eneg = match body.get(i) {
+                Some(b'-') => {
+                    i += 1;
+                    true
+                }
+                Some(b'+') => {
+                    i += 1;
+                    false
+                }
+                _ => false,
+            };
+            let start = i;
+            while let Some(&c) = body.get(i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                exp = (exp * 10 + i64::from(c - b'0')).min(1_000_000);
+                i += 1;
+            }
+            if i == start {
+                return Err(false);
+            }
+            if eneg {
+                exp = -exp;
+            }
+        }
+        if i != body.len() {
+            return Err(false);
+        }
+        if digits.is_zero() {
+            return Ok(LongDouble { neg, m: 0, e: 0 });
+        }
+        let k = exp - frac;
+        // Quick range checks: 10^k beyond any extended value.
+        let digits_len = i64::from(digits.bit_len());
+        if k > 5000 || (digits_len as f64 * 0.302 + k as f64) > 4933.0 {
+            return Err(false);
+        }
+        if (digits_len as f64 * 0.302 + k as f64) < -4952.0 {
+            return Err(false);
+        }
+        if k >= 0 {
+            let mut n = digits;
+            for _ in 0..k / 9 {
+                n.mul_small(1_000_000_000);
+            }
+            for _ in 0..k % 9 {
+                n.mul_small(10);
+            }
+            return round_big(neg, &n, 0, false).ok_or(false);
+        }
+        // digits / 10^-k: scale the dividend so the quotient has 66..68 bits.
+        let f = Big::pow10((-k) as u32);
+        let shift = 67 - (i64::from(digits.bit_len()) - i64::from(f.bit_len()));
+        let (num, den, e) = if shift >= 0 {
+            (digits.shl(shift as u32), f, -(shift as i32))
+        } else {
+            (digits, f.shl((-shift) as u32), (-shift) as i32)
+        };
+        let mut rem = num;
+        let mut q = Big::default();
+        for bit in (0..70u32).rev() {
+            let d = den.shl(bit);
+            if rem.cmp(&d) != Ordering::Less {
+                rem = rem.sub(&d);
+                q = q.add(&Big::from_u64(1).shl(bit));
+            }
+        }
+        round_big(neg, &q, e, !rem.is_zero()).ok_or(false)
+    }
+
+    /// `self + o`, correctly rounded; `None` when the sum overflows (Redis then answers
+    /// "increment would produce NaN or Infinity").
+    pub fn checked_add(self, o: LongDouble) -> Option<LongDouble> {
+        if o.m == 0 {
+            return Some(if self.m == 0 {
+                LongDouble {
+                    neg: self.neg && o.neg,
+                    ..LongDouble::ZERO
+                }
+            } else {
+                self
+            });
+        }
+        if self.m == 0 {
+            return Some(o);
+        }
+        let (big, small) = if (self.e, self.m) >= (o.e, o.m) {
+            (self, o)
+        } else {
+            (o, self)
+        };
+        // Far apart: the smaller only decides rounding, and it is below half an ulp.
+        if big.e - small.e > 140 {
+            // In units of 2^(e-3): m*8 plus a sliver, or m*8 - 1 plus most of a unit.
+            let mut n = Big::from_u64(big.m).shl(3);
+            if big.neg != small.neg {
+                n = n.sub(&Big::from_u64(1));
+            }
+            return round_big(big.neg, &n, big.e - 3, true);
+        }
+        let e0 = small.e;
+        let a = Big::from_u64(big.m).shl((big.e - e0) as u32);
+        let b = Big::from_u64(small.m);
+        if big.neg == small.neg {
+            return round_big(big.neg, &a.add(&b), e0, false);
+        }
+        match a.cmp(&b) {
+            Ordering::Equal => Some(LongDouble::ZERO),
+            Ordering::Greater => round_big(big.neg, &a.sub(&b), e0, false),
+            Ordering::Less => round_big(small.neg, &b.sub(&a), e0, false),
+        }
+    }
+
+    /// Formats as Redis's `ld2string(..., LD_STR_HUMAN)`: `%.17Lf`, then trailing zeros and
+    /// a trailing point removed, and `-0` written `0`.
+    pub fn to_human(self) -> String {
+        // round(|value| * 10^17), ties to even.
+        let scaled = {
+            let mut p = Big::from_u64(self.m);
+            for _ in 0..17 {
+                p.mul_small(10);
+            }
+            if self.e >= 0 {
+                p.shl(self.e as u32)
+            } else {
+                let drop = (-self.e) as u32;
+                let mut q = p.shr(drop);
+                let half = drop > 0 && p.bit(drop - 1);
+                let rest = drop > 1 && p.any_below(drop - 1);
+                if half && (rest || q.bit(0)) {
+                    q.add_small(1);
+                }
+                q
+            }
+        };
+        let digits = scaled.to_decimal();
+        let (int_part, frac_part) = if digits.len() > 17 {
+            let (i, f) = digits.split_at(digits.len() - 17);
+            (String::from(i), String::from(f))
+        } else {
+            let mut f = String::new();
+            for _ in 0..17 - digits.len() {
+                f.push('0');
+            }
+            f.push_str(&digits);
+            (String::from("0"), f)
+        };
+        let frac = frac_part.trim_end_matches('0');
+        let mut s = String::new();
+        if self.neg && !(int_part == "0" && frac.is_empty()) {
+            s.push('-');
+        }
+        s.push_str(&int_part);
+        if !frac.is_empty() {
+            s.push('.');
+            s.push_str(frac);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LongDouble;
+
+    fn ld(s: &str) -> LongDouble {
+        LongDouble::parse(s.as_bytes()).unwrap()
+    }
+
+    fn add(a: &str, b: &str) -> std::string::String {
+        ld(a).checked_add(ld(b)).unwrap().to_human()
+    }
+
+    #[test]
+    fn formats_as_redis_on_x86_64() {
+        // Values checked against redis-server 7.0.15 (x86-64) INCRBYFLOAT.
+        assert_eq!(add("0", "0.1"), "0.1");
+        assert_eq!(add("0.1", "0.2"), "0.3");
+        assert_eq!(add("10.5", "0.1"), "10.6");
+        assert_eq!(add("0", "1e20"), "100000000000000000000");
+        assert_eq!(add("5.0e3", "2.0e2"), "5200");
+        assert_eq!(add("1", "-1"), "0");
+        assert_eq!(add("-0", "0"), "0");
+        assert_eq!(add("3", "-5.5"), "-2.5");
+        assert_eq!(add("0", "0.00000000000000001"), "0.00000000000000001");
+        assert_eq!(add("0", "0.000000000000000001"), "0");
+        assert_eq!(add("0", "-0.000000000000000001"), "0");
+    }
+
+    #[test]
+    fn parse_rules() {
+        for bad in [
+            "", " 1", "1 ", "abc", "1e", "nan", "1e5000", "1e-5000", "--1", ".", "e5", "0x10",
+        ] {
+            assert_eq!(LongDouble::parse(bad.as_bytes()), Err(false), "{bad}");
+        }
+        assert_eq!(LongDouble::parse(b"inf"), Err(true));
+        assert_eq!(LongDouble::parse(b"-Infinity"), Err(true));
+        for ok in [
+            "1", "+1", "-1.5", ".5", "5.", "1e10", "1E-10", "00012", "1e4000",
+        ] {
+            assert!(LongDouble::parse(ok.as_bytes()).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            ld("1e4900")
+                .checked_add(ld("1e4900"))
+                .map(|v| v.to_human().len() > 4000),
+            Some(true)
+        );
+        assert_eq!(ld("1e4932").checked_add(ld("1e4932")), None);
+    }
+}
