@@ -61,6 +61,8 @@ pub struct Config {
     pub maxclients: usize,
     /// Log level (`loglevel`: debug, verbose, notice, warning; default notice).
     pub loglevel: String,
+    /// Number of databases (`databases`, default 16, at most [`MAX_DATABASES`]).
+    pub databases: usize,
 }
 
 impl Default for Config {
@@ -72,9 +74,13 @@ impl Default for Config {
             workers: 4,
             maxclients: 10000,
             loglevel: String::from("notice"),
+            databases: 16,
         }
     }
 }
+
+/// Most databases `databases` accepts (each costs about 32 KiB when empty).
+pub const MAX_DATABASES: usize = 1024;
 
 /// Most worker threads `workers` accepts.
 pub const MAX_WORKERS: usize = 1024;
@@ -113,7 +119,6 @@ fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, &'static str> {
 const FIXED: &[(&str, &str)] = &[
     ("save", ""),
     ("appendonly", "no"),
-    ("databases", "1"),
     ("timeout", "0"),
     ("maxmemory", "0"),
     ("maxmemory-policy", "noeviction"),
@@ -152,6 +157,7 @@ impl Config {
             }
             "workers" => self.workers = parse_count(value, 1, MAX_WORKERS as u64)? as usize,
             "maxclients" => self.maxclients = parse_count(value, 1, 1_000_000)? as usize,
+            "databases" => self.databases = parse_count(value, 1, MAX_DATABASES as u64)? as usize,
             "loglevel" => match value.to_ascii_lowercase().as_str() {
                 l @ ("debug" | "verbose" | "notice" | "warning") => self.loglevel = String::from(l),
                 _ => {
@@ -200,6 +206,9 @@ impl Config {
                 let _ = write!(s, "{}", self.maxclients);
             }
             "loglevel" => s.push_str(&self.loglevel),
+            "databases" => {
+                let _ = write!(s, "{}", self.databases);
+            }
             "proto-max-bulk-len" => {
                 let _ = write!(s, "{}", self.limits.proto_max_bulk_len);
             }

@@ -397,6 +397,52 @@ impl Db {
         })
     }
 
+    /// Swaps the whole contents of two keyspaces, atomically for every other caller: all
+    /// shards of `first` are locked, then all of `second` (callers pass the lower database
+    /// index first, which keeps one global lock order), then the shards are exchanged.
+    pub fn swap_contents(first: &Db, second: &Db) {
+        let mut a: Vec<_> = first.shards.iter().map(|s| s.write()).collect();
+        let mut b: Vec<_> = second.shards.iter().map(|s| s.write()).collect();
+        for (x, y) in a.iter_mut().zip(b.iter_mut()) {
+            core::mem::swap(&mut **x, &mut **y);
+        }
+    }
+
+    /// Moves `key` with its TTL from `src` to `dst` if it exists in `src` and not in `dst`
+    /// (MOVE); both shards are held together, `lower` (the database with the lower index)
+    /// locked first. Both keyspaces must share a seed and shard count.
+    pub fn move_key(src: &Db, dst: &Db, src_is_lower: bool, key: &[u8], now: UnixMillis) -> bool {
+        let hash = src.hash(key);
+        let (mut gs, mut gd) = if src_is_lower {
+            let gs = src.shard(hash).write();
+            (gs, dst.shard(hash).write())
+        } else {
+            let gd = dst.shard(hash).write();
+            (src.shard(hash).write(), gd)
+        };
+        if gd.find(key, hash).is_some_and(|e| !e.item.is_expired(now)) {
+            return false;
+        }
+        let taken = gs.write(src.seed, key, hash, now, |item| match item {
+            Some(item) => {
+                let value = core::mem::replace(&mut item.value, Value::Str(Vec::new()));
+                let moved = Item {
+                    value,
+                    expire_at: item.expire_at,
+                };
+                (Write::Remove, Some(moved))
+            }
+            None => (Write::Keep, None),
+        });
+        match taken {
+            Some(item) => {
+                gd.write(dst.seed, key, hash, now, |_| (Write::Put(item), ()));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Deletes `key`; true if it existed (and had not expired).
     pub fn remove(&self, key: &[u8], now: UnixMillis) -> bool {
         self.write(key, now, |item| match item {

@@ -31,8 +31,8 @@ pub struct HostFacts {
 /// Shared engine state. See the module documentation.
 #[derive(Debug)]
 pub struct Engine {
-    /// The keyspace.
-    pub db: Db,
+    /// The keyspaces, one per database (`databases`, default 16).
+    dbs: Box<[Db]>,
     /// Settings.
     pub config: Config,
     /// Facts about the host.
@@ -53,8 +53,11 @@ impl Engine {
         let workers = (0..config.workers.max(1))
             .map(|_| CachePadded(WorkerStats::default()))
             .collect();
+        let dbs = (0..config.databases.max(1))
+            .map(|_| Db::new(seed))
+            .collect();
         Engine {
-            db: Db::new(seed),
+            dbs,
             config,
             host,
             stats: ServerStats::default(),
@@ -63,6 +66,22 @@ impl Engine {
             ops: Mutex::new(OpsSampler::default()),
             next_client_id: AtomicUsize::new(1),
         }
+    }
+
+    /// Database `i` (callers check `i < databases()`; others wrap around).
+    #[allow(clippy::indexing_slicing)] // `dbs` is never empty, so `i % len` is in range.
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i % self.dbs.len()]
+    }
+
+    /// All databases, by index.
+    pub fn dbs(&self) -> &[Db] {
+        &self.dbs
+    }
+
+    /// Number of databases.
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
     }
 
     /// Number of worker counter slots.
@@ -107,6 +126,6 @@ impl Engine {
 
     /// `used_memory`: the keyspace estimate plus connection buffers.
     pub fn used_memory(&self) -> usize {
-        self.db.mem_bytes() + self.sum(|w| w.buffer_bytes.get())
+        self.dbs.iter().map(Db::mem_bytes).sum::<usize>() + self.sum(|w| w.buffer_bytes.get())
     }
 }

@@ -176,9 +176,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 .map(|s| s.conn.buffer_bytes())
                 .sum();
             self.engine.worker_stats(self.index).buffer_bytes.set(bytes);
-            self.engine
-                .db
-                .reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
+            for db in self.engine.dbs() {
+                db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
+            }
             self.engine.cron(now);
         }
     }
@@ -387,15 +387,15 @@ mod tests {
             .extend(b"SET k v PX 500\r\nSET forever v\r\n".iter());
         let t = w.add(s);
         w.ready(t);
-        assert_eq!(w.engine.db.len(), 2);
+        assert_eq!(w.engine.db(0).len(), 2);
         w.clock.advance(Duration::from_millis(400));
         w.handle_timeout();
-        assert_eq!(w.engine.db.len(), 2);
+        assert_eq!(w.engine.db(0).len(), 2);
         // Nobody touches the key: the tick after its time removes it.
         w.clock.advance(Duration::from_millis(200));
         w.handle_timeout();
-        assert_eq!(w.engine.db.len(), 1);
-        assert_eq!(w.engine.db.expired_total(), 1);
+        assert_eq!(w.engine.db(0).len(), 1);
+        assert_eq!(w.engine.db(0).expired_total(), 1);
     }
 
     #[test]
@@ -418,9 +418,9 @@ mod tests {
             w.clock.advance(TICK);
             w.handle_timeout();
             let now = w.clock.unix_millis();
-            let total = w.engine.db.len();
+            let total = w.engine.db(0).len();
             let mut live = 0;
-            w.engine.db.for_each_key(now, |_| live += 1);
+            w.engine.db(0).for_each_key(now, |_| live += 1);
             assert!(
                 (total - live) * 10 <= total,
                 "round {round}: {live} live of {total}"

@@ -31,18 +31,24 @@ pub fn quit(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     Ok(())
 }
 
-/// `SELECT index`: only database 0 exists in this version.
-pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let id = arg_i64(args.get(1))?;
+/// Parses a database index as Redis's `getIntFromObjectOrReply` and checks it against the
+/// number of databases.
+pub fn db_index(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, Error> {
+    let id = arg_i64(arg)?;
     if i32::try_from(id).is_err() {
         return Err(Error::Msg(
             "ERR value is out of range, value must between -2147483648 and 2147483647",
         ));
     }
-    if id != 0 {
-        return Err(Error::Msg("ERR DB index is out of range"));
-    }
-    ctx.session.db = 0;
+    usize::try_from(id)
+        .ok()
+        .filter(|&i| i < ctx.engine.databases())
+        .ok_or(Error::Msg("ERR DB index is out of range"))
+}
+
+/// `SELECT index`.
+pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    ctx.session.db = db_index(ctx, args.get(1))?;
     encode::ok(out);
     Ok(())
 }
@@ -132,7 +138,8 @@ mod tests {
         );
         assert_eq!(h.s("ECHO \"\""), "$0\r\n\r\n");
         assert_eq!(h.s("SELECT 0"), "+OK\r\n");
-        assert_eq!(h.s("SELECT 1"), "-ERR DB index is out of range\r\n");
+        assert_eq!(h.s("SELECT 15"), "+OK\r\n");
+        assert_eq!(h.s("SELECT 16"), "-ERR DB index is out of range\r\n");
         assert_eq!(h.s("SELECT -1"), "-ERR DB index is out of range\r\n");
         assert_eq!(
             h.s("SELECT x"),

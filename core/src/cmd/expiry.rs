@@ -65,7 +65,7 @@ fn expire_generic(
     let base = if relative { ctx.now.unix.0 } else { 0 };
     when = when.checked_add(base).ok_or(Error::ExpireTime)?;
     let now = ctx.now.unix;
-    let done = ctx.engine.db.write(args.get(1), now, |item| {
+    let done = ctx.db().write(args.get(1), now, |item| {
         let Some(item) = item else {
             return (Write::Keep, false);
         };
@@ -110,7 +110,7 @@ pub fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRe
 
 /// The key's expire time: `Err(-2)` missing, `Err(-1)` no TTL.
 fn expire_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<i64, i64> {
-    match ctx.engine.db.read(key, ctx.now.unix, |item| item.expire_at) {
+    match ctx.db().read(key, ctx.now.unix, |item| item.expire_at) {
         None => Err(-2),
         Some(None) => Err(-1),
         Some(Some(t)) => Ok(t.0),
@@ -148,8 +148,7 @@ pub fn pexpiretime(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
 /// `PERSIST key`: `:1` if a TTL was removed.
 pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let done = ctx
-        .engine
-        .db
+        .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) if item.expire_at.is_some() => {
                 item.expire_at = None;

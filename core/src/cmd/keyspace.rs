@@ -13,7 +13,7 @@ fn count(n: usize) -> i64 {
 
 /// `DEL key [key ...]`: how many existed.
 pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let db = &ctx.engine.db;
+    let db = ctx.db();
     let n = args
         .iter()
         .skip(1)
@@ -25,7 +25,7 @@ pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
 
 /// `EXISTS key [key ...]`: how many of the arguments exist (repeats count again).
 pub fn exists(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let db = &ctx.engine.db;
+    let db = ctx.db();
     let n = args
         .iter()
         .skip(1)
@@ -37,7 +37,7 @@ pub fn exists(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 
 /// `DBSIZE`.
 pub fn dbsize(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    encode::int(out, count(ctx.engine.db.len()));
+    encode::int(out, count(ctx.db().len()));
     Ok(())
 }
 
@@ -57,14 +57,59 @@ fn flush_mode(args: &Args<'_>) -> Result<(), Error> {
 /// `FLUSHDB [ASYNC | SYNC]`.
 pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     flush_mode(args)?;
-    ctx.engine.db.clear();
+    ctx.db().clear();
     encode::ok(out);
     Ok(())
 }
 
-/// `FLUSHALL [ASYNC | SYNC]`: the same as FLUSHDB while there is one database.
+/// `FLUSHALL [ASYNC | SYNC]`: every database.
 pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    flushdb(ctx, args, out)
+    flush_mode(args)?;
+    for db in ctx.engine.dbs() {
+        db.clear();
+    }
+    encode::ok(out);
+    Ok(())
+}
+
+/// `MOVE key db`: `:1` if the key moved (with its TTL), `:0` if it was missing here or
+/// present there.
+pub fn move_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let dst = super::connection::db_index(ctx, args.get(2))?;
+    let src = ctx.session.db;
+    if src == dst {
+        return Err(Error::Msg(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    let (a, b) = (ctx.engine.db(src), ctx.engine.db(dst));
+    let moved = crate::db::Db::move_key(a, b, src < dst, args.get(1), ctx.now.unix);
+    encode::int(out, i64::from(moved));
+    Ok(())
+}
+
+/// A SWAPDB index: any 32-bit integer parses (the range is checked after), else `msg`.
+fn swap_index(arg: &[u8], msg: &'static str) -> Result<i64, Error> {
+    match crate::resp::parse::parse_i64(arg) {
+        Some(i) if i32::try_from(i).is_ok() => Ok(i),
+        _ => Err(Error::Msg(msg)),
+    }
+}
+
+/// `SWAPDB index1 index2`: clients on either database see the other's data at once.
+pub fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let a = swap_index(args.get(1), "ERR invalid first DB index")?;
+    let b = swap_index(args.get(2), "ERR invalid second DB index")?;
+    let n = ctx.engine.databases() as i64;
+    if !(0..n).contains(&a) || !(0..n).contains(&b) {
+        return Err(Error::Msg("ERR DB index is out of range"));
+    }
+    if a != b {
+        let (lo, hi) = (a.min(b) as usize, a.max(b) as usize);
+        crate::db::Db::swap_contents(ctx.engine.db(lo), ctx.engine.db(hi));
+    }
+    encode::ok(out);
+    Ok(())
 }
 
 /// `UNLINK key [key ...]`: DEL (memory is freed at once either way).
@@ -80,8 +125,7 @@ pub fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 /// `TYPE key`: `+string`, or `+none` for a missing key.
 pub fn type_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let t = ctx
-        .engine
-        .db
+        .db()
         .read(args.get(1), ctx.now.unix, |item| item.value.type_name())
         .unwrap_or("none");
     encode::simple(out, t.as_bytes());
@@ -91,7 +135,7 @@ pub fn type_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 /// RENAME and RENAMENX: moves the value and its TTL, both keys locked together.
 fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: bool) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
-    let r = ctx.engine.db.multi(&[src, dst], ctx.now.unix, |m| {
+    let r = ctx.db().multi(&[src, dst], ctx.now.unix, |m| {
         if m.get(src).is_none() {
             return Err(Error::Msg("ERR no such key"));
         }
@@ -139,7 +183,7 @@ pub fn renamenx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
 pub fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
     let mut replace = false;
-    let mut db = 0i64;
+    let mut db = i64::try_from(ctx.session.db).unwrap_or(0);
     let mut j = 3;
     while j < args.len() {
         let opt = args.get(j);
@@ -153,24 +197,40 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         }
         j += 1;
     }
-    if db != 0 {
-        return Err(Error::Msg("ERR DB index is out of range"));
-    }
-    if src == dst {
+    let dst_db = usize::try_from(db)
+        .ok()
+        .filter(|&i| i < ctx.engine.databases())
+        .ok_or(Error::Msg("ERR DB index is out of range"))?;
+    if dst_db == ctx.session.db && src == dst {
         return Err(Error::Msg(
             "ERR source and destination objects are the same",
         ));
     }
-    let copied = ctx.engine.db.multi(&[src, dst], ctx.now.unix, |m| {
-        let Some(item) = m.get(src) else {
-            return false;
-        };
-        if !replace && m.get(dst).is_some() {
-            return false;
+    let now = ctx.now.unix;
+    let copied = if dst_db == ctx.session.db {
+        ctx.db().multi(&[src, dst], now, |m| {
+            let Some(item) = m.get(src) else {
+                return false;
+            };
+            if !replace && m.get(dst).is_some() {
+                return false;
+            }
+            m.write(dst, |_| (Write::Put(item), ()));
+            true
+        })
+    } else {
+        // Across databases: a copy of the source as it is now, then one write there.
+        match ctx.db().read(src, now, Item::clone) {
+            None => false,
+            Some(item) => ctx.engine.db(dst_db).write(dst, now, |old| {
+                if old.is_some() && !replace {
+                    (Write::Keep, false)
+                } else {
+                    (Write::Put(item), true)
+                }
+            }),
         }
-        m.write(dst, |_| (Write::Put(item), ()));
-        true
-    });
+    };
     encode::int(out, i64::from(copied));
     Ok(())
 }
@@ -202,7 +262,7 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         body: Vec::new(),
         n: 0,
     };
-    ctx.engine.db.for_each_key(ctx.now.unix, |k| {
+    ctx.db().for_each_key(ctx.now.unix, |k| {
         if all || glob::matches(pattern, k, false) {
             list.push(k);
         }
@@ -263,7 +323,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         body: Vec::new(),
         n: 0,
     };
-    let next = ctx.engine.db.scan(cursor, count, ctx.now.unix, |k, item| {
+    let next = ctx.db().scan(cursor, count, ctx.now.unix, |k, item| {
         let type_ok =
             type_name.is_none_or(|t| t.eq_ignore_ascii_case(item.value.type_name().as_bytes()));
         let match_ok = pattern.is_none_or(|p| glob::matches(p, k, false));
@@ -293,7 +353,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 /// `RANDOMKEY`: a random live key, or nil.
 pub fn randomkey(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let r = ctx.session.next_random();
-    match ctx.engine.db.random_key(ctx.now.unix, r) {
+    match ctx.db().random_key(ctx.now.unix, r) {
         Some(k) => encode::bulk(out, &k),
         None => encode::nil(out),
     }

@@ -37,7 +37,7 @@ pub struct Session {
     pub id: usize,
     /// The client name (HELLO SETNAME), if any.
     pub name: Option<Vec<u8>>,
-    /// The selected database (only 0 exists in this version).
+    /// The selected database.
     pub db: usize,
     /// Set by QUIT: close once the reply is flushed.
     pub quit: bool,
@@ -76,6 +76,13 @@ pub struct Ctx<'a> {
     pub now: Now,
     /// The connection's state.
     pub session: &'a mut Session,
+}
+
+impl Ctx<'_> {
+    /// The database this connection has selected.
+    pub fn db(&self) -> &crate::db::Db {
+        self.engine.db(self.session.db)
+    }
 }
 
 /// A command error: one `-...` reply; the connection stays open.
@@ -193,542 +200,62 @@ macro_rules! command {
 
 /// The command table: what the dispatcher runs and what `COMMAND` reports.
 /// The most frequent commands come first (lookup is a scan).
+#[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
-    command!(
-        "get",
-        2,
-        RF,
-        1,
-        1,
-        1,
-        &["@read", "@string", "@fast"],
-        strings::get
-    ),
-    command!(
-        "set",
-        -3,
-        W,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@slow"],
-        strings::set
-    ),
-    command!(
-        "ping",
-        -1,
-        &["fast", "sentinel"],
-        0,
-        0,
-        0,
-        &["@fast", "@connection"],
-        connection::ping
-    ),
-    command!(
-        "del",
-        -2,
-        &["write"],
-        1,
-        -1,
-        1,
-        &["@keyspace", "@write", "@slow"],
-        keyspace::del
-    ),
-    command!(
-        "exists",
-        -2,
-        RF,
-        1,
-        -1,
-        1,
-        &["@keyspace", "@read", "@fast"],
-        keyspace::exists
-    ),
-    command!(
-        "mget",
-        -2,
-        RF,
-        1,
-        -1,
-        1,
-        &["@read", "@string", "@fast"],
-        strings::mget
-    ),
-    command!(
-        "mset",
-        -3,
-        W,
-        1,
-        -1,
-        2,
-        &["@write", "@string", "@slow"],
-        strings::mset
-    ),
-    command!(
-        "incr",
-        2,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::incr
-    ),
-    command!(
-        "expire",
-        -3,
-        WF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@write", "@fast"],
-        expiry::expire
-    ),
-    command!(
-        "ttl",
-        2,
-        RF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@read", "@fast"],
-        expiry::ttl
-    ),
-    command!(
-        "pttl",
-        2,
-        RF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@read", "@fast"],
-        expiry::pttl
-    ),
-    command!(
-        "echo",
-        2,
-        &["fast"],
-        0,
-        0,
-        0,
-        &["@fast", "@connection"],
-        connection::echo
-    ),
-    command!(
-        "setnx",
-        3,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::setnx
-    ),
-    command!(
-        "setex",
-        4,
-        W,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@slow"],
-        strings::setex
-    ),
-    command!(
-        "psetex",
-        4,
-        W,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@slow"],
-        strings::psetex
-    ),
-    command!(
-        "getset",
-        3,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::getset
-    ),
-    command!(
-        "getdel",
-        2,
-        WF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::getdel
-    ),
-    command!(
-        "getex",
-        -2,
-        WF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::getex
-    ),
-    command!(
-        "msetnx",
-        -3,
-        W,
-        1,
-        -1,
-        2,
-        &["@write", "@string", "@slow"],
-        strings::msetnx
-    ),
-    command!(
-        "decr",
-        2,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::decr
-    ),
-    command!(
-        "incrby",
-        3,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::incrby
-    ),
-    command!(
-        "decrby",
-        3,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::decrby
-    ),
-    command!(
-        "incrbyfloat",
-        3,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::incrbyfloat
-    ),
-    command!(
-        "append",
-        3,
-        WDF,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@fast"],
-        strings::append
-    ),
-    command!(
-        "strlen",
-        2,
-        RF,
-        1,
-        1,
-        1,
-        &["@read", "@string", "@fast"],
-        strings::strlen
-    ),
-    command!(
-        "getrange",
-        4,
-        &["readonly"],
-        1,
-        1,
-        1,
-        &["@read", "@string", "@slow"],
-        strings::getrange
-    ),
-    command!(
-        "substr",
-        4,
-        &["readonly"],
-        1,
-        1,
-        1,
-        &["@read", "@string", "@slow"],
-        strings::getrange
-    ),
-    command!(
-        "setrange",
-        4,
-        W,
-        1,
-        1,
-        1,
-        &["@write", "@string", "@slow"],
-        strings::setrange
-    ),
-    command!(
-        "unlink",
-        -2,
-        WF,
-        1,
-        -1,
-        1,
-        &["@keyspace", "@write", "@fast"],
-        keyspace::unlink
-    ),
-    command!(
-        "touch",
-        -2,
-        RF,
-        1,
-        -1,
-        1,
-        &["@keyspace", "@read", "@fast"],
-        keyspace::touch
-    ),
-    command!(
-        "type",
-        2,
-        RF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@read", "@fast"],
-        keyspace::type_
-    ),
-    command!(
-        "rename",
-        3,
-        &["write"],
-        1,
-        2,
-        1,
-        &["@keyspace", "@write", "@slow"],
-        keyspace::rename
-    ),
-    command!(
-        "renamenx",
-        3,
-        WF,
-        1,
-        2,
-        1,
-        &["@keyspace", "@write", "@fast"],
-        keyspace::renamenx
-    ),
-    command!(
-        "copy",
-        -3,
-        W,
-        1,
-        2,
-        1,
-        &["@keyspace", "@write", "@slow"],
-        keyspace::copy
-    ),
-    command!(
-        "keys",
-        2,
-        &["readonly"],
-        0,
-        0,
-        0,
-        &["@keyspace", "@read", "@slow", "@dangerous"],
-        keyspace::keys
-    ),
-    command!(
-        "scan",
-        -2,
-        &["readonly"],
-        0,
-        0,
-        0,
-        &["@keyspace", "@read", "@slow"],
-        keyspace::scan
-    ),
-    command!(
-        "randomkey",
-        1,
-        &["readonly"],
-        0,
-        0,
-        0,
-        &["@keyspace", "@read", "@slow"],
-        keyspace::randomkey
-    ),
-    command!(
-        "pexpire",
-        -3,
-        WF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@write", "@fast"],
-        expiry::pexpire
-    ),
-    command!(
-        "expireat",
-        -3,
-        WF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@write", "@fast"],
-        expiry::expireat
-    ),
-    command!(
-        "pexpireat",
-        -3,
-        WF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@write", "@fast"],
-        expiry::pexpireat
-    ),
-    command!(
-        "expiretime",
-        2,
-        RF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@read", "@fast"],
-        expiry::expiretime
-    ),
-    command!(
-        "pexpiretime",
-        2,
-        RF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@read", "@fast"],
-        expiry::pexpiretime
-    ),
-    command!(
-        "persist",
-        2,
-        WF,
-        1,
-        1,
-        1,
-        &["@keyspace", "@write", "@fast"],
-        expiry::persist
-    ),
-    command!(
-        "select",
-        2,
-        &["loading", "stale", "fast"],
-        0,
-        0,
-        0,
-        &["@fast", "@connection"],
-        connection::select
-    ),
-    command!(
-        "hello",
-        -1,
-        &[
-            "noscript",
-            "loading",
-            "stale",
-            "fast",
-            "no_auth",
-            "sentinel",
-            "allow_busy"
-        ],
-        0,
-        0,
-        0,
-        &["@fast", "@connection"],
-        connection::hello
-    ),
-    command!(
-        "quit",
-        -1,
-        &[
-            "allow_busy",
-            "noscript",
-            "loading",
-            "stale",
-            "fast",
-            "no_auth"
-        ],
-        0,
-        0,
-        0,
-        &["@fast", "@connection"],
-        connection::quit
-    ),
-    command!(
-        "dbsize",
-        1,
-        RF,
-        0,
-        0,
-        0,
-        &["@keyspace", "@read", "@fast"],
-        keyspace::dbsize
-    ),
-    command!(
-        "flushdb",
-        -1,
-        &["write"],
-        0,
-        0,
-        0,
-        &["@keyspace", "@write", "@slow", "@dangerous"],
-        keyspace::flushdb
-    ),
-    command!(
-        "flushall",
-        -1,
-        &["write"],
-        0,
-        0,
-        0,
-        &["@keyspace", "@write", "@slow", "@dangerous"],
-        keyspace::flushall
-    ),
-    command!(
-        "command",
-        -1,
-        &["loading", "stale", "sentinel"],
-        0,
-        0,
-        0,
-        &["@slow", "@connection"],
-        server::command
-    ),
-    command!(
-        "config",
-        -2,
-        &["admin", "noscript", "loading", "stale"],
-        0,
-        0,
-        0,
-        &["@admin", "@slow", "@dangerous"],
-        server::config
-    ),
-    command!(
-        "info",
-        -1,
-        &["loading", "stale", "sentinel"],
-        0,
-        0,
-        0,
-        &["@slow", "@dangerous"],
-        server::info
-    ),
+    command!("get", 2, RF, 1, 1, 1, &["@read", "@string", "@fast"], strings::get),
+    command!("set", -3, W, 1, 1, 1, &["@write", "@string", "@slow"], strings::set),
+    command!("ping", -1, &["fast", "sentinel"], 0, 0, 0, &["@fast", "@connection"], connection::ping),
+    command!("del", -2, &["write"], 1, -1, 1, &["@keyspace", "@write", "@slow"], keyspace::del),
+    command!("exists", -2, RF, 1, -1, 1, &["@keyspace", "@read", "@fast"], keyspace::exists),
+    command!("mget", -2, RF, 1, -1, 1, &["@read", "@string", "@fast"], strings::mget),
+    command!("mset", -3, W, 1, -1, 2, &["@write", "@string", "@slow"], strings::mset),
+    command!("incr", 2, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::incr),
+    command!("expire", -3, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::expire),
+    command!("ttl", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::ttl),
+    command!("pttl", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::pttl),
+    command!("echo", 2, &["fast"], 0, 0, 0, &["@fast", "@connection"], connection::echo),
+    command!("setnx", 3, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::setnx),
+    command!("setex", 4, W, 1, 1, 1, &["@write", "@string", "@slow"], strings::setex),
+    command!("psetex", 4, W, 1, 1, 1, &["@write", "@string", "@slow"], strings::psetex),
+    command!("getset", 3, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::getset),
+    command!("getdel", 2, WF, 1, 1, 1, &["@write", "@string", "@fast"], strings::getdel),
+    command!("getex", -2, WF, 1, 1, 1, &["@write", "@string", "@fast"], strings::getex),
+    command!("msetnx", -3, W, 1, -1, 2, &["@write", "@string", "@slow"], strings::msetnx),
+    command!("decr", 2, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::decr),
+    command!("incrby", 3, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::incrby),
+    command!("decrby", 3, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::decrby),
+    command!("incrbyfloat", 3, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::incrbyfloat),
+    command!("append", 3, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::append),
+    command!("strlen", 2, RF, 1, 1, 1, &["@read", "@string", "@fast"], strings::strlen),
+    command!("getrange", 4, &["readonly"], 1, 1, 1, &["@read", "@string", "@slow"], strings::getrange),
+    command!("substr", 4, &["readonly"], 1, 1, 1, &["@read", "@string", "@slow"], strings::getrange),
+    command!("setrange", 4, W, 1, 1, 1, &["@write", "@string", "@slow"], strings::setrange),
+    command!("unlink", -2, WF, 1, -1, 1, &["@keyspace", "@write", "@fast"], keyspace::unlink),
+    command!("touch", -2, RF, 1, -1, 1, &["@keyspace", "@read", "@fast"], keyspace::touch),
+    command!("type", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], keyspace::type_),
+    command!("rename", 3, &["write"], 1, 2, 1, &["@keyspace", "@write", "@slow"], keyspace::rename),
+    command!("renamenx", 3, WF, 1, 2, 1, &["@keyspace", "@write", "@fast"], keyspace::renamenx),
+    command!("copy", -3, W, 1, 2, 1, &["@keyspace", "@write", "@slow"], keyspace::copy),
+    command!("move", 3, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], keyspace::move_),
+    command!("swapdb", 3, WF, 0, 0, 0, &["@keyspace", "@write", "@fast", "@dangerous"], keyspace::swapdb),
+    command!("keys", 2, &["readonly"], 0, 0, 0, &["@keyspace", "@read", "@slow", "@dangerous"], keyspace::keys),
+    command!("scan", -2, &["readonly"], 0, 0, 0, &["@keyspace", "@read", "@slow"], keyspace::scan),
+    command!("randomkey", 1, &["readonly"], 0, 0, 0, &["@keyspace", "@read", "@slow"], keyspace::randomkey),
+    command!("pexpire", -3, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::pexpire),
+    command!("expireat", -3, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::expireat),
+    command!("pexpireat", -3, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::pexpireat),
+    command!("expiretime", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::expiretime),
+    command!("pexpiretime", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::pexpiretime),
+    command!("persist", 2, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::persist),
+    command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
+    command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
+    command!("quit", -1, &["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
+    command!("dbsize", 1, RF, 0, 0, 0, &["@keyspace", "@read", "@fast"], keyspace::dbsize),
+    command!("flushdb", -1, &["write"], 0, 0, 0, &["@keyspace", "@write", "@slow", "@dangerous"], keyspace::flushdb),
+    command!("flushall", -1, &["write"], 0, 0, 0, &["@keyspace", "@write", "@slow", "@dangerous"], keyspace::flushall),
+    command!("command", -1, &["loading", "stale", "sentinel"], 0, 0, 0, &["@slow", "@connection"], server::command),
+    command!("config", -2, &["admin", "noscript", "loading", "stale"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], server::config),
+    command!("info", -1, &["loading", "stale", "sentinel"], 0, 0, 0, &["@slow", "@dangerous"], server::info),
 ];
 
 /// Finds a command by name, ignoring ASCII case.

@@ -221,7 +221,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             let _ = write!(
                 s,
                 "\r\nused_memory_dataset:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
-                e.db.mem_bytes()
+                e.dbs().iter().map(crate::db::Db::mem_bytes).sum::<usize>()
             );
         }
         "stats" => {
@@ -234,7 +234,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 e.sum(|w| w.net_input_bytes.get()),
                 e.sum(|w| w.net_output_bytes.get()),
                 e.stats.rejected_connections.load(crate::sync::Ordering::Relaxed),
-                e.db.expired_total(),
+                e.dbs().iter().map(crate::db::Db::expired_total).sum::<usize>(),
                 e.sum(|w| w.keyspace_hits.get()),
                 e.sum(|w| w.keyspace_misses.get()),
             );
@@ -244,14 +244,12 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         }
         "keyspace" => {
             s.push_str("# Keyspace\r\n");
-            let keys = e.db.len();
-            if keys > 0 {
-                let _ = write!(
-                    s,
-                    "db0:keys={},expires={},avg_ttl=0\r\n",
-                    keys,
-                    e.db.expires_len()
-                );
+            for (i, db) in e.dbs().iter().enumerate() {
+                let keys = db.len();
+                if keys > 0 {
+                    let expires = db.expires_len();
+                    let _ = write!(s, "db{i}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
             }
         }
         _ => {}

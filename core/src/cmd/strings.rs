@@ -28,8 +28,7 @@ fn int_reply(out: &mut Vec<u8>, n: usize) {
 /// `GET key`.
 pub fn get(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let found = ctx
-        .engine
-        .db
+        .db()
         .read(args.get(1), ctx.now.unix, |item| match &item.value {
             Value::Str(s) => {
                 encode::bulk(out, s);
@@ -151,7 +150,7 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         Some((kind, arg)) => Some(expire_at(kind, arg, ctx.now)?),
         None => None,
     };
-    ctx.engine.db.write(key, ctx.now.unix, |item| match item {
+    ctx.db().write(key, ctx.now.unix, |item| match item {
         Some(item) => {
             match &item.value {
                 Value::Str(old) if o.get => encode::bulk(out, old),
@@ -196,8 +195,7 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
 pub fn setnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let val = args.get(2);
     let set = ctx
-        .engine
-        .db
+        .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(_) => (Write::Keep, false),
             None => (Write::Put(Item::new(Value::Str(val.to_vec()))), true),
@@ -214,7 +212,7 @@ fn set_with_expire(
 ) -> CmdResult {
     let at = expire_at(kind, args.get(2), ctx.now)?;
     let val = args.get(3);
-    ctx.engine.db.write(args.get(1), ctx.now.unix, |_| {
+    ctx.db().write(args.get(1), ctx.now.unix, |_| {
         let item = Item {
             value: Value::Str(val.to_vec()),
             expire_at: Some(at),
@@ -238,8 +236,7 @@ pub fn psetex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 /// `GETSET key value`: the old value (or nil); the new value has no TTL.
 pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let val = args.get(2);
-    ctx.engine
-        .db
+    ctx.db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => {
                 let Value::Str(old) = &mut item.value;
@@ -258,8 +255,7 @@ pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 
 /// `GETDEL key`: the value (or nil), and the key is deleted.
 pub fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    ctx.engine
-        .db
+    ctx.db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => {
                 let Value::Str(v) = &item.value;
@@ -298,7 +294,7 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         j += 1;
     }
     let now = ctx.now;
-    ctx.engine.db.write(args.get(1), now.unix, |item| {
+    ctx.db().write(args.get(1), now.unix, |item| {
         let Some(item) = item else {
             encode::nil(out);
             return (Write::Keep, Ok(()));
@@ -335,7 +331,7 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 pub fn mget(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     encode::array(out, args.len() - 1);
     for key in args.iter().skip(1) {
-        let found = ctx.engine.db.read(key, ctx.now.unix, |item| {
+        let found = ctx.db().read(key, ctx.now.unix, |item| {
             let Value::Str(v) = &item.value;
             encode::bulk(out, v);
         });
@@ -357,7 +353,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, Er
         }));
     }
     let keys: Vec<&[u8]> = args.iter().skip(1).step_by(2).collect();
-    Ok(ctx.engine.db.multi(&keys, ctx.now.unix, |m| {
+    Ok(ctx.db().multi(&keys, ctx.now.unix, |m| {
         if nx && keys.iter().any(|k| m.get(k).is_some()) {
             return false;
         }
@@ -386,7 +382,7 @@ pub fn msetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 }
 
 fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64, out: &mut Vec<u8>) -> CmdResult {
-    let r = ctx.engine.db.write(key, ctx.now.unix, |item| match item {
+    let r = ctx.db().write(key, ctx.now.unix, |item| match item {
         Some(item) => {
             let Value::Str(v) = &mut item.value;
             let Some(old) = crate::resp::parse::parse_i64(v) else {
@@ -450,7 +446,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
         Err(true) => None,
         Err(false) => return Err(Error::Msg("ERR value is not a valid float")),
     };
-    ctx.engine.db.write(args.get(1), ctx.now.unix, |item| {
+    ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let old = match &item {
             Some(item) => {
                 let Value::Str(v) = &item.value;
@@ -484,8 +480,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     let val = args.get(2);
     let limit_ok = |len: usize| check_length(ctx, len as u64, val.len() as u64);
     let len = ctx
-        .engine
-        .db
+        .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => {
                 let Value::Str(v) = &mut item.value;
@@ -506,7 +501,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 
 /// `STRLEN key`.
 pub fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let len = ctx.engine.db.read(args.get(1), ctx.now.unix, |item| {
+    let len = ctx.db().read(args.get(1), ctx.now.unix, |item| {
         let Value::Str(v) = &item.value;
         v.len()
     });
@@ -518,7 +513,7 @@ pub fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 pub fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let start = arg_i64(args.get(2))?;
     let end = arg_i64(args.get(3))?;
-    let found = ctx.engine.db.read(args.get(1), ctx.now.unix, |item| {
+    let found = ctx.db().read(args.get(1), ctx.now.unix, |item| {
         let Value::Str(v) = &item.value;
         let len = i64::try_from(v.len()).unwrap_or(i64::MAX);
         if start < 0 && end < 0 && start > end {
@@ -554,7 +549,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
     let val = args.get(3);
     let offset_u = offset as u64;
     let fits = check_length(ctx, offset_u, val.len() as u64);
-    let len = ctx.engine.db.write(args.get(1), ctx.now.unix, |item| {
+    let len = ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let write_at = |v: &mut Vec<u8>| {
             let off = offset_u as usize;
             let end = off + val.len();
@@ -669,6 +664,6 @@ mod tests {
         assert_eq!(h.s("GET p"), "$-1\r\n");
         let at = h.now.unix.0 / 1000 + 10;
         assert_eq!(h.s(&std::format!("SET e v EXAT {at}")), "+OK\r\n");
-        assert_eq!(h.engine.db.expires_len(), 1);
+        assert_eq!(h.engine.db(0).expires_len(), 1);
     }
 }
