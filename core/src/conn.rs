@@ -142,6 +142,7 @@ impl Conn {
     /// Executes complete requests that waited in the input buffer (after backpressure).
     pub fn resume(&mut self, env: &Env<'_>) {
         if self.state != State::Open || self.input.is_empty() {
+            self.paused = false;
             return;
         }
         let input = core::mem::take(&mut self.input);
@@ -168,7 +169,8 @@ impl Conn {
         self.paused = false;
         while self.state == State::Open {
             if self.output_full() {
-                self.paused = true;
+                // Requests left in `buf` wait until the client reads.
+                self.paused = pos < buf.len();
                 break;
             }
             let rest = buf.get(pos..).unwrap_or(&[]);

@@ -35,6 +35,9 @@ pub struct MemSocket {
     pub max_read: usize,
     /// The most bytes one `write` takes (0 = no limit), to exercise partial writes.
     pub max_write: usize,
+    /// When set, writes report `WouldBlock` once `output` holds this many bytes: a client
+    /// that stops reading.
+    pub output_cap: Option<usize>,
 }
 
 impl Socket for MemSocket {
@@ -58,6 +61,12 @@ impl Socket for MemSocket {
 
     fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
         let mut n = buf.len();
+        if let Some(cap) = self.output_cap {
+            n = n.min(cap.saturating_sub(self.output.len()));
+            if n == 0 && !buf.is_empty() {
+                return Err(IoError::WouldBlock);
+            }
+        }
         if self.max_write > 0 {
             n = n.min(self.max_write);
         }

@@ -243,6 +243,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 break false; // wait until writable
             }
             if slot.conn.paused() {
+                // Output drained below the mark: run the requests that waited. `resume`
+                // either runs at least one of them or clears `paused`, so this ends.
                 slot.conn.resume(&env);
                 continue;
             }
@@ -426,5 +428,32 @@ mod tests {
                 "round {round}: {live} live of {total}"
             );
         }
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_a_big_reply_does_not_spin_the_worker() {
+        let mut w = worker();
+        let big = "x".repeat(1_500_000);
+        let mut s = MemSocket {
+            output_cap: Some(600_000),
+            ..MemSocket::default()
+        };
+        let set = std::format!("*3\r\n$3\r\nSET\r\n$1\r\nb\r\n${}\r\n{big}\r\n", big.len());
+        s.input.extend(set.as_bytes().iter());
+        s.input.extend(b"GET b\r\n".iter());
+        let t = w.add(s);
+        // Returns (the regression was an endless loop here) with the reply partly written.
+        w.ready(t);
+        while w.poll_timeout() == Duration::ZERO {
+            w.handle_timeout();
+        }
+        let sock = w.socket_mut(t).unwrap();
+        assert_eq!(sock.output.len(), 600_000);
+        // The client reads everything: the rest arrives.
+        sock.output_cap = None;
+        w.ready(t);
+        let out = &w.socket_mut(t).unwrap().output;
+        assert_eq!(out.len(), 5 + 10 + big.len() + 2);
+        assert!(out.ends_with(b"xxx\r\n"));
     }
 }
