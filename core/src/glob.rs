@@ -62,7 +62,14 @@ fn class(pattern: &[u8], mut p: usize, c: u8, nocase: bool) -> (bool, usize) {
 }
 
 /// True when `subject` matches glob `pattern`; `nocase` folds ASCII case.
+///
+/// As in Redis's `stringmatchlen`, an empty subject matches only an empty pattern (KEYS
+/// lists an empty key only for the pattern `*`, which it treats as "everything" before
+/// matching).
 pub fn matches(pattern: &[u8], subject: &[u8], nocase: bool) -> bool {
+    if subject.is_empty() {
+        return pattern.is_empty();
+    }
     let (mut p, mut s) = (0usize, 0usize);
     // The position after the last `*` and the subject index it is currently matched up to.
     let mut star: Option<(usize, usize)> = None;
@@ -117,7 +124,6 @@ mod tests {
     #[test]
     fn redis_glob_cases() {
         let yes: &[(&[u8], &[u8])] = &[
-            (b"*", b""),
             (b"*", b"anything"),
             (b"h?llo", b"hello"),
             (b"h*llo", b"heeeello"),
@@ -146,6 +152,8 @@ mod tests {
             (b"", b"a"),
             (b"abc", b"ab"),
             (b"ab", b"abc"),
+            (b"*", b""),
+            (b"**", b""),
         ];
         for (p, s) in no {
             assert!(!matches(p, s, false), "{:?} {:?}", p, s);

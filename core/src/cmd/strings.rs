@@ -433,10 +433,6 @@ pub fn decrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     incr_by(ctx, args.get(1), -by, out)
 }
 
-fn parse_ld(s: &[u8]) -> Result<LongDouble, Error> {
-    LongDouble::parse(s).map_err(|_| Error::Msg("ERR value is not a valid float"))
-}
-
 /// `INCRBYFLOAT key increment`, in x87 extended precision and `%.17Lf` formatting as
 /// redis-server on x86-64 ([`LongDouble`]).
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
@@ -450,9 +446,21 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
         let old = match &item {
             Some(item) => {
                 let Value::Str(v) = &item.value;
-                match parse_ld(v) {
+                match LongDouble::parse(v) {
                     Ok(old) => old,
-                    Err(e) => return (Write::Keep, Err(e)),
+                    // A stored "inf" parses (as strtold's), and any sum with it is infinite.
+                    Err(true) => {
+                        return (
+                            Write::Keep,
+                            Err(Error::Msg("ERR increment would produce NaN or Infinity")),
+                        )
+                    }
+                    Err(false) => {
+                        return (
+                            Write::Keep,
+                            Err(Error::Msg("ERR value is not a valid float")),
+                        )
+                    }
                 }
             }
             None => LongDouble::ZERO,

@@ -1,0 +1,303 @@
+//! Commands through a real client library (the `redis` crate): binary safety, pipelines,
+//! options, expiry on the real clock, databases, INFO.
+
+use crate::support::{self, Kind};
+use redis::{Commands, Value};
+use std::time::{Duration, Instant};
+
+#[test]
+fn binary_keys_and_values_round_trip() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.client();
+    let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (b"plain".to_vec(), b"value".to_vec()),
+        (b"nul\0key".to_vec(), b"nul\0value".to_vec()),
+        (b"crlf\r\nkey".to_vec(), b"\r\n\r\n".to_vec()),
+        (Vec::new(), b"empty key".to_vec()),
+        (b"empty value".to_vec(), Vec::new()),
+        (
+            b"big".to_vec(),
+            (0..1024 * 1024).map(|i| (i % 256) as u8).collect(),
+        ),
+    ];
+    for (k, v) in &cases {
+        let _: () = c.set(k, v).unwrap();
+    }
+    for (k, v) in &cases {
+        let got: Vec<u8> = c.get(k).unwrap();
+        assert_eq!(&got, v, "key {:?}", String::from_utf8_lossy(k));
+    }
+    let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(n, cases.len());
+    let missing: Option<Vec<u8>> = c.get("missing").unwrap();
+    assert_eq!(missing, None);
+}
+
+#[test]
+fn pipelines_are_answered_in_order() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.client();
+    let mut p = redis::pipe();
+    for i in 0..10_000 {
+        p.cmd("SET").arg(format!("key:{i}")).arg(i).ignore();
+    }
+    for i in 0..10_000 {
+        p.cmd("GET").arg(format!("key:{i}"));
+    }
+    let got: Vec<i64> = p.query(&mut c).unwrap();
+    assert_eq!(got, (0..10_000).collect::<Vec<i64>>());
+}
+
+#[test]
+fn set_options_and_counters() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.client();
+    let ok: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .arg("NX")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(ok.as_deref(), Some("OK"));
+    let nx: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("w")
+        .arg("NX")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(nx, None);
+    let old: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("w")
+        .arg("GET")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(old.as_deref(), Some("v"));
+    let _: () = redis::cmd("SET")
+        .arg("t")
+        .arg("v")
+        .arg("EX")
+        .arg(100)
+        .query(&mut c)
+        .unwrap();
+    let ttl: i64 = c.ttl("t").unwrap();
+    assert!((99..=100).contains(&ttl));
+    let err = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .arg("EX")
+        .arg(0)
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("invalid expire time in 'set' command"),
+        "{err}"
+    );
+    let n: i64 = c.incr("counter", 5).unwrap();
+    assert_eq!(n, 5);
+    let f: String = redis::cmd("INCRBYFLOAT")
+        .arg("fl")
+        .arg("0.1")
+        .query(&mut c)
+        .unwrap();
+    let f: String = redis::cmd("INCRBYFLOAT")
+        .arg("fl")
+        .arg("0.2")
+        .query(&mut c)
+        .unwrap_or(f);
+    assert_eq!(f, "0.3");
+    let e: i64 = redis::cmd("EXISTS")
+        .arg("k")
+        .arg("k")
+        .arg("nope")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(e, 2);
+}
+
+#[test]
+fn px_key_expires_on_the_real_clock() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.client();
+    let _: () = redis::cmd("SET")
+        .arg("short")
+        .arg("v")
+        .arg("PX")
+        .arg(100)
+        .query(&mut c)
+        .unwrap();
+    let v: Option<String> = c.get("short").unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let v: Option<String> = c.get("short").unwrap();
+        if v.is_none() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a 100 ms key still there after 3 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn untouched_key_leaves_dbsize_within_two_seconds() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.client();
+    let _: () = redis::cmd("SET")
+        .arg("k500")
+        .arg("v")
+        .arg("PX")
+        .arg(500)
+        .query(&mut c)
+        .unwrap();
+    let _: () = c.set("stays", "v").unwrap();
+    let start = Instant::now();
+    // Only DBSIZE is asked: it never touches the key, so only active expiry can remove it.
+    loop {
+        let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "500 ms key still counted after 2 s"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(info.contains("expired_keys:1\r\n"), "{info}");
+}
+
+#[test]
+fn databases_are_separate_and_swappable() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.client();
+    let _: () = c.set("k", "zero").unwrap();
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut c).unwrap();
+    let v: Option<String> = c.get("k").unwrap();
+    assert_eq!(v, None);
+    let _: () = c.set("k", "three").unwrap();
+    let _: () = redis::cmd("SWAPDB").arg(0).arg(3).query(&mut c).unwrap();
+    let v: String = c.get("k").unwrap();
+    assert_eq!(v, "zero");
+    let info: String = redis::cmd("INFO").arg("keyspace").query(&mut c).unwrap();
+    assert!(info.contains("db0:keys=1,expires=0"), "{info}");
+    assert!(info.contains("db3:keys=1,expires=0"), "{info}");
+    let err = redis::cmd("SELECT")
+        .arg(16)
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("DB index is out of range"),
+        "{err}"
+    );
+}
+
+#[test]
+fn info_and_hello_carry_what_clients_read() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.client();
+    for i in 0..7 {
+        let _: () = c.set(format!("k{i}"), i).unwrap();
+    }
+    let _: () = redis::cmd("SET")
+        .arg("t")
+        .arg(1)
+        .arg("EX")
+        .arg(100)
+        .query(&mut c)
+        .unwrap();
+    let info: String = redis::cmd("INFO").query(&mut c).unwrap();
+    for field in [
+        "# Server\r\n",
+        "redis_version:7.0.15\r\n",
+        "redis_mode:standalone\r\n",
+        "# Clients\r\n",
+        "connected_clients:1\r\n",
+        "# Memory\r\n",
+        "used_memory:",
+        "# Stats\r\n",
+        "total_commands_processed:",
+        "keyspace_hits:",
+        "# Keyspace\r\n",
+        "db0:keys=8,expires=1,avg_ttl=",
+    ] {
+        assert!(info.contains(field), "INFO lacks {field:?}:\n{info}");
+    }
+    let port_line = format!("tcp_port:{}\r\n", kv.port());
+    assert!(info.contains(&port_line), "{info}");
+    let hello: Value = redis::cmd("HELLO").arg(2).query(&mut c).unwrap();
+    let Value::Array(items) = hello else {
+        panic!("HELLO is a flat array in RESP2: {hello:?}");
+    };
+    assert_eq!(items.len(), 14);
+    assert_eq!(items[0], Value::BulkString(b"server".to_vec()));
+    assert_eq!(items[3], Value::BulkString(b"7.0.15".to_vec()));
+    let err = redis::cmd("HELLO")
+        .arg(3)
+        .query::<Value>(&mut c)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unsupported protocol version"),
+        "{err}"
+    );
+    let count: i64 = redis::cmd("COMMAND").arg("COUNT").query(&mut c).unwrap();
+    assert!(count > 40, "{count}");
+    let save: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("save")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(save, vec!["save".to_string(), String::new()]);
+}
+
+#[test]
+fn quit_replies_then_closes() {
+    let kv = support::server(Kind::Kv);
+    let mut raw = kv.raw();
+    raw.send(b"PING\r\nQUIT\r\nPING\r\n");
+    assert_eq!(raw.reply(), b"+PONG\r\n");
+    assert_eq!(raw.reply(), b"+OK\r\n");
+    assert!(raw.closed_within(Duration::from_secs(2)));
+}
+
+#[test]
+fn known_redis_vulnerability_replays_answer() {
+    let kv = support::server(Kind::Kv);
+    let mut raw = kv.raw();
+    assert_eq!(
+        raw.call(&[b"SET".to_vec(), vec![b'a'; 40], b"v".to_vec()]),
+        b"+OK\r\n"
+    );
+    let pattern = format!("{}b", "a*".repeat(20));
+    assert_eq!(raw.call(&["KEYS", pattern.as_str()]), b"*0\r\n");
+    assert_eq!(raw.call(&["FLUSHALL"]), b"+OK\r\n");
+    let key = vec![b'a'; 50_000];
+    assert_eq!(raw.call(&[b"SET".as_slice(), &key, b"v"]), b"+OK\r\n");
+    let pattern = "*?".repeat(50_000);
+    let reply = raw.call(&["KEYS", pattern.as_str()]);
+    // A correct matcher answers with the key (Redis gives up and answers empty).
+    assert!(
+        reply.starts_with(b"*1\r\n$50000\r\n"),
+        "{:?}",
+        &reply[..20.min(reply.len())]
+    );
+    assert_eq!(
+        raw.call(&["SETRANGE", "k", "9223372036854775807", "A"]),
+        b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+    );
+    assert_eq!(raw.call(&["MSETNX", "x1", "xxx", "x1", "yyy"]), b":1\r\n");
+    assert_eq!(raw.call(&["GET", "x1"]), b"$3\r\nyyy\r\n");
+    assert_eq!(
+        raw.call(&["EXPIRE", "x1", "9223370399119966"]),
+        b"-ERR invalid expire time in 'expire' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&["DECRBY", "x", "-9223372036854775808"]),
+        b"-ERR decrement would overflow\r\n"
+    );
+}

@@ -1,0 +1,420 @@
+//! Differential test: the same command sequences against a real `redis-server` (the
+//! oracle) and `kv_server`, replies compared byte for byte.
+//!
+//! Two sources of sequences: hand-written edge cases for every string, keyspace and expiry
+//! command ([`EDGE_CASES`]), and a seeded generator of random mixes over a small key set, so
+//! that keys collide and TTLs overlap ([`random_mix`]). Set `KV_DIFF_SEED` to replay a seed
+//! (a failure prints it), `KV_DIFF_COMMANDS` to change the length (default 20,000).
+//!
+//! Replies that legitimately differ are normalised first: KEYS is compared as a sorted set,
+//! TTL-like replies within a tolerance (the two servers run the same command a few
+//! milliseconds apart). TTLs in the random mix are either long (minutes) or already in the
+//! past, never due during the run, so no comparison races with expiry.
+
+use crate::support::{self, Kind};
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
+
+/// How a reply is compared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cmp {
+    Exact,
+    /// Array of bulk strings compared as a sorted list.
+    Sorted,
+    /// Integer compared within this tolerance.
+    Near(i64),
+}
+
+fn cmp_for(args: &[Vec<u8>]) -> Cmp {
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    match name.as_str() {
+        "keys" => Cmp::Sorted,
+        "ttl" | "expiretime" => Cmp::Near(2),
+        "pttl" | "pexpiretime" => Cmp::Near(2_000),
+        _ => Cmp::Exact,
+    }
+}
+
+/// A connection to one server that sends commands and reads raw replies.
+struct Peer {
+    name: &'static str,
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+}
+
+impl Peer {
+    fn connect(name: &'static str, port: u16) -> Peer {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        s.set_nodelay(true).unwrap();
+        Peer {
+            name,
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+        }
+    }
+
+    fn call(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
+        self.w.write_all(&support::encode_command(args)).unwrap();
+        support::read_reply(&mut self.r).unwrap_or_else(|e| panic!("{}: {e}", self.name))
+    }
+}
+
+fn int_of(reply: &[u8]) -> Option<i64> {
+    std::str::from_utf8(reply.strip_prefix(b":")?.strip_suffix(b"\r\n")?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Splits a reply that is an array of bulk strings into its elements.
+fn bulk_elements(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut r = BufReader::new(reply);
+    let mut line = Vec::new();
+    use std::io::{BufRead, Read};
+    r.read_until(b'\n', &mut line).ok()?;
+    let n: usize = std::str::from_utf8(line.strip_prefix(b"*")?.strip_suffix(b"\r\n")?)
+        .ok()?
+        .parse()
+        .ok()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        line.clear();
+        r.read_until(b'\n', &mut line).ok()?;
+        let len: usize = std::str::from_utf8(line.strip_prefix(b"$")?.strip_suffix(b"\r\n")?)
+            .ok()?
+            .parse()
+            .ok()?;
+        let mut buf = vec![0; len + 2];
+        r.read_exact(&mut buf).ok()?;
+        buf.truncate(len);
+        out.push(buf);
+    }
+    Some(out)
+}
+
+fn same(cmp: Cmp, a: &[u8], b: &[u8]) -> bool {
+    match cmp {
+        Cmp::Exact => a == b,
+        Cmp::Sorted => match (bulk_elements(a), bulk_elements(b)) {
+            (Some(mut x), Some(mut y)) => {
+                x.sort();
+                y.sort();
+                x == y
+            }
+            _ => a == b,
+        },
+        Cmp::Near(tol) => match (int_of(a), int_of(b)) {
+            (Some(x), Some(y)) if x >= 0 && y >= 0 => (x - y).abs() <= tol,
+            _ => a == b,
+        },
+    }
+}
+
+fn show(args: &[Vec<u8>]) -> String {
+    args.iter()
+        .map(|a| format!("{:?}", String::from_utf8_lossy(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `cmds` on both servers (fresh connections, FLUSHALL first) and returns the
+/// differences, at most `max` of them.
+fn run_both(cmds: &[Vec<Vec<u8>>], max: usize) -> Vec<String> {
+    let redis = support::server(Kind::Redis);
+    let kv = support::server(Kind::Kv);
+    let mut a = Peer::connect("redis-server", redis.port());
+    let mut b = Peer::connect("kv_server", kv.port());
+    let flush = vec![b"FLUSHALL".to_vec()];
+    assert_eq!(a.call(&flush), b"+OK\r\n");
+    assert_eq!(b.call(&flush), b"+OK\r\n");
+    let mut diffs = Vec::new();
+    for (i, args) in cmds.iter().enumerate() {
+        let (ra, rb) = (a.call(args), b.call(args));
+        if !same(cmp_for(args), &ra, &rb) {
+            diffs.push(format!(
+                "#{i} {}\n  redis-server: {:?}\n  kv_server:    {:?}",
+                show(args),
+                String::from_utf8_lossy(&ra),
+                String::from_utf8_lossy(&rb)
+            ));
+            if diffs.len() >= max {
+                break;
+            }
+        }
+    }
+    diffs
+}
+
+fn parse_case(line: &str) -> Vec<Vec<u8>> {
+    line.split('|').map(unescape).collect()
+}
+
+/// `\r`, `\n`, `\0`, `\xHH` and `\\` in hand-written cases; `\e` is the empty string.
+fn unescape(s: &str) -> Vec<u8> {
+    if s == "\\e" {
+        return Vec::new();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'r' => out.push(b'\r'),
+                b'n' => out.push(b'\n'),
+                b'0' => out.push(0),
+                b'\\' => out.push(b'\\'),
+                b'p' => out.push(b'|'),
+                b'x' if i + 3 < b.len() => {
+                    out.push(u8::from_str_radix(&s[i + 2..i + 4], 16).unwrap());
+                    i += 2;
+                }
+                other => out.push(other),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Hand-written edge cases, one command per line, arguments separated by `|`.
+const EDGE_CASES: &str = include_str!("differential_cases.txt");
+
+#[test]
+fn hand_written_edge_cases_match_redis() {
+    let cmds: Vec<Vec<Vec<u8>>> = EDGE_CASES
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(parse_case)
+        .collect();
+    assert!(cmds.len() > 300, "the case list is loaded");
+    let diffs = run_both(&cmds, 20);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// xorshift64*.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Clone>(&mut self, v: &[T]) -> T {
+        v[self.below(v.len() as u64) as usize].clone()
+    }
+}
+
+/// A random mix of `n` string, keyspace and expiry commands over a small key set.
+fn random_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut r = Rng(seed | 1);
+    let keys: Vec<Vec<u8>> = vec![
+        b"a".to_vec(),
+        b"b".to_vec(),
+        b"c".to_vec(),
+        b"num".to_vec(),
+        b"f".to_vec(),
+        b"".to_vec(),
+        b"bin\0\r\n".to_vec(),
+        b"k:1".to_vec(),
+    ];
+    let ints = [
+        "0",
+        "1",
+        "-1",
+        "2",
+        "10",
+        "-10",
+        "100",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "9223372036854775806",
+        "x",
+        "",
+        " 1",
+        "+1",
+        "01",
+        "3.5",
+        "1e3",
+    ];
+    let floats = [
+        "0", "1.5", "-0.1", "0.1", "0.2", "1e10", "-2.5e-3", "3", "abc", "inf", "1e5000", "10.5",
+    ];
+    let values = [
+        "v",
+        "",
+        "hello world",
+        "12",
+        "-7",
+        "3.25",
+        "\0\r\n",
+        "x",
+        "99999999999999999999",
+    ];
+    let offsets = ["0", "1", "3", "-1", "-3", "5", "100", "-100", "x"];
+    let long_ttl_s = ["300", "600", "1000"];
+    let past_ttl = ["-1", "-100", "0"];
+    let mut out = Vec::with_capacity(n);
+    let s = |x: &str| x.as_bytes().to_vec();
+    for _ in 0..n {
+        let k = r.pick(&keys);
+        let k2 = r.pick(&keys);
+        let cmd: Vec<Vec<u8>> = match r.below(40) {
+            0..=3 => {
+                let mut c = vec![s("SET"), k, s(r.pick(&values))];
+                for _ in 0..r.below(3) {
+                    match r.below(9) {
+                        0 => c.push(s("NX")),
+                        1 => c.push(s("XX")),
+                        2 => c.push(s("GET")),
+                        3 => c.push(s("KEEPTTL")),
+                        4 => c.extend([s("EX"), s(r.pick(&long_ttl_s))]),
+                        5 => c.extend([s("PX"), s("500000")]),
+                        // Absolute times are far in the future: a key set already expired
+                        // would stay in DBSIZE until each server's active expiry runs.
+                        6 => c.extend([s("EXAT"), s("99999999999")]),
+                        7 => c.extend([s("PXAT"), s("99999999999999")]),
+                        _ => c.extend([s("EX"), s(r.pick(&ints))]),
+                    }
+                }
+                c
+            }
+            4..=5 => vec![s("GET"), k],
+            6 => vec![s("SETNX"), k, s(r.pick(&values))],
+            7 => vec![
+                s(r.pick(&["SETEX", "PSETEX"])),
+                k,
+                s(r.pick(&["300", "0", "-5", "x", "500000"])),
+                s("v"),
+            ],
+            8 => vec![s("GETSET"), k, s(r.pick(&values))],
+            9 => vec![s("GETDEL"), k],
+            10 => {
+                let mut c = vec![s("GETEX"), k];
+                match r.below(5) {
+                    0 => c.extend([s("EX"), s(r.pick(&long_ttl_s))]),
+                    1 => c.push(s("PERSIST")),
+                    2 => c.extend([s("PXAT"), s("1")]),
+                    3 => c.extend([s("EX"), s(r.pick(&ints))]),
+                    _ => {}
+                }
+                c
+            }
+            11 => vec![s("MGET"), k, k2, s("missing")],
+            12 => vec![
+                s(r.pick(&["MSET", "MSETNX"])),
+                k,
+                s(r.pick(&values)),
+                k2,
+                s(r.pick(&values)),
+            ],
+            13..=15 => vec![s(r.pick(&["INCR", "DECR"])), k],
+            16..=17 => vec![s(r.pick(&["INCRBY", "DECRBY"])), k, s(r.pick(&ints))],
+            18..=19 => vec![s("INCRBYFLOAT"), k, s(r.pick(&floats))],
+            20 => vec![s("APPEND"), k, s(r.pick(&values))],
+            21 => vec![s("STRLEN"), k],
+            22 => vec![
+                s(r.pick(&["GETRANGE", "SUBSTR"])),
+                k,
+                s(r.pick(&offsets)),
+                s(r.pick(&offsets)),
+            ],
+            23 => vec![
+                s("SETRANGE"),
+                k,
+                s(r.pick(&["0", "1", "5", "-1", "x"])),
+                s(r.pick(&values)),
+            ],
+            24 => vec![
+                s(r.pick(&["DEL", "UNLINK", "EXISTS", "TOUCH"])),
+                k.clone(),
+                k2,
+                k,
+            ],
+            25 => vec![s("TYPE"), k],
+            26 => vec![s(r.pick(&["RENAME", "RENAMENX"])), k, k2],
+            27 => {
+                let mut c = vec![s("COPY"), k, k2];
+                if r.below(2) == 0 {
+                    c.push(s("REPLACE"));
+                }
+                c
+            }
+            28 => vec![
+                s("KEYS"),
+                s(r.pick(&["*", "?", "k*", "[ab]", "*\0*", "[^a]*"])),
+            ],
+            29 => vec![s("DBSIZE")],
+            30..=31 => {
+                let mut c = vec![s(r.pick(&["EXPIRE", "PEXPIRE"])), k];
+                c.push(s(r.pick(&[
+                    long_ttl_s[0],
+                    long_ttl_s[1],
+                    "400000",
+                    past_ttl[0],
+                    past_ttl[1],
+                    past_ttl[2],
+                    "x",
+                ])));
+                for _ in 0..r.below(2) {
+                    c.push(s(r.pick(&["NX", "XX", "GT", "LT", "FOO"])));
+                }
+                c
+            }
+            32 => vec![
+                s(r.pick(&["EXPIREAT", "PEXPIREAT"])),
+                k,
+                s(r.pick(&["1", "99999999999", "-1"])),
+            ],
+            33..=34 => vec![s(r.pick(&["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"])), k],
+            35 => vec![s("PERSIST"), k],
+            36 => vec![s(r.pick(&["EXISTS", "GET", "STRLEN"])), k],
+            37 => vec![s("FLUSHDB")],
+            _ => vec![s(r.pick(&["INCRBY", "APPEND"])), k, s("1")],
+        };
+        out.push(cmd);
+    }
+    out
+}
+
+#[test]
+fn random_command_mixes_match_redis() {
+    let seed = std::env::var("KV_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    let n = std::env::var("KV_DIFF_COMMANDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    eprintln!("differential: seed {seed}, {n} commands (replay with KV_DIFF_SEED={seed})");
+    let cmds = random_mix(seed, n);
+    let diffs = run_both(&cmds, 10);
+    assert!(
+        diffs.is_empty(),
+        "seed {seed} (replay: KV_DIFF_SEED={seed} cargo test -p kv-tests --test e2e differential): {} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}

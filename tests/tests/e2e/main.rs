@@ -1,0 +1,10 @@
+//! End-to-end tests of mini-kv: each test starts a real `kv_server` process on a free
+//! loopback port (and, for differential checks, a real `redis-server` as the oracle) and
+//! talks to it over TCP with raw bytes, the `redis` crate, `redis-cli` and
+//! `redis-benchmark`.
+
+mod commands;
+mod differential;
+mod protocol;
+mod support;
+mod tools;

@@ -1,0 +1,297 @@
+//! Test support: starting real `kv_server` and `redis-server` processes on free loopback
+//! ports, and a raw RESP client for byte-exact checks.
+
+use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Which server to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// mini-kv's `kv_server` (debug build of this workspace).
+    Kv,
+    /// The real `redis-server`, the oracle.
+    Redis,
+}
+
+/// A running server; killed (by its own PID) when dropped.
+pub struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; its status if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// A `redis` crate connection.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .and_then(|c| c.get_connection())
+            .expect("redis crate connects")
+    }
+
+    /// A raw connection.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Fails with a clear message when a tool that `ci/test` installs is missing.
+pub fn require_tool(name: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
+        let p = PathBuf::from(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("`{name}` is not installed: run ci/test, which installs redis-server and redis-tools");
+}
+
+/// The `kv_server` binary: `$KV_SERVER_BIN`, or `target/debug/kv_server` next to this test
+/// executable (built once with cargo if missing).
+pub fn kv_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("KV_SERVER_BIN") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/debug/deps/e2e-HASH -> target/debug/kv_server
+        let bin = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target dir")
+            .join("kv_server");
+        if !bin.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let ok = Command::new(cargo)
+                .args(["build", "-p", "kv-server", "--bin", "kv_server"])
+                .status()
+                .expect("run cargo build")
+                .success();
+            assert!(ok, "cargo build -p kv-server failed");
+        }
+        bin
+    })
+    .clone()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts a server of `kind` with default options.
+pub fn server(kind: Kind) -> Server {
+    start(kind, &[])
+}
+
+/// Starts a server of `kind` with extra options (`--name value` style, both servers take
+/// it). Retries on another port if the first one was taken meanwhile.
+pub fn start(kind: Kind, extra: &[&str]) -> Server {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = match kind {
+            Kind::Kv => {
+                let mut c = Command::new(kv_bin());
+                c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+                c.args(["--workers", "2", "--loglevel", "warning"]);
+                c
+            }
+            Kind::Redis => {
+                let mut c = Command::new(require_tool("redis-server"));
+                c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+                c.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
+                c.args(["--loglevel", "warning"]);
+                c
+            }
+        };
+        cmd.args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // exited: the port was probably taken; try another
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Server { child, port };
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{kind:?} did not listen on port {port} within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("could not start {kind:?} after 5 attempts");
+}
+
+/// Encodes a command as a RESP multibulk request.
+pub fn encode_command<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        let a = a.as_ref();
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn read_line(r: &mut impl BufRead, out: &mut Vec<u8>) -> io::Result<usize> {
+    let start = out.len();
+    let n = r.read_until(b'\n', out)?;
+    if n == 0 {
+        return Err(io::Error::new(
+            ErrorKind::UnexpectedEof,
+            "connection closed",
+        ));
+    }
+    if !out.ends_with(b"\r\n") {
+        return Err(io::Error::new(
+            ErrorKind::InvalidData,
+            "reply line without CRLF",
+        ));
+    }
+    std::str::from_utf8(&out[start + 1..out.len() - 2])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .map_or(Ok(0), |n| Ok(n.max(0) as usize))
+}
+
+/// Reads exactly one RESP2 reply (nested arrays included) and returns its raw bytes.
+pub fn read_reply(r: &mut impl BufRead) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut pending = 1usize;
+    while pending > 0 {
+        pending -= 1;
+        let start = out.len();
+        let n = read_line(r, &mut out)?;
+        match out[start] {
+            b'+' | b'-' | b':' => {}
+            b'$' => {
+                if out[start + 1] != b'-' {
+                    let at = out.len();
+                    out.resize(at + n + 2, 0);
+                    r.read_exact(&mut out[at..])?;
+                }
+            }
+            b'*' => pending += n,
+            other => {
+                return Err(io::Error::new(
+                    ErrorKind::InvalidData,
+                    format!("unexpected reply type byte {other:?}"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A raw TCP client for byte-exact checks.
+pub struct Raw {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Raw {
+    /// Connects to a loopback port.
+    pub fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Raw {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            stream,
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Reads one reply.
+    pub fn reply(&mut self) -> Vec<u8> {
+        read_reply(&mut self.reader).expect("a reply")
+    }
+
+    /// Sends a command and reads its reply.
+    pub fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Vec<u8> {
+        self.send(&encode_command(args));
+        self.reply()
+    }
+
+    /// Reads exactly `n` bytes.
+    pub fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        self.reader.read_exact(&mut buf).expect("read");
+        buf
+    }
+
+    /// True when the server closes the connection within `within` (EOF or reset), reading
+    /// and discarding anything that arrives first.
+    pub fn closed_within(&mut self, within: Duration) -> bool {
+        self.stream.set_read_timeout(Some(within)).expect("timeout");
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            match self.reader.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// True when nothing arrives for `quiet` and the connection stays open.
+    pub fn silent_for(&mut self, quiet: Duration) -> bool {
+        self.stream.set_read_timeout(Some(quiet)).expect("timeout");
+        let mut buf = [0u8; 1];
+        let r = self.reader.read(&mut buf);
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut)
+    }
+}
