@@ -24,8 +24,12 @@ fn pipeline(n: usize) -> Vec<u8> {
     for i in 0..n {
         let key = format!("key:{:012}", i % 100_000);
         v.extend_from_slice(
-            format!("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$16\r\nvalue-0123456789\r\n", key.len(), key)
-                .as_bytes(),
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$16\r\nvalue-0123456789\r\n",
+                key.len(),
+                key
+            )
+            .as_bytes(),
         );
     }
     v
@@ -63,7 +67,9 @@ fn commands(c: &mut Criterion) {
     let mut gets = Vec::new();
     for i in 0..1000 {
         let key = format!("key:{:012}", i % 100_000);
-        gets.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\n{}\r\n", key.len(), key).as_bytes());
+        gets.extend_from_slice(
+            format!("*2\r\n$3\r\nGET\r\n${}\r\n{}\r\n", key.len(), key).as_bytes(),
+        );
     }
     let mut g = c.benchmark_group("conn");
     g.throughput(Throughput::Elements(1000));
