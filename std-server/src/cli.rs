@@ -25,6 +25,7 @@ Options (defaults in brackets):
   --port N                        TCP port to listen on [6379]
   --bind ADDR                     address to listen on [0.0.0.0]
   --workers N                     worker threads, 1..1024 [4]
+  --databases N                   number of databases, 1..1024 [16]
   --maxclients N                  most simultaneous clients [10000]
   --loglevel LEVEL                debug, verbose, notice or warning [notice]
   --proto-max-bulk-len BYTES      longest bulk string a client may send [512mb]

@@ -211,7 +211,15 @@ fn info_and_hello_carry_what_clients_read() {
         .arg(100)
         .query(&mut c)
         .unwrap();
-    let info: String = redis::cmd("INFO").query(&mut c).unwrap();
+    // Connections that just closed (the readiness probe) count until the server sees it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let info = loop {
+        let info: String = redis::cmd("INFO").query(&mut c).unwrap();
+        if info.contains("connected_clients:1\r\n") || Instant::now() > deadline {
+            break info;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     for field in [
         "# Server\r\n",
         "redis_version:7.0.15\r\n",

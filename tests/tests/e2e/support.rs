@@ -284,6 +284,20 @@ impl Raw {
         false
     }
 
+    /// Waits until INFO reports `n` connected clients (the readiness probe's connection
+    /// counts until the server has seen it close).
+    pub fn wait_connected_clients(&mut self, n: usize) {
+        let want = format!("connected_clients:{n}\r\n");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !String::from_utf8_lossy(&self.call(&["INFO", "clients"])).contains(&want) {
+            assert!(
+                Instant::now() < deadline,
+                "connected_clients never reached {n}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// True when nothing arrives for `quiet` and the connection stays open.
     pub fn silent_for(&mut self, quiet: Duration) -> bool {
         self.stream.set_read_timeout(Some(quiet)).expect("timeout");

@@ -85,8 +85,9 @@ fn sigterm_and_sigint_exit_zero() {
 fn maxclients_refuses_the_extra_client_only() {
     let kv = support::start(Kind::Kv, &["--maxclients", "2"]);
     let mut a = kv.raw();
-    let mut b = kv.raw();
     assert_eq!(a.call(&["PING"]), b"+PONG\r\n");
+    a.wait_connected_clients(1);
+    let mut b = kv.raw();
     assert_eq!(b.call(&["PING"]), b"+PONG\r\n");
     let mut c = kv.raw();
     assert_eq!(c.read_exact(36), b"-ERR max number of clients reached\r\n");
