@@ -17,6 +17,7 @@ use std::hint::black_box;
 const NOW: Now = Now {
     mono: Instant::from_nanos(0),
     unix: UnixMillis(1_700_000_000_000),
+    unix_micros: 1_700_000_000_000_000,
 };
 
 fn pipeline(n: usize) -> Vec<u8> {

@@ -179,13 +179,20 @@ impl Conn {
                 Ok(Parsed::Empty { consumed }) => pos += consumed,
                 Ok(Parsed::Command { consumed }) => {
                     let args = self.parser.args(rest);
+                    let mark = self.output.len();
+                    self.session.skip_this = core::mem::take(&mut self.session.skip_next);
                     let mut ctx = Ctx {
                         engine: env.engine,
                         stats: env.stats,
                         now: env.now,
                         session: &mut self.session,
                     };
-                    match cmd::dispatch(&mut ctx, &args, &mut self.output) {
+                    let flow = cmd::dispatch(&mut ctx, &args, &mut self.output);
+                    // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped.
+                    if self.session.reply_off || self.session.skip_this {
+                        self.output.truncate(mark.max(self.written));
+                    }
+                    match flow {
                         Flow::Continue => {}
                         Flow::CloseAfterReply | Flow::CloseSilently => self.state = State::Closing,
                     }
@@ -329,5 +336,22 @@ mod tests {
         c.feed(b"PING\r\nPOST / HTTP/1.1\r\nHost: x\r\n", &e);
         assert_eq!(c.output(), b"+PONG\r\n");
         assert_eq!(c.state(), State::Closing);
+    }
+
+    #[test]
+    fn client_reply_off_and_skip_drop_replies_but_run_commands() {
+        let h = Harness::new();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+        };
+        let mut c = Conn::new(1);
+        c.feed(
+            b"CLIENT REPLY SKIP\r\nSET a 1\r\nGET a\r\nCLIENT REPLY OFF\r\nSET b 2\r\nGET b\r\nCLIENT REPLY ON\r\nGET b\r\n",
+            &e,
+        );
+        assert_eq!(c.output(), b"$1\r\n1\r\n+OK\r\n$1\r\n2\r\n");
     }
 }

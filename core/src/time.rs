@@ -47,11 +47,17 @@ pub trait Clock {
     fn now(&self) -> Instant;
     /// The wall-clock time now.
     fn unix_millis(&self) -> UnixMillis;
-    /// Both readings at once: what the engine passes down for one batch of work.
+    /// The wall-clock time now in microseconds (TIME); by default from `unix_millis`.
+    fn unix_micros(&self) -> i64 {
+        self.unix_millis().0.saturating_mul(1000)
+    }
+    /// The readings at once: what the engine passes down for one batch of work.
     fn snapshot(&self) -> Now {
+        let micros = self.unix_micros();
         Now {
             mono: self.now(),
-            unix: self.unix_millis(),
+            unix: UnixMillis(micros.div_euclid(1000)),
+            unix_micros: micros,
         }
     }
 }
@@ -63,6 +69,8 @@ pub struct Now {
     pub mono: Instant,
     /// Wall-clock time, for TTLs (Redis stores expiry as absolute Unix milliseconds).
     pub unix: UnixMillis,
+    /// The same wall-clock time in microseconds (TIME).
+    pub unix_micros: i64,
 }
 
 /// A clock that moves only when told to: for tests and deterministic simulations.

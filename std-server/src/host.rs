@@ -25,11 +25,14 @@ impl Clock for SystemClock {
     }
 
     fn unix_millis(&self) -> UnixMillis {
-        let ms = SystemTime::now()
+        UnixMillis(self.unix_micros().div_euclid(1000))
+    }
+
+    fn unix_micros(&self) -> i64 {
+        SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        UnixMillis(ms)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
     }
 }
 

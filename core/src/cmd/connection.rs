@@ -53,6 +53,139 @@ pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     Ok(())
 }
 
+/// `RESET`: back to a fresh connection's state (database 0, no name, replies on).
+pub fn reset(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let s = &mut *ctx.session;
+    s.db = 0;
+    s.name = None;
+    s.reply_off = false;
+    s.skip_next = false;
+    s.skip_this = false;
+    out.extend_from_slice(b"+RESET\r\n");
+    Ok(())
+}
+
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect the current client connection from eviction in the case of OOM.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETINFO <LIB-NAME|LIB-VER> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn on_off(arg: &[u8]) -> Result<bool, Error> {
+    if arg.eq_ignore_ascii_case(b"ON") {
+        Ok(true)
+    } else if arg.eq_ignore_ascii_case(b"OFF") {
+        Ok(false)
+    } else {
+        Err(Error::Syntax)
+    }
+}
+
+/// `CLIENT ID | GETNAME | SETNAME | SETINFO | NO-EVICT | NO-TOUCH | REPLY | HELP`, about
+/// the calling connection.
+pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let sub = args.get(1);
+    let is = |name: &[u8]| sub.eq_ignore_ascii_case(name);
+    let arity = |n: usize, name: &'static str| {
+        if args.len() == n {
+            Ok(())
+        } else {
+            Err(Error::SubcommandArity(name))
+        }
+    };
+    if is(b"ID") {
+        arity(2, "id")?;
+        encode::int(out, i64::try_from(ctx.session.id).unwrap_or(i64::MAX));
+    } else if is(b"GETNAME") {
+        arity(2, "getname")?;
+        match &ctx.session.name {
+            Some(n) => encode::bulk(out, n),
+            None => encode::nil(out),
+        }
+    } else if is(b"SETNAME") {
+        arity(3, "setname")?;
+        let name = args.get(2);
+        if !valid_client_name(name) {
+            return Err(Error::Msg(
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ));
+        }
+        ctx.session.name = (!name.is_empty()).then(|| name.to_vec());
+        encode::ok(out);
+    } else if is(b"SETINFO") {
+        arity(4, "setinfo")?;
+        let (attr, value) = (args.get(2), args.get(3));
+        if !valid_client_name(value) {
+            return Err(Error::Msg(
+                "ERR lib-name and lib-ver cannot contain spaces, newlines or special characters.",
+            ));
+        }
+        if attr.eq_ignore_ascii_case(b"LIB-NAME") {
+            ctx.session.lib.0 = value.to_vec();
+        } else if attr.eq_ignore_ascii_case(b"LIB-VER") {
+            ctx.session.lib.1 = value.to_vec();
+        } else {
+            out.extend_from_slice(b"-ERR Unrecognized option '");
+            encode::error_body(out, attr);
+            out.extend_from_slice(b"'\r\n");
+            return Ok(());
+        }
+        encode::ok(out);
+    } else if is(b"NO-EVICT") || is(b"NO-TOUCH") {
+        arity(
+            3,
+            if is(b"NO-EVICT") {
+                "no-evict"
+            } else {
+                "no-touch"
+            },
+        )?;
+        // Accepted: nothing is evicted, and access times are not tracked yet.
+        on_off(args.get(2))?;
+        encode::ok(out);
+    } else if is(b"REPLY") {
+        arity(3, "reply")?;
+        let mode = args.get(2);
+        if mode.eq_ignore_ascii_case(b"ON") {
+            ctx.session.reply_off = false;
+            encode::ok(out);
+        } else if mode.eq_ignore_ascii_case(b"OFF") {
+            ctx.session.reply_off = true;
+        } else if mode.eq_ignore_ascii_case(b"SKIP") {
+            if !ctx.session.reply_off {
+                ctx.session.skip_next = true;
+            }
+        } else {
+            return Err(Error::Syntax);
+        }
+    } else if is(b"HELP") {
+        arity(2, "help")?;
+        encode::array(out, CLIENT_HELP.len());
+        for l in CLIENT_HELP {
+            encode::simple(out, l.as_bytes());
+        }
+    } else {
+        return Err(Error::UnknownSubcommand);
+    }
+    Ok(())
+}
+
 /// Whether a client name is acceptable (Redis: no spaces, newlines or special characters).
 fn valid_client_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))

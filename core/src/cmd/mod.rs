@@ -43,6 +43,14 @@ pub struct Session {
     pub quit: bool,
     /// State of this connection's random numbers (RANDOMKEY); seeded from the id.
     pub rng: u64,
+    /// CLIENT REPLY OFF: replies are dropped until CLIENT REPLY ON.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP was just run: drop the next command's reply.
+    pub skip_next: bool,
+    /// The reply of the command being run is dropped (set from `skip_next`).
+    pub skip_this: bool,
+    /// Library name and version given by CLIENT SETINFO.
+    pub lib: (Vec<u8>, Vec<u8>),
 }
 
 impl Session {
@@ -247,6 +255,11 @@ pub static COMMANDS: &[Command] = &[
     command!("expiretime", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::expiretime),
     command!("pexpiretime", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::pexpiretime),
     command!("persist", 2, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::persist),
+    command!("client", -2, &["admin", "noscript", "loading", "stale"], 0, 0, 0, &["@slow", "@connection"], connection::client),
+    command!("reset", 1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::reset),
+    command!("time", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@fast"], server::time),
+    command!("lastsave", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@admin", "@fast", "@dangerous"], server::lastsave),
+    command!("function", -2, &["noscript"], 0, 0, 0, &["@scripting", "@slow"], server::function),
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
     command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
     command!("quit", -1, &["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
@@ -350,6 +363,7 @@ pub(crate) mod testing {
             let now = Now {
                 mono: Instant::from_nanos(0),
                 unix: UnixMillis(1_700_000_000_000),
+                unix_micros: 1_700_000_000_000_000,
             };
             let engine = Engine::new(Config::default(), HostFacts::default(), 1, now);
             Harness {

@@ -142,6 +142,54 @@ pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     }
 }
 
+/// `TIME`: Unix seconds and microseconds, as two bulk strings.
+pub fn time(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let us = ctx.now.unix_micros;
+    encode::array(out, 2);
+    encode::bulk_i64(out, us.div_euclid(1_000_000));
+    encode::bulk_i64(out, us.rem_euclid(1_000_000));
+    Ok(())
+}
+
+/// `LASTSAVE`: nothing is ever saved, so, as Redis before its first save, the start time.
+pub fn lastsave(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    encode::int(out, ctx.engine.started.unix.0.div_euclid(1000));
+    Ok(())
+}
+
+/// `FUNCTION FLUSH | LIST | HELP`: there is no scripting, so there are no functions:
+/// FLUSH succeeds, LIST is empty, and the rest say so.
+pub fn function(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let sub = args.get(1);
+    let is = |name: &[u8]| sub.eq_ignore_ascii_case(name);
+    if is(b"FLUSH") {
+        match args.len() {
+            2 => {}
+            3 if args.get(2).eq_ignore_ascii_case(b"ASYNC")
+                || args.get(2).eq_ignore_ascii_case(b"SYNC") => {}
+            3 => {
+                return Err(Error::Msg(
+                    "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+                ))
+            }
+            _ => return Err(Error::SubcommandArity("flush")),
+        }
+        encode::ok(out);
+    } else if is(b"LIST") {
+        encode::array(out, 0);
+    } else if ["LOAD", "DELETE", "DUMP", "RESTORE", "STATS", "KILL", "HELP"]
+        .iter()
+        .any(|n| is(n.as_bytes()))
+    {
+        return Err(Error::Msg(
+            "ERR scripting is not supported by this server (mini-kv has no functions)",
+        ));
+    } else {
+        return Err(Error::UnknownSubcommand);
+    }
+    Ok(())
+}
+
 /// Redis's `bytesToHuman`.
 fn human(s: &mut String, n: usize) {
     let units = [
