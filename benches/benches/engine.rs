@@ -63,6 +63,7 @@ fn commands(c: &mut Criterion) {
         engine: &engine,
         stats: &stats,
         now: NOW,
+        clock: None,
     };
     let sets = pipeline(1000);
     let mut gets = Vec::new();

@@ -7,7 +7,7 @@ use core::fmt::Write;
 
 /// Every limit on what a client may send, with Redis's defaults
 /// (see `protocol-checklist.md`, "Limits").
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Longest inline request line, and longest `*N` / `$N` header line without its `\n`
     /// (Redis `PROTO_INLINE_MAX_SIZE`, 64 KiB).
@@ -63,6 +63,8 @@ pub struct Config {
     pub loglevel: String,
     /// Number of databases (`databases`, default 16, at most [`MAX_DATABASES`]).
     pub databases: usize,
+    /// Seconds a client may stay idle before it is closed (`timeout`, 0 = never).
+    pub timeout: u64,
 }
 
 impl Default for Config {
@@ -75,6 +77,31 @@ impl Default for Config {
             maxclients: 10000,
             loglevel: String::from("notice"),
             databases: 16,
+            timeout: 0,
+        }
+    }
+}
+
+/// Why a parameter could not be set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetError {
+    /// No such parameter.
+    Unknown,
+    /// Settable only at startup.
+    Immutable,
+    /// The value is not acceptable; the text says why.
+    Invalid(&'static str),
+}
+
+impl SetError {
+    /// A human message for parameter `name`.
+    pub fn message(&self, name: &str) -> String {
+        match self {
+            SetError::Unknown => {
+                alloc::format!("Bad directive or wrong number of arguments: '{name}'")
+            }
+            SetError::Immutable => String::from("can't set immutable config"),
+            SetError::Invalid(m) => String::from(*m),
         }
     }
 }
@@ -119,7 +146,6 @@ fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, &'static str> {
 const FIXED: &[(&str, &str)] = &[
     ("save", ""),
     ("appendonly", "no"),
-    ("timeout", "0"),
     ("maxmemory", "0"),
     ("maxmemory-policy", "noeviction"),
     ("hz", "10"),
@@ -144,10 +170,54 @@ impl Config {
         "hz",
     ];
 
+    /// Parameters that only the command line or config file can set.
+    pub const IMMUTABLE: &'static [&'static str] = &["port", "bind", "workers", "databases"];
+
+    /// Sets parameter `name` (case-insensitive) at run time (CONFIG SET): as [`Config::set`],
+    /// but the [`Config::IMMUTABLE`] ones are refused.
+    pub fn set_live(&mut self, name: &str, value: &str) -> Result<(), SetError> {
+        let lower = name.to_ascii_lowercase();
+        if Self::IMMUTABLE.contains(&lower.as_str()) {
+            return Err(SetError::Immutable);
+        }
+        self.set(&lower, value)
+    }
+
+    /// Applies a config file in redis.conf syntax: one `name value ...` directive a line,
+    /// `#` comments, arguments split (and quotes undone) as Redis does. An error names the
+    /// line (1-based) and says what is wrong.
+    pub fn load_text(&mut self, text: &str) -> Result<(), (usize, String, String)> {
+        for (i, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let fail = |msg: &str| (i + 1, String::from(line), String::from(msg));
+            let words = crate::resp::parse::split_line(trimmed.as_bytes())
+                .map_err(|_| fail("Unbalanced quotes in configuration line"))?;
+            let mut words = words
+                .into_iter()
+                .map(|w| String::from_utf8_lossy(&w).into_owned());
+            let Some(name) = words.next() else { continue };
+            let value = words.collect::<Vec<_>>().join(" ");
+            self.set(&name, &value)
+                .map_err(|e| fail(&e.message(&name)))?;
+        }
+        Ok(())
+    }
+
     /// Sets parameter `name` (case-insensitive) from its text form, as the command line
-    /// gives it. Errors say what was wrong, in Redis's words where Redis has them.
-    pub fn set(&mut self, name: &str, value: &str) -> Result<(), &'static str> {
+    /// and config file give it.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), SetError> {
+        self.set_inner(name, value).map_err(|e| match e {
+            "unknown" => SetError::Unknown,
+            msg => SetError::Invalid(msg),
+        })
+    }
+
+    fn set_inner(&mut self, name: &str, value: &str) -> Result<(), &'static str> {
         match name.to_ascii_lowercase().as_str() {
+            "timeout" => self.timeout = parse_count(value, 0, i32::MAX as u64)?,
             "port" => self.port = parse_count(value, 0, 65535)? as u16,
             "bind" => {
                 if value.is_empty() || value.contains(' ') {
@@ -184,7 +254,7 @@ impl Config {
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
                     Some(_) => Err("this parameter cannot be changed in this version"),
-                    None => Err("Bad directive or wrong number of arguments"),
+                    None => Err("unknown"),
                 }
             }
         }
@@ -206,6 +276,9 @@ impl Config {
                 let _ = write!(s, "{}", self.maxclients);
             }
             "loglevel" => s.push_str(&self.loglevel),
+            "timeout" => {
+                let _ = write!(s, "{}", self.timeout);
+            }
             "databases" => {
                 let _ = write!(s, "{}", self.databases);
             }
@@ -240,6 +313,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn config_file_and_command_line_agree() {
+        let mut file = Config::default();
+        file.load_text(
+            "# a comment\nport 7000\n\n  maxclients   50\nsave \"\"\nproto-max-bulk-len 2mb\n",
+        )
+        .unwrap();
+        let mut cli = Config::default();
+        for (n, v) in [
+            ("port", "7000"),
+            ("maxclients", "50"),
+            ("save", ""),
+            ("proto-max-bulk-len", "2mb"),
+        ] {
+            cli.set(n, v).unwrap();
+        }
+        for name in Config::NAMES {
+            assert_eq!(file.get(name), cli.get(name), "{name}");
+        }
+        let err = Config::default()
+            .load_text("port 1\nnosuch 2\n")
+            .unwrap_err();
+        assert_eq!(err.0, 2);
+        assert!(Config::default()
+            .load_text("bind \"unterminated\n")
+            .is_err());
+    }
+
+    #[test]
     fn memory_units() {
         assert_eq!(parse_memory("512mb"), Some(512 * 1024 * 1024));
         assert_eq!(parse_memory("1GB"), Some(1024 * 1024 * 1024));
@@ -261,6 +362,9 @@ mod tests {
         assert!(c.set("workers", "0").is_err());
         assert!(c.set("nonsense", "1").is_err());
         assert!(c.set("save", "").is_ok());
+        assert_eq!(c.set_live("port", "1"), Err(SetError::Immutable));
+        assert!(c.set_live("maxclients", "5").is_ok());
+        assert_eq!(c.set_live("nosuch", "5"), Err(SetError::Unknown));
         for name in Config::NAMES {
             assert!(c.get(name).is_some(), "{name}");
         }

@@ -12,7 +12,7 @@ use crate::cmd::{self, Ctx, Flow, Session};
 use crate::engine::Engine;
 use crate::resp::{Parsed, Parser};
 use crate::stats::WorkerStats;
-use crate::time::Now;
+use crate::time::{Clock, Now};
 use alloc::vec::Vec;
 
 /// Unsent output above which a connection stops executing requests and the worker stops
@@ -43,6 +43,8 @@ pub struct Env<'a> {
     pub stats: &'a WorkerStats,
     /// The time of this batch.
     pub now: Now,
+    /// A clock to time each command with (INFO commandstats); `None` counts no time.
+    pub clock: Option<&'a dyn Clock>,
 }
 
 /// One client connection. See the module documentation.
@@ -59,6 +61,8 @@ pub struct Conn {
     state: State,
     /// True when complete requests wait in `input` because output was over the pause mark.
     paused: bool,
+    /// When the client last sent anything (for the idle `timeout`).
+    last_active: crate::time::Instant,
 }
 
 impl Conn {
@@ -72,7 +76,18 @@ impl Conn {
             written: 0,
             state: State::Open,
             paused: false,
+            last_active: crate::time::Instant::default(),
         }
+    }
+
+    /// Records activity at `now` (the idle clock restarts).
+    pub fn touch(&mut self, now: crate::time::Instant) {
+        self.last_active = now;
+    }
+
+    /// How long the client has sent nothing, at `now`.
+    pub fn idle(&self, now: crate::time::Instant) -> core::time::Duration {
+        now.saturating_duration_since(self.last_active)
     }
 
     /// The connection's state.
@@ -122,6 +137,7 @@ impl Conn {
     /// Executes the requests in `data` (bytes just read), after any buffered partial
     /// request, in order.
     pub fn feed(&mut self, data: &[u8], env: &Env<'_>) {
+        self.last_active = env.now.mono;
         if self.state != State::Open {
             return;
         }
@@ -155,7 +171,7 @@ impl Conn {
     }
 
     fn check_query_limit(&mut self, env: &Env<'_>) {
-        if self.input.len() > env.engine.config.limits.query_buffer_max {
+        if self.input.len() > env.engine.limits().query_buffer_max {
             // Redis closes such a client without a reply.
             self.state = State::Abort;
             self.input = Vec::new();
@@ -164,7 +180,7 @@ impl Conn {
 
     /// Parses and executes requests at the start of `buf`; returns the bytes consumed.
     fn run(&mut self, buf: &[u8], env: &Env<'_>) -> usize {
-        let limits = &env.engine.config.limits;
+        let limits = &env.engine.limits();
         let mut pos = 0;
         self.paused = false;
         while self.state == State::Open {
@@ -187,7 +203,14 @@ impl Conn {
                         now: env.now,
                         session: &mut self.session,
                     };
-                    let flow = cmd::dispatch(&mut ctx, &args, &mut self.output);
+                    let started = env.clock.map(|c| c.now());
+                    let (flow, ran) = cmd::dispatch(&mut ctx, &args, &mut self.output);
+                    if let (Some(start), Some(clock), Some(i)) = (started, env.clock, ran) {
+                        let us = clock.now().saturating_duration_since(start).as_micros();
+                        if let Some(c) = env.stats.per_command.get(i) {
+                            c.usec.bump(usize::try_from(us).unwrap_or(usize::MAX));
+                        }
+                    }
                     // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped.
                     if self.session.reply_off || self.session.skip_this {
                         self.output.truncate(mark.max(self.written));
@@ -225,6 +248,7 @@ mod tests {
             engine: &h.engine,
             stats: &stats,
             now: h.now,
+            clock: None,
         };
         let mut c = Conn::new(7);
         c.feed(b"SET a 1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\nPING\r\n*ab", &e);
@@ -250,6 +274,7 @@ mod tests {
             engine: &h.engine,
             stats: &stats,
             now: h.now,
+            clock: None,
         };
         let mut c = Conn::new(1);
         let req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
@@ -271,6 +296,7 @@ mod tests {
             engine: &h.engine,
             stats: &stats,
             now: h.now,
+            clock: None,
         };
         let mut c = Conn::new(1);
         let big = "x".repeat(600 * 1024);
@@ -304,17 +330,20 @@ mod tests {
 
     #[test]
     fn query_buffer_limit_aborts_without_reply() {
-        let mut h = Harness::new();
-        h.engine.config.limits.query_buffer_max = 1000;
+        let h = Harness::new();
+        h.engine
+            .set_config("client-query-buffer-limit", "1mb")
+            .unwrap();
         let stats = WorkerStats::default();
         let e = Env {
             engine: &h.engine,
             stats: &stats,
             now: h.now,
+            clock: None,
         };
         let mut c = Conn::new(1);
-        c.feed(b"*1\r\n$5000\r\n", &e);
-        c.feed(&[b'a'; 1200], &e);
+        c.feed(b"*1\r\n$5000000\r\n", &e);
+        c.feed(&[b'a'; 1024 * 1024], &e);
         assert_eq!(c.state(), State::Abort);
         assert!(c.output().is_empty());
     }
@@ -327,6 +356,7 @@ mod tests {
             engine: &h.engine,
             stats: &stats,
             now: h.now,
+            clock: None,
         };
         let mut c = Conn::new(1);
         c.feed(b"PING\r\nQUIT\r\nPING\r\n", &e);
@@ -346,6 +376,7 @@ mod tests {
             engine: &h.engine,
             stats: &stats,
             now: h.now,
+            clock: None,
         };
         let mut c = Conn::new(1);
         c.feed(

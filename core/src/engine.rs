@@ -2,9 +2,10 @@
 //! about the host that INFO reports.
 
 use crate::config::Config;
+use crate::config::Limits;
 use crate::db::Db;
 use crate::stats::{OpsSampler, ServerStats, WorkerStats};
-use crate::sync::{AtomicUsize, CachePadded, Mutex, Ordering};
+use crate::sync::{AtomicUsize, CachePadded, Mutex, Ordering, RwLock, RwLockReadGuard};
 use crate::time::Now;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -33,8 +34,8 @@ pub struct HostFacts {
 pub struct Engine {
     /// The keyspaces, one per database (`databases`, default 16).
     dbs: Box<[Db]>,
-    /// Settings.
-    pub config: Config,
+    /// Settings; CONFIG SET changes the live ones.
+    config: RwLock<Config>,
     /// Facts about the host.
     pub host: HostFacts,
     /// Server-wide counters.
@@ -43,6 +44,8 @@ pub struct Engine {
     pub started: Now,
     workers: Box<[CachePadded<WorkerStats>]>,
     ops: Mutex<OpsSampler>,
+    /// Totals at the last CONFIG RESETSTAT; INFO reports the difference.
+    baseline: Mutex<Totals>,
     next_client_id: AtomicUsize,
 }
 
@@ -51,19 +54,20 @@ impl Engine {
     /// for `config.workers` workers.
     pub fn new(config: Config, host: HostFacts, seed: u64, now: Now) -> Self {
         let workers = (0..config.workers.max(1))
-            .map(|_| CachePadded(WorkerStats::default()))
+            .map(|_| CachePadded(WorkerStats::new(crate::cmd::COMMANDS.len())))
             .collect();
         let dbs = (0..config.databases.max(1))
             .map(|_| Db::new(seed))
             .collect();
         Engine {
             dbs,
-            config,
+            config: RwLock::new(config),
             host,
             stats: ServerStats::default(),
             started: now,
             workers,
             ops: Mutex::new(OpsSampler::default()),
+            baseline: Mutex::new(Totals::default()),
             next_client_id: AtomicUsize::new(1),
         }
     }
@@ -82,6 +86,40 @@ impl Engine {
     /// Number of databases.
     pub fn databases(&self) -> usize {
         self.dbs.len()
+    }
+
+    /// The settings now.
+    pub fn config(&self) -> RwLockReadGuard<'_, Config> {
+        self.config.read()
+    }
+
+    /// The protocol limits now (a copy: taken once per batch of work).
+    pub fn limits(&self) -> Limits {
+        self.config.read().limits
+    }
+
+    /// Changes a live setting (CONFIG SET).
+    pub fn set_config(&self, name: &str, value: &str) -> Result<(), crate::config::SetError> {
+        self.config.write().set_live(name, value)
+    }
+
+    /// Changes several live settings at once: all of them, or (on the first error, which
+    /// is returned with the parameter's name) none.
+    pub fn set_configs<'a>(
+        &self,
+        pairs: &[(&'a [u8], &'a [u8])],
+    ) -> Result<(), (&'a [u8], crate::config::SetError)> {
+        let mut guard = self.config.write();
+        let mut next = guard.clone();
+        for &(name, value) in pairs {
+            let (n, v) = (
+                alloc::string::String::from_utf8_lossy(name),
+                alloc::string::String::from_utf8_lossy(value),
+            );
+            next.set_live(&n, &v).map_err(|e| (name, e))?;
+        }
+        *guard = next;
+        Ok(())
     }
 
     /// Number of worker counter slots.
@@ -109,6 +147,47 @@ impl Engine {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    fn raw_totals(&self) -> Totals {
+        let load = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+        let per_command = (0..crate::cmd::COMMANDS.len())
+            .map(|i| {
+                let get = |f: fn(&crate::stats::CommandCounters) -> &crate::sync::Counter| {
+                    self.sum(|w| w.per_command.get(i).map_or(0, |c| f(c).get()))
+                };
+                [
+                    get(|c| &c.calls),
+                    get(|c| &c.usec),
+                    get(|c| &c.failed),
+                    get(|c| &c.rejected),
+                ]
+            })
+            .collect();
+        Totals {
+            connections: load(&self.stats.total_connections_received),
+            rejected: load(&self.stats.rejected_connections),
+            commands: self.sum(|w| w.commands.get()),
+            net_input: self.sum(|w| w.net_input_bytes.get()),
+            net_output: self.sum(|w| w.net_output_bytes.get()),
+            hits: self.sum(|w| w.keyspace_hits.get()),
+            misses: self.sum(|w| w.keyspace_misses.get()),
+            expired: self.dbs.iter().map(Db::expired_total).sum(),
+            per_command,
+        }
+    }
+
+    /// The counters INFO reports: totals since start or since the last CONFIG RESETSTAT.
+    pub fn totals(&self) -> Totals {
+        let now = self.raw_totals();
+        let base = self.baseline.lock();
+        now.since(&base)
+    }
+
+    /// CONFIG RESETSTAT: counting starts again from zero.
+    pub fn reset_stats(&self) {
+        let now = self.raw_totals();
+        *self.baseline.lock() = now;
+    }
+
     /// Periodic work any worker may call (at least every 100 ms): samples the op rate and
     /// the memory peak. Cheap when another worker holds the sampler.
     pub fn cron(&self, now: Now) {
@@ -127,5 +206,58 @@ impl Engine {
     /// `used_memory`: the keyspace estimate plus connection buffers.
     pub fn used_memory(&self) -> usize {
         self.dbs.iter().map(Db::mem_bytes).sum::<usize>() + self.sum(|w| w.buffer_bytes.get())
+    }
+}
+
+/// The counters behind INFO stats and commandstats.
+#[derive(Clone, Debug, Default)]
+pub struct Totals {
+    /// `total_connections_received`.
+    pub connections: usize,
+    /// `rejected_connections`.
+    pub rejected: usize,
+    /// `total_commands_processed`.
+    pub commands: usize,
+    /// `total_net_input_bytes`.
+    pub net_input: usize,
+    /// `total_net_output_bytes`.
+    pub net_output: usize,
+    /// `keyspace_hits`.
+    pub hits: usize,
+    /// `keyspace_misses`.
+    pub misses: usize,
+    /// `expired_keys`.
+    pub expired: usize,
+    /// Per command of the table: calls, usec, failed calls, rejected calls.
+    pub per_command: alloc::vec::Vec<[usize; 4]>,
+}
+
+impl Totals {
+    fn since(&self, base: &Totals) -> Totals {
+        let d = |a: usize, b: usize| a.wrapping_sub(b);
+        Totals {
+            connections: d(self.connections, base.connections),
+            rejected: d(self.rejected, base.rejected),
+            commands: d(self.commands, base.commands),
+            net_input: d(self.net_input, base.net_input),
+            net_output: d(self.net_output, base.net_output),
+            hits: d(self.hits, base.hits),
+            misses: d(self.misses, base.misses),
+            expired: d(self.expired, base.expired),
+            per_command: self
+                .per_command
+                .iter()
+                .enumerate()
+                .map(|(i, now)| {
+                    let b = base.per_command.get(i).copied().unwrap_or_default();
+                    [
+                        d(now[0], b[0]),
+                        d(now[1], b[1]),
+                        d(now[2], b[2]),
+                        d(now[3], b[3]),
+                    ]
+                })
+                .collect(),
+        }
     }
 }

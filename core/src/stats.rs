@@ -5,9 +5,25 @@ use crate::sync::{AtomicUsize, Counter, Ordering};
 use crate::time::Instant;
 use core::time::Duration;
 
+/// Per-command counters of one worker (INFO commandstats).
+#[derive(Debug, Default)]
+pub struct CommandCounters {
+    /// Calls that ran.
+    pub calls: Counter,
+    /// Microseconds spent in them.
+    pub usec: Counter,
+    /// Calls that ran and answered an error.
+    pub failed: Counter,
+    /// Calls refused before running (wrong number of arguments).
+    pub rejected: Counter,
+}
+
 /// Counters owned by one worker thread; INFO sums them over all workers.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
+    /// One entry per command of the command table (empty in `Default`, which counts no
+    /// per-command figures).
+    pub per_command: alloc::boxed::Box<[CommandCounters]>,
     /// Commands executed.
     pub commands: Counter,
     /// Key lookups that found the key.
@@ -24,6 +40,16 @@ pub struct WorkerStats {
     pub connections: Counter,
 }
 
+impl WorkerStats {
+    /// Counters with per-command slots for `commands` commands.
+    pub fn new(commands: usize) -> Self {
+        WorkerStats {
+            per_command: (0..commands).map(|_| CommandCounters::default()).collect(),
+            ..WorkerStats::default()
+        }
+    }
+}
+
 /// Server-wide counters, written by any thread.
 #[derive(Debug, Default)]
 pub struct ServerStats {
@@ -37,6 +63,10 @@ pub struct ServerStats {
     pub rss_bytes: AtomicUsize,
     /// The highest `used_memory` seen.
     pub peak_memory: AtomicUsize,
+    /// CPU time in user mode, microseconds, as the frontend last measured it.
+    pub cpu_user_us: AtomicUsize,
+    /// CPU time in kernel mode, microseconds, as the frontend last measured it.
+    pub cpu_sys_us: AtomicUsize,
 }
 
 /// Number of samples `instantaneous_ops_per_sec` averages over (Redis's

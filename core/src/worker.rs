@@ -77,9 +77,11 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     /// Takes ownership of a new connection; returns its token.
     pub fn add(&mut self, socket: S) -> Token {
         let id = self.engine.next_client_id();
+        let mut conn = Conn::new(id);
+        conn.touch(self.clock.now());
         let slot = Slot {
             socket,
-            conn: Conn::new(id),
+            conn,
             queued: false,
         };
         self.engine.stats.client_connected();
@@ -179,7 +181,27 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             for db in self.engine.dbs() {
                 db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
             }
+            self.close_idle(now.mono);
             self.engine.cron(now);
+        }
+    }
+
+    /// Closes connections idle for longer than the `timeout` setting (0 = never), as Redis
+    /// does: without a reply.
+    fn close_idle(&mut self, now: Instant) {
+        let timeout = self.engine.config().timeout;
+        if timeout == 0 {
+            return;
+        }
+        let limit = Duration::from_secs(timeout);
+        let idle: Vec<Token> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(t, s)| s.as_ref().filter(|s| s.conn.idle(now) > limit).map(|_| t))
+            .collect();
+        for t in idle {
+            self.close(t);
         }
     }
 
@@ -219,6 +241,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             engine: &engine,
             stats,
             now,
+            clock: Some(&self.clock),
         };
         let Some(Some(slot)) = self.slots.get_mut(t) else {
             return;
@@ -366,6 +389,22 @@ mod tests {
         assert_eq!(w.len(), 1);
         w.shutdown();
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn idle_clients_are_closed_after_the_timeout() {
+        let mut w = worker();
+        w.engine.set_config("timeout", "2").unwrap();
+        let quiet = w.add(MemSocket::default());
+        let busy = w.add(MemSocket::default());
+        for _ in 0..25 {
+            w.clock.advance(TICK);
+            w.socket_mut(busy).unwrap().input.extend(b"PING\r\n".iter());
+            w.ready(busy);
+            w.handle_timeout();
+        }
+        assert!(w.socket_mut(quiet).is_none(), "idle for 2.5 s: closed");
+        assert!(w.socket_mut(busy).is_some(), "active: open");
     }
 
     #[test]

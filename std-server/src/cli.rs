@@ -15,7 +15,7 @@ pub enum Action {
 
 /// The `--help` text.
 pub const USAGE: &str = "\
-Usage: kv_server [--option value ...]
+Usage: kv_server [/path/to/kv.conf] [--option value ...]
        kv_server -v | --version
        kv_server -h | --help
 
@@ -30,6 +30,11 @@ Options (defaults in brackets):
   --loglevel LEVEL                debug, verbose, notice or warning [notice]
   --proto-max-bulk-len BYTES      longest bulk string a client may send [512mb]
   --client-query-buffer-limit B   most buffered request bytes per client [1gb]
+
+A config file uses redis.conf syntax (`name value` lines, `#` comments, quotes) and the
+same names; options on the command line apply after it. `CONFIG SET` changes maxclients,
+timeout, loglevel and the two limits while the server runs.
+  --timeout SECONDS               close clients idle this long, 0 = never [0]
 
 Sizes take redis units: 1k = 1000, 1kb = 1024, also m, mb, g, gb.
 Accepted for compatibility with their only values: --save \"\", --appendonly no.
@@ -48,11 +53,22 @@ pub fn version() -> String {
     )
 }
 
-/// Parses the arguments after the program name.
+/// Parses the arguments after the program name: an optional config file first, then
+/// `--name value` options.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
     let args: Vec<String> = args.into_iter().collect();
     let mut config = Config::default();
     let mut i = 0;
+    if let Some(first) = args.first().filter(|a| !a.starts_with('-')) {
+        let text = std::fs::read_to_string(first)
+            .map_err(|e| format!("can't open config file '{first}': {e}"))?;
+        config.load_text(&text).map_err(|(line, content, msg)| {
+            format!(
+                "\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file '{first}', at line {line}\n>>> '{content}'\n{msg}"
+            )
+        })?;
+        i = 1;
+    }
     while let Some(arg) = args.get(i) {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Action::Help),
@@ -61,7 +77,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
         }
         let Some(name) = arg.strip_prefix("--") else {
             return Err(format!(
-                "unexpected argument '{arg}' (configuration files are not supported yet)"
+                "unexpected argument '{arg}' (a config file must come first)"
             ));
         };
         // As redis-server: the value is every argument up to the next `--option`.
@@ -72,7 +88,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
         let value = args.get(i + 1..j).unwrap_or(&[]).join(" ");
         config
             .set(name, &value)
-            .map_err(|e| format!("option '--{name} {value}': {e}"))?;
+            .map_err(|e| format!("option '--{name} {value}': {}", e.message(name)))?;
         i = j;
     }
     Ok(Action::Run(Box::new(config)))
@@ -119,11 +135,31 @@ mod tests {
     }
 
     #[test]
+    fn config_file_then_options() {
+        let path = std::env::temp_dir().join(format!("kv-cli-test-{}.conf", std::process::id()));
+        std::fs::write(
+            &path,
+            "port 7001\nmaxclients 77 # not a comment: Redis has none mid-line\n",
+        )
+        .unwrap();
+        let p = path.to_string_lossy().to_string();
+        assert!(
+            run(&[&p]).is_err(),
+            "trailing words make maxclients invalid"
+        );
+        std::fs::write(&path, "port 7001\n# comment\nmaxclients 77\ntimeout 5\n").unwrap();
+        let c = run(&[&p, "--port", "7002"]).unwrap();
+        assert_eq!((c.port, c.maxclients, c.timeout), (7002, 77, 5));
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
     fn bad_options_are_errors() {
         assert!(run(&["--port", "x"]).is_err());
         assert!(run(&["--port"]).is_err());
         assert!(run(&["--nosuch", "1"]).is_err());
-        assert!(run(&["redis.conf"]).is_err());
+        assert!(run(&["/nonexistent/redis.conf"]).is_err());
+        assert!(run(&["--port", "1", "kv.conf"]).is_err());
         assert!(run(&["--workers", "0"]).is_err());
         assert!(run(&["--appendonly", "yes"]).is_err());
     }

@@ -89,3 +89,18 @@ pub fn rss_bytes() -> usize {
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
         .map_or(0, |pages| pages * PAGE_SIZE)
 }
+
+/// Clock ticks per second in `/proc/self/stat` (`sysconf(_SC_CLK_TCK)`, 100 on Linux).
+const CLOCK_TICKS: usize = 100;
+
+/// CPU time used by this process, (user, system) in microseconds, from `/proc/self/stat`.
+pub fn cpu_micros() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ')'.
+    let ticks = |i: usize| fields.get(i)?.parse::<usize>().ok();
+    let us = 1_000_000 / CLOCK_TICKS;
+    Some((ticks(11)? * us, ticks(12)? * us))
+}

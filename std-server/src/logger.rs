@@ -10,17 +10,25 @@ struct StderrLogger;
 
 static LOGGER: StderrLogger = StderrLogger;
 
-/// Installs the logger; `level` is a Redis log level name.
-pub fn init(level: &str) {
-    let filter = match level {
+fn filter(level: &str) -> LevelFilter {
+    match level {
         "debug" => LevelFilter::Trace,
         "verbose" => LevelFilter::Debug,
         "warning" => LevelFilter::Warn,
         _ => LevelFilter::Info,
-    };
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(filter);
     }
+}
+
+/// Installs the logger; `level` is a Redis log level name.
+pub fn init(level: &str) {
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(filter(level));
+    }
+}
+
+/// Changes the level filter (CONFIG SET loglevel).
+pub fn set_level(level: &str) {
+    log::set_max_level(filter(level));
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar

@@ -95,7 +95,6 @@ pub fn run(config: Config) -> io::Result<()> {
     let clock = SystemClock::new(origin);
     let seed = host::random_u64(0x6b76);
     let workers_n = config.workers;
-    let maxclients = config.maxclients;
     info!(
         "kv_server {} (Redis {} semantics), pid={}, workers={}",
         kv_core::VERSION,
@@ -163,6 +162,12 @@ pub fn run(config: Config) -> io::Result<()> {
                 .stats
                 .rss_bytes
                 .store(host::rss_bytes(), Ordering::Relaxed);
+            if let Some((user, sys)) = host::cpu_micros() {
+                engine.stats.cpu_user_us.store(user, Ordering::Relaxed);
+                engine.stats.cpu_sys_us.store(sys, Ordering::Relaxed);
+            }
+            // CONFIG SET loglevel takes effect here.
+            crate::logger::set_level(&engine.config().loglevel);
         }
         if events.is_empty() {
             continue;
@@ -178,6 +183,7 @@ pub fn run(config: Config) -> io::Result<()> {
                     break;
                 }
             };
+            let maxclients = engine.config().maxclients;
             if engine.stats.connected_clients.load(Ordering::Relaxed) >= maxclients {
                 let _ = stream.write(MAX_CLIENTS_REPLY);
                 engine

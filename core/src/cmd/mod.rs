@@ -273,9 +273,15 @@ pub static COMMANDS: &[Command] = &[
 
 /// Finds a command by name, ignoring ASCII case.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    lookup_index(name).map(|(_, c)| c)
+}
+
+/// Finds a command and its index in [`COMMANDS`] by name, ignoring ASCII case.
+pub fn lookup_index(name: &[u8]) -> Option<(usize, &'static Command)> {
     COMMANDS
         .iter()
-        .find(|c| c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name))
+        .enumerate()
+        .find(|(_, c)| c.name.len() == name.len() && c.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// At most `max` bytes of `s`, cut at the first NUL (Redis formats these with `%s`).
@@ -308,32 +314,45 @@ fn unknown_command(args: &Args<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Runs one command and writes its reply.
-pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Flow {
+/// Runs one command and writes its reply. Returns what the connection does next and the
+/// index of the command that ran (for its timing), if one ran.
+pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
     let name = args.get(0);
     if name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:") {
         // Someone is speaking HTTP to us (Redis's securityWarningCommand): say nothing.
-        return Flow::CloseSilently;
+        return (Flow::CloseSilently, None);
     }
-    let Some(cmd) = lookup(name) else {
+    let Some((index, cmd)) = lookup_index(name) else {
         unknown_command(args, out);
-        return Flow::Continue;
+        return (Flow::Continue, None);
     };
+    let counters = ctx.stats.per_command.get(index);
     if !cmd.arity_ok(args.len()) {
         out.extend_from_slice(b"-ERR wrong number of arguments for '");
         out.extend_from_slice(cmd.name.as_bytes());
         out.extend_from_slice(b"' command\r\n");
-        return Flow::Continue;
+        if let Some(c) = counters {
+            c.rejected.bump(1);
+        }
+        return (Flow::Continue, None);
     }
     ctx.stats.commands.bump(1);
+    let mark = out.len();
     if let Err(e) = (cmd.run)(ctx, args, out) {
         e.reply(cmd, args, out);
     }
-    if ctx.session.quit {
+    if let Some(c) = counters {
+        c.calls.bump(1);
+        if out.get(mark) == Some(&b'-') {
+            c.failed.bump(1);
+        }
+    }
+    let flow = if ctx.session.quit {
         Flow::CloseAfterReply
     } else {
         Flow::Continue
-    }
+    };
+    (flow, Some(index))
 }
 
 /// Parses a command argument as a strict integer (`-ERR value is not an integer...`).

@@ -111,11 +111,15 @@ const CONFIG_HELP: &[&str] = &[
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GET <pattern>",
     "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
     "HELP",
     "    Prints this help.",
 ];
 
-/// `CONFIG GET pattern [pattern ...] | HELP`.
+/// `CONFIG GET pattern [pattern ...] | SET name value [name value ...] | RESETSTAT | HELP`.
 pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let sub = args.get(1);
     if sub.eq_ignore_ascii_case(b"GET") {
@@ -123,7 +127,7 @@ pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
             return Err(Error::SubcommandArity("get"));
         }
         let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
-        let found = ctx.engine.config.get_matching(&patterns);
+        let found = ctx.engine.config().get_matching(&patterns);
         encode::array(out, found.len() * 2);
         for (name, value) in found {
             encode::bulk(out, name.as_bytes());
@@ -131,9 +135,38 @@ pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         }
         Ok(())
     } else if sub.eq_ignore_ascii_case(b"SET") {
-        Err(Error::Msg(
-            "ERR CONFIG SET is not supported in this version",
-        ))
+        if args.len() < 4 || args.len() % 2 == 1 {
+            return Err(Error::SubcommandArity("set"));
+        }
+        let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
+            .step_by(2)
+            .map(|i| (args.get(i), args.get(i + 1)))
+            .collect();
+        match ctx.engine.set_configs(&pairs) {
+            Ok(()) => encode::ok(out),
+            Err((name, crate::config::SetError::Unknown)) => {
+                out.extend_from_slice(
+                    b"-ERR Unknown option or number of arguments for CONFIG SET - '",
+                );
+                encode::error_body(out, name);
+                out.extend_from_slice(b"'\r\n");
+            }
+            Err((name, e)) => {
+                out.extend_from_slice(b"-ERR CONFIG SET failed (possibly related to argument '");
+                encode::error_body(out, name);
+                out.extend_from_slice(b"') - ");
+                encode::error_body(out, e.message("").as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        Ok(())
+    } else if sub.eq_ignore_ascii_case(b"RESETSTAT") {
+        if args.len() != 2 {
+            return Err(Error::SubcommandArity("resetstat"));
+        }
+        ctx.engine.reset_stats();
+        encode::ok(out);
+        Ok(())
     } else if sub.eq_ignore_ascii_case(b"HELP") {
         help(CONFIG_HELP, out);
         Ok(())
@@ -214,8 +247,22 @@ const SECTIONS: &[&str] = &[
     "server",
     "clients",
     "memory",
+    "persistence",
     "stats",
     "replication",
+    "cpu",
+    "commandstats",
+    "keyspace",
+];
+/// The sections a plain INFO (or `default`) prints: all but commandstats, as Redis.
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
     "keyspace",
 ];
 
@@ -235,11 +282,11 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 e.host.multiplexing_api,
                 e.host.process_id,
                 e.host.run_id,
-                e.config.port,
+                e.config().port,
                 now.unix.0.saturating_mul(1000),
                 up,
                 up / 86400,
-                e.config.workers,
+                e.config().workers,
                 e.host.executable,
                 e.host.config_file,
             );
@@ -249,7 +296,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 s,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
                 e.stats.connected_clients.load(crate::sync::Ordering::Relaxed),
-                e.config.maxclients,
+                e.config().maxclients,
             );
         }
         "memory" => {
@@ -273,19 +320,56 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             );
         }
         "stats" => {
+            let t = e.totals();
             let _ = write!(
                 s,
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
-                e.stats.total_connections_received.load(crate::sync::Ordering::Relaxed),
-                e.sum(|w| w.commands.get()),
+                t.connections,
+                t.commands,
                 e.ops_per_sec(),
-                e.sum(|w| w.net_input_bytes.get()),
-                e.sum(|w| w.net_output_bytes.get()),
-                e.stats.rejected_connections.load(crate::sync::Ordering::Relaxed),
-                e.dbs().iter().map(crate::db::Db::expired_total).sum::<usize>(),
-                e.sum(|w| w.keyspace_hits.get()),
-                e.sum(|w| w.keyspace_misses.get()),
+                t.net_input,
+                t.net_output,
+                t.rejected,
+                t.expired,
+                t.hits,
+                t.misses,
             );
+        }
+        "persistence" => {
+            let start = e.started.unix.0.div_euclid(1000);
+            let _ = write!(
+                s,
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{start}\r\nrdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n"
+            );
+        }
+        "cpu" => {
+            let secs = |us: usize| alloc::format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+            let load = |a: &crate::sync::AtomicUsize| a.load(crate::sync::Ordering::Relaxed);
+            let _ = write!(
+                s,
+                "# CPU\r\nused_cpu_sys:{}\r\nused_cpu_user:{}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n",
+                secs(load(&e.stats.cpu_sys_us)),
+                secs(load(&e.stats.cpu_user_us)),
+            );
+        }
+        "commandstats" => {
+            s.push_str("# Commandstats\r\n");
+            let t = e.totals();
+            for (c, [calls, usec, failed, rejected]) in COMMANDS.iter().zip(t.per_command) {
+                if calls == 0 && rejected == 0 {
+                    continue;
+                }
+                let per_call = if calls == 0 {
+                    0.0
+                } else {
+                    usec as f64 / calls as f64
+                };
+                let _ = write!(
+                    s,
+                    "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+                    c.name
+                );
+            }
         }
         "replication" => {
             s.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
@@ -304,18 +388,23 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
     }
 }
 
-/// `INFO [section ...]`: `default`, `all` and `everything` name every section here.
-/// Unknown sections add nothing.
+/// `INFO [section ...]`: `default` (or nothing) names every section but commandstats;
+/// `all` and `everything` name them all. Unknown sections add nothing.
 pub fn info(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut wanted = [false; SECTIONS.len()];
+    let defaults = |w: &mut [bool; SECTIONS.len()]| {
+        for (flag, name) in w.iter_mut().zip(SECTIONS) {
+            *flag |= DEFAULT_SECTIONS.contains(name);
+        }
+    };
     if args.len() == 1 {
-        wanted = [true; SECTIONS.len()];
+        defaults(&mut wanted);
     }
     for arg in args.iter().skip(1) {
-        if ["default", "all", "everything"]
-            .iter()
-            .any(|a| arg.eq_ignore_ascii_case(a.as_bytes()))
-        {
+        if arg.eq_ignore_ascii_case(b"default") {
+            defaults(&mut wanted);
+        }
+        if arg.eq_ignore_ascii_case(b"all") || arg.eq_ignore_ascii_case(b"everything") {
             wanted = [true; SECTIONS.len()];
         }
         for (w, name) in wanted.iter_mut().zip(SECTIONS) {

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 /// `-ERR string exceeds maximum allowed size (proto-max-bulk-len)` unless
 /// `size + append` fits (Redis's `checkStringLength`).
 fn check_length(ctx: &Ctx<'_>, size: u64, append: u64) -> Result<(), Error> {
-    let limit = ctx.engine.config.limits.proto_max_bulk_len as u64;
+    let limit = ctx.engine.limits().proto_max_bulk_len as u64;
     match size.checked_add(append) {
         Some(total) if total <= limit => Ok(()),
         _ => Err(Error::Msg(

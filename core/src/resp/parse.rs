@@ -380,6 +380,17 @@ impl Parser {
     }
 }
 
+/// Splits one line into arguments as an inline request would (Redis's `sdssplitargs`),
+/// for config files.
+pub fn split_line(line: &[u8]) -> Result<Vec<Vec<u8>>, ParseError> {
+    let (mut out, mut ranges) = (Vec::new(), Vec::new());
+    split_args(line, &mut out, &mut ranges)?;
+    Ok(ranges
+        .iter()
+        .map(|&(s, e)| out.get(s..e).unwrap_or(&[]).to_vec())
+        .collect())
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),

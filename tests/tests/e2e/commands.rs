@@ -309,3 +309,118 @@ fn known_redis_vulnerability_replays_answer() {
         b"-ERR decrement would overflow\r\n"
     );
 }
+
+#[test]
+fn config_set_changes_live_settings() {
+    let kv = support::server(Kind::Kv);
+    let mut a = kv.raw();
+    assert_eq!(
+        a.call(&["CONFIG", "SET", "maxclients", "3", "timeout", "1"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        a.call(&["CONFIG", "GET", "maxclients"]),
+        b"*2\r\n$10\r\nmaxclients\r\n$1\r\n3\r\n"
+    );
+    // All or nothing: the bad second pair leaves the first unchanged.
+    let r = a.call(&["CONFIG", "SET", "maxclients", "9", "port", "1"]);
+    assert!(r.starts_with(b"-ERR CONFIG SET failed (possibly related to argument 'port')"));
+    assert_eq!(
+        a.call(&["CONFIG", "GET", "maxclients"]),
+        b"*2\r\n$10\r\nmaxclients\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(
+        a.call(&["CONFIG", "SET", "nosuch", "1"]),
+        b"-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n"
+    );
+    // timeout 1: an idle client is closed within T + 1 s.
+    let mut idle = kv.raw();
+    assert_eq!(idle.call(&["PING"]), b"+PONG\r\n");
+    assert!(
+        idle.closed_within(Duration::from_secs(3)),
+        "idle client closed"
+    );
+    // `a` was idle just as long: it went too.
+    assert!(a.closed_within(Duration::from_secs(2)));
+    let mut b = kv.raw();
+    assert_eq!(b.call(&["CONFIG", "SET", "timeout", "0"]), b"+OK\r\n");
+}
+
+#[test]
+fn config_file_and_command_line_give_the_same_config_get() {
+    let path = std::env::temp_dir().join(format!("kv-e2e-{}.conf", std::process::id()));
+    std::fs::write(
+        &path,
+        "# test config\nmaxclients 123\ntimeout 7\nproto-max-bulk-len 2mb\nsave \"\"\nappendonly no\n",
+    )
+    .unwrap();
+    let from_file = support::start_with_file(Kind::Kv, &path, &[]);
+    let from_cli = support::start(
+        Kind::Kv,
+        &[
+            "--maxclients",
+            "123",
+            "--timeout",
+            "7",
+            "--proto-max-bulk-len",
+            "2mb",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    let all = |s: &support::Server| {
+        let mut r = s.raw();
+        let mut v = support::bulk_elements(&r.call(&["CONFIG", "GET", "*"]));
+        // Pairs of (name, value), without the port, which differs.
+        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = v
+            .chunks_mut(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .filter(|(n, _)| n != b"port")
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let (a, b) = (all(&from_file), all(&from_cli));
+    std::fs::remove_file(&path).unwrap();
+    assert!(a.len() > 10);
+    assert_eq!(a, b);
+    assert!(a.contains(&(b"maxclients".to_vec(), b"123".to_vec())));
+}
+
+#[test]
+fn info_commandstats_cpu_and_resetstat() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.raw();
+    for _ in 0..3 {
+        c.call(&["SET", "k", "v"]);
+    }
+    c.call(&["GET", "k"]);
+    c.call(&["GET"]);
+    c.call(&["INCR", "k"]);
+    let stats = String::from_utf8_lossy(&c.call(&["INFO", "commandstats"])).into_owned();
+    assert!(stats.contains("cmdstat_set:calls=3,usec="), "{stats}");
+    assert!(stats.contains("cmdstat_get:calls=1,"), "{stats}");
+    assert!(stats.contains("rejected_calls=1,failed_calls=0"), "{stats}");
+    assert!(
+        stats.contains("cmdstat_incr:calls=1,") && stats.contains("failed_calls=1"),
+        "{stats}"
+    );
+    let all = String::from_utf8_lossy(&c.call(&["INFO", "everything"])).into_owned();
+    for s in [
+        "# Persistence",
+        "# CPU\r\nused_cpu_sys:",
+        "# Commandstats",
+        "# Keyspace",
+    ] {
+        assert!(all.contains(s), "{s} in {all}");
+    }
+    let default = String::from_utf8_lossy(&c.call(&["INFO"])).into_owned();
+    assert!(!default.contains("# Commandstats"));
+    assert_eq!(c.call(&["CONFIG", "RESETSTAT"]), b"+OK\r\n");
+    let stats = String::from_utf8_lossy(&c.call(&["INFO", "commandstats"])).into_owned();
+    assert!(!stats.contains("cmdstat_set"), "{stats}");
+    let s = String::from_utf8_lossy(&c.call(&["INFO", "stats"])).into_owned();
+    assert!(s.contains("keyspace_hits:0\r\n"), "{s}");
+}

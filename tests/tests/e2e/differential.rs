@@ -68,43 +68,16 @@ fn int_of(reply: &[u8]) -> Option<i64> {
         .ok()
 }
 
-/// Splits a reply that is an array of bulk strings into its elements.
-fn bulk_elements(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut r = BufReader::new(reply);
-    let mut line = Vec::new();
-    use std::io::{BufRead, Read};
-    r.read_until(b'\n', &mut line).ok()?;
-    let n: usize = std::str::from_utf8(line.strip_prefix(b"*")?.strip_suffix(b"\r\n")?)
-        .ok()?
-        .parse()
-        .ok()?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        line.clear();
-        r.read_until(b'\n', &mut line).ok()?;
-        let len: usize = std::str::from_utf8(line.strip_prefix(b"$")?.strip_suffix(b"\r\n")?)
-            .ok()?
-            .parse()
-            .ok()?;
-        let mut buf = vec![0; len + 2];
-        r.read_exact(&mut buf).ok()?;
-        buf.truncate(len);
-        out.push(buf);
-    }
-    Some(out)
-}
-
 fn same(cmp: Cmp, a: &[u8], b: &[u8]) -> bool {
     match cmp {
         Cmp::Exact => a == b,
-        Cmp::Sorted => match (bulk_elements(a), bulk_elements(b)) {
-            (Some(mut x), Some(mut y)) => {
-                x.sort();
-                y.sort();
-                x == y
-            }
-            _ => a == b,
-        },
+        Cmp::Sorted if a.starts_with(b"*") && b.starts_with(b"*") => {
+            let (mut x, mut y) = (support::bulk_elements(a), support::bulk_elements(b));
+            x.sort();
+            y.sort();
+            x == y
+        }
+        Cmp::Sorted => a == b,
         Cmp::Near(tol) => match (int_of(a), int_of(b)) {
             (Some(x), Some(y)) if x >= 0 && y >= 0 => (x - y).abs() <= tol,
             _ => a == b,

@@ -121,17 +121,45 @@ pub fn server(kind: Kind) -> Server {
 /// Starts a server of `kind` with extra options (`--name value` style, both servers take
 /// it). Retries on another port if the first one was taken meanwhile.
 pub fn start(kind: Kind, extra: &[&str]) -> Server {
+    start_inner(kind, None, extra)
+}
+
+/// As [`start`], with a config file as the first argument (as redis-server takes it).
+pub fn start_with_file(kind: Kind, file: &std::path::Path, extra: &[&str]) -> Server {
+    start_inner(kind, Some(file), extra)
+}
+
+/// Splits a reply that is an array of bulk strings into its elements.
+pub fn bulk_elements(reply: &[u8]) -> Vec<Vec<u8>> {
+    let mut r = BufReader::new(reply);
+    let mut line = Vec::new();
+    let n = read_line(&mut r, &mut line).expect("array header");
+    (0..n)
+        .map(|_| {
+            line.clear();
+            let len = read_line(&mut r, &mut line).expect("bulk header");
+            let mut buf = vec![0; len + 2];
+            r.read_exact(&mut buf).expect("bulk");
+            buf.truncate(len);
+            buf
+        })
+        .collect()
+}
+
+fn start_inner(kind: Kind, file: Option<&std::path::Path>, extra: &[&str]) -> Server {
     for _ in 0..5 {
         let port = free_port();
         let mut cmd = match kind {
             Kind::Kv => {
                 let mut c = Command::new(kv_bin());
+                c.args(file);
                 c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
                 c.args(["--workers", "2", "--loglevel", "warning"]);
                 c
             }
             Kind::Redis => {
                 let mut c = Command::new(require_tool("redis-server"));
+                c.args(file);
                 c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
                 c.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
                 c.args(["--loglevel", "warning"]);
@@ -149,7 +177,13 @@ pub fn start(kind: Kind, extra: &[&str]) -> Server {
                 break; // exited: the port was probably taken; try another
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
+                // Another test's server may have taken the port first: ours then fails to
+                // bind and exits, so make sure it is still running.
+                std::thread::sleep(Duration::from_millis(50));
+                if let Ok(None) = child.try_wait() {
+                    return Server { child, port };
+                }
+                break;
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
