@@ -63,6 +63,8 @@ pub struct Conn {
     paused: bool,
     /// When the client last sent anything (for the idle `timeout`).
     last_active: crate::time::Instant,
+    /// This client's entry in the engine's registry, if registered.
+    entry: Option<crate::sync::Arc<crate::clients::ClientEntry>>,
 }
 
 impl Conn {
@@ -77,7 +79,39 @@ impl Conn {
             state: State::Open,
             paused: false,
             last_active: crate::time::Instant::default(),
+            entry: None,
         }
+    }
+
+    /// Attaches the registry entry this connection publishes itself into.
+    pub fn set_entry(&mut self, entry: crate::sync::Arc<crate::clients::ClientEntry>) {
+        self.entry = Some(entry);
+    }
+
+    /// The registry entry, if any.
+    pub fn entry(&self) -> Option<&crate::clients::ClientEntry> {
+        self.entry.as_deref()
+    }
+
+    /// Publishes name, database, last command and buffer sizes for CLIENT LIST (once per
+    /// batch of work).
+    fn publish(&self) {
+        let Some(entry) = &self.entry else { return };
+        let s = &self.session;
+        entry.publish(|v| {
+            if v.name != s.name {
+                v.name.clone_from(&s.name);
+            }
+            if v.lib != s.lib {
+                v.lib.clone_from(&s.lib);
+            }
+            v.db = s.db;
+            v.cmd = s.cmd;
+            v.qbuf = self.input.len();
+            v.omem = self.output.len() - self.written;
+            v.tot_mem = self.buffer_bytes();
+            v.last_active = self.last_active;
+        });
     }
 
     /// Records activity at `now` (the idle clock restarts).
@@ -141,6 +175,11 @@ impl Conn {
         if self.state != State::Open {
             return;
         }
+        self.feed_inner(data, env);
+        self.publish();
+    }
+
+    fn feed_inner(&mut self, data: &[u8], env: &Env<'_>) {
         if self.input.is_empty() {
             let used = self.run(data, env);
             let rest = data.get(used..).unwrap_or(&[]);
@@ -163,6 +202,7 @@ impl Conn {
         }
         let input = core::mem::take(&mut self.input);
         let used = self.run(&input, env);
+        self.publish();
         self.input = input;
         self.input.drain(..used.min(self.input.len()));
         if self.input.is_empty() && self.input.capacity() > KEEP_BUFFER_BYTES {

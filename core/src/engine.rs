@@ -40,6 +40,8 @@ pub struct Engine {
     pub host: HostFacts,
     /// Server-wide counters.
     pub stats: ServerStats,
+    /// Connected clients (CLIENT LIST, CLIENT KILL).
+    pub clients: crate::clients::Registry,
     /// When the engine started.
     pub started: Now,
     workers: Box<[CachePadded<WorkerStats>]>,
@@ -64,6 +66,7 @@ impl Engine {
             config: RwLock::new(config),
             host,
             stats: ServerStats::default(),
+            clients: crate::clients::Registry::default(),
             started: now,
             workers,
             ops: Mutex::new(OpsSampler::default()),

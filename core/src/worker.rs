@@ -8,6 +8,7 @@
 //! with work left goes on the pending queue, which makes `poll_timeout` zero, so no client can
 //! starve the others. Every tick ([`TICK`]) also runs a bounded slice of active expiry.
 
+use crate::clients::ClientAddr;
 use crate::conn::{Conn, Env, State};
 use crate::engine::Engine;
 use crate::io::{IoError, Socket};
@@ -76,9 +77,17 @@ impl<S: Socket, C: Clock> Worker<S, C> {
 
     /// Takes ownership of a new connection; returns its token.
     pub fn add(&mut self, socket: S) -> Token {
+        self.add_with_addr(socket, ClientAddr::default())
+    }
+
+    /// Takes ownership of a new connection whose addresses the driver knows (CLIENT LIST
+    /// shows them; CLIENT KILL ADDR matches them); returns its token.
+    pub fn add_with_addr(&mut self, socket: S, addr: ClientAddr) -> Token {
         let id = self.engine.next_client_id();
         let mut conn = Conn::new(id);
-        conn.touch(self.clock.now());
+        let now = self.clock.now();
+        conn.touch(now);
+        conn.set_entry(self.engine.clients.register(id, addr, now));
         let slot = Slot {
             socket,
             conn,
@@ -131,7 +140,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     /// Closes connection `t` now.
     pub fn close(&mut self, t: Token) {
         if let Some(slot) = self.slots.get_mut(t) {
-            if slot.take().is_some() {
+            if let Some(old) = slot.take() {
+                self.engine.clients.unregister(old.conn.session.id);
                 self.free.push(t);
                 self.live -= 1;
                 self.engine.stats.client_disconnected();
@@ -182,6 +192,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
             }
             self.close_idle(now.mono);
+            self.close_killed();
             self.engine.cron(now);
         }
     }
@@ -194,13 +205,22 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             return;
         }
         let limit = Duration::from_secs(timeout);
-        let idle: Vec<Token> = self
+        self.close_where(|conn| conn.idle(now) > limit);
+    }
+
+    /// Closes connections that CLIENT KILL marked.
+    fn close_killed(&mut self) {
+        self.close_where(|conn| conn.entry().is_some_and(|e| e.killed()));
+    }
+
+    fn close_where(&mut self, pred: impl Fn(&Conn) -> bool) {
+        let doomed: Vec<Token> = self
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(t, s)| s.as_ref().filter(|s| s.conn.idle(now) > limit).map(|_| t))
+            .filter_map(|(t, s)| s.as_ref().filter(|s| pred(&s.conn)).map(|_| t))
             .collect();
-        for t in idle {
+        for t in doomed {
             self.close(t);
         }
     }

@@ -8,6 +8,7 @@
 //! [`SHUTDOWN_FLUSH`], close everything and return; the process then exits 0.
 
 use crate::host::{self, SystemClock};
+use kv_core::clients::ClientAddr;
 use kv_core::config::Config;
 use kv_core::engine::Engine;
 use kv_core::io::{IoError, Socket};
@@ -218,6 +219,26 @@ pub fn run(config: Config) -> io::Result<()> {
     Ok(())
 }
 
+/// The addresses and descriptor CLIENT LIST shows.
+fn client_addr(stream: &TcpStream) -> ClientAddr {
+    let show = |a: io::Result<std::net::SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+    ClientAddr {
+        addr: show(stream.peer_addr()),
+        laddr: show(stream.local_addr()),
+        fd: fd_of(stream),
+    }
+}
+
+#[cfg(unix)]
+fn fd_of(stream: &TcpStream) -> i64 {
+    i64::from(std::os::fd::AsRawFd::as_raw_fd(stream))
+}
+
+#[cfg(not(unix))]
+fn fd_of(_: &TcpStream) -> i64 {
+    -1
+}
+
 fn worker_loop(
     mut poll: Poll,
     mut worker: Worker<MioSocket, SystemClock>,
@@ -235,7 +256,8 @@ fn worker_loop(
         for event in events.iter() {
             if event.token() == WAKER {
                 while let Ok(stream) = rx.try_recv() {
-                    let t = worker.add(MioSocket(stream));
+                    let addr = client_addr(&stream);
+                    let t = worker.add_with_addr(MioSocket(stream), addr);
                     let registered = match worker.socket_mut(t) {
                         Some(s) => poll
                             .registry()

@@ -1,8 +1,11 @@
 //! Connection commands: PING, ECHO, QUIT, HELLO, SELECT.
 
 use super::{arg_i64, CmdResult, Ctx, Error};
+use crate::clients::ClientEntry;
+use crate::resp::encode::FmtOut;
 use crate::resp::{encode, Args};
 use alloc::vec::Vec;
+use core::fmt::Write;
 
 /// `PING [message]`.
 pub fn ping(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
@@ -71,6 +74,14 @@ const CLIENT_HELP: &[&str] = &[
     "    Return the name of the current connection.",
     "ID",
     "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are: ID, ADDR, LADDR, TYPE (normal), SKIPME (yes|no).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options: TYPE (normal|master|replica|pubsub), ID <id> [<id> ...].",
     "NO-EVICT (ON|OFF)",
     "    Protect the current client connection from eviction in the case of OOM.",
     "NO-TOUCH (ON|OFF)",
@@ -174,6 +185,23 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         } else {
             return Err(Error::Syntax);
         }
+    } else if is(b"LIST") {
+        client_list(ctx, args, out)?;
+    } else if is(b"INFO") {
+        arity(2, "info")?;
+        let mut line = Vec::new();
+        if let Some(me) = ctx
+            .engine
+            .clients
+            .list()
+            .into_iter()
+            .find(|e| e.id == ctx.session.id)
+        {
+            client_line(ctx, &me, &mut line);
+        }
+        encode::bulk(out, &line);
+    } else if is(b"KILL") {
+        client_kill(ctx, args, out)?;
     } else if is(b"HELP") {
         arity(2, "help")?;
         encode::array(out, CLIENT_HELP.len());
@@ -184,6 +212,181 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         return Err(Error::UnknownSubcommand);
     }
     Ok(())
+}
+
+/// Appends one CLIENT LIST line (Redis 7's fields, plus 7.2's lib-name and lib-ver).
+fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, out: &mut Vec<u8>) {
+    let mut v = e.view();
+    if e.id == ctx.session.id {
+        // This connection has not published its current state yet.
+        v.name.clone_from(&ctx.session.name);
+        v.lib.clone_from(&ctx.session.lib);
+        v.db = ctx.session.db;
+        v.cmd = ctx.session.cmd;
+        v.last_active = ctx.now.mono;
+    }
+    let secs = |since| ctx.now.mono.saturating_duration_since(since).as_secs();
+    let name = v.name.as_deref().unwrap_or(b"");
+    let mut w = FmtOut(out);
+    let _ = write!(
+        w,
+        "id={} addr={} laddr={} fd={} name=",
+        e.id, e.addr.addr, e.addr.laddr, e.addr.fd
+    );
+    out.extend_from_slice(name);
+    let mut w = FmtOut(out);
+    let _ = write!(
+        w,
+        " age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
+        secs(e.created),
+        secs(v.last_active),
+        v.db,
+        v.qbuf,
+        v.omem,
+        v.tot_mem,
+    );
+    match v.cmd {
+        ("", _) => out.extend_from_slice(b"NULL"),
+        (c, "") => out.extend_from_slice(c.as_bytes()),
+        (c, sub) => {
+            out.extend_from_slice(c.as_bytes());
+            out.push(b'|');
+            out.extend_from_slice(sub.as_bytes());
+        }
+    }
+    out.extend_from_slice(b" user=default redir=-1 resp=2 lib-name=");
+    out.extend_from_slice(&v.lib.0);
+    out.extend_from_slice(b" lib-ver=");
+    out.extend_from_slice(&v.lib.1);
+    out.push(b'\n');
+}
+
+/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`.
+fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let mut ids: Option<Vec<usize>> = None;
+    let mut none = false;
+    if args.len() > 2 {
+        let opt = args.get(2);
+        if opt.eq_ignore_ascii_case(b"TYPE") && args.len() == 4 {
+            let t = args.get(3);
+            if t.eq_ignore_ascii_case(b"normal") {
+            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                .iter()
+                .any(|k| t.eq_ignore_ascii_case(k))
+            {
+                none = true;
+            } else {
+                out.extend_from_slice(b"-ERR Unknown client type '");
+                encode::error_body(out, t);
+                out.extend_from_slice(b"'\r\n");
+                return Ok(());
+            }
+        } else if opt.eq_ignore_ascii_case(b"ID") && args.len() > 3 {
+            let mut v = Vec::new();
+            for a in args.iter().skip(3) {
+                match arg_i64(a)
+                    .ok()
+                    .and_then(|i| usize::try_from(i).ok())
+                    .filter(|&i| i > 0)
+                {
+                    Some(i) => v.push(i),
+                    None => return Err(Error::Msg("ERR Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    let mut body = Vec::new();
+    if !none {
+        for e in ctx.engine.clients.list() {
+            if ids.as_ref().is_none_or(|ids| ids.contains(&e.id)) {
+                client_line(ctx, &e, &mut body);
+            }
+        }
+    }
+    encode::bulk(out, &body);
+    Ok(())
+}
+
+/// `CLIENT KILL addr` or `CLIENT KILL [ID id] [ADDR addr] [LADDR addr] [TYPE normal]
+/// [SKIPME yes|no]`: the marked clients are closed by their workers at once (this one after
+/// its reply).
+fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let clients = ctx.engine.clients.list();
+    if args.len() == 3 {
+        let addr = args.get(2);
+        let Some(e) = clients.iter().find(|e| e.addr.addr.as_bytes() == addr) else {
+            return Err(Error::Msg("ERR No such client"));
+        };
+        kill_one(ctx, e);
+        encode::ok(out);
+        return Ok(());
+    }
+    if args.len() < 4 || args.len() % 2 == 1 {
+        return Err(Error::Syntax);
+    }
+    let (mut id, mut addr, mut laddr, mut skipme, mut type_ok) = (None, None, None, true, true);
+    for i in (2..args.len()).step_by(2) {
+        let (opt, val) = (args.get(i), args.get(i + 1));
+        let is = |n: &[u8]| opt.eq_ignore_ascii_case(n);
+        if is(b"ID") {
+            let v = arg_i64(val)
+                .ok()
+                .and_then(|v| usize::try_from(v).ok())
+                .filter(|&v| v > 0);
+            id = Some(v.ok_or(Error::Msg("ERR client-id should be greater than 0"))?);
+        } else if is(b"ADDR") {
+            addr = Some(val);
+        } else if is(b"LADDR") {
+            laddr = Some(val);
+        } else if is(b"TYPE") {
+            if val.eq_ignore_ascii_case(b"normal") {
+            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                .iter()
+                .any(|k| val.eq_ignore_ascii_case(k))
+            {
+                type_ok = false;
+            } else {
+                out.extend_from_slice(b"-ERR Unknown client type '");
+                encode::error_body(out, val);
+                out.extend_from_slice(b"'\r\n");
+                return Ok(());
+            }
+        } else if is(b"SKIPME") {
+            skipme = if val.eq_ignore_ascii_case(b"yes") {
+                true
+            } else if val.eq_ignore_ascii_case(b"no") {
+                false
+            } else {
+                return Err(Error::Syntax);
+            };
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    let mut n = 0i64;
+    for e in clients.iter().filter(|_| type_ok) {
+        let matches = id.is_none_or(|i| e.id == i)
+            && addr.is_none_or(|a| e.addr.addr.as_bytes() == a)
+            && laddr.is_none_or(|a| e.addr.laddr.as_bytes() == a)
+            && !(skipme && e.id == ctx.session.id);
+        if matches {
+            kill_one(ctx, e);
+            n += 1;
+        }
+    }
+    encode::int(out, n);
+    Ok(())
+}
+
+fn kill_one(ctx: &mut Ctx<'_>, e: &ClientEntry) {
+    if e.id == ctx.session.id {
+        ctx.session.quit = true;
+    } else {
+        e.kill();
+    }
 }
 
 /// Whether a client name is acceptable (Redis: no spaces, newlines or special characters).

@@ -51,6 +51,8 @@ pub struct Session {
     pub skip_this: bool,
     /// Library name and version given by CLIENT SETINFO.
     pub lib: (Vec<u8>, Vec<u8>),
+    /// The command running or last run, as (name, subcommand or "").
+    pub cmd: (&'static str, &'static str),
 }
 
 impl Session {
@@ -314,6 +316,51 @@ fn unknown_command(args: &Args<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Subcommand names of the container commands, as CLIENT LIST shows them (`client|list`).
+const SUBCOMMANDS: &[&str] = &[
+    "count",
+    "docs",
+    "flush",
+    "get",
+    "getname",
+    "help",
+    "id",
+    "info",
+    "kill",
+    "list",
+    "no-evict",
+    "no-touch",
+    "reply",
+    "resetstat",
+    "set",
+    "setinfo",
+    "setname",
+    "usage",
+    "encoding",
+    "refcount",
+    "idletime",
+    "freq",
+];
+
+/// The subcommand of a container command, if it is a known one; "" otherwise.
+fn subcommand_name(args: &Args<'_>) -> &'static str {
+    let name = args.get(0);
+    let container = [
+        "client", "config", "command", "function", "object", "memory",
+    ]
+    .iter()
+    .any(|c| name.eq_ignore_ascii_case(c.as_bytes()));
+    if !container {
+        return "";
+    }
+    let sub = args.get(1);
+    SUBCOMMANDS
+        .iter()
+        .find(|s| sub.eq_ignore_ascii_case(s.as_bytes()))
+        .copied()
+        .unwrap_or("")
+}
+
 /// Runs one command and writes its reply. Returns what the connection does next and the
 /// index of the command that ran (for its timing), if one ran.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
@@ -337,6 +384,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         return (Flow::Continue, None);
     }
     ctx.stats.commands.bump(1);
+    ctx.session.cmd = (cmd.name, subcommand_name(args));
     let mark = out.len();
     if let Err(e) = (cmd.run)(ctx, args, out) {
         e.reply(cmd, args, out);

@@ -424,3 +424,48 @@ fn info_commandstats_cpu_and_resetstat() {
     let s = String::from_utf8_lossy(&c.call(&["INFO", "stats"])).into_owned();
     assert!(s.contains("keyspace_hits:0\r\n"), "{s}");
 }
+
+#[test]
+fn client_list_info_and_kill() {
+    let kv = support::server(Kind::Kv);
+    let mut a = kv.raw();
+    let mut b = kv.raw();
+    assert_eq!(a.call(&["CLIENT", "SETNAME", "alpha"]), b"+OK\r\n");
+    assert_eq!(b.call(&["SELECT", "3"]), b"+OK\r\n");
+    let b_id = String::from_utf8_lossy(&b.call(&["CLIENT", "ID"]))
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
+    let list =
+        support::bulk_elements(&[b"*1\r\n".as_slice(), &a.call(&["CLIENT", "LIST"])].concat());
+    let list = String::from_utf8_lossy(&list[0]).into_owned();
+    let a_line = list
+        .lines()
+        .find(|l| l.contains(" name=alpha "))
+        .expect("a's line");
+    assert!(
+        a_line.contains(" cmd=client|list ") && a_line.contains("addr=127.0.0.1:"),
+        "{a_line}"
+    );
+    let b_line = list
+        .lines()
+        .find(|l| l.starts_with(&format!("id={b_id} ")))
+        .expect("b's line");
+    assert!(
+        b_line.contains(" db=3 ") && b_line.contains(" cmd=client|id "),
+        "{b_line}"
+    );
+    let info = a.call(&["CLIENT", "INFO"]);
+    assert!(String::from_utf8_lossy(&info).contains("name=alpha"));
+    assert_eq!(a.call(&["CLIENT", "KILL", "ID", "999999"]), b":0\r\n");
+    assert_eq!(a.call(&["CLIENT", "KILL", "ID", &b_id]), b":1\r\n");
+    assert!(
+        b.closed_within(Duration::from_secs(2)),
+        "killed client closed"
+    );
+    assert_eq!(
+        a.call(&["CLIENT", "KILL", "1.2.3.4:5"]),
+        b"-ERR No such client\r\n"
+    );
+    assert_eq!(a.call(&["PING"]), b"+PONG\r\n");
+}
