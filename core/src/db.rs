@@ -13,7 +13,7 @@
 //! `expired_keys`) by the first call that meets it. Work under a lock is bounded by the
 //! operation: no call walks more than one shard at a time.
 
-use crate::sync::{AtomicUsize, CachePadded, Ordering, RwLock, RwLockWriteGuard};
+use crate::sync::{AtomicU32, AtomicUsize, CachePadded, Ordering, RwLock, RwLockWriteGuard};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
@@ -71,6 +71,15 @@ impl Item {
     }
 }
 
+/// Figures about one key that OBJECT and MEMORY USAGE report.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyStats {
+    /// Seconds since the key was last read or written.
+    pub idle_secs: u64,
+    /// Bytes the key holds: its table slot, key and value.
+    pub bytes: usize,
+}
+
 /// What a [`Db::write`] closure decides to do with the key.
 #[derive(Debug)]
 pub enum Write {
@@ -85,6 +94,25 @@ pub enum Write {
 struct Entry {
     key: Box<[u8]>,
     item: Item,
+    /// When the key was last read or written, in Unix seconds (OBJECT IDLETIME); atomic so
+    /// that reads under the shared lock can record it.
+    access: AtomicU32,
+}
+
+/// Unix seconds as the access clock stores them (wraps in 2106).
+fn access_secs(now: UnixMillis) -> u32 {
+    now.0.div_euclid(1000) as u32
+}
+
+impl Entry {
+    /// Records an access at `now`, writing only when the second changed.
+    #[inline]
+    fn touch(&self, now: UnixMillis) {
+        let s = access_secs(now);
+        if self.access.load(Ordering::Relaxed) != s {
+            self.access.store(s, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Entry {
@@ -155,6 +183,7 @@ impl Shard {
             TableEntry::Occupied(mut o) => {
                 let old_ttl = o.get().item.expire_at;
                 let before = o.get().heap();
+                o.get().touch(now);
                 let (w, r) = f(Some(&mut o.get_mut().item));
                 match w {
                     Write::Keep => {}
@@ -181,6 +210,7 @@ impl Shard {
                 let e = Entry {
                     key: Box::from(key),
                     item,
+                    access: AtomicU32::new(access_secs(now)),
                 };
                 *bytes += e.heap();
                 let ttl = e.item.expire_at;
@@ -343,7 +373,10 @@ impl Db {
             let guard = shard.read();
             match guard.find(key, hash) {
                 None => return None,
-                Some(e) if !e.item.is_expired(now) => return Some(f(&e.item)),
+                Some(e) if !e.item.is_expired(now) => {
+                    e.touch(now);
+                    return Some(f(&e.item));
+                }
                 Some(_) => {}
             }
         }
@@ -354,9 +387,39 @@ impl Db {
         None
     }
 
-    /// Whether `key` exists (and has not expired) at `now`.
+    /// Whether `key` exists (and has not expired) at `now`. Does not count as an access.
     pub fn exists(&self, key: &[u8], now: UnixMillis) -> bool {
-        self.read(key, now, |_| ()).is_some()
+        self.peek(key, now, |_, _| ()).is_some()
+    }
+
+    /// Reads `key` without counting an access (TYPE, TTL, EXISTS, OBJECT, MEMORY USAGE):
+    /// `f` sees the live item and the entry's figures.
+    pub fn peek<R>(
+        &self,
+        key: &[u8],
+        now: UnixMillis,
+        f: impl FnOnce(&Item, KeyStats) -> R,
+    ) -> Option<R> {
+        let hash = self.hash(key);
+        let shard = self.shard(hash);
+        {
+            let guard = shard.read();
+            let e = guard.find(key, hash)?;
+            if !e.item.is_expired(now) {
+                let stats = KeyStats {
+                    idle_secs: u64::from(
+                        access_secs(now).wrapping_sub(e.access.load(Ordering::Relaxed)),
+                    ),
+                    bytes: size_of::<Entry>() + 1 + e.heap(),
+                };
+                return Some(f(&e.item, stats));
+            }
+        }
+        // Expired: remove it now, as Redis's lazy expiry does.
+        shard
+            .write()
+            .write(self.seed, key, hash, now, |_| (Write::Keep, ()));
+        None
     }
 
     /// Reads, changes, inserts or removes `key` under the shard's write lock, in one step:

@@ -110,7 +110,7 @@ pub fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRe
 
 /// The key's expire time: `Err(-2)` missing, `Err(-1)` no TTL.
 fn expire_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<i64, i64> {
-    match ctx.db().read(key, ctx.now.unix, |item| item.expire_at) {
+    match ctx.db().peek(key, ctx.now.unix, |item, _| item.expire_at) {
         None => Err(-2),
         Some(None) => Err(-1),
         Some(Some(t)) => Ok(t.0),

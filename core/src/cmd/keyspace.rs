@@ -126,7 +126,7 @@ pub fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 pub fn type_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let t = ctx
         .db()
-        .read(args.get(1), ctx.now.unix, |item| item.value.type_name())
+        .peek(args.get(1), ctx.now.unix, |item, _| item.value.type_name())
         .unwrap_or("none");
     encode::simple(out, t.as_bytes());
     Ok(())

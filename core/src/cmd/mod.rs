@@ -261,6 +261,8 @@ pub static COMMANDS: &[Command] = &[
     command!("reset", 1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::reset),
     command!("time", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@fast"], server::time),
     command!("lastsave", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@admin", "@fast", "@dangerous"], server::lastsave),
+    command!("object", -2, &["readonly"], 2, 2, 1, &["@keyspace", "@read", "@slow"], server::object),
+    command!("memory", -2, &["readonly"], 0, 0, 0, &["@slow"], server::memory),
     command!("function", -2, &["noscript"], 0, 0, 0, &["@scripting", "@slow"], server::function),
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
     command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),

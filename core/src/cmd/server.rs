@@ -223,6 +223,137 @@ pub fn function(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     Ok(())
 }
 
+/// The Redis encoding name closest to how a string is held: `int` for a value Redis would
+/// store as a number (up to 20 characters, strict decimal), `embstr` up to 44 bytes, `raw`
+/// above. (Redis also answers `raw` for short strings changed by APPEND or SETRANGE.)
+fn string_encoding(v: &[u8]) -> &'static str {
+    if v.len() <= 20 && crate::resp::parse::parse_i64(v).is_some() {
+        "int"
+    } else if v.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+/// Redis shares the integers 0..10000: OBJECT REFCOUNT shows them as `INT_MAX`.
+const SHARED_INTEGERS: i64 = 10_000;
+
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// `OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ key`, `OBJECT HELP`. Looking does not
+/// count as an access.
+pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let sub = args.get(1);
+    let is = |n: &[u8]| sub.eq_ignore_ascii_case(n);
+    if is(b"HELP") {
+        if args.len() != 2 {
+            return Err(Error::SubcommandArity("help"));
+        }
+        help(OBJECT_HELP, out);
+        return Ok(());
+    }
+    let name = if is(b"ENCODING") {
+        "encoding"
+    } else if is(b"REFCOUNT") {
+        "refcount"
+    } else if is(b"IDLETIME") {
+        "idletime"
+    } else if is(b"FREQ") {
+        "freq"
+    } else {
+        return Err(Error::UnknownSubcommand);
+    };
+    if args.len() != 3 {
+        return Err(Error::SubcommandArity(name));
+    }
+    let found = ctx.db().peek(args.get(2), ctx.now.unix, |item, stats| {
+        let crate::db::Value::Str(v) = &item.value;
+        match name {
+            "encoding" => {
+                encode::bulk(out, string_encoding(v).as_bytes());
+                Ok(())
+            }
+            "refcount" => {
+                let shared = string_encoding(v) == "int"
+                    && crate::resp::parse::parse_i64(v).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n));
+                encode::int(out, if shared { i64::from(i32::MAX) } else { 1 });
+                Ok(())
+            }
+            "idletime" => {
+                encode::int(out, i64::try_from(stats.idle_secs).unwrap_or(i64::MAX));
+                Ok(())
+            }
+            _ => Err(Error::Msg(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            )),
+        }
+    });
+    match found {
+        Some(r) => r,
+        None => {
+            encode::nil(out);
+            Ok(())
+        }
+    }
+}
+
+/// `MEMORY USAGE key [SAMPLES count]`: the bytes the key holds (table slot, key, value),
+/// or nil; `MEMORY HELP`.
+pub fn memory(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let sub = args.get(1);
+    if sub.eq_ignore_ascii_case(b"USAGE") {
+        if args.len() < 3 {
+            return Err(Error::SubcommandArity("usage"));
+        }
+        match args.len() {
+            3 => {}
+            5 if args.get(3).eq_ignore_ascii_case(b"SAMPLES") => {
+                super::arg_i64(args.get(4))?;
+            }
+            _ => return Err(Error::Syntax),
+        }
+        match ctx
+            .db()
+            .peek(args.get(2), ctx.now.unix, |_, stats| stats.bytes)
+        {
+            Some(n) => encode::int(out, int(n)),
+            None => encode::nil(out),
+        }
+        Ok(())
+    } else if sub.eq_ignore_ascii_case(b"HELP") {
+        help(
+            &[
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value.",
+                "HELP",
+                "    Print this help.",
+            ],
+            out,
+        );
+        Ok(())
+    } else {
+        Err(Error::UnknownSubcommand)
+    }
+}
+
 /// Redis's `bytesToHuman`.
 fn human(s: &mut String, n: usize) {
     let units = [
