@@ -8,6 +8,7 @@
 pub mod connection;
 pub mod expiry;
 pub mod keyspace;
+pub mod meta;
 pub mod server;
 pub mod strings;
 
@@ -214,7 +215,7 @@ macro_rules! command {
 pub static COMMANDS: &[Command] = &[
     command!("get", 2, RF, 1, 1, 1, &["@read", "@string", "@fast"], strings::get),
     command!("set", -3, W, 1, 1, 1, &["@write", "@string", "@slow"], strings::set),
-    command!("ping", -1, &["fast", "sentinel"], 0, 0, 0, &["@fast", "@connection"], connection::ping),
+    command!("ping", -1, &["fast"], 0, 0, 0, &["@fast", "@connection"], connection::ping),
     command!("del", -2, &["write"], 1, -1, 1, &["@keyspace", "@write", "@slow"], keyspace::del),
     command!("exists", -2, RF, 1, -1, 1, &["@keyspace", "@read", "@fast"], keyspace::exists),
     command!("mget", -2, RF, 1, -1, 1, &["@read", "@string", "@fast"], strings::mget),
@@ -223,7 +224,7 @@ pub static COMMANDS: &[Command] = &[
     command!("expire", -3, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::expire),
     command!("ttl", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::ttl),
     command!("pttl", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::pttl),
-    command!("echo", 2, &["fast"], 0, 0, 0, &["@fast", "@connection"], connection::echo),
+    command!("echo", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::echo),
     command!("setnx", 3, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::setnx),
     command!("setex", 4, W, 1, 1, 1, &["@write", "@string", "@slow"], strings::setex),
     command!("psetex", 4, W, 1, 1, 1, &["@write", "@string", "@slow"], strings::psetex),
@@ -257,22 +258,22 @@ pub static COMMANDS: &[Command] = &[
     command!("expiretime", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::expiretime),
     command!("pexpiretime", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::pexpiretime),
     command!("persist", 2, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::persist),
-    command!("client", -2, &["admin", "noscript", "loading", "stale"], 0, 0, 0, &["@slow", "@connection"], connection::client),
+    command!("client", -2, &[], 0, 0, 0, &["@slow"], connection::client),
     command!("reset", 1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::reset),
     command!("time", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@fast"], server::time),
     command!("lastsave", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@admin", "@fast", "@dangerous"], server::lastsave),
-    command!("object", -2, &["readonly"], 2, 2, 1, &["@keyspace", "@read", "@slow"], server::object),
-    command!("memory", -2, &["readonly"], 0, 0, 0, &["@slow"], server::memory),
-    command!("function", -2, &["noscript"], 0, 0, 0, &["@scripting", "@slow"], server::function),
+    command!("object", -2, &[], 0, 0, 0, &["@slow"], server::object),
+    command!("memory", -2, &[], 0, 0, 0, &["@slow"], server::memory),
+    command!("function", -2, &[], 0, 0, 0, &["@slow"], server::function),
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
-    command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
-    command!("quit", -1, &["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
+    command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
+    command!("quit", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
     command!("dbsize", 1, RF, 0, 0, 0, &["@keyspace", "@read", "@fast"], keyspace::dbsize),
     command!("flushdb", -1, &["write"], 0, 0, 0, &["@keyspace", "@write", "@slow", "@dangerous"], keyspace::flushdb),
     command!("flushall", -1, &["write"], 0, 0, 0, &["@keyspace", "@write", "@slow", "@dangerous"], keyspace::flushall),
-    command!("command", -1, &["loading", "stale", "sentinel"], 0, 0, 0, &["@slow", "@connection"], server::command),
-    command!("config", -2, &["admin", "noscript", "loading", "stale"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], server::config),
-    command!("info", -1, &["loading", "stale", "sentinel"], 0, 0, 0, &["@slow", "@dangerous"], server::info),
+    command!("command", -1, &["loading", "stale"], 0, 0, 0, &["@slow", "@connection"], server::command),
+    command!("config", -2, &[], 0, 0, 0, &["@slow"], server::config),
+    command!("info", -1, &["loading", "stale"], 0, 0, 0, &["@slow", "@dangerous"], server::info),
 ];
 
 /// Finds a command by name, ignoring ASCII case.
@@ -511,6 +512,37 @@ mod tests {
             "b".repeat(25)
         );
         assert_eq!(reply, expect);
+    }
+
+    #[test]
+    fn the_command_table_agrees_with_redis_metadata() {
+        let mut bad = std::vec::Vec::new();
+        for c in super::COMMANDS {
+            let Some(m) = super::meta::meta(c.name) else {
+                continue;
+            };
+            if (
+                c.arity,
+                c.flags,
+                (c.first_key, c.last_key, c.step),
+                c.categories,
+            ) != (m.arity, m.flags, m.keys, m.categories)
+            {
+                bad.push(std::format!(
+                    "{}: ours {} {:?} {:?} {:?}, redis {} {:?} {:?} {:?}",
+                    c.name,
+                    c.arity,
+                    c.flags,
+                    (c.first_key, c.last_key, c.step),
+                    c.categories,
+                    m.arity,
+                    m.flags,
+                    m.keys,
+                    m.categories
+                ));
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
     }
 
     #[test]

@@ -26,9 +26,10 @@ fn command_info(c: &Command, out: &mut Vec<u8>) {
     for cat in c.categories {
         encode::simple(out, cat.as_bytes());
     }
-    // Tips, key specifications and subcommands are not described yet.
-    for _ in 0..3 {
-        encode::array(out, 0);
+    // Tips, key specifications and subcommands: Redis's own, where Redis has the command.
+    match super::meta::meta(c.name) {
+        Some(m) => out.extend_from_slice(m.info_tail),
+        None => (0..3).for_each(|_| encode::array(out, 0)),
     }
 }
 
@@ -46,7 +47,8 @@ const COMMAND_HELP: &[&str] = &[
     "    commands are returned.",
     "DOCS [<command-name> ...]",
     "    Return documentation details about multiple Redis commands.",
-    "    (Empty in this version.)",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
     "HELP",
     "    Print this help.",
 ];
@@ -95,7 +97,26 @@ pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             }
         }
     } else if is(b"DOCS") {
-        encode::array(out, 0);
+        // RESP2 flattens the map: name, docs, name, docs... Unknown names are left out.
+        let docs: Vec<(&str, &[u8])> = if args.len() == 2 {
+            COMMANDS
+                .iter()
+                .filter_map(|c| Some((c.name, super::meta::meta(c.name)?.docs)))
+                .collect()
+        } else {
+            args.iter()
+                .skip(2)
+                .filter_map(|n| {
+                    let c = super::lookup(n)?;
+                    Some((c.name, super::meta::meta(c.name)?.docs))
+                })
+                .collect()
+        };
+        encode::array(out, docs.len() * 2);
+        for (name, doc) in docs {
+            encode::bulk(out, name.as_bytes());
+            out.extend_from_slice(doc);
+        }
     } else if is(b"HELP") {
         if args.len() != 2 {
             return Err(Error::SubcommandArity("help"));
@@ -568,7 +589,8 @@ mod tests {
             h.s("COMMAND COUNT x"),
             "-ERR wrong number of arguments for 'command|count' command\r\n"
         );
-        assert_eq!(h.s("COMMAND DOCS"), "*0\r\n");
+        assert_eq!(h.s("COMMAND DOCS nosuch"), "*0\r\n");
+        assert!(h.s("COMMAND DOCS get").starts_with("*2\r\n$3\r\nget\r\n"));
         assert_eq!(
             h.s("COMMAND FOO"),
             "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"

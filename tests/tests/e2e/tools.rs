@@ -96,3 +96,80 @@ fn maxclients_refuses_the_extra_client_only() {
     let info = a.call(&["INFO", "stats"]);
     assert!(String::from_utf8_lossy(&info).contains("rejected_connections:1\r\n"));
 }
+
+/// The virtual environment `ci/test` creates with redis-py from PyPI.
+fn python() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("KV_TEST_PYTHON") {
+        return p.into();
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let py = root.join("target/pyenv/bin/python");
+    assert!(
+        py.exists(),
+        "{} is missing: run ci/test, which creates it with redis-py from PyPI",
+        py.display()
+    );
+    py
+}
+
+#[test]
+fn python_client_smoke() {
+    let kv = support::server(Kind::Kv);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/smoke.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(kv.port().to_string())
+        .output()
+        .expect("run python");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("python smoke: ok"), "{text}");
+}
+
+#[test]
+fn redis_cli_shows_argument_hints_interactively() {
+    let kv = support::server(Kind::Kv);
+    let tmux = support::require_tool("tmux");
+    let session = format!("kv-hints-{}", kv.port());
+    let cli = support::require_tool("redis-cli");
+    let run = |args: &[&str]| Command::new(&tmux).args(args).output().expect("run tmux");
+    let started = run(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "10",
+        &format!("{} -p {}", cli.display(), kv.port()),
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let screen = || {
+        String::from_utf8_lossy(&run(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let s = screen();
+            if s.contains(needle) || std::time::Instant::now() > deadline {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let prompt = format!("127.0.0.1:{}>", kv.port());
+    let s = wait_for(&prompt);
+    assert!(s.contains(&prompt), "{s}");
+    run(&["send-keys", "-t", &session, "SET "]);
+    let s = wait_for("key value [NX|XX]");
+    run(&["kill-session", "-t", &session]);
+    assert!(
+        s.contains("SET key value [NX|XX]"),
+        "no hint on screen:\n{s}"
+    );
+}
