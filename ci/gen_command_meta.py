@@ -80,7 +80,7 @@ def rust_bytes(b):
 
 def main():
     src = open(os.path.join(ROOT, "core/src/cmd/mod.rs")).read()
-    names = re.findall(r'command!\("([a-z]+)"', src)
+    names = re.findall(r'command!\("([a-z_]+)"', src)
     port = 46379
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                              "--save", "", "--appendonly", "no"],

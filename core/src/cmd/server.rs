@@ -235,9 +235,7 @@ pub fn function(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         .iter()
         .any(|n| is(n.as_bytes()))
     {
-        return Err(Error::Msg(
-            "ERR scripting is not supported by this server (mini-kv has no functions)",
-        ));
+        return Err(Error::Msg(SCRIPTING_UNSUPPORTED));
     } else {
         return Err(Error::UnknownSubcommand);
     }
@@ -375,6 +373,15 @@ pub fn memory(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     }
 }
 
+/// EVAL, EVALSHA, FCALL and SCRIPT (and their read-only forms): there is no scripting yet.
+pub fn no_scripting(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
+    Err(Error::Msg(SCRIPTING_UNSUPPORTED))
+}
+
+/// The error every scripting command answers.
+const SCRIPTING_UNSUPPORTED: &str =
+    "ERR scripting is not supported by this server (mini-kv has no Lua scripts or functions)";
+
 /// Redis's `bytesToHuman`.
 fn human(s: &mut String, n: usize) {
     let units = [
@@ -404,6 +411,7 @@ const SECTIONS: &[&str] = &[
     "replication",
     "cpu",
     "commandstats",
+    "cluster",
     "keyspace",
 ];
 /// The sections a plain INFO (or `default`) prints: all but commandstats, as Redis.
@@ -415,6 +423,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "cluster",
     "keyspace",
 ];
 
@@ -526,6 +535,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         "replication" => {
             s.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
         }
+        "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             s.push_str("# Keyspace\r\n");
             for (i, db) in e.dbs().iter().enumerate() {

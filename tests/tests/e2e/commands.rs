@@ -469,3 +469,99 @@ fn client_list_info_and_kill() {
     );
     assert_eq!(a.call(&["PING"]), b"+PONG\r\n");
 }
+
+/// Fields mini-kv adds to INFO that Redis does not have (README lists them).
+const OUR_INFO_FIELDS: &[&str] = &["mini_kv_version", "worker_threads"];
+
+fn value_shape(v: &str) -> String {
+    if v.contains('=') {
+        // k=v,k=v lists (keyspace, commandstats): the sub-field names.
+        v.split(',')
+            .map(|kv| kv.split('=').next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(",")
+    } else if v.parse::<i64>().is_ok() {
+        "integer".into()
+    } else if v.parse::<f64>().is_ok() {
+        "float".into()
+    } else {
+        "text".into()
+    }
+}
+
+fn info_fields(raw: &[u8]) -> Vec<(String, String, String)> {
+    let body = &support::bulk_elements(&[b"*1\r\n".as_slice(), raw].concat())[0];
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for line in String::from_utf8_lossy(body).lines() {
+        if let Some(s) = line.strip_prefix("# ") {
+            section = s.to_string();
+        } else if let Some((k, v)) = line.split_once(':') {
+            out.push((section.clone(), k.to_string(), value_shape(v)));
+        }
+    }
+    out
+}
+
+#[test]
+fn info_and_client_list_use_redis_field_names_and_formats() {
+    let kv = support::server(Kind::Kv);
+    let redis = support::server(Kind::Redis);
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for (server, fields) in [(&kv, &mut ours), (&redis, &mut theirs)] {
+        let mut c = server.raw();
+        c.call(&["SET", "k", "1"]);
+        c.call(&["SET", "t", "1", "EX", "100"]);
+        c.call(&["GET", "k"]);
+        *fields = info_fields(&c.call(&["INFO", "everything"]));
+    }
+    let mut missing = Vec::new();
+    for (section, name, shape) in &ours {
+        if OUR_INFO_FIELDS.contains(&name.as_str()) {
+            continue;
+        }
+        match theirs.iter().find(|(s, n, _)| s == section && n == name) {
+            None => missing.push(format!("{section}/{name} not in redis-server's INFO")),
+            Some((_, _, their_shape)) if their_shape != shape => missing.push(format!(
+                "{section}/{name}: ours is {shape}, redis-server's is {their_shape}"
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    // Every section Redis prints by default that mini-kv has anything for is there.
+    for s in [
+        "Server",
+        "Clients",
+        "Memory",
+        "Persistence",
+        "Stats",
+        "Replication",
+        "CPU",
+        "Cluster",
+        "Keyspace",
+    ] {
+        assert!(ours.iter().any(|(sec, _, _)| sec == s), "section {s}");
+    }
+
+    let names = |server: &support::Server| {
+        let mut c = server.raw();
+        let list = c.call(&["CLIENT", "LIST"]);
+        let body = &support::bulk_elements(&[b"*1\r\n".as_slice(), &list].concat())[0];
+        let line = String::from_utf8_lossy(body)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        line.split(' ')
+            .map(|kv| kv.split('=').next().unwrap_or("").to_string())
+            .filter(|n| n != "lib-name" && n != "lib-ver")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&kv),
+        names(&redis),
+        "CLIENT LIST field names and order"
+    );
+}
