@@ -64,6 +64,15 @@ impl Item {
         }
     }
 
+    /// Moves the value and TTL out, leaving an empty string behind (for RENAME and MOVE,
+    /// which then remove the old key): no copy of the value.
+    pub fn take(&mut self) -> Item {
+        Item {
+            value: core::mem::replace(&mut self.value, Value::Str(Vec::new())),
+            expire_at: self.expire_at,
+        }
+    }
+
     /// Whether the key is logically gone at `now`.
     #[inline]
     pub fn is_expired(&self, now: UnixMillis) -> bool {
@@ -487,14 +496,7 @@ impl Db {
             return false;
         }
         let taken = gs.write(src.seed, key, hash, now, |item| match item {
-            Some(item) => {
-                let value = core::mem::replace(&mut item.value, Value::Str(Vec::new()));
-                let moved = Item {
-                    value,
-                    expire_at: item.expire_at,
-                };
-                (Write::Remove, Some(moved))
-            }
+            Some(item) => (Write::Remove, Some(item.take())),
             None => (Write::Keep, None),
         });
         match taken {

@@ -2,7 +2,7 @@
 //! RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL.
 
 use super::{arg_i64, CmdResult, Ctx, Error};
-use crate::db::{Item, Value, Write};
+use crate::db::{Item, Write};
 use crate::glob;
 use crate::resp::{encode, Args};
 use alloc::vec::Vec;
@@ -146,14 +146,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: boo
             return Ok(false);
         }
         let moved = m.write(src, |item| match item {
-            Some(item) => {
-                let value = core::mem::replace(&mut item.value, Value::Str(Vec::new()));
-                let moved = Item {
-                    value,
-                    expire_at: item.expire_at,
-                };
-                (Write::Remove, Some(moved))
-            }
+            Some(item) => (Write::Remove, Some(item.take())),
             None => (Write::Keep, None),
         });
         if let Some(Some(item)) = moved {
@@ -333,19 +326,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     });
     encode::array(out, 2);
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = next;
-    loop {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    encode::bulk(out, buf.get(i..).unwrap_or(b"0"));
+    encode::bulk(out, encode::fmt_u64(next, &mut buf));
     list.write(out);
     Ok(())
 }

@@ -414,18 +414,6 @@ const SECTIONS: &[&str] = &[
     "cluster",
     "keyspace",
 ];
-/// The sections a plain INFO (or `default`) prints: all but commandstats, as Redis.
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "cluster",
-    "keyspace",
-];
 
 fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
     let e = ctx.engine;
@@ -556,7 +544,8 @@ pub fn info(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     let mut wanted = [false; SECTIONS.len()];
     let defaults = |w: &mut [bool; SECTIONS.len()]| {
         for (flag, name) in w.iter_mut().zip(SECTIONS) {
-            *flag |= DEFAULT_SECTIONS.contains(name);
+            // A plain INFO (or `default`) prints all but commandstats, as Redis.
+            *flag |= *name != "commandstats";
         }
     };
     if args.len() == 1 {

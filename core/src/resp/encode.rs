@@ -6,10 +6,9 @@ use alloc::vec::Vec;
 
 /// Formats `n` in decimal into `buf`, returning the used tail.
 #[inline]
-pub fn fmt_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+pub fn fmt_u64(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
-    let neg = n < 0;
-    let mut v = n.unsigned_abs();
+    let mut v = n;
     loop {
         i -= 1;
         if let Some(slot) = buf.get_mut(i) {
@@ -20,13 +19,22 @@ pub fn fmt_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
             break;
         }
     }
-    if neg {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
+    buf.get(i..).unwrap_or(&[])
+}
+
+/// Formats `n` in decimal into `buf` (a sign takes the place of one digit: 19 digits at
+/// most follow it), returning the used tail.
+#[inline]
+pub fn fmt_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let len = fmt_u64(n.unsigned_abs(), buf).len();
+    let start = buf.len() - len;
+    if n < 0 && start > 0 {
+        if let Some(slot) = buf.get_mut(start - 1) {
             *slot = b'-';
         }
+        return buf.get(start - 1..).unwrap_or(&[]);
     }
-    buf.get(i..).unwrap_or(&[])
+    buf.get(start..).unwrap_or(&[])
 }
 
 #[inline]

@@ -11,7 +11,7 @@
 //! milliseconds apart). TTLs in the random mix are either long (minutes) or already in the
 //! past, never due during the run, so no comparison races with expiry.
 
-use crate::support::{self, Kind};
+use crate::support::{self, Kind, Rng};
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
 
@@ -174,24 +174,6 @@ fn hand_written_edge_cases_match_redis() {
         diffs.len(),
         diffs.join("\n")
     );
-}
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Clone>(&mut self, v: &[T]) -> T {
-        v[self.below(v.len() as u64) as usize].clone()
-    }
 }
 
 /// A random mix of `n` string, keyspace and expiry commands over a small key set.

@@ -2,7 +2,7 @@
 //! to `kv_server` and, for rows that are Redis behaviour, to `redis-server` too: both must
 //! answer the expected bytes with the expected connection outcome.
 
-use crate::support::{self, Kind, Server};
+use crate::support::{self, Kind, Rng, Server};
 use std::time::Duration;
 
 /// What happens to the connection after the reply.
@@ -332,18 +332,6 @@ fn a31_mset_with_20002_arguments_stores_every_key() {
     assert_eq!(c.call(&args), b"+OK\r\n");
     assert_eq!(c.call(&["GET", "k10000"]), b"$6\r\nv10000\r\n");
     assert_eq!(c.call(&["DBSIZE"]), b":10001\r\n");
-}
-
-/// xorshift64*, for deterministic random chunking.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
 }
 
 #[test]
