@@ -83,14 +83,14 @@ impl Default for Config {
 }
 
 /// Why a parameter could not be set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SetError {
     /// No such parameter.
     Unknown,
     /// Settable only at startup.
     Immutable,
     /// The value is not acceptable; the text says why.
-    Invalid(&'static str),
+    Invalid(String),
 }
 
 impl SetError {
@@ -101,7 +101,7 @@ impl SetError {
                 alloc::format!("Bad directive or wrong number of arguments: '{name}'")
             }
             SetError::Immutable => String::from("can't set immutable config"),
-            SetError::Invalid(m) => String::from(*m),
+            SetError::Invalid(m) => m.clone(),
         }
     }
 }
@@ -134,11 +134,28 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(mul)
 }
 
-fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, &'static str> {
-    match value.parse::<u64>() {
-        Ok(n) if n >= min && n <= max => Ok(n),
-        _ => Err("argument must be an integer in range"),
+/// Parses an integer setting with Redis's error texts.
+fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: i128 = value
+        .parse()
+        .map_err(|_| String::from("argument couldn't be parsed into an integer"))?;
+    if n < i128::from(min) || n > i128::from(max) {
+        return Err(alloc::format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
+    Ok(n as u64)
+}
+
+/// Parses a memory setting of at least 1mb with Redis's error texts.
+fn parse_limit(value: &str) -> Result<usize, String> {
+    let n = parse_memory(value).ok_or_else(|| String::from("argument must be a memory value"))?;
+    if !(1024 * 1024..=i64::MAX as u64).contains(&n) {
+        return Err(String::from(
+            "argument must be between 1048576 and 9223372036854775807 inclusive",
+        ));
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// Values that are fixed in this version but that tools ask for (redis-benchmark reads
@@ -209,52 +226,49 @@ impl Config {
     /// Sets parameter `name` (case-insensitive) from its text form, as the command line
     /// and config file give it.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), SetError> {
-        self.set_inner(name, value).map_err(|e| match e {
-            "unknown" => SetError::Unknown,
-            msg => SetError::Invalid(msg),
-        })
-    }
-
-    fn set_inner(&mut self, name: &str, value: &str) -> Result<(), &'static str> {
+        let invalid = |m: &str| SetError::Invalid(String::from(m));
         match name.to_ascii_lowercase().as_str() {
-            "timeout" => self.timeout = parse_count(value, 0, i32::MAX as u64)?,
-            "port" => self.port = parse_count(value, 0, 65535)? as u16,
+            "timeout" => {
+                self.timeout = parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)?
+            }
+            "port" => self.port = parse_count(value, 0, 65535).map_err(SetError::Invalid)? as u16,
             "bind" => {
                 if value.is_empty() || value.contains(' ') {
-                    return Err("bind takes one address in this version");
+                    return Err(invalid("bind takes one address in this version"));
                 }
                 self.bind = String::from(value);
             }
-            "workers" => self.workers = parse_count(value, 1, MAX_WORKERS as u64)? as usize,
-            "maxclients" => self.maxclients = parse_count(value, 1, 1_000_000)? as usize,
-            "databases" => self.databases = parse_count(value, 1, MAX_DATABASES as u64)? as usize,
+            "workers" => {
+                self.workers =
+                    parse_count(value, 1, MAX_WORKERS as u64).map_err(SetError::Invalid)? as usize
+            }
+            "maxclients" => {
+                self.maxclients =
+                    parse_count(value, 1, u64::from(u32::MAX)).map_err(SetError::Invalid)? as usize
+            }
+            "databases" => {
+                self.databases =
+                    parse_count(value, 1, MAX_DATABASES as u64).map_err(SetError::Invalid)? as usize
+            }
             "loglevel" => match value.to_ascii_lowercase().as_str() {
                 l @ ("debug" | "verbose" | "notice" | "warning") => self.loglevel = String::from(l),
                 _ => {
-                    return Err(
+                    return Err(invalid(
                         "argument(s) must be one of the following: debug, verbose, notice, warning",
-                    )
+                    ))
                 }
             },
             "proto-max-bulk-len" => {
-                let n = parse_memory(value).ok_or("argument must be a memory value")?;
-                if !(1024 * 1024..=i64::MAX as u64).contains(&n) {
-                    return Err("argument must be a memory value of at least 1mb");
-                }
-                self.limits.proto_max_bulk_len = usize::try_from(n).unwrap_or(usize::MAX);
+                self.limits.proto_max_bulk_len = parse_limit(value).map_err(SetError::Invalid)?
             }
             "client-query-buffer-limit" => {
-                let n = parse_memory(value).ok_or("argument must be a memory value")?;
-                if !(1024 * 1024..=i64::MAX as u64).contains(&n) {
-                    return Err("argument must be a memory value of at least 1mb");
-                }
-                self.limits.query_buffer_max = usize::try_from(n).unwrap_or(usize::MAX);
+                self.limits.query_buffer_max = parse_limit(value).map_err(SetError::Invalid)?
             }
             other => {
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
-                    Some(_) => Err("this parameter cannot be changed in this version"),
-                    None => Err("unknown"),
+                    Some(_) => Err(invalid("this parameter cannot be changed in this version")),
+                    None => Err(SetError::Unknown),
                 }
             }
         }

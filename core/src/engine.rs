@@ -114,6 +114,20 @@ impl Engine {
     ) -> Result<(), (&'a [u8], crate::config::SetError)> {
         let mut guard = self.config.write();
         let mut next = guard.clone();
+        for (i, &(name, _)) in pairs.iter().enumerate() {
+            if pairs
+                .iter()
+                .take(i)
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                return Err((
+                    name,
+                    crate::config::SetError::Invalid(alloc::string::String::from(
+                        "duplicate parameter",
+                    )),
+                ));
+            }
+        }
         for &(name, value) in pairs {
             let (n, v) = (
                 alloc::string::String::from_utf8_lossy(name),

@@ -156,8 +156,11 @@ pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         }
         Ok(())
     } else if sub.eq_ignore_ascii_case(b"SET") {
-        if args.len() < 4 || args.len() % 2 == 1 {
+        if args.len() < 4 {
             return Err(Error::SubcommandArity("set"));
+        }
+        if args.len() % 2 == 1 {
+            return Err(Error::Syntax);
         }
         let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
             .step_by(2)
@@ -530,7 +533,8 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 let keys = db.len();
                 if keys > 0 {
                     let expires = db.expires_len();
-                    let _ = write!(s, "db{i}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                    let avg = db.avg_ttl(now.unix);
+                    let _ = write!(s, "db{i}:keys={keys},expires={expires},avg_ttl={avg}\r\n");
                 }
             }
         }
@@ -642,7 +646,7 @@ mod tests {
             "# Memory\r\nused_memory:",
             "# Stats\r\n",
             "total_commands_processed:",
-            "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n",
+            "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=100000\r\n",
         ] {
             assert!(all.contains(field), "{field} in {all}");
         }

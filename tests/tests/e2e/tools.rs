@@ -28,6 +28,11 @@ fn redis_cli_smoke() {
     let count: usize = cli(p, &["COMMAND", "COUNT"]).trim().parse().unwrap();
     assert!(count > 40);
     assert!(cli(p, &["INFO", "keyspace"]).contains("db0:keys=2,expires=0"));
+    let list = cli(p, &["CLIENT", "LIST"]);
+    assert!(
+        list.starts_with("id=") && list.contains(" cmd=client|list "),
+        "{list}"
+    );
 }
 
 #[test]
