@@ -45,6 +45,7 @@ pub mod stats;
 pub mod sync;
 pub mod time;
 pub mod worker;
+pub mod zset;
 
 /// The Redis version whose semantics mini-kv implements, reported as `redis_version`.
 pub const REDIS_VERSION: &str = "7.0.15";

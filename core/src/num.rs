@@ -476,9 +476,92 @@ impl LongDouble {
     }
 }
 
+/// Formats a double as Redis 7.0 replies with one (`addReplyDouble`: `%.17g`, and `inf` /
+/// `-inf`): 17 significant digits, exponent form below 1e-4 or from 1e17, trailing zeros
+/// dropped. A negative zero prints as `0`, as redis-server answers for a `-0` score.
+pub fn fmt_double(d: f64) -> String {
+    if d.is_infinite() {
+        return String::from(if d > 0.0 { "inf" } else { "-inf" });
+    }
+    if d.is_nan() {
+        return String::from("nan");
+    }
+    if d == 0.0 {
+        return String::from("0");
+    }
+    // Rust prints the correctly rounded 17 significant digits: d.dddddddddddddddde<exp>.
+    let sci = alloc::format!("{d:.16e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let neg = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if !(-4..17).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        let rest = rest.trim_end_matches('0');
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push('0');
+        }
+        out.push_str(&alloc::format!("{e}"));
+    } else if exp >= 0 {
+        let point = exp as usize + 1;
+        let (int, frac) = digits.split_at(point.min(digits.len()));
+        out.push_str(int);
+        let frac = frac.trim_end_matches('0');
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+    } else {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::LongDouble;
+
+    #[test]
+    fn doubles_print_as_redis_7_0() {
+        // Observed from redis-server 7.0.15 ZSCORE.
+        let cases: &[(f64, &str)] = &[
+            (1.1, "1.1000000000000001"),
+            (0.1, "0.10000000000000001"),
+            (1e20, "1e+20"),
+            (1e17, "1e+17"),
+            (1e16, "10000000000000000"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-0.0, "0"),
+            (3.0, "3"),
+            (2.5e-300, "2.5e-300"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (1e308, "1e+308"),
+            (-1.5, "-1.5"),
+            (-0.001, "-0.001"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(super::fmt_double(*d), *want, "{d}");
+        }
+    }
 
     fn ld(s: &str) -> LongDouble {
         LongDouble::parse(s.as_bytes()).unwrap()
