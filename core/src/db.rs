@@ -24,10 +24,12 @@ use hashbrown::hash_table::{Entry as TableEntry, HashTable};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// A value stored under a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Value {
     /// A string (binary-safe bytes).
     Str(Vec<u8>),
+    /// A sorted set.
+    ZSet(Box<crate::zset::ZSet>),
 }
 
 impl Value {
@@ -35,6 +37,7 @@ impl Value {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::Str(v) => v.capacity(),
+            Value::ZSet(z) => core::mem::size_of::<crate::zset::ZSet>() + z.heap_bytes(),
         }
     }
 
@@ -42,12 +45,29 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// The bytes of a string value; `None` for other types (WRONGTYPE).
+    pub fn as_str(&self) -> Option<&Vec<u8>> {
+        match self {
+            Value::Str(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The bytes of a string value, to change in place; `None` for other types.
+    pub fn as_str_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Value::Str(v) => Some(v),
+            _ => None,
         }
     }
 }
 
 /// A value and its expiry time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Item {
     /// The value.
     pub value: Value,
@@ -757,6 +777,7 @@ mod tests {
     fn get(db: &Db, k: &[u8], now: UnixMillis) -> Option<Vec<u8>> {
         db.read(k, now, |i| match &i.value {
             Value::Str(s) => s.clone(),
+            Value::ZSet(_) => Vec::new(),
         })
     }
 

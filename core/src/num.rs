@@ -264,6 +264,125 @@ fn to_u64(b: &Big) -> u64 {
         | (u64::from(b.0.get(1).copied().unwrap_or(0)) << 32)
 }
 
+/// Parses a C99 hexadecimal float body (after the sign) as strtold accepts it:
+/// `0x` + hex digits with an optional point + an optional `p` binary exponent. Returns the
+/// exact value as `n * 2^e`; `Ok(None)` when the text is not hexadecimal at all.
+pub fn parse_hex(body: &[u8]) -> Result<Option<(Big, i32)>, bool> {
+    let Some(rest) = body
+        .strip_prefix(b"0x")
+        .or_else(|| body.strip_prefix(b"0X"))
+    else {
+        return Ok(None);
+    };
+    let mut n = Big::default();
+    let (mut any, mut point, mut frac_digits, mut i) = (false, false, 0i64, 0usize);
+    while let Some(&c) = rest.get(i) {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            b'.' if !point => {
+                point = true;
+                i += 1;
+                continue;
+            }
+            _ => break,
+        };
+        any = true;
+        if !n.is_zero() || d != 0 {
+            n.mul_small(16);
+            n.add_small(u32::from(d));
+        }
+        if point {
+            frac_digits += 1;
+        }
+        i += 1;
+    }
+    if !any {
+        return Err(false);
+    }
+    let mut exp: i64 = 0;
+    if let Some(b'p' | b'P') = rest.get(i) {
+        i += 1;
+        let neg = match rest.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        while let Some(&c) = rest.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            exp = (exp * 10 + i64::from(c - b'0')).min(1_000_000);
+            i += 1;
+        }
+        if i == start {
+            return Err(false);
+        }
+        if neg {
+            exp = -exp;
+        }
+    }
+    if i != rest.len() || n.bit_len() > 20_000 {
+        return Err(false);
+    }
+    let e = exp - 4 * frac_digits;
+    let e = i32::try_from(e.clamp(-100_000, 100_000)).unwrap_or(0);
+    Ok(Some((n, e)))
+}
+
+/// The double nearest `n * 2^e` (ties to even), for hexadecimal score arguments; `None`
+/// when it overflows.
+pub fn big_to_f64(n: &Big, e: i32) -> Option<f64> {
+    if n.is_zero() {
+        return Some(0.0);
+    }
+    let len = n.bit_len() as i32;
+    // Keep 53 bits, rounding the rest.
+    let drop = len - 53;
+    let (mut m, mut e2) = if drop <= 0 {
+        (to_u64(n) << (-drop) as u32, e + drop)
+    } else {
+        let d = drop as u32;
+        let top = to_u64(&n.shr(d));
+        let half = n.bit(d - 1);
+        let rest = n.any_below(d - 1);
+        let mut m = top;
+        if half && (rest || m & 1 == 1) {
+            m += 1;
+        }
+        (m, e + drop)
+    };
+    if m == 1 << 53 {
+        m >>= 1;
+        e2 += 1;
+    }
+    if e2 + 52 > 1023 {
+        return None;
+    }
+    // m < 2^53 is exact as a double; scale by powers of two (exact while normal).
+    let mut v = m as f64;
+    let mut k = e2;
+    while k > 0 {
+        let step = k.min(60);
+        v *= (1u64 << step) as f64;
+        k -= step;
+    }
+    while k < 0 {
+        let step = (-k).min(60);
+        v /= (1u64 << step) as f64;
+        k += step;
+    }
+    Some(v)
+}
+
 impl LongDouble {
     /// Zero.
     pub const ZERO: LongDouble = LongDouble {
@@ -288,6 +407,9 @@ impl LongDouble {
         };
         if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
             return Err(true);
+        }
+        if let Some((n, e)) = parse_hex(body)? {
+            return round_big(neg, &n, e, false).ok_or(false);
         }
         let mut digits = Big::default();
         let (mut any, mut point, mut frac, mut i) = (false, false, 0i64, 0usize);
@@ -478,7 +600,7 @@ impl LongDouble {
 
 /// Formats a double as Redis 7.0 replies with one (`addReplyDouble`: `%.17g`, and `inf` /
 /// `-inf`): 17 significant digits, exponent form below 1e-4 or from 1e17, trailing zeros
-/// dropped. A negative zero prints as `0`, as redis-server answers for a `-0` score.
+/// dropped. A negative zero prints as `-0`, as C's printf does.
 pub fn fmt_double(d: f64) -> String {
     if d.is_infinite() {
         return String::from(if d > 0.0 { "inf" } else { "-inf" });
@@ -487,7 +609,7 @@ pub fn fmt_double(d: f64) -> String {
         return String::from("nan");
     }
     if d == 0.0 {
-        return String::from("0");
+        return String::from(if d.is_sign_negative() { "-0" } else { "0" });
     }
     // Rust prints the correctly rounded 17 significant digits: d.dddddddddddddddde<exp>.
     let sci = alloc::format!("{d:.16e}");
@@ -549,7 +671,8 @@ mod tests {
             (123456789012345678.0, "1.2345678901234568e+17"),
             (0.0001, "0.0001"),
             (0.00001, "1.0000000000000001e-05"),
-            (-0.0, "0"),
+            (-0.0, "-0"),
+            (0.0, "0"),
             (3.0, "3"),
             (2.5e-300, "2.5e-300"),
             (f64::INFINITY, "inf"),
@@ -590,14 +713,21 @@ mod tests {
     #[test]
     fn parse_rules() {
         for bad in [
-            "", " 1", "1 ", "abc", "1e", "nan", "1e5000", "1e-5000", "--1", ".", "e5", "0x10",
+            "", " 1", "1 ", "abc", "1e", "nan", "1e5000", "1e-5000", "--1", ".", "e5", "0x", "0xg",
+            "0x1p", "0x1q",
         ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), Err(false), "{bad}");
         }
         assert_eq!(LongDouble::parse(b"inf"), Err(true));
         assert_eq!(LongDouble::parse(b"-Infinity"), Err(true));
+        let add = |a: &str, b: &str| ld(a).checked_add(ld(b)).unwrap().to_human();
+        assert_eq!(add("0", "0x2"), "2");
+        assert_eq!(add("0", "-0x1.8p1"), "-3");
+        assert_eq!(add("0", "0x.8"), "0.5");
+        let (n, e) = super::parse_hex(b"0x10").unwrap().unwrap();
+        assert_eq!(super::big_to_f64(&n, e), Some(16.0));
         for ok in [
-            "1", "+1", "-1.5", ".5", "5.", "1e10", "1E-10", "00012", "1e4000",
+            "1", "+1", "-1.5", ".5", "5.", "1e10", "1E-10", "00012", "1e4000", "0x1p3", "0XaP-1",
         ] {
             assert!(LongDouble::parse(ok.as_bytes()).is_ok(), "{ok}");
         }

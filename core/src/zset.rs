@@ -29,6 +29,7 @@ pub fn cmp_entry(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
         .then_with(|| a.1.cmp(b.1))
 }
 
+#[derive(Clone)]
 struct Node {
     score: f64,
     member: Box<[u8]>,
@@ -39,6 +40,7 @@ struct Node {
 }
 
 /// The order-statistic treap with its member index.
+#[derive(Clone)]
 struct Tree {
     nodes: Vec<Node>,
     free: Vec<u32>,
@@ -48,12 +50,14 @@ struct Tree {
     rng: u32,
 }
 
+#[derive(Clone)]
 enum Repr {
     Small(Vec<(f64, Box<[u8]>)>),
     Big(Tree),
 }
 
 /// A sorted set. See the module documentation.
+#[derive(Clone)]
 pub struct ZSet {
     repr: Repr,
 }
@@ -335,6 +339,8 @@ impl ZSet {
         }
         match &mut self.repr {
             Repr::Small(v) => {
+                // Redis's listpack keeps scores as text and reads "-0" back as 0.
+                let score = if score == 0.0 { 0.0 } else { score };
                 let old = v
                     .iter()
                     .position(|(_, m)| **m == *member)
@@ -387,6 +393,15 @@ impl ZSet {
         match &self.repr {
             Repr::Small(v) => v.partition_point(|(s, m)| lt((*s, m))),
             Repr::Big(t) => t.count_before(lt),
+        }
+    }
+
+    /// Number of members, in order, for which `pred` holds: `pred` must hold for a prefix of
+    /// the order (everything before some point). O(log n).
+    pub fn count_prefix(&self, mut pred: impl FnMut(f64, &[u8]) -> bool) -> usize {
+        match &self.repr {
+            Repr::Small(v) => v.partition_point(|(s, m)| pred(*s, m)),
+            Repr::Big(t) => t.count_before(|(s, m)| pred(s, m)),
         }
     }
 

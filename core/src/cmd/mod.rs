@@ -11,6 +11,7 @@ pub mod keyspace;
 pub mod meta;
 pub mod server;
 pub mod strings;
+pub mod zsets;
 
 use crate::engine::Engine;
 use crate::resp::encode;
@@ -272,6 +273,28 @@ pub static COMMANDS: &[Command] = &[
     command!("fcall", -3, &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),
     command!("fcall_ro", -3, &["readonly", "noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),
     command!("script", -2, &[], 0, 0, 0, &["@slow"], server::no_scripting),
+    command!("zadd", -4, WDF, 1, 1, 1, &["@write", "@sortedset", "@fast"], zsets::zadd),
+    command!("zincrby", 4, WDF, 1, 1, 1, &["@write", "@sortedset", "@fast"], zsets::zincrby),
+    command!("zrem", -3, WF, 1, 1, 1, &["@write", "@sortedset", "@fast"], zsets::zrem),
+    command!("zscore", 3, RF, 1, 1, 1, &["@read", "@sortedset", "@fast"], zsets::zscore),
+    command!("zmscore", -3, RF, 1, 1, 1, &["@read", "@sortedset", "@fast"], zsets::zmscore),
+    command!("zcard", 2, RF, 1, 1, 1, &["@read", "@sortedset", "@fast"], zsets::zcard),
+    command!("zcount", 4, RF, 1, 1, 1, &["@read", "@sortedset", "@fast"], zsets::zcount),
+    command!("zlexcount", 4, RF, 1, 1, 1, &["@read", "@sortedset", "@fast"], zsets::zlexcount),
+    command!("zrank", 3, RF, 1, 1, 1, &["@read", "@sortedset", "@fast"], zsets::zrank),
+    command!("zrevrank", 3, RF, 1, 1, 1, &["@read", "@sortedset", "@fast"], zsets::zrevrank),
+    command!("zrange", -4, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zrange),
+    command!("zrevrange", -4, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zrevrange),
+    command!("zrangebyscore", -4, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zrangebyscore),
+    command!("zrevrangebyscore", -4, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zrevrangebyscore),
+    command!("zrangebylex", -4, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zrangebylex),
+    command!("zrevrangebylex", -4, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zrevrangebylex),
+    command!("zpopmin", -2, WF, 1, 1, 1, &["@write", "@sortedset", "@fast"], zsets::zpopmin),
+    command!("zpopmax", -2, WF, 1, 1, 1, &["@write", "@sortedset", "@fast"], zsets::zpopmax),
+    command!("zremrangebyrank", 4, &["write"], 1, 1, 1, &["@write", "@sortedset", "@slow"], zsets::zremrangebyrank),
+    command!("zremrangebyscore", 4, &["write"], 1, 1, 1, &["@write", "@sortedset", "@slow"], zsets::zremrangebyscore),
+    command!("zremrangebylex", 4, &["write"], 1, 1, 1, &["@write", "@sortedset", "@slow"], zsets::zremrangebylex),
+    command!("zquery", 6, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zquery),
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
     command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
     command!("quit", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::quit),

@@ -306,15 +306,23 @@ pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         return Err(Error::SubcommandArity(name));
     }
     let found = ctx.db().peek(args.get(2), ctx.now.unix, |item, stats| {
-        let crate::db::Value::Str(v) = &item.value;
+        let str_value = item.value.as_str();
         match name {
             "encoding" => {
-                encode::bulk(out, string_encoding(v).as_bytes());
+                let enc = match &item.value {
+                    crate::db::Value::Str(v) => string_encoding(v),
+                    crate::db::Value::ZSet(z) if z.is_small() => "listpack",
+                    crate::db::Value::ZSet(_) => "skiplist",
+                };
+                encode::bulk(out, enc.as_bytes());
                 Ok(())
             }
             "refcount" => {
-                let shared = string_encoding(v) == "int"
-                    && crate::resp::parse::parse_i64(v).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n));
+                let shared = str_value.is_some_and(|v| {
+                    string_encoding(v) == "int"
+                        && crate::resp::parse::parse_i64(v)
+                            .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
+                });
                 encode::int(out, if shared { i64::from(i32::MAX) } else { 1 });
                 Ok(())
             }

@@ -27,14 +27,17 @@ fn int_reply(out: &mut Vec<u8>, n: usize) {
 
 /// `GET key`.
 pub fn get(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let found = ctx
-        .db()
-        .read(args.get(1), ctx.now.unix, |item| match &item.value {
-            Value::Str(s) => {
+    let found = ctx.db().read(args.get(1), ctx.now.unix, |item| {
+        match item.value.as_str() {
+            Some(s) => {
                 encode::bulk(out, s);
+                Ok(())
             }
-        });
-    if found.is_some() {
+            None => Err(Error::WrongType),
+        }
+    });
+    if let Some(r) = found {
+        r?;
         ctx.stats.keyspace_hits.bump(1);
     } else {
         ctx.stats.keyspace_misses.bump(1);
@@ -152,9 +155,12 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     };
     ctx.db().write(key, ctx.now.unix, |item| match item {
         Some(item) => {
-            match &item.value {
-                Value::Str(old) if o.get => encode::bulk(out, old),
-                Value::Str(_) => {}
+            if o.get {
+                // SET ... GET needs the old value to be a string; plain SET replaces any type.
+                match item.value.as_str() {
+                    Some(old) => encode::bulk(out, old),
+                    None => return (Write::Keep, Err(Error::WrongType)),
+                }
             }
             if o.nx {
                 if !o.get {
@@ -162,8 +168,10 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
                 }
                 return (Write::Keep, Ok(()));
             }
-            let Value::Str(buf) = &mut item.value;
-            store_bytes(buf, val);
+            match item.value.as_str_mut() {
+                Some(buf) => store_bytes(buf, val),
+                None => item.value = Value::Str(val.to_vec()),
+            }
             if !o.keepttl {
                 item.expire_at = expire;
             }
@@ -239,35 +247,37 @@ pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     ctx.db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => {
-                let Value::Str(old) = &mut item.value;
+                let Some(old) = item.value.as_str_mut() else {
+                    return (Write::Keep, Err(Error::WrongType));
+                };
                 encode::bulk(out, old);
                 store_bytes(old, val);
                 item.expire_at = None;
-                (Write::Keep, ())
+                (Write::Keep, Ok(()))
             }
             None => {
                 encode::nil(out);
-                (Write::Put(Item::new(Value::Str(val.to_vec()))), ())
+                (Write::Put(Item::new(Value::Str(val.to_vec()))), Ok(()))
             }
-        });
-    Ok(())
+        })
 }
 
 /// `GETDEL key`: the value (or nil), and the key is deleted.
 pub fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     ctx.db()
         .write(args.get(1), ctx.now.unix, |item| match item {
-            Some(item) => {
-                let Value::Str(v) = &item.value;
-                encode::bulk(out, v);
-                (Write::Remove, ())
-            }
+            Some(item) => match item.value.as_str() {
+                Some(v) => {
+                    encode::bulk(out, v);
+                    (Write::Remove, Ok(()))
+                }
+                None => (Write::Keep, Err(Error::WrongType)),
+            },
             None => {
                 encode::nil(out);
-                (Write::Keep, ())
+                (Write::Keep, Ok(()))
             }
-        });
-    Ok(())
+        })
 }
 
 /// `GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]`.
@@ -299,6 +309,9 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             encode::nil(out);
             return (Write::Keep, Ok(()));
         };
+        if item.value.as_str().is_none() {
+            return (Write::Keep, Err(Error::WrongType));
+        }
         let at = match expire {
             Some((kind, arg)) => match expire_at(kind, arg, now) {
                 Ok(at) => Some((kind, at)),
@@ -306,8 +319,7 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             },
             None => None,
         };
-        let Value::Str(v) = &item.value;
-        encode::bulk(out, v);
+        encode::bulk(out, item.value.as_str().map_or(&[][..], |v| &v[..]));
         match at {
             // An absolute time already reached deletes the key (Redis's checkAlreadyExpired).
             Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now.unix => {
@@ -331,11 +343,17 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 pub fn mget(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     encode::array(out, args.len() - 1);
     for key in args.iter().skip(1) {
-        let found = ctx.db().read(key, ctx.now.unix, |item| {
-            let Value::Str(v) = &item.value;
-            encode::bulk(out, v);
-        });
-        if found.is_none() {
+        // Keys of another type read as nil, as in Redis.
+        let found = ctx
+            .db()
+            .read(key, ctx.now.unix, |item| match item.value.as_str() {
+                Some(v) => {
+                    encode::bulk(out, v);
+                    true
+                }
+                None => false,
+            });
+        if found != Some(true) {
             encode::nil(out);
         }
     }
@@ -384,7 +402,9 @@ pub fn msetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64, out: &mut Vec<u8>) -> CmdResult {
     let r = ctx.db().write(key, ctx.now.unix, |item| match item {
         Some(item) => {
-            let Value::Str(v) = &mut item.value;
+            let Some(v) = item.value.as_str_mut() else {
+                return (Write::Keep, Err(Error::WrongType));
+            };
             let Some(old) = crate::resp::parse::parse_i64(v) else {
                 return (Write::Keep, Err(Error::NotInteger));
             };
@@ -445,7 +465,9 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
     ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let old = match &item {
             Some(item) => {
-                let Value::Str(v) = &item.value;
+                let Some(v) = item.value.as_str() else {
+                    return (Write::Keep, Err(Error::WrongType));
+                };
                 match LongDouble::parse(v) {
                     Ok(old) => old,
                     // A stored "inf" parses (as strtold's), and any sum with it is infinite.
@@ -491,7 +513,9 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => {
-                let Value::Str(v) = &mut item.value;
+                let Some(v) = item.value.as_str_mut() else {
+                    return (Write::Keep, Err(Error::WrongType));
+                };
                 if let Err(e) = limit_ok(v.len()) {
                     return (Write::Keep, Err(e));
                 }
@@ -510,10 +534,9 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 /// `STRLEN key`.
 pub fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let len = ctx.db().read(args.get(1), ctx.now.unix, |item| {
-        let Value::Str(v) = &item.value;
-        v.len()
+        item.value.as_str().map(Vec::len).ok_or(Error::WrongType)
     });
-    int_reply(out, len.unwrap_or(0));
+    int_reply(out, len.unwrap_or(Ok(0))?);
     Ok(())
 }
 
@@ -522,10 +545,13 @@ pub fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
     let start = arg_i64(args.get(2))?;
     let end = arg_i64(args.get(3))?;
     let found = ctx.db().read(args.get(1), ctx.now.unix, |item| {
-        let Value::Str(v) = &item.value;
+        let Some(v) = item.value.as_str() else {
+            return Err(Error::WrongType);
+        };
         let len = i64::try_from(v.len()).unwrap_or(i64::MAX);
         if start < 0 && end < 0 && start > end {
-            return encode::bulk(out, b"");
+            encode::bulk(out, b"");
+            return Ok(());
         }
         let mut s = if start < 0 { len + start } else { start };
         let mut e = if end < 0 { len + end } else { end };
@@ -540,11 +566,15 @@ pub fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
             let (s, e) = (s as usize, e as usize);
             encode::bulk(out, v.get(s..=e).unwrap_or(&[]));
         }
+        Ok(())
     });
-    if found.is_none() {
-        encode::bulk(out, b"");
+    match found {
+        Some(r) => r,
+        None => {
+            encode::bulk(out, b"");
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 /// `SETRANGE key offset value`: overwrites from `offset`, padding with zero bytes; the new
@@ -570,7 +600,9 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
         };
         match item {
             Some(item) => {
-                let Value::Str(v) = &mut item.value;
+                let Some(v) = item.value.as_str_mut() else {
+                    return (Write::Keep, Err(Error::WrongType));
+                };
                 if val.is_empty() {
                     return (Write::Keep, Ok(v.len()));
                 }

@@ -348,8 +348,120 @@ fn random_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
     out
 }
 
-#[test]
-fn random_command_mixes_match_redis() {
+/// A random mix of `n` sorted-set commands over a few keys, some of which also take
+/// strings (so WRONGTYPE paths run), with many ties on score.
+fn random_zset_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut r = Rng(seed | 1);
+    let keys = ["z1", "z2", "z3", "s"];
+    let members = [
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+        "f",
+        "g",
+        "h",
+        "",
+        "long-member-name",
+    ];
+    let scores = [
+        "0", "1", "-1", "1.5", "2", "3", "-0", "0.1", "1e20", "inf", "-inf", "x", "(1",
+    ];
+    let bounds = ["-inf", "+inf", "0", "(0", "1", "(1", "2", "(2", "3", "x"];
+    let lex = ["-", "+", "[a", "(a", "[c", "(c", "[e", "(h", "x"];
+    let ranks = ["0", "1", "2", "-1", "-2", "5", "-10", "x"];
+    let s = |x: &str| x.as_bytes().to_vec();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let k = s(r.pick(&keys));
+        let cmd: Vec<Vec<u8>> = match r.below(24) {
+            0..=4 => {
+                let mut c = vec![s("ZADD"), k];
+                for _ in 0..r.below(3) {
+                    c.push(s(r.pick(&["NX", "XX", "GT", "LT", "CH", "INCR"])));
+                }
+                for _ in 0..=r.below(3) {
+                    c.push(s(r.pick(&scores)));
+                    c.push(s(r.pick(&members)));
+                }
+                c
+            }
+            5 => vec![s("ZINCRBY"), k, s(r.pick(&scores)), s(r.pick(&members))],
+            6 => vec![s("ZREM"), k, s(r.pick(&members)), s(r.pick(&members))],
+            7 => vec![s("ZSCORE"), k, s(r.pick(&members))],
+            8 => vec![s("ZMSCORE"), k, s(r.pick(&members)), s(r.pick(&members))],
+            9 => vec![s("ZCARD"), k],
+            10 => vec![s("ZCOUNT"), k, s(r.pick(&bounds)), s(r.pick(&bounds))],
+            11 => vec![s("ZLEXCOUNT"), k, s(r.pick(&lex)), s(r.pick(&lex))],
+            12 => vec![s(r.pick(&["ZRANK", "ZREVRANK"])), k, s(r.pick(&members))],
+            13..=14 => {
+                let mut c = vec![s("ZRANGE"), k];
+                match r.below(3) {
+                    0 => c.extend([s(r.pick(&ranks)), s(r.pick(&ranks))]),
+                    1 => c.extend([s(r.pick(&bounds)), s(r.pick(&bounds)), s("BYSCORE")]),
+                    _ => c.extend([s(r.pick(&lex)), s(r.pick(&lex)), s("BYLEX")]),
+                }
+                if r.below(2) == 0 {
+                    c.push(s("REV"));
+                }
+                if r.below(3) == 0 {
+                    c.extend([s("LIMIT"), s(r.pick(&ranks)), s(r.pick(&ranks))]);
+                }
+                if r.below(2) == 0 {
+                    c.push(s("WITHSCORES"));
+                }
+                c
+            }
+            15 => vec![
+                s("ZREVRANGE"),
+                k,
+                s(r.pick(&ranks)),
+                s(r.pick(&ranks)),
+                s("WITHSCORES"),
+            ],
+            16 => vec![
+                s(r.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"])),
+                k,
+                s(r.pick(&bounds)),
+                s(r.pick(&bounds)),
+                s("WITHSCORES"),
+            ],
+            17 => vec![
+                s(r.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"])),
+                k,
+                s(r.pick(&lex)),
+                s(r.pick(&lex)),
+            ],
+            18 => {
+                let mut c = vec![s(r.pick(&["ZPOPMIN", "ZPOPMAX"])), k];
+                if r.below(2) == 0 {
+                    c.push(s(r.pick(&["0", "1", "2", "5", "-1"])));
+                }
+                c
+            }
+            19 => vec![
+                s("ZREMRANGEBYRANK"),
+                k,
+                s(r.pick(&ranks)),
+                s(r.pick(&ranks)),
+            ],
+            20 => vec![
+                s("ZREMRANGEBYSCORE"),
+                k,
+                s(r.pick(&bounds)),
+                s(r.pick(&bounds)),
+            ],
+            21 => vec![s("ZREMRANGEBYLEX"), k, s(r.pick(&lex)), s(r.pick(&lex))],
+            22 => vec![s(r.pick(&["SET", "APPEND"])), k, s("v")],
+            _ => vec![s(r.pick(&["TYPE", "DEL", "EXISTS", "GET"])), k],
+        };
+        out.push(cmd);
+    }
+    out
+}
+
+fn seed_and_count(default_n: usize) -> (u64, usize) {
     let seed = std::env::var("KV_DIFF_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -362,7 +474,26 @@ fn random_command_mixes_match_redis() {
     let n = std::env::var("KV_DIFF_COMMANDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000);
+        .unwrap_or(default_n);
+    (seed, n)
+}
+
+#[test]
+fn random_sorted_set_mixes_match_redis() {
+    let (seed, n) = seed_and_count(10_000);
+    eprintln!("differential (sorted sets): seed {seed}, {n} commands");
+    let diffs = run_both(&random_zset_mix(seed, n), 10);
+    assert!(
+        diffs.is_empty(),
+        "seed {seed} (replay: KV_DIFF_SEED={seed} cargo test -p kv-tests --test e2e random_sorted_set): {} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn random_command_mixes_match_redis() {
+    let (seed, n) = seed_and_count(20_000);
     eprintln!("differential: seed {seed}, {n} commands (replay with KV_DIFF_SEED={seed})");
     let cmds = random_mix(seed, n);
     let diffs = run_both(&cmds, 10);

@@ -1,0 +1,921 @@
+//! Sorted-set commands: ZADD, ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD, ZCOUNT, ZLEXCOUNT,
+//! ZRANK, ZREVRANK, ZRANGE (BYSCORE, BYLEX, REV, LIMIT, WITHSCORES), ZREVRANGE,
+//! ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZPOPMIN, ZPOPMAX,
+//! ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX, and the book's ZQUERY.
+
+use super::{arg_i64, CmdResult, Ctx, Error};
+use crate::db::{Item, Value, Write};
+use crate::num::fmt_double;
+use crate::resp::{encode, Args};
+use crate::zset::ZSet;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+const NOT_FLOAT: Error = Error::Msg("ERR value is not a valid float");
+const MINMAX_NOT_FLOAT: Error = Error::Msg("ERR min or max is not a float");
+const MINMAX_NOT_LEX: Error = Error::Msg("ERR min or max not valid string range item");
+
+/// Parses a score as Redis's `string2d`: the whole string, no leading space, no NaN, no
+/// overflow or underflow of a finite literal; `inf`, `+inf`, `-inf` allowed.
+pub fn parse_score(s: &[u8]) -> Option<f64> {
+    if s.is_empty() || s.first().is_some_and(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let (neg, body) = match s.split_first() {
+        Some((b'-', r)) => (true, r),
+        Some((b'+', r)) => (false, r),
+        _ => (false, s),
+    };
+    // strtod reads C99 hexadecimal floats too.
+    if let Ok(Some((n, e))) = crate::num::parse_hex(body) {
+        let v = crate::num::big_to_f64(&n, e)?;
+        return Some(if neg { -v } else { v });
+    }
+    let text = core::str::from_utf8(s).ok()?;
+    let v: f64 = text.parse().ok()?;
+    if v.is_nan() {
+        return None;
+    }
+    let lower = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if v.is_infinite() && lower != "inf" && lower != "infinity" {
+        return None;
+    }
+    let mantissa = lower.split('e').next().unwrap_or("");
+    if v == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+        return None;
+    }
+    Some(v)
+}
+
+fn score_reply(out: &mut Vec<u8>, d: f64) {
+    encode::bulk(out, fmt_double(d).as_bytes());
+}
+
+/// The sorted set in `item`, or WRONGTYPE.
+fn zset(item: &Item) -> Result<&ZSet, Error> {
+    match &item.value {
+        Value::ZSet(z) => Ok(z),
+        _ => Err(Error::WrongType),
+    }
+}
+
+fn zset_mut(item: &mut Item) -> Result<&mut ZSet, Error> {
+    match &mut item.value {
+        Value::ZSet(z) => Ok(z),
+        _ => Err(Error::WrongType),
+    }
+}
+
+/// Reads the sorted set at `key`: `Ok(None)` if missing.
+fn read<R>(ctx: &Ctx<'_>, key: &[u8], f: impl FnOnce(&ZSet) -> R) -> Result<Option<R>, Error> {
+    ctx.db()
+        .read(key, ctx.now.unix, |item| zset(item).map(f))
+        .transpose()
+}
+
+fn int_reply(out: &mut Vec<u8>, n: usize) {
+    encode::int(out, i64::try_from(n).unwrap_or(i64::MAX));
+}
+
+/// `ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]`.
+pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
+        (false, false, false, false, false, false);
+    let mut i = 2;
+    while i < args.len() {
+        let a = args.get(i);
+        let is = |n: &[u8]| a.eq_ignore_ascii_case(n);
+        if is(b"NX") {
+            nx = true;
+        } else if is(b"XX") {
+            xx = true;
+        } else if is(b"GT") {
+            gt = true;
+        } else if is(b"LT") {
+            lt = true;
+        } else if is(b"CH") {
+            ch = true;
+        } else if is(b"INCR") {
+            incr = true;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let elements = args.len() - i;
+    if elements == 0 || elements % 2 == 1 {
+        return Err(Error::Syntax);
+    }
+    if nx && xx {
+        return Err(Error::Msg(
+            "ERR XX and NX options at the same time are not compatible",
+        ));
+    }
+    if (nx && (gt || lt)) || (gt && lt) {
+        return Err(Error::Msg(
+            "ERR GT, LT, and/or NX options at the same time are not compatible",
+        ));
+    }
+    if incr && elements > 2 {
+        return Err(Error::Msg(
+            "ERR INCR option supports a single increment-element pair",
+        ));
+    }
+    let mut pairs = Vec::with_capacity(elements / 2);
+    for j in (i..args.len()).step_by(2) {
+        pairs.push((parse_score(args.get(j)).ok_or(NOT_FLOAT)?, args.get(j + 1)));
+    }
+    let r = ctx.db().write(args.get(1), ctx.now.unix, |item| {
+        let mut fresh = None;
+        let z: &mut ZSet = match item {
+            Some(item) => match zset_mut(item) {
+                Ok(z) => z,
+                Err(e) => return (Write::Keep, Err(e)),
+            },
+            None if xx => return (Write::Keep, Ok((0, 0, None))),
+            None => fresh.insert(ZSet::new()),
+        };
+        let (mut added, mut updated, mut last) = (0usize, 0usize, None);
+        for &(score, member) in &pairs {
+            match z.score(member) {
+                Some(cur) => {
+                    if nx {
+                        continue;
+                    }
+                    let new = if incr { cur + score } else { score };
+                    if new.is_nan() {
+                        return (
+                            Write::Keep,
+                            Err(Error::Msg("ERR resulting score is not a number (NaN)")),
+                        );
+                    }
+                    if (gt && new <= cur) || (lt && new >= cur) {
+                        continue;
+                    }
+                    last = Some(new);
+                    if new != cur {
+                        z.insert(member, new);
+                        updated += 1;
+                    }
+                }
+                None => {
+                    if xx {
+                        continue;
+                    }
+                    if score.is_nan() {
+                        return (
+                            Write::Keep,
+                            Err(Error::Msg("ERR resulting score is not a number (NaN)")),
+                        );
+                    }
+                    z.insert(member, score);
+                    added += 1;
+                    last = Some(score);
+                }
+            }
+        }
+        match fresh {
+            Some(z) if !z.is_empty() => (
+                Write::Put(Item::new(Value::ZSet(Box::new(z)))),
+                Ok((added, updated, last)),
+            ),
+            _ => (Write::Keep, Ok((added, updated, last))),
+        }
+    })?;
+    let (added, updated, last) = r;
+    if incr {
+        match last {
+            Some(s) => score_reply(out, s),
+            None => encode::nil(out),
+        }
+    } else {
+        int_reply(out, if ch { added + updated } else { added });
+    }
+    Ok(())
+}
+
+/// `ZINCRBY key increment member`.
+pub fn zincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let by = parse_score(args.get(2)).ok_or(NOT_FLOAT)?;
+    let member = args.get(3);
+    let new = ctx.db().write(args.get(1), ctx.now.unix, |item| {
+        let mut fresh = None;
+        let z: &mut ZSet = match item {
+            Some(item) => match zset_mut(item) {
+                Ok(z) => z,
+                Err(e) => return (Write::Keep, Err(e)),
+            },
+            None => fresh.insert(ZSet::new()),
+        };
+        // A new member takes the increment itself (so -0 stays -0, as in Redis).
+        let new = z.score(member).map_or(by, |cur| cur + by);
+        if new.is_nan() {
+            return (
+                Write::Keep,
+                Err(Error::Msg("ERR resulting score is not a number (NaN)")),
+            );
+        }
+        z.insert(member, new);
+        match fresh {
+            Some(z) => (Write::Put(Item::new(Value::ZSet(Box::new(z)))), Ok(new)),
+            None => (Write::Keep, Ok(new)),
+        }
+    })?;
+    score_reply(out, new);
+    Ok(())
+}
+
+/// Runs `f` on the sorted set at `key` for writing; removes the key if it ends empty.
+/// `Ok(None)` when the key is missing.
+fn modify<R>(
+    ctx: &Ctx<'_>,
+    key: &[u8],
+    f: impl FnOnce(&mut ZSet) -> R,
+) -> Result<Option<R>, Error> {
+    ctx.db().write(key, ctx.now.unix, |item| match item {
+        None => (Write::Keep, Ok(None)),
+        Some(item) => match zset_mut(item) {
+            Err(e) => (Write::Keep, Err(e)),
+            Ok(z) => {
+                let r = f(z);
+                let w = if z.is_empty() {
+                    Write::Remove
+                } else {
+                    Write::Keep
+                };
+                (w, Ok(Some(r)))
+            }
+        },
+    })
+}
+
+/// `ZREM key member [member ...]`.
+pub fn zrem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let n = modify(ctx, args.get(1), |z| {
+        args.iter()
+            .skip(2)
+            .filter(|m| z.remove(m).is_some())
+            .count()
+    })?;
+    int_reply(out, n.unwrap_or(0));
+    Ok(())
+}
+
+/// `ZSCORE key member`.
+pub fn zscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    match read(ctx, args.get(1), |z| z.score(args.get(2)))?.flatten() {
+        Some(s) => score_reply(out, s),
+        None => encode::nil(out),
+    }
+    Ok(())
+}
+
+/// `ZMSCORE key member [member ...]`.
+pub fn zmscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let scores: Vec<Option<f64>> = read(ctx, args.get(1), |z| {
+        args.iter().skip(2).map(|m| z.score(m)).collect()
+    })?
+    .unwrap_or_else(|| alloc::vec![None; args.len() - 2]);
+    encode::array(out, scores.len());
+    for s in scores {
+        match s {
+            Some(s) => score_reply(out, s),
+            None => encode::nil(out),
+        }
+    }
+    Ok(())
+}
+
+/// `ZCARD key`.
+pub fn zcard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    int_reply(out, read(ctx, args.get(1), ZSet::len)?.unwrap_or(0));
+    Ok(())
+}
+
+/// A score range (`1`, `(1`, `-inf`, `+inf`).
+#[derive(Clone, Copy, Debug)]
+struct ScoreRange {
+    min: f64,
+    minex: bool,
+    max: f64,
+    maxex: bool,
+}
+
+fn score_bound(s: &[u8]) -> Result<(f64, bool), Error> {
+    match s.split_first() {
+        Some((b'(', rest)) => Ok((parse_score(rest).ok_or(MINMAX_NOT_FLOAT)?, true)),
+        _ => Ok((parse_score(s).ok_or(MINMAX_NOT_FLOAT)?, false)),
+    }
+}
+
+impl ScoreRange {
+    fn parse(min: &[u8], max: &[u8]) -> Result<Self, Error> {
+        let (min, minex) = score_bound(min)?;
+        let (max, maxex) = score_bound(max)?;
+        Ok(ScoreRange {
+            min,
+            minex,
+            max,
+            maxex,
+        })
+    }
+
+    /// Ranks [first, end) of the members in range.
+    fn ranks(&self, z: &ZSet) -> (usize, usize) {
+        let first = z.count_below_score(self.min, self.minex);
+        let end = z.count_below_score(self.max, !self.maxex);
+        (first, end.max(first))
+    }
+}
+
+/// A lex range bound: `-`, `+`, `[a`, `(a`.
+#[derive(Clone, Copy, Debug)]
+enum Lex<'a> {
+    Min,
+    Max,
+    Incl(&'a [u8]),
+    Excl(&'a [u8]),
+}
+
+fn lex_bound(s: &[u8]) -> Result<Lex<'_>, Error> {
+    match s.split_first() {
+        Some((b'-', [])) => Ok(Lex::Min),
+        Some((b'+', [])) => Ok(Lex::Max),
+        Some((b'[', rest)) => Ok(Lex::Incl(rest)),
+        Some((b'(', rest)) => Ok(Lex::Excl(rest)),
+        _ => Err(MINMAX_NOT_LEX),
+    }
+}
+
+/// Whether `m` lies before the lower bound `min` (so is out of range on that side).
+fn below_min(m: &[u8], min: Lex<'_>) -> bool {
+    match min {
+        Lex::Min => false,
+        Lex::Max => true,
+        Lex::Incl(b) => m < b,
+        Lex::Excl(b) => m <= b,
+    }
+}
+
+/// Whether `m` lies within the upper bound `max`.
+fn within_max(m: &[u8], max: Lex<'_>) -> bool {
+    match max {
+        Lex::Min => false,
+        Lex::Max => true,
+        Lex::Incl(b) => m <= b,
+        Lex::Excl(b) => m < b,
+    }
+}
+
+/// Redis's `sdscmplex` on range bounds, with `-` below and `+` above everything.
+fn lex_bytes<'a>(l: Lex<'a>) -> Option<&'a [u8]> {
+    match l {
+        Lex::Incl(x) | Lex::Excl(x) => Some(x),
+        _ => None,
+    }
+}
+
+fn lex_cmp(a: Lex<'_>, b: Lex<'_>) -> core::cmp::Ordering {
+    use core::cmp::Ordering::*;
+    let bytes = lex_bytes;
+    match (a, b) {
+        (Lex::Min, Lex::Min) | (Lex::Max, Lex::Max) => Equal,
+        (Lex::Min, _) | (_, Lex::Max) => Less,
+        (Lex::Max, _) | (_, Lex::Min) => Greater,
+        _ => bytes(a).cmp(&bytes(b)),
+    }
+}
+
+/// The ranks [first, end) that a lex range selects, walking in the direction `rev`.
+///
+/// Lex ranges are meant for sets whose scores are all equal. On small sets the members are
+/// scanned as Redis scans its listpack (so mixed scores give Redis's answers): the range
+/// must be non-empty, the last member must be >= min and the first <= max; forward, the run
+/// starts at the first member >= min and goes on while members are <= max; backwards, it
+/// starts at the last member <= max and goes on while members are >= min. Big sets use
+/// binary search over the order, which is the same whenever the scores are equal.
+fn lex_ranks(z: &ZSet, min: Lex<'_>, max: Lex<'_>, rev: bool) -> (usize, usize) {
+    let gte_min = |m: &[u8]| !below_min(m, min);
+    let lte_max = |m: &[u8]| within_max(m, max);
+    if !z.is_small() {
+        let first = z.count_prefix(|_, m| below_min(m, min));
+        let end = z.count_prefix(|_, m| within_max(m, max));
+        return (first, end.max(first));
+    }
+    let cmp = lex_cmp(min, max);
+    let excl = matches!(min, Lex::Excl(_)) || matches!(max, Lex::Excl(_));
+    let n = z.len();
+    let member = |k: usize| z.get(k).map_or(&[][..], |(_, m)| m);
+    if cmp == core::cmp::Ordering::Greater
+        || (cmp == core::cmp::Ordering::Equal && excl)
+        || n == 0
+        || !gte_min(member(n - 1))
+        || !lte_max(member(0))
+    {
+        return (0, 0);
+    }
+    if rev {
+        let Some(last) = (0..n).rev().find(|&k| lte_max(member(k))) else {
+            return (0, 0);
+        };
+        let mut first = last + 1;
+        while first > 0 && gte_min(member(first - 1)) {
+            first -= 1;
+        }
+        (first, last + 1)
+    } else {
+        let Some(first) = (0..n).find(|&k| gte_min(member(k))) else {
+            return (0, 0);
+        };
+        let mut end = first;
+        while end < n && lte_max(member(end)) {
+            end += 1;
+        }
+        (first, end)
+    }
+}
+
+/// The ranks a lex range with LIMIT selects, walked as Redis walks its listpack: from the
+/// first member in range (the last, backwards), skip `offset` members without looking at
+/// them, then take members while they are within the far bound, at most `limit` (negative:
+/// no limit). A negative offset selects nothing.
+fn lex_walk(
+    z: &ZSet,
+    min: Lex<'_>,
+    max: Lex<'_>,
+    rev: bool,
+    offset: i64,
+    limit: i64,
+) -> Vec<usize> {
+    let (a, b) = lex_ranks(z, min, max, rev);
+    if a == b || offset < 0 {
+        return Vec::new();
+    }
+    let n = z.len() as i64;
+    let step = if rev { -1 } else { 1 };
+    let mut pos = if rev { b as i64 - 1 } else { a as i64 };
+    pos += step * offset;
+    let mut out = Vec::new();
+    while (0..n).contains(&pos) && (limit < 0 || (out.len() as i64) < limit) {
+        let k = pos as usize;
+        let m = z.get(k).map_or(&[][..], |(_, m)| m);
+        let inside = if rev {
+            !below_min(m, min)
+        } else {
+            within_max(m, max)
+        };
+        if !inside {
+            break;
+        }
+        out.push(k);
+        pos += step;
+    }
+    out
+}
+
+/// `ZCOUNT key min max`.
+pub fn zcount(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let range = ScoreRange::parse(args.get(2), args.get(3))?;
+    let n = read(ctx, args.get(1), |z| {
+        let (a, b) = range.ranks(z);
+        b - a
+    })?;
+    int_reply(out, n.unwrap_or(0));
+    Ok(())
+}
+
+/// `ZLEXCOUNT key min max`.
+pub fn zlexcount(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let (min, max) = (lex_bound(args.get(2))?, lex_bound(args.get(3))?);
+    let n = read(ctx, args.get(1), |z| {
+        let (a, b) = lex_ranks(z, min, max, false);
+        b - a
+    })?;
+    int_reply(out, n.unwrap_or(0));
+    Ok(())
+}
+
+fn rank_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, rev: bool) -> CmdResult {
+    let r = read(ctx, args.get(1), |z| {
+        z.rank(args.get(2))
+            .map(|r| if rev { z.len() - 1 - r } else { r })
+    })?;
+    match r.flatten() {
+        Some(r) => int_reply(out, r),
+        None => encode::nil(out),
+    }
+    Ok(())
+}
+
+/// `ZRANK key member`.
+pub fn zrank(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    rank_generic(ctx, args, out, false)
+}
+
+/// `ZREVRANK key member`.
+pub fn zrevrank(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    rank_generic(ctx, args, out, true)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RangeType {
+    Auto,
+    Rank,
+    Score,
+    Lex,
+}
+
+/// Redis's rank range rule: negative indexes from the end, clamped; `None` when empty.
+fn rank_span(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
+    let n = i64::try_from(len).unwrap_or(i64::MAX);
+    let mut s = if start < 0 { n + start } else { start };
+    let mut e = if end < 0 { n + end } else { end };
+    if s < 0 {
+        s = 0;
+    }
+    if s > e || s >= n {
+        return None;
+    }
+    if e >= n {
+        e = n - 1;
+    }
+    Some((s as usize, e as usize + 1))
+}
+
+/// Selects ranks [a, b) of `z` in the given direction, after skipping `offset` and taking
+/// at most `limit` (negative: all); a negative offset selects nothing (as Redis).
+fn windowed(a: usize, b: usize, rev: bool, offset: i64, limit: i64) -> Vec<usize> {
+    if offset < 0 {
+        return Vec::new();
+    }
+    let all: usize = b - a;
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX).min(all);
+    let take = if limit < 0 {
+        all
+    } else {
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    };
+    let n = take.min(all - skip);
+    (0..n)
+        .map(|k| if rev { b - 1 - skip - k } else { a + skip + k })
+        .collect()
+}
+
+/// What a range command does with what it selected.
+enum Emit {
+    Reply { withscores: bool },
+}
+
+/// The shared engine of ZRANGE and its legacy forms. `first` is the index of the min (or
+/// start) argument; options follow the two range arguments.
+fn zrange_generic(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    mut kind: RangeType,
+    mut rev: bool,
+    first: usize,
+) -> CmdResult {
+    let preset_kind = kind != RangeType::Auto;
+    let preset_rev = rev;
+    let (mut withscores, mut offset, mut limit, mut has_limit) = (false, 0i64, -1i64, false);
+    let mut j = first + 2;
+    while j < args.len() {
+        let a = args.get(j);
+        let left = args.len() - j - 1;
+        let is = |n: &[u8]| a.eq_ignore_ascii_case(n);
+        if is(b"WITHSCORES") {
+            withscores = true;
+        } else if is(b"LIMIT") && left >= 2 {
+            offset = arg_i64(args.get(j + 1))?;
+            limit = arg_i64(args.get(j + 2))?;
+            // As Redis: only a count other than -1 makes LIMIT "given" for the check below.
+            has_limit = limit != -1;
+            j += 2;
+        } else if !preset_rev && is(b"REV") {
+            rev = true;
+        } else if !preset_kind && kind == RangeType::Auto && is(b"BYLEX") {
+            kind = RangeType::Lex;
+        } else if !preset_kind && kind == RangeType::Auto && is(b"BYSCORE") {
+            kind = RangeType::Score;
+        } else {
+            return Err(Error::Syntax);
+        }
+        j += 1;
+    }
+    if kind == RangeType::Auto {
+        kind = RangeType::Rank;
+    }
+    if has_limit && kind == RangeType::Rank {
+        return Err(Error::Msg(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
+    }
+    if withscores && kind == RangeType::Lex {
+        return Err(Error::Msg(
+            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
+    }
+    let (lo, hi) = if rev && kind != RangeType::Rank {
+        (args.get(first + 1), args.get(first))
+    } else {
+        (args.get(first), args.get(first + 1))
+    };
+    enum Spec<'a> {
+        Rank(i64, i64),
+        Score(ScoreRange),
+        Lex(Lex<'a>, Lex<'a>),
+    }
+    let spec = match kind {
+        RangeType::Score => Spec::Score(ScoreRange::parse(lo, hi)?),
+        RangeType::Lex => Spec::Lex(lex_bound(lo)?, lex_bound(hi)?),
+        _ => Spec::Rank(arg_i64(lo)?, arg_i64(hi)?),
+    };
+    let emit = Emit::Reply { withscores };
+    let found = read(ctx, args.get(1), |z| {
+        let ranks = match &spec {
+            Spec::Rank(s, e) => match rank_span(z.len(), *s, *e) {
+                None => Vec::new(),
+                // Reverse ranks count from the end: [a, b) there is [n-b, n-a) here, backwards.
+                Some((a, b)) if rev => windowed(z.len() - b, z.len() - a, true, 0, -1),
+                Some((a, b)) => windowed(a, b, false, 0, -1),
+            },
+            Spec::Score(r) => {
+                let (a, b) = r.ranks(z);
+                windowed(a, b, rev, offset, limit)
+            }
+            Spec::Lex(min, max) => lex_walk(z, *min, *max, rev, offset, limit),
+        };
+        let Emit::Reply { withscores } = emit;
+        encode::array(out, ranks.len() * if withscores { 2 } else { 1 });
+        for k in ranks {
+            if let Some((score, member)) = z.get(k) {
+                encode::bulk(out, member);
+                if withscores {
+                    score_reply(out, score);
+                }
+            }
+        }
+    })?;
+    if found.is_none() {
+        encode::array(out, 0);
+    }
+    Ok(())
+}
+
+/// `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`.
+pub fn zrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    zrange_generic(ctx, args, out, RangeType::Auto, false, 2)
+}
+
+/// `ZREVRANGE key start stop [WITHSCORES]`.
+pub fn zrevrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    zrange_generic(ctx, args, out, RangeType::Rank, true, 2)
+}
+
+/// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`.
+pub fn zrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    zrange_generic(ctx, args, out, RangeType::Score, false, 2)
+}
+
+/// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`.
+pub fn zrevrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    zrange_generic(ctx, args, out, RangeType::Score, true, 2)
+}
+
+/// `ZRANGEBYLEX key min max [LIMIT offset count]`.
+pub fn zrangebylex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    zrange_generic(ctx, args, out, RangeType::Lex, false, 2)
+}
+
+/// `ZREVRANGEBYLEX key max min [LIMIT offset count]`.
+pub fn zrevrangebylex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    zrange_generic(ctx, args, out, RangeType::Lex, true, 2)
+}
+
+fn pop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, max: bool) -> CmdResult {
+    if args.len() > 3 {
+        return Err(Error::Syntax);
+    }
+    let count = if args.len() == 3 {
+        // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
+        match arg_i64(args.get(2)) {
+            Ok(c) if c >= 0 => usize::try_from(c).unwrap_or(usize::MAX),
+            _ => return Err(Error::Msg("ERR value is out of range, must be positive")),
+        }
+    } else {
+        1
+    };
+    let popped = modify(ctx, args.get(1), |z| {
+        let mut v = Vec::new();
+        while v.len() < count && !z.is_empty() {
+            let k = if max { z.len() - 1 } else { 0 };
+            let Some((score, member)) = z.get(k).map(|(s, m)| (s, m.to_vec())) else {
+                break;
+            };
+            z.remove(&member);
+            v.push((member, score));
+        }
+        v
+    })?
+    .unwrap_or_default();
+    encode::array(out, popped.len() * 2);
+    for (member, score) in popped {
+        encode::bulk(out, &member);
+        score_reply(out, score);
+    }
+    Ok(())
+}
+
+/// `ZPOPMIN key [count]`.
+pub fn zpopmin(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    pop_generic(ctx, args, out, false)
+}
+
+/// `ZPOPMAX key [count]`.
+pub fn zpopmax(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    pop_generic(ctx, args, out, true)
+}
+
+/// Removes ranks [a, b) of `z`; returns how many.
+fn remove_ranks(z: &mut ZSet, a: usize, b: usize) -> usize {
+    let members: Vec<Vec<u8>> = (a..b)
+        .filter_map(|k| z.get(k).map(|(_, m)| m.to_vec()))
+        .collect();
+    for m in &members {
+        z.remove(m);
+    }
+    members.len()
+}
+
+/// `ZREMRANGEBYRANK key start stop`.
+pub fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let (s, e) = (arg_i64(args.get(2))?, arg_i64(args.get(3))?);
+    let n = modify(ctx, args.get(1), |z| match rank_span(z.len(), s, e) {
+        Some((a, b)) => remove_ranks(z, a, b),
+        None => 0,
+    })?;
+    int_reply(out, n.unwrap_or(0));
+    Ok(())
+}
+
+/// `ZREMRANGEBYSCORE key min max`.
+pub fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let range = ScoreRange::parse(args.get(2), args.get(3))?;
+    let n = modify(ctx, args.get(1), |z| {
+        let (a, b) = range.ranks(z);
+        remove_ranks(z, a, b)
+    })?;
+    int_reply(out, n.unwrap_or(0));
+    Ok(())
+}
+
+/// `ZREMRANGEBYLEX key min max`.
+pub fn zremrangebylex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let (min, max) = (lex_bound(args.get(2))?, lex_bound(args.get(3))?);
+    let n = modify(ctx, args.get(1), |z| {
+        let (a, b) = lex_ranks(z, min, max, false);
+        remove_ranks(z, a, b)
+    })?;
+    int_reply(out, n.unwrap_or(0));
+    Ok(())
+}
+
+/// `ZQUERY key score name offset limit` ("Build Your Own Redis"): seek the first
+/// (score, name) >= the given pair, move `offset` places by rank (negative allowed), then
+/// answer name, score, name, score... holding at most `limit` items (a name and a score
+/// count one each). Missing key, no such pair, a position outside the set, or `limit <= 0`
+/// give an empty array. Rank moves are O(log n).
+pub fn zquery(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let score = parse_score(args.get(2)).ok_or(NOT_FLOAT)?;
+    let name = args.get(3);
+    let offset = arg_i64(args.get(4))?;
+    let limit = arg_i64(args.get(5))?;
+    let found = read(ctx, args.get(1), |z| {
+        let start = z.count_below(score, name);
+        let pos = i64::try_from(start).unwrap_or(i64::MAX).checked_add(offset);
+        let len = i64::try_from(z.len()).unwrap_or(i64::MAX);
+        let mut items: Vec<(f64, &[u8])> = Vec::new();
+        if let (true, Some(pos)) = (start < z.len() && limit > 0, pos) {
+            if (0..len).contains(&pos) {
+                let pairs = usize::try_from((limit + 1) / 2).unwrap_or(usize::MAX);
+                let mut k = pos as usize;
+                while items.len() < pairs {
+                    let Some(e) = z.get(k) else { break };
+                    items.push(e);
+                    k += 1;
+                }
+            }
+        }
+        let max_items = usize::try_from(limit.max(0)).unwrap_or(usize::MAX);
+        let total = (items.len() * 2).min(max_items);
+        encode::array(out, total);
+        let mut written = 0;
+        for (s, m) in items {
+            if written < total {
+                encode::bulk(out, m);
+                written += 1;
+            }
+            if written < total {
+                score_reply(out, s);
+                written += 1;
+            }
+        }
+    })?;
+    if found.is_none() {
+        encode::array(out, 0);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::Harness;
+
+    fn setup() -> Harness {
+        let mut h = Harness::new();
+        // Ties on score 1 (ordered by name), then 2, 3.
+        assert_eq!(h.s("ZADD z 1 b 1 a 2 c 3 d 1 e"), ":5\r\n");
+        h
+    }
+
+    #[test]
+    fn zquery_offsets_limits_ties_and_missing_keys() {
+        let mut h = setup();
+        // Order: (1,a) (1,b) (1,e) (2,c) (3,d).
+        assert_eq!(
+            h.s("ZQUERY z 1 b 0 4"),
+            "*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n"
+        );
+        // Odd limit: a name and a score count one item each.
+        assert_eq!(
+            h.s("ZQUERY z 1 b 0 3"),
+            "*3\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n"
+        );
+        assert_eq!(h.s("ZQUERY z 1 b 0 1"), "*1\r\n$1\r\nb\r\n");
+        // Seek between entries: (1, "bb") lands on (1, e).
+        assert_eq!(h.s("ZQUERY z 1 bb 0 2"), "*2\r\n$1\r\ne\r\n$1\r\n1\r\n");
+        // Negative offset moves back by rank.
+        assert_eq!(h.s("ZQUERY z 2 c -2 2"), "*2\r\n$1\r\nb\r\n$1\r\n1\r\n");
+        assert_eq!(h.s("ZQUERY z 2 c -3 2"), "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+        // Before the first or past the last: empty.
+        assert_eq!(h.s("ZQUERY z 2 c -4 2"), "*0\r\n");
+        assert_eq!(h.s("ZQUERY z 1 a 5 2"), "*0\r\n");
+        assert_eq!(h.s("ZQUERY z 1 a 4 10"), "*2\r\n$1\r\nd\r\n$1\r\n3\r\n");
+        // Nothing >= the pair: empty whatever the offset.
+        assert_eq!(h.s("ZQUERY z 3 e -2 10"), "*0\r\n");
+        assert_eq!(h.s("ZQUERY z 1 a 0 0"), "*0\r\n");
+        assert_eq!(h.s("ZQUERY z 1 a 0 -5"), "*0\r\n");
+        assert_eq!(h.s("ZQUERY missing 1 a 0 10"), "*0\r\n");
+        assert_eq!(
+            h.s("ZQUERY z x a 0 10"),
+            "-ERR value is not a valid float\r\n"
+        );
+        assert_eq!(
+            h.s("ZQUERY z 1 a x 10"),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        h.run("SET s v");
+        assert!(h.s("ZQUERY s 1 a 0 10").starts_with("-WRONGTYPE"));
+        // Scores print as ZSCORE prints them.
+        h.run("ZADD f 1.1 x");
+        assert_eq!(
+            h.s("ZQUERY f 0 a 0 2"),
+            "*2\r\n$1\r\nx\r\n$18\r\n1.1000000000000001\r\n"
+        );
+    }
+
+    #[test]
+    fn zquery_rank_moves_work_on_big_sets() {
+        let mut h = Harness::new();
+        for chunk in 0..10 {
+            let mut line = std::string::String::from("ZADD big");
+            for i in 0..100 {
+                let n = chunk * 100 + i;
+                line.push_str(&std::format!(" {n} m{n:04}"));
+            }
+            h.run(&line);
+        }
+        assert_eq!(h.s("OBJECT ENCODING big"), "$8\r\nskiplist\r\n");
+        assert_eq!(
+            h.s("ZQUERY big 500 m0500 -250 2"),
+            "*2\r\n$5\r\nm0250\r\n$3\r\n250\r\n"
+        );
+        assert_eq!(
+            h.s("ZQUERY big 500 m0500 499 2"),
+            "*2\r\n$5\r\nm0999\r\n$3\r\n999\r\n"
+        );
+        assert_eq!(h.s("ZQUERY big 500 m0500 500 2"), "*0\r\n");
+        assert_eq!(h.s("ZRANK big m0700"), ":700\r\n");
+    }
+
+    #[test]
+    fn emptied_sets_are_deleted() {
+        let mut h = setup();
+        assert_eq!(h.s("ZREM z a b c d e"), ":5\r\n");
+        assert_eq!(h.s("EXISTS z"), ":0\r\n");
+        h.run("ZADD p 1 x");
+        assert_eq!(h.s("ZPOPMIN p"), "*2\r\n$1\r\nx\r\n$1\r\n1\r\n");
+        assert_eq!(h.s("TYPE p"), "+none\r\n");
+    }
+}
