@@ -293,6 +293,25 @@ impl ZSet {
         }
     }
 
+    /// An empty set in the big form from the start (Redis builds the results of ZUNION and
+    /// ZINTER in a skiplist, which keeps a `-0` score as `-0`).
+    pub fn new_unpacked() -> Self {
+        ZSet {
+            repr: Repr::Big(Tree::new()),
+        }
+    }
+
+    /// A copy in the form Redis would store: the small form when small enough.
+    pub fn repacked(&self) -> ZSet {
+        let mut z = ZSet::new();
+        for k in 0..self.len() {
+            if let Some((score, member)) = self.get(k) {
+                z.insert(member, score);
+            }
+        }
+        z
+    }
+
     /// Number of members.
     pub fn len(&self) -> usize {
         match &self.repr {
@@ -357,7 +376,8 @@ impl ZSet {
             Repr::Big(t) => match t.find(member) {
                 Some(i) => {
                     let old = t.node(i).map(|n| n.score);
-                    if old != Some(score) {
+                    // Compare bits: 0 and -0 are different scores to store.
+                    if old.map(f64::to_bits) != Some(score.to_bits()) {
                         t.set_score(i, score);
                     }
                     old

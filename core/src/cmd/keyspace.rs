@@ -266,7 +266,7 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 
 /// Parses a SCAN cursor as Redis does with `strtoul`: decimal, an optional sign (a minus
 /// wraps around), no leading space, no overflow.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
     let (neg, digits) = match s.split_first() {
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),

@@ -561,11 +561,6 @@ fn windowed(a: usize, b: usize, rev: bool, offset: i64, limit: i64) -> Vec<usize
         .collect()
 }
 
-/// What a range command does with what it selected.
-enum Emit {
-    Reply { withscores: bool },
-}
-
 /// The shared engine of ZRANGE and its legacy forms. `first` is the index of the min (or
 /// start) argument; options follow the two range arguments.
 fn zrange_generic(
@@ -575,6 +570,7 @@ fn zrange_generic(
     mut kind: RangeType,
     mut rev: bool,
     first: usize,
+    store: bool,
 ) -> CmdResult {
     let preset_kind = kind != RangeType::Auto;
     let preset_rev = rev;
@@ -584,7 +580,7 @@ fn zrange_generic(
         let a = args.get(j);
         let left = args.len() - j - 1;
         let is = |n: &[u8]| a.eq_ignore_ascii_case(n);
-        if is(b"WITHSCORES") {
+        if !store && is(b"WITHSCORES") {
             withscores = true;
         } else if is(b"LIMIT") && left >= 2 {
             offset = arg_i64(args.get(j + 1))?;
@@ -631,9 +627,8 @@ fn zrange_generic(
         RangeType::Lex => Spec::Lex(lex_bound(lo)?, lex_bound(hi)?),
         _ => Spec::Rank(arg_i64(lo)?, arg_i64(hi)?),
     };
-    let emit = Emit::Reply { withscores };
-    let found = read(ctx, args.get(1), |z| {
-        let ranks = match &spec {
+    let select = |z: &ZSet| -> Vec<usize> {
+        match &spec {
             Spec::Rank(s, e) => match rank_span(z.len(), *s, *e) {
                 None => Vec::new(),
                 // Reverse ranks count from the end: [a, b) there is [n-b, n-a) here, backwards.
@@ -645,8 +640,32 @@ fn zrange_generic(
                 windowed(a, b, rev, offset, limit)
             }
             Spec::Lex(min, max) => lex_walk(z, *min, *max, rev, offset, limit),
-        };
-        let Emit::Reply { withscores } = emit;
+        }
+    };
+    if store {
+        // ZRANGESTORE dst src ...: both keys locked together.
+        let (dst, src) = (args.get(1), args.get(2));
+        let n = ctx.db().multi(&[dst, src], ctx.now.unix, |m| {
+            let picked = match m.get(src) {
+                None => ZSet::new(),
+                Some(item) => {
+                    let z = zset(&item)?;
+                    let mut result = ZSet::new();
+                    for k in select(z) {
+                        if let Some((score, member)) = z.get(k) {
+                            result.insert(member, score);
+                        }
+                    }
+                    result
+                }
+            };
+            Ok(store_result(m, dst, picked))
+        })?;
+        int_reply(out, n);
+        return Ok(());
+    }
+    let found = read(ctx, args.get(first - 1), |z| {
+        let ranks = select(z);
         encode::array(out, ranks.len() * if withscores { 2 } else { 1 });
         for k in ranks {
             if let Some((score, member)) = z.get(k) {
@@ -665,32 +684,52 @@ fn zrange_generic(
 
 /// `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`.
 pub fn zrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    zrange_generic(ctx, args, out, RangeType::Auto, false, 2)
+    zrange_generic(ctx, args, out, RangeType::Auto, false, 2, false)
+}
+
+/// `ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]`: the
+/// number of members stored (an empty result deletes `dst`).
+pub fn zrangestore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    zrange_generic(ctx, args, out, RangeType::Auto, false, 3, true)
+}
+
+/// Stores `z` at `dst` (replacing whatever was there; an empty set deletes `dst`) and
+/// returns its size.
+fn store_result(m: &mut crate::db::Multi<'_>, dst: &[u8], z: ZSet) -> usize {
+    let n = z.len();
+    m.write(dst, |_| {
+        if n == 0 {
+            (Write::Remove, ())
+        } else {
+            (Write::Put(Item::new(Value::ZSet(Box::new(z)))), ())
+        }
+    });
+    n
 }
 
 /// `ZREVRANGE key start stop [WITHSCORES]`.
 pub fn zrevrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    zrange_generic(ctx, args, out, RangeType::Rank, true, 2)
+    zrange_generic(ctx, args, out, RangeType::Rank, true, 2, false)
 }
 
 /// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`.
 pub fn zrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    zrange_generic(ctx, args, out, RangeType::Score, false, 2)
+    zrange_generic(ctx, args, out, RangeType::Score, false, 2, false)
 }
 
 /// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`.
 pub fn zrevrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    zrange_generic(ctx, args, out, RangeType::Score, true, 2)
+    zrange_generic(ctx, args, out, RangeType::Score, true, 2, false)
 }
 
 /// `ZRANGEBYLEX key min max [LIMIT offset count]`.
 pub fn zrangebylex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    zrange_generic(ctx, args, out, RangeType::Lex, false, 2)
+    zrange_generic(ctx, args, out, RangeType::Lex, false, 2, false)
 }
 
 /// `ZREVRANGEBYLEX key max min [LIMIT offset count]`.
 pub fn zrevrangebylex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    zrange_generic(ctx, args, out, RangeType::Lex, true, 2)
+    zrange_generic(ctx, args, out, RangeType::Lex, true, 2, false)
 }
 
 fn pop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, max: bool) -> CmdResult {
@@ -825,6 +864,357 @@ pub fn zquery(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     if found.is_none() {
         encode::array(out, 0);
     }
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    /// Redis's `zunionInterAggregate`: a sum that is NaN (inf + -inf) becomes 0.
+    fn apply(self, target: &mut f64, val: f64) {
+        match self {
+            Aggregate::Sum => {
+                *target += val;
+                if target.is_nan() {
+                    *target = 0.0;
+                }
+            }
+            Aggregate::Min => *target = target.min(val),
+            Aggregate::Max => *target = target.max(val),
+        }
+    }
+}
+
+/// ZUNION, ZINTER, ZDIFF and their STORE forms (Redis's `zunionInterDiffGenericCommand`).
+fn setop(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    op: SetOp,
+    store: bool,
+) -> CmdResult {
+    let name = match (op, store) {
+        (SetOp::Union, false) => "zunion",
+        (SetOp::Union, true) => "zunionstore",
+        (SetOp::Inter, false) => "zinter",
+        (SetOp::Inter, true) => "zinterstore",
+        (SetOp::Diff, false) => "zdiff",
+        (SetOp::Diff, true) => "zdiffstore",
+    };
+    let numkeys_at = if store { 2 } else { 1 };
+    let numkeys = arg_i64(args.get(numkeys_at))?;
+    if numkeys < 1 {
+        out.extend_from_slice(b"-ERR at least 1 input key is needed for '");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"' command\r\n");
+        return Ok(());
+    }
+    let numkeys = usize::try_from(numkeys).unwrap_or(usize::MAX);
+    if numkeys > args.len() - numkeys_at - 1 {
+        return Err(Error::Syntax);
+    }
+    let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(numkeys_at + 1 + i)).collect();
+    let mut all_keys = keys.clone();
+    let dst = store.then(|| args.get(1));
+    if let Some(d) = dst {
+        all_keys.push(d);
+    }
+    ctx.db().multi(&all_keys, ctx.now.unix, |m| {
+        // Input keys first: a key of another type is WRONGTYPE before any option error.
+        let mut sets: Vec<(Option<ZSet>, f64)> = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let z = match m.get(k) {
+                None => None,
+                Some(item) => match item.value {
+                    Value::ZSet(z) => Some(*z),
+                    _ => return Err(Error::WrongType),
+                },
+            };
+            sets.push((z, 1.0));
+        }
+        let (mut aggregate, mut withscores) = (Aggregate::Sum, false);
+        let mut j = numkeys_at + 1 + numkeys;
+        while j < args.len() {
+            let remaining = args.len() - j;
+            let a = args.get(j);
+            if op != SetOp::Diff && remaining > numkeys && a.eq_ignore_ascii_case(b"WEIGHTS") {
+                for (i, set) in sets.iter_mut().enumerate() {
+                    set.1 = parse_score(args.get(j + 1 + i))
+                        .ok_or(Error::Msg("ERR weight value is not a float"))?;
+                }
+                j += 1 + numkeys;
+            } else if op != SetOp::Diff && remaining >= 2 && a.eq_ignore_ascii_case(b"AGGREGATE") {
+                let v = args.get(j + 1);
+                aggregate = if v.eq_ignore_ascii_case(b"SUM") {
+                    Aggregate::Sum
+                } else if v.eq_ignore_ascii_case(b"MIN") {
+                    Aggregate::Min
+                } else if v.eq_ignore_ascii_case(b"MAX") {
+                    Aggregate::Max
+                } else {
+                    return Err(Error::Syntax);
+                };
+                j += 2;
+            } else if !store && a.eq_ignore_ascii_case(b"WITHSCORES") {
+                withscores = true;
+                j += 1;
+            } else {
+                return Err(Error::Syntax);
+            }
+        }
+        let weighted = |score: f64, w: f64| {
+            let v = score * w;
+            if v.is_nan() {
+                0.0
+            } else {
+                v
+            }
+        };
+        let mut result = ZSet::new_unpacked();
+        match op {
+            SetOp::Union => {
+                for (z, w) in &sets {
+                    let Some(z) = z else { continue };
+                    for k in 0..z.len() {
+                        let Some((score, member)) = z.get(k) else {
+                            continue;
+                        };
+                        let v = weighted(score, *w);
+                        match result.score(member) {
+                            Some(mut cur) => {
+                                aggregate.apply(&mut cur, v);
+                                result.insert(member, cur);
+                            }
+                            None => {
+                                result.insert(member, v);
+                            }
+                        }
+                    }
+                }
+            }
+            SetOp::Inter => {
+                let mut present: Vec<(&ZSet, f64)> = sets
+                    .iter()
+                    .filter_map(|(z, w)| z.as_ref().map(|z| (z, *w)))
+                    .collect();
+                if present.len() == sets.len() {
+                    // Walk the smallest set, as Redis does.
+                    present.sort_by_key(|(z, _)| z.len());
+                    if let Some(((base, w0), rest)) = present.split_first() {
+                        'members: for k in 0..base.len() {
+                            let Some((score, member)) = base.get(k) else {
+                                continue;
+                            };
+                            let mut acc = weighted(score, *w0);
+                            for (z, w) in rest {
+                                // Only the first value is NaN-checked; a NaN sum becomes 0
+                                // in `apply` (Redis's zinter loop).
+                                match z.score(member) {
+                                    Some(s) => aggregate.apply(&mut acc, s * *w),
+                                    None => continue 'members,
+                                }
+                            }
+                            result.insert(member, acc);
+                        }
+                    }
+                }
+            }
+            SetOp::Diff => {
+                if let Some((Some(base), _)) = sets.first() {
+                    for k in 0..base.len() {
+                        let Some((score, member)) = base.get(k) else {
+                            continue;
+                        };
+                        let elsewhere = sets
+                            .iter()
+                            .skip(1)
+                            .any(|(z, _)| z.as_ref().is_some_and(|z| z.score(member).is_some()));
+                        if !elsewhere {
+                            result.insert(member, score);
+                        }
+                    }
+                }
+            }
+        }
+        match dst {
+            Some(d) => {
+                let n = store_result(m, d, result.repacked());
+                int_reply(out, n);
+            }
+            None => {
+                encode::array(out, result.len() * if withscores { 2 } else { 1 });
+                for k in 0..result.len() {
+                    if let Some((score, member)) = result.get(k) {
+                        encode::bulk(out, member);
+                        if withscores {
+                            score_reply(out, score);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `ZUNION numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`.
+pub fn zunion(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    setop(ctx, args, out, SetOp::Union, false)
+}
+
+/// `ZINTER numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`.
+pub fn zinter(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    setop(ctx, args, out, SetOp::Inter, false)
+}
+
+/// `ZDIFF numkeys key [key ...] [WITHSCORES]`.
+pub fn zdiff(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    setop(ctx, args, out, SetOp::Diff, false)
+}
+
+/// `ZUNIONSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]`.
+pub fn zunionstore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    setop(ctx, args, out, SetOp::Union, true)
+}
+
+/// `ZINTERSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]`.
+pub fn zinterstore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    setop(ctx, args, out, SetOp::Inter, true)
+}
+
+/// `ZDIFFSTORE dst numkeys key [key ...]`.
+pub fn zdiffstore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    setop(ctx, args, out, SetOp::Diff, true)
+}
+
+/// `ZRANDMEMBER key [count [WITHSCORES]]`: a positive count gives distinct members (the
+/// whole set, in order, when count >= its size), a negative one may repeat.
+pub fn zrandmember(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() > 4 || (args.len() == 4 && !args.get(3).eq_ignore_ascii_case(b"WITHSCORES")) {
+        return Err(Error::Syntax);
+    }
+    let count = if args.len() >= 3 {
+        let c = arg_i64(args.get(2))?;
+        if c == i64::MIN {
+            return Err(Error::Msg(
+                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ));
+        }
+        Some(c)
+    } else {
+        None
+    };
+    let withscores = args.len() == 4;
+    let mut r = ctx.session.next_random();
+    let mut next = move || {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        r
+    };
+    let found = read(ctx, args.get(1), |z| {
+        let n = z.len();
+        let picks: Vec<usize> = match count {
+            None => (n > 0)
+                .then(|| (next() % n as u64) as usize)
+                .into_iter()
+                .collect(),
+            // The whole set, highest first: Redis walks sorted sets from the end here.
+            Some(c) if c >= 0 && c as u64 >= n as u64 => (0..n).rev().collect(),
+            Some(c) if c >= 0 => {
+                // Distinct members: a partial shuffle of the ranks.
+                let mut ranks: Vec<usize> = (0..n).collect();
+                let c = c as usize;
+                for i in 0..c {
+                    let j = i + (next() % (n - i) as u64) as usize;
+                    ranks.swap(i, j);
+                }
+                ranks.truncate(c);
+                ranks
+            }
+            Some(c) => (0..c.unsigned_abs().min(1 << 20))
+                .filter(|_| n > 0)
+                .map(|_| (next() % n as u64) as usize)
+                .collect(),
+        };
+        if count.is_none() {
+            match picks.first().and_then(|&k| z.get(k)) {
+                Some((_, m)) => encode::bulk(out, m),
+                None => encode::nil(out),
+            }
+            return;
+        }
+        encode::array(out, picks.len() * if withscores { 2 } else { 1 });
+        for k in picks {
+            if let Some((score, member)) = z.get(k) {
+                encode::bulk(out, member);
+                if withscores {
+                    score_reply(out, score);
+                }
+            }
+        }
+    })?;
+    if found.is_none() {
+        match count {
+            None => encode::nil(out),
+            Some(_) => encode::array(out, 0),
+        }
+    }
+    Ok(())
+}
+
+/// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: the whole set in one reply with
+/// cursor 0 (as Redis answers for small sets, whatever COUNT says).
+pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
+    let mut pattern: Option<&[u8]> = None;
+    let mut j = 3;
+    while j < args.len() {
+        let a = args.get(j);
+        let more = j + 1 < args.len();
+        if a.eq_ignore_ascii_case(b"COUNT") && more {
+            if arg_i64(args.get(j + 1))? < 1 {
+                return Err(Error::Syntax);
+            }
+        } else if a.eq_ignore_ascii_case(b"MATCH") && more {
+            let p = args.get(j + 1);
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else {
+            return Err(Error::Syntax);
+        }
+        j += 2;
+    }
+    let body = read(ctx, args.get(1), |z| {
+        let mut body = Vec::new();
+        let mut n = 0;
+        for k in 0..z.len() {
+            if let Some((score, member)) = z.get(k) {
+                if pattern.is_none_or(|p| crate::glob::matches(p, member, false)) {
+                    encode::bulk(&mut body, member);
+                    score_reply(&mut body, score);
+                    n += 2;
+                }
+            }
+        }
+        (n, body)
+    })?
+    .unwrap_or_default();
+    encode::array(out, 2);
+    encode::bulk(out, b"0");
+    encode::array(out, body.0);
+    out.extend_from_slice(&body.1);
     Ok(())
 }
 

@@ -375,7 +375,44 @@ fn random_zset_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let k = s(r.pick(&keys));
-        let cmd: Vec<Vec<u8>> = match r.below(24) {
+        let cmd: Vec<Vec<u8>> = match r.below(27) {
+            24 => {
+                // Two inputs only: sums of three doubles depend on the order Redis picks.
+                let op = r.pick(&[
+                    "ZUNIONSTORE",
+                    "ZINTERSTORE",
+                    "ZDIFFSTORE",
+                    "ZUNION",
+                    "ZINTER",
+                    "ZDIFF",
+                ]);
+                let store = op.ends_with("STORE");
+                let mut c = vec![s(op)];
+                if store {
+                    c.push(s(r.pick(&keys)));
+                }
+                c.extend([s("2"), s(r.pick(&keys)), s(r.pick(&keys))]);
+                if !op.starts_with("ZDIFF") && r.below(2) == 0 {
+                    c.extend([
+                        s("WEIGHTS"),
+                        s(r.pick(&["1", "2", "-1", "0.5", "0"])),
+                        s(r.pick(&["1", "3", "inf"])),
+                    ]);
+                }
+                if !op.starts_with("ZDIFF") && r.below(2) == 0 {
+                    c.extend([s("AGGREGATE"), s(r.pick(&["SUM", "MIN", "MAX"]))]);
+                }
+                if !store && r.below(2) == 0 {
+                    c.push(s("WITHSCORES"));
+                }
+                c
+            }
+            25 => {
+                let mut c = vec![s("ZRANGESTORE"), s(r.pick(&keys)), k];
+                c.extend([s(r.pick(&bounds)), s(r.pick(&bounds)), s("BYSCORE")]);
+                c
+            }
+            26 => vec![s("ZSCAN"), k, s("0")],
             0..=4 => {
                 let mut c = vec![s("ZADD"), k];
                 for _ in 0..r.below(3) {
