@@ -10,6 +10,8 @@ started are stopped by PID at the end.
     benches/compare.py                # defaults below, 3 rounds
     benches/compare.py --rounds 5 --workers 4 -- -P 16 -d 1024 -c 50 --threads 2 \\
         -r 100000 -n 600000 -t set,get
+    benches/compare.py --prepare "-n 1000000 -r 1000000 -P 64 zadd zbig __rand_int__ m:__rand_int__" \\
+        -- -n 300000 -P 16 -r 1000000 zrank zbig m:__rand_int__
 """
 import argparse
 import csv
@@ -55,6 +57,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=4, help="kv_server --workers")
+    ap.add_argument("--prepare", default=None,
+                    help="redis-benchmark arguments that fill both servers first (default: "
+                         "SETs over the -r key range with the -d value size)")
     ap.add_argument("bench_args", nargs="*", help="redis-benchmark arguments (after --)")
     a = ap.parse_args()
     args = a.bench_args or DEFAULT
@@ -77,9 +82,12 @@ def main():
         # Prepopulate: enough random SETs over the same key range and value size.
         keyspace = args[args.index("-r") + 1] if "-r" in args else "100000"
         size = args[args.index("-d") + 1] if "-d" in args else "3"
+        prepare = (a.prepare.split() if a.prepare else
+                   ["-t", "set", "-r", keyspace, "-d", size, "-P", "16",
+                    "-n", str(int(keyspace) * 5), "-c", "20"])
         for name in procs:
-            bench(ports[name], ["-t", "set", "-r", keyspace, "-d", size, "-P", "16",
-                                "-n", str(int(keyspace) * 5), "-c", "20"])
+            subprocess.run(["redis-benchmark", "-p", str(ports[name]), "-q", *prepare],
+                           check=True, capture_output=True, timeout=600)
         results = {n: [] for n in procs}
         order = list(procs)
         for r in range(a.rounds):

@@ -60,6 +60,9 @@ enum Repr {
 #[derive(Clone)]
 pub struct ZSet {
     repr: Repr,
+    /// Bytes of all members, kept as members come and go (so MEMORY USAGE and the
+    /// keyspace's accounting cost O(1)).
+    member_bytes: usize,
 }
 
 impl Default for ZSet {
@@ -290,6 +293,7 @@ impl ZSet {
     pub fn new() -> Self {
         ZSet {
             repr: Repr::Small(Vec::new()),
+            member_bytes: 0,
         }
     }
 
@@ -298,6 +302,7 @@ impl ZSet {
     pub fn new_unpacked() -> Self {
         ZSet {
             repr: Repr::Big(Tree::new()),
+            member_bytes: 0,
         }
     }
 
@@ -350,6 +355,14 @@ impl ZSet {
 
     /// Sets `member`'s score (adding it if new); returns the old score.
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        let old = self.insert_inner(member, score);
+        if old.is_none() {
+            self.member_bytes += member.len();
+        }
+        old
+    }
+
+    fn insert_inner(&mut self, member: &[u8], score: f64) -> Option<f64> {
         if let Repr::Small(v) = &self.repr {
             let grows = !v.iter().any(|(_, m)| **m == *member);
             if member.len() > SMALL_MAX_MEMBER || (grows && v.len() >= SMALL_MAX_ENTRIES) {
@@ -392,13 +405,17 @@ impl ZSet {
 
     /// Removes `member`; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        match &mut self.repr {
+        let old = match &mut self.repr {
             Repr::Small(v) => {
                 let i = v.iter().position(|(_, m)| **m == *member)?;
                 Some(v.remove(i).0)
             }
             Repr::Big(t) => t.remove(member),
+        };
+        if old.is_some() {
+            self.member_bytes -= member.len();
         }
+        old
     }
 
     /// The 0-based rank of `member` in ascending order.
@@ -446,12 +463,11 @@ impl ZSet {
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
             Repr::Small(v) => {
-                v.capacity() * core::mem::size_of::<(f64, Box<[u8]>)>()
-                    + v.iter().map(|(_, m)| m.len()).sum::<usize>()
+                v.capacity() * core::mem::size_of::<(f64, Box<[u8]>)>() + self.member_bytes
             }
             Repr::Big(t) => {
                 t.nodes.capacity() * core::mem::size_of::<Node>()
-                    + t.nodes.iter().map(|n| n.member.len()).sum::<usize>()
+                    + self.member_bytes
                     + t.index.capacity() * (core::mem::size_of::<u32>() + 1)
                     + t.free.capacity() * 4
             }
@@ -533,6 +549,8 @@ mod tests {
             }
         }
         assert!(!z.is_small(), "400 members: big form");
+        let bytes: usize = order.iter().map(|k| k.1.len()).sum();
+        assert_eq!(z.member_bytes, bytes);
     }
 
     #[test]

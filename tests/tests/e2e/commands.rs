@@ -565,3 +565,48 @@ fn info_and_client_list_use_redis_field_names_and_formats() {
         "CLIENT LIST field names and order"
     );
 }
+
+#[test]
+fn zquery_end_to_end() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.raw();
+    assert_eq!(
+        c.call(&["ZADD", "z", "1", "b", "1", "a", "2", "c", "3", "d", "1", "e"]),
+        b":5\r\n"
+    );
+    // Order: (1,a) (1,b) (1,e) (2,c) (3,d).
+    let q = |c: &mut support::Raw, args: &[&str]| {
+        let mut v = vec!["ZQUERY", "z"];
+        v.extend_from_slice(args);
+        c.call(&v)
+    };
+    assert_eq!(
+        q(&mut c, &["1", "b", "0", "4"]),
+        b"*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(
+        q(&mut c, &["1", "b", "0", "3"]),
+        b"*3\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n"
+    );
+    assert_eq!(
+        q(&mut c, &["2", "c", "-3", "2"]),
+        b"*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(q(&mut c, &["2", "c", "-4", "2"]), b"*0\r\n");
+    assert_eq!(q(&mut c, &["1", "a", "5", "2"]), b"*0\r\n");
+    assert_eq!(q(&mut c, &["9", "z", "-1", "2"]), b"*0\r\n");
+    assert_eq!(q(&mut c, &["1", "a", "0", "0"]), b"*0\r\n");
+    assert_eq!(
+        c.call(&["ZQUERY", "missing", "1", "a", "0", "9"]),
+        b"*0\r\n"
+    );
+    assert_eq!(
+        c.call(&["ZQUERY", "z", "1", "a", "0"]),
+        b"-ERR wrong number of arguments for 'zquery' command\r\n"
+    );
+    assert_eq!(c.call(&["SET", "s", "v"]), b"+OK\r\n");
+    assert_eq!(
+        c.call(&["ZQUERY", "s", "1", "a", "0", "9"]),
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+}
