@@ -264,6 +264,35 @@ fn to_u64(b: &Big) -> u64 {
         | (u64::from(b.0.get(1).copied().unwrap_or(0)) << 32)
 }
 
+/// Parses the signed decimal exponent of a float literal at `s[*i..]`, advancing `i`;
+/// saturates at ±1,000,000 (far beyond any finite value). `Err(false)` without digits.
+fn parse_exponent(s: &[u8], i: &mut usize) -> Result<i64, bool> {
+    let neg = match s.get(*i) {
+        Some(b'-') => {
+            *i += 1;
+            true
+        }
+        Some(b'+') => {
+            *i += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = *i;
+    let mut exp: i64 = 0;
+    while let Some(&c) = s.get(*i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        exp = (exp * 10 + i64::from(c - b'0')).min(1_000_000);
+        *i += 1;
+    }
+    if *i == start {
+        return Err(false);
+    }
+    Ok(if neg { -exp } else { exp })
+}
+
 /// Parses a C99 hexadecimal float body (after the sign) as strtold accepts it:
 /// `0x` + hex digits with an optional point + an optional `p` binary exponent. Returns the
 /// exact value as `n * 2^e`; `Ok(None)` when the text is not hexadecimal at all.
@@ -304,31 +333,7 @@ pub fn parse_hex(body: &[u8]) -> Result<Option<(Big, i32)>, bool> {
     let mut exp: i64 = 0;
     if let Some(b'p' | b'P') = rest.get(i) {
         i += 1;
-        let neg = match rest.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = i;
-        while let Some(&c) = rest.get(i) {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            exp = (exp * 10 + i64::from(c - b'0')).min(1_000_000);
-            i += 1;
-        }
-        if i == start {
-            return Err(false);
-        }
-        if neg {
-            exp = -exp;
-        }
+        exp = parse_exponent(rest, &mut i)?;
     }
     if i != rest.len() || n.bit_len() > 20_000 {
         return Err(false);
@@ -436,31 +441,7 @@ impl LongDouble {
         let mut exp: i64 = 0;
         if let Some(b'e' | b'E') = body.get(i) {
             i += 1;
-            let eneg = match body.get(i) {
-                Some(b'-') => {
-                    i += 1;
-                    true
-                }
-                Some(b'+') => {
-                    i += 1;
-                    false
-                }
-                _ => false,
-            };
-            let start = i;
-            while let Some(&c) = body.get(i) {
-                if !c.is_ascii_digit() {
-                    break;
-                }
-                exp = (exp * 10 + i64::from(c - b'0')).min(1_000_000);
-                i += 1;
-            }
-            if i == start {
-                return Err(false);
-            }
-            if eneg {
-                exp = -exp;
-            }
+            exp = parse_exponent(body, &mut i)?;
         }
         if i != body.len() {
             return Err(false);
