@@ -7,8 +7,43 @@
 
 pub use alloc::sync::Arc;
 pub use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-pub use spin::mutex::SpinMutex as Mutex;
-pub use spin::rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use spin::rwlock::RwLockReadGuard;
+
+/// A reader-writer spin lock whose waiters back off to the OS (see [`Relax`]).
+pub type RwLock<T> = spin::rwlock::RwLock<T, Relax>;
+/// The write guard of [`RwLock`].
+pub type RwLockWriteGuard<'a, T> = spin::rwlock::RwLockWriteGuard<'a, T, Relax>;
+/// A spin mutex whose waiters back off to the OS (see [`Relax`]).
+pub type Mutex<T> = spin::mutex::SpinMutex<T, Relax>;
+
+/// Spins a thread waiting for a lock does between offers to yield the CPU.
+pub const SPINS_BEFORE_YIELD: usize = 64;
+
+static YIELD: spin::Once<fn()> = spin::Once::new();
+
+/// Gives the engine's locks a way to yield the CPU while they wait (the std frontend passes
+/// `std::thread::yield_now`). Without it a waiter only spins; with more worker threads than
+/// cores, a lock holder that the OS preempted would then make every waiter burn its whole
+/// time slice. The first call wins.
+pub fn set_yield(f: fn()) {
+    YIELD.call_once(|| f);
+}
+
+/// The relax strategy of the engine's locks: a short spin, then the driver's yield.
+#[derive(Debug)]
+pub struct Relax;
+
+impl spin::RelaxStrategy for Relax {
+    #[inline]
+    fn relax() {
+        for _ in 0..SPINS_BEFORE_YIELD {
+            core::hint::spin_loop();
+        }
+        if let Some(yield_now) = YIELD.get() {
+            yield_now();
+        }
+    }
+}
 
 /// Pads and aligns a value to 128 bytes so that values written by different threads never
 /// share a cache line (two lines on x86 because of the adjacent-line prefetcher).

@@ -92,6 +92,8 @@ pub fn run(config: Config) -> io::Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&sigterm))?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&sigint))?;
 
+    // Lock waiters in the engine yield the CPU instead of spinning out a time slice.
+    kv_core::sync::set_yield(std::thread::yield_now);
     let origin = Instant::now();
     let clock = SystemClock::new(origin);
     let seed = host::random_u64(0x6b76);
