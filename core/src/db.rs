@@ -2,26 +2,27 @@
 //! the commands use ([`Db::read`], [`Db::write`], [`Db::remove`], [`Db::exists`], [`Db::len`],
 //! [`Db::clear`], [`Db::for_each_key`]).
 //!
-//! This is the *baseline* store: N shards of `spin::RwLock<hashbrown::HashTable>`, keys
-//! hashed once with XXH3-64 under a per-process seed that the caller injects. The hash picks
-//! the shard from bits 32.. and hashbrown uses the low bits and the top 7, so the two never
-//! correlate. The concurrent hopscotch map replaces it later; this one stays selectable for
-//! benchmarks.
+//! The store is the concurrent hopscotch map ([`crate::map::HopMap`]): 256 segments, each
+//! a hopscotch table under its own reader-writer lock, keys hashed once with XXH3-64 under a
+//! per-process seed that the caller injects. Each segment also carries this module's
+//! per-segment state ([`ShardState`]: the expiry heap and counters), guarded by the same
+//! lock, so a write updates the key and its bookkeeping in one critical section. (The
+//! foundation's baseline, segments of `hashbrown::HashTable`, lives on in `benches/map.rs`
+//! for comparison.)
 //!
 //! Expiry is lazy here: a key whose time has passed is invisible to every call from that
 //! moment (`now > expire_at`, as Redis's `keyIsExpired`), and is removed (and counted in
 //! `expired_keys`) by the first call that meets it. Work under a lock is bounded by the
 //! operation: no call walks more than one shard at a time.
 
-use crate::sync::{AtomicU32, AtomicUsize, CachePadded, Ordering, RwLock, RwLockWriteGuard};
+use crate::map::{HopMap, HopTable, KeyHash, Segment};
+use crate::sync::{AtomicU32, AtomicUsize, Ordering, RwLockWriteGuard};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::mem::size_of;
-use hashbrown::hash_table::{Entry as TableEntry, HashTable};
-use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// A value stored under a key.
 #[derive(Clone, Debug)]
@@ -120,8 +121,8 @@ pub enum Write {
     Put(Item),
 }
 
-struct Entry {
-    key: Box<[u8]>,
+/// What the map stores under a key: the item and its access time.
+struct Stored {
     item: Item,
     /// When the key was last read or written, in Unix seconds (OBJECT IDLETIME); atomic so
     /// that reads under the shared lock can record it.
@@ -133,7 +134,7 @@ fn access_secs(now: UnixMillis) -> u32 {
     now.0.div_euclid(1000) as u32
 }
 
-impl Entry {
+impl Stored {
     /// Records an access at `now`, writing only when the second changed.
     #[inline]
     fn touch(&self, now: UnixMillis) {
@@ -144,22 +145,25 @@ impl Entry {
     }
 }
 
-impl Entry {
-    /// Heap bytes this entry owns (the table slot itself is counted by capacity).
-    fn heap(&self) -> usize {
-        self.key.len() + self.item.value.heap_bytes()
-    }
+/// Heap bytes a key and its value own (the table slot itself is counted by capacity).
+fn heap(key: &[u8], s: &Stored) -> usize {
+    key.len() + s.item.value.heap_bytes()
 }
 
-/// One shard: a hash table plus a min-heap of (expire time, key hash) for active expiry.
+/// Bytes of one table bucket of the keyspace.
+fn bucket_bytes() -> usize {
+    HopTable::<(Box<[u8]>, Stored)>::bucket_bytes()
+}
+
+/// What each map segment ("shard" below) keeps beside its table: a min-heap of (expire
+/// time, key hash) for active expiry, and counters.
 ///
 /// The heap is lazy: when a key's TTL changes or the key goes, its old heap entry stays
 /// and is dropped when it reaches the top and no longer matches the key. The heap is
 /// rebuilt from the table when stale entries outnumber live ones
 /// ([`HEAP_REBUILD_SLACK`]), so it stays within a constant factor of the keys with a TTL.
 #[derive(Default)]
-struct Shard {
-    table: HashTable<Entry>,
+struct ShardState {
     deadlines: BinaryHeap<Reverse<(i64, u64)>>,
     /// Keys with a TTL.
     expires: usize,
@@ -173,101 +177,107 @@ struct Shard {
 /// rebuilds its deadline heap.
 pub const HEAP_REBUILD_SLACK: usize = 1024;
 
-impl Shard {
-    fn find(&self, key: &[u8], hash: u64) -> Option<&Entry> {
-        self.table.find(hash, |e| *e.key == *key)
+/// A segment of the keyspace's map.
+type Shard = Segment<Box<[u8]>, Stored, ShardState>;
+
+/// The keyspace's operations on one locked segment.
+trait ShardOps {
+    fn find_live(&self, key: &[u8], hash: u64) -> Option<&Stored>;
+    fn write<R>(
+        &mut self,
+        key: &[u8],
+        hash: u64,
+        now: UnixMillis,
+        f: impl FnOnce(Option<&mut Item>) -> (Write, R),
+    ) -> R;
+    fn rebuild_deadlines(&mut self);
+    fn reap(&mut self, now: UnixMillis, max: usize) -> usize;
+}
+
+impl ShardOps for Shard {
+    /// The entry under `key`, expired or not.
+    fn find_live(&self, key: &[u8], hash: u64) -> Option<&Stored> {
+        let slot = self.find(hash, key)?;
+        self.get(slot).map(|(_, s)| s)
     }
 
     fn write<R>(
         &mut self,
-        seed: u64,
         key: &[u8],
         hash: u64,
         now: UnixMillis,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
-        let Shard {
-            table,
-            deadlines: _,
-            expires,
-            bytes,
-            expired,
-        } = self;
-        let entry = table.entry(
-            hash,
-            |e| *e.key == *key,
-            |e| xxh3_64_with_seed(&e.key, seed),
-        );
-        let entry = match entry {
-            TableEntry::Occupied(o) if o.get().item.is_expired(now) => {
-                let (old, vacant) = o.remove();
-                *bytes -= old.heap();
-                *expires -= 1;
-                *expired += 1;
-                TableEntry::Vacant(vacant)
+        let mut slot = self.find(hash, key);
+        if let Some(s) = slot {
+            if self.get(s).is_some_and(|(_, e)| e.item.is_expired(now)) {
+                if let Some((k, old)) = self.remove(s) {
+                    self.extra.bytes -= heap(&k, &old);
+                    self.extra.expires -= 1;
+                    self.extra.expired += 1;
+                }
+                slot = None;
             }
-            other => other,
-        };
-        let (r, deadline) = match entry {
-            TableEntry::Occupied(mut o) => {
-                let old_ttl = o.get().item.expire_at;
-                let before = o.get().heap();
-                o.get().touch(now);
-                let (w, r) = f(Some(&mut o.get_mut().item));
+        }
+        let (r, deadline) = match slot {
+            Some(s) => {
+                let Some(e) = self.value_mut(s) else {
+                    return f(None).1;
+                };
+                let old_ttl = e.item.expire_at;
+                let before = heap(key, e);
+                e.touch(now);
+                let (w, r) = f(Some(&mut e.item));
                 match w {
                     Write::Keep => {}
                     Write::Remove => {
-                        o.remove();
-                        *bytes -= before;
-                        *expires -= usize::from(old_ttl.is_some());
+                        self.remove(s);
+                        self.extra.bytes -= before;
+                        self.extra.expires -= usize::from(old_ttl.is_some());
                         return r;
                     }
-                    Write::Put(item) => o.get_mut().item = item,
+                    Write::Put(item) => e.item = item,
                 }
-                let e = o.get();
-                *bytes = *bytes - before + e.heap();
+                let after = heap(key, e);
                 let new_ttl = e.item.expire_at;
-                *expires =
-                    *expires - usize::from(old_ttl.is_some()) + usize::from(new_ttl.is_some());
+                let st = &mut self.extra;
+                st.bytes = st.bytes - before + after;
+                st.expires =
+                    st.expires - usize::from(old_ttl.is_some()) + usize::from(new_ttl.is_some());
                 (r, new_ttl.filter(|t| Some(*t) != old_ttl))
             }
-            TableEntry::Vacant(v) => {
+            None => {
                 let (w, r) = f(None);
                 let Write::Put(item) = w else {
                     return r;
                 };
-                let e = Entry {
-                    key: Box::from(key),
+                let e = Stored {
                     item,
                     access: AtomicU32::new(access_secs(now)),
                 };
-                *bytes += e.heap();
+                self.extra.bytes += heap(key, &e);
                 let ttl = e.item.expire_at;
-                *expires += usize::from(ttl.is_some());
-                v.insert(e);
+                self.extra.expires += usize::from(ttl.is_some());
+                self.insert_new(hash, Box::from(key), e);
                 (r, ttl)
             }
         };
         if let Some(t) = deadline {
-            self.deadlines.push(Reverse((t.0, hash)));
-            if self.deadlines.len() > 2 * self.expires + HEAP_REBUILD_SLACK {
-                self.rebuild_deadlines(seed);
+            self.extra.deadlines.push(Reverse((t.0, hash)));
+            if self.extra.deadlines.len() > 2 * self.extra.expires + HEAP_REBUILD_SLACK {
+                self.rebuild_deadlines();
             }
         }
         r
     }
 
-    fn rebuild_deadlines(&mut self, seed: u64) {
-        self.deadlines = self
-            .table
+    fn rebuild_deadlines(&mut self) {
+        let seed = self.seed();
+        let heap = self
             .iter()
-            .filter_map(|e| {
-                Some(Reverse((
-                    e.item.expire_at?.0,
-                    xxh3_64_with_seed(&e.key, seed),
-                )))
-            })
+            .filter_map(|(k, e)| Some(Reverse((e.item.expire_at?.0, k.key_hash(seed)))))
             .collect();
+        self.extra.deadlines = heap;
     }
 
     /// Removes keys whose time has passed, earliest first, looking at no more than `max`
@@ -275,22 +285,19 @@ impl Shard {
     fn reap(&mut self, now: UnixMillis, max: usize) -> usize {
         let mut removed = 0;
         for _ in 0..max {
-            let Some(&Reverse((t, hash))) = self.deadlines.peek() else {
+            let Some(&Reverse((t, hash))) = self.extra.deadlines.peek() else {
                 break;
             };
             if now.0 <= t {
                 break;
             }
-            self.deadlines.pop();
+            self.extra.deadlines.pop();
             // The entry is live only if a key with this hash still expires at exactly `t`.
-            if let Ok(o) = self
-                .table
-                .find_entry(hash, |e| e.item.expire_at == Some(UnixMillis(t)))
-            {
-                let (old, _) = o.remove();
-                self.bytes -= old.heap();
-                self.expires -= 1;
-                self.expired += 1;
+            let due = self.find_with(hash, |_, e| e.item.expire_at == Some(UnixMillis(t)));
+            if let Some((k, old)) = due.and_then(|s| self.remove(s)) {
+                self.extra.bytes -= heap(&k, &old);
+                self.extra.expires -= 1;
+                self.extra.expired += 1;
                 removed += 1;
             }
         }
@@ -298,13 +305,12 @@ impl Shard {
     }
 }
 
-/// Default number of shards (a power of two).
+/// Default number of shards (map segments; a power of two).
 pub const DEFAULT_SHARDS: usize = 256;
 
 /// The keyspace. See the module documentation.
 pub struct Db {
-    shards: Box<[CachePadded<RwLock<Shard>>]>,
-    seed: u64,
+    map: HopMap<Box<[u8]>, Stored, ShardState>,
     mask: usize,
     /// Where the next active-expiry pass starts (shards are visited round-robin).
     reap_cursor: AtomicUsize,
@@ -313,7 +319,7 @@ pub struct Db {
 impl core::fmt::Debug for Db {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Db")
-            .field("shards", &self.shards.len())
+            .field("shards", &self.map.segment_count())
             .finish()
     }
 }
@@ -329,7 +335,7 @@ pub struct Multi<'a> {
 impl Multi<'_> {
     fn shard(&mut self, key: &[u8]) -> Option<(&mut Shard, u64)> {
         let hash = self.db.hash(key);
-        let i = self.db.shard_index(hash);
+        let i = self.db.map.segment_of(hash);
         let pos = self.guards.binary_search_by_key(&i, |(j, _)| *j).ok()?;
         let (_, g) = self.guards.get_mut(pos)?;
         Some((&mut **g, hash))
@@ -342,9 +348,9 @@ impl Multi<'_> {
         key: &[u8],
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> Option<R> {
-        let (seed, now) = (self.db.seed, self.now);
+        let now = self.now;
         let (shard, hash) = self.shard(key)?;
-        Some(shard.write(seed, key, hash, now, f))
+        Some(shard.write(key, hash, now, f))
     }
 
     /// A copy of the live item under `key` (one of the declared keys), if any.
@@ -352,7 +358,7 @@ impl Multi<'_> {
         let now = self.now;
         let (shard, hash) = self.shard(key)?;
         shard
-            .find(key, hash)
+            .find_live(key, hash)
             .filter(|e| !e.item.is_expired(now))
             .map(|e| e.item.clone())
     }
@@ -366,41 +372,36 @@ impl Db {
 
     /// A keyspace with `shards` shards (rounded up to a power of two, at least 1).
     pub fn with_shards(seed: u64, shards: usize) -> Self {
-        let n = shards.max(1).next_power_of_two();
+        let map = HopMap::with_segments(seed, shards);
         Db {
-            shards: (0..n)
-                .map(|_| CachePadded(RwLock::new(Shard::default())))
-                .collect(),
-            seed,
-            mask: n - 1,
+            mask: map.segment_count() - 1,
+            map,
             reap_cursor: AtomicUsize::new(0),
         }
     }
 
     #[inline]
     fn hash(&self, key: &[u8]) -> u64 {
-        xxh3_64_with_seed(key, self.seed)
+        self.map.hash(key)
     }
 
     #[inline]
     fn shard_index(&self, hash: u64) -> usize {
-        (hash >> 32) as usize & self.mask
+        self.map.segment_of(hash)
     }
 
-    #[inline]
-    #[allow(clippy::indexing_slicing)] // `shard_index` masks with `len - 1`, `len` a power of two.
-    fn shard(&self, hash: u64) -> &RwLock<Shard> {
-        &self.shards[self.shard_index(hash)]
+    fn shards(&self) -> impl Iterator<Item = usize> {
+        0..self.map.segment_count()
     }
 
     /// Reads `key` under the shard's read lock: `f` sees the live item, and its result is
     /// returned; `None` if the key is absent or expired.
     pub fn read<R>(&self, key: &[u8], now: UnixMillis, f: impl FnOnce(&Item) -> R) -> Option<R> {
         let hash = self.hash(key);
-        let shard = self.shard(hash);
+        let si = self.shard_index(hash);
         {
-            let guard = shard.read();
-            match guard.find(key, hash) {
+            let guard = self.map.read_segment(si);
+            match guard.find_live(key, hash) {
                 None => return None,
                 Some(e) if !e.item.is_expired(now) => {
                     e.touch(now);
@@ -410,9 +411,9 @@ impl Db {
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
-        shard
-            .write()
-            .write(self.seed, key, hash, now, |_| (Write::Keep, ()));
+        self.map
+            .write_segment(si)
+            .write(key, hash, now, |_| (Write::Keep, ()));
         None
     }
 
@@ -430,24 +431,24 @@ impl Db {
         f: impl FnOnce(&Item, KeyStats) -> R,
     ) -> Option<R> {
         let hash = self.hash(key);
-        let shard = self.shard(hash);
+        let si = self.shard_index(hash);
         {
-            let guard = shard.read();
-            let e = guard.find(key, hash)?;
+            let guard = self.map.read_segment(si);
+            let e = guard.find_live(key, hash)?;
             if !e.item.is_expired(now) {
                 let stats = KeyStats {
                     idle_secs: u64::from(
                         access_secs(now).wrapping_sub(e.access.load(Ordering::Relaxed)),
                     ),
-                    bytes: size_of::<Entry>() + 1 + e.heap(),
+                    bytes: bucket_bytes() + heap(key, e),
                 };
                 return Some(f(&e.item, stats));
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
-        shard
-            .write()
-            .write(self.seed, key, hash, now, |_| (Write::Keep, ()));
+        self.map
+            .write_segment(si)
+            .write(key, hash, now, |_| (Write::Keep, ()));
         None
     }
 
@@ -460,7 +461,9 @@ impl Db {
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
         let hash = self.hash(key);
-        self.shard(hash).write().write(self.seed, key, hash, now, f)
+        self.map
+            .write_segment(self.shard_index(hash))
+            .write(key, hash, now, f)
     }
 
     /// Locks the shards of all `keys` (each once, in index order, so two callers never
@@ -480,7 +483,7 @@ impl Db {
         idx.dedup();
         let guards = idx
             .into_iter()
-            .filter_map(|i| Some((i, self.shards.get(i)?.write())))
+            .map(|i| (i, self.map.write_segment(i)))
             .collect();
         f(&mut Multi {
             db: self,
@@ -493,8 +496,11 @@ impl Db {
     /// shards of `first` are locked, then all of `second` (callers pass the lower database
     /// index first, which keeps one global lock order), then the shards are exchanged.
     pub fn swap_contents(first: &Db, second: &Db) {
-        let mut a: Vec<_> = first.shards.iter().map(|s| s.write()).collect();
-        let mut b: Vec<_> = second.shards.iter().map(|s| s.write()).collect();
+        let mut a: Vec<_> = first.shards().map(|i| first.map.write_segment(i)).collect();
+        let mut b: Vec<_> = second
+            .shards()
+            .map(|i| second.map.write_segment(i))
+            .collect();
         for (x, y) in a.iter_mut().zip(b.iter_mut()) {
             core::mem::swap(&mut **x, &mut **y);
         }
@@ -505,23 +511,27 @@ impl Db {
     /// locked first. Both keyspaces must share a seed and shard count.
     pub fn move_key(src: &Db, dst: &Db, src_is_lower: bool, key: &[u8], now: UnixMillis) -> bool {
         let hash = src.hash(key);
+        let i = src.shard_index(hash);
         let (mut gs, mut gd) = if src_is_lower {
-            let gs = src.shard(hash).write();
-            (gs, dst.shard(hash).write())
+            let gs = src.map.write_segment(i);
+            (gs, dst.map.write_segment(i))
         } else {
-            let gd = dst.shard(hash).write();
-            (src.shard(hash).write(), gd)
+            let gd = dst.map.write_segment(i);
+            (src.map.write_segment(i), gd)
         };
-        if gd.find(key, hash).is_some_and(|e| !e.item.is_expired(now)) {
+        if gd
+            .find_live(key, hash)
+            .is_some_and(|e| !e.item.is_expired(now))
+        {
             return false;
         }
-        let taken = gs.write(src.seed, key, hash, now, |item| match item {
+        let taken = gs.write(key, hash, now, |item| match item {
             Some(item) => (Write::Remove, Some(item.take())),
             None => (Write::Keep, None),
         });
         match taken {
             Some(item) => {
-                gd.write(dst.seed, key, hash, now, |_| (Write::Put(item), ()));
+                gd.write(key, hash, now, |_| (Write::Put(item), ()));
                 true
             }
             None => false,
@@ -542,18 +552,17 @@ impl Db {
     /// cost a read lock and a peek.
     pub fn reap(&self, now: UnixMillis, shards: usize, per_shard: usize) -> usize {
         let mut removed = 0;
-        for _ in 0..shards.min(self.shards.len()) {
+        for _ in 0..shards.min(self.map.segment_count()) {
             let i = self.reap_cursor.fetch_add(1, Ordering::Relaxed) & self.mask;
-            let Some(shard) = self.shards.get(i) else {
-                continue;
-            };
-            let due = shard
-                .read()
+            let due = self
+                .map
+                .read_segment(i)
+                .extra
                 .deadlines
                 .peek()
                 .is_some_and(|Reverse((t, _))| now.0 > *t);
             if due {
-                removed += shard.write().reap(now, per_shard);
+                removed += self.map.write_segment(i).reap(now, per_shard);
             }
         }
         removed
@@ -561,7 +570,7 @@ impl Db {
 
     /// Number of keys, counting expired keys not yet removed (as Redis's DBSIZE does).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().table.len()).sum()
+        self.map.len()
     }
 
     /// True when there are no keys.
@@ -571,19 +580,21 @@ impl Db {
 
     /// Number of keys with a TTL.
     pub fn expires_len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().expires).sum()
+        self.shards()
+            .map(|i| self.map.read_segment(i).extra.expires)
+            .sum()
     }
 
     /// The average time to live of the keys with a TTL, in milliseconds (0 without any):
     /// INFO keyspace's `avg_ttl`, computed exactly by walking the keys (Redis estimates it).
     pub fn avg_ttl(&self, now: UnixMillis) -> i64 {
         let (mut sum, mut n) = (0i128, 0i128);
-        for s in self.shards.iter() {
-            let g = s.read();
-            if g.expires == 0 {
+        for i in self.shards() {
+            let g = self.map.read_segment(i);
+            if g.extra.expires == 0 {
                 continue;
             }
-            for e in g.table.iter() {
+            for (_, e) in g.iter() {
                 if let Some(t) = e.item.expire_at.filter(|t| *t >= now) {
                     sum += i128::from(t.0 - now.0);
                     n += 1;
@@ -599,22 +610,21 @@ impl Db {
 
     /// Keys removed so far because their TTL passed.
     pub fn expired_total(&self) -> usize {
-        self.shards.iter().map(|s| s.read().expired).sum()
+        self.shards()
+            .map(|i| self.map.read_segment(i).extra.expired)
+            .sum()
     }
 
     /// An estimate of the bytes the keyspace holds: table slots, deadline heaps, keys and
     /// values.
     pub fn mem_bytes(&self) -> usize {
-        let slot = size_of::<Entry>() + 1;
         let deadline = size_of::<Reverse<(i64, u64)>>();
-        let shards = self.shards.len() * size_of::<CachePadded<RwLock<Shard>>>();
-        shards
+        self.map.allocated_bytes()
             + self
-                .shards
-                .iter()
-                .map(|s| {
-                    let g = s.read();
-                    g.table.capacity() * slot + g.deadlines.capacity() * deadline + g.bytes
+                .shards()
+                .map(|i| {
+                    let g = self.map.read_segment(i);
+                    g.extra.deadlines.capacity() * deadline + g.extra.bytes
                 })
                 .sum::<usize>()
     }
@@ -623,19 +633,20 @@ impl Db {
     /// lock, one at a time; counters of expired keys are kept.
     pub fn clear(&self) -> usize {
         let mut n = 0;
-        for s in self.shards.iter() {
+        for i in self.shards() {
             let old = {
-                let mut g = s.write();
-                let expired = g.expired;
-                core::mem::replace(
-                    &mut *g,
-                    Shard {
+                let mut g = self.map.write_segment(i);
+                let expired = g.extra.expired;
+                let state = core::mem::replace(
+                    &mut g.extra,
+                    ShardState {
                         expired,
-                        ..Shard::default()
+                        ..ShardState::default()
                     },
-                )
+                );
+                (g.take(), state)
             };
-            n += old.table.len();
+            n += old.0.len();
             drop(old);
         }
         n
@@ -643,11 +654,11 @@ impl Db {
 
     /// Calls `f` with every live key and item, one shard at a time under its read lock.
     pub fn for_each(&self, now: UnixMillis, mut f: impl FnMut(&[u8], &Item)) {
-        for s in self.shards.iter() {
-            let g = s.read();
-            for e in g.table.iter() {
+        for i in self.shards() {
+            let g = self.map.read_segment(i);
+            for (k, e) in g.iter() {
                 if !e.item.is_expired(now) {
-                    f(&e.key, &e.item);
+                    f(k, &e.item);
                 }
             }
         }
@@ -658,20 +669,14 @@ impl Db {
         self.for_each(now, |k, _| f(k));
     }
 
-    /// The SCAN order of a key: its hash with the shard bits rotated to the top, so that a
-    /// cursor walks the shards in turn and each shard in hash order. The order depends on
-    /// nothing but the key and the seed, so a scan returns every key present for its whole
-    /// length at least once, however the tables grow.
-    fn scan_order(&self, hash: u64) -> u64 {
-        let bits = self.mask.count_ones();
-        hash.rotate_right(32 + bits)
-    }
-
     /// One SCAN step: calls `f` with live keys whose scan order is at least `cursor`, in
     /// order, at least `count` of them unless the keyspace ends (keys of equal order always
-    /// go together); returns the next cursor, 0 when the scan is complete. A step reads one
-    /// shard at a time (under its read lock) and moves to the next only while it has found
-    /// fewer than `count` keys.
+    /// go together); returns the next cursor, 0 when the scan is complete. The order is the
+    /// key's hash with the shard bits rotated to the top ([`HopMap::scan`]), which depends on
+    /// nothing but the key and the seed, so a scan returns every key present for its whole
+    /// length at least once, however the tables grow. A step reads one shard at a time
+    /// (under its read lock) and moves to the next only while it has found fewer than
+    /// `count` keys.
     pub fn scan(
         &self,
         cursor: u64,
@@ -679,76 +684,32 @@ impl Db {
         now: UnixMillis,
         mut f: impl FnMut(&[u8], &Item),
     ) -> u64 {
-        let bits = self.mask.count_ones();
-        let shard_of = |order: u64| {
-            if bits == 0 {
-                0
-            } else {
-                (order >> (64 - bits)) as usize
-            }
-        };
-        let mut cursor = cursor;
-        let mut found = 0usize;
-        loop {
-            let si = shard_of(cursor);
-            let Some(shard) = self.shards.get(si) else {
-                return 0;
-            };
-            let g = shard.read();
-            // The `count` smallest scan orders >= cursor in this shard, plus ties.
-            let mut picked: Vec<(u64, &Entry)> = g
-                .table
-                .iter()
-                .filter(|e| !e.item.is_expired(now))
-                .map(|e| (self.scan_order(self.hash(&e.key)), e))
-                .filter(|(o, _)| *o >= cursor)
-                .collect();
-            picked.sort_unstable_by_key(|(o, _)| *o);
-            let want = count.saturating_sub(found).max(1);
-            let mut last = None;
-            for (o, e) in &picked {
-                if found >= want && last != Some(*o) {
-                    // Stop at an order boundary so equal orders stay together.
-                    return *o;
-                }
-                f(&e.key, &e.item);
-                found += 1;
-                last = Some(*o);
-            }
-            // This shard is done: continue from the next one.
-            let next_shard = si + 1;
-            if next_shard > self.mask {
-                return 0;
-            }
-            cursor = (next_shard as u64) << (64 - bits);
-            if found >= count {
-                return cursor;
-            }
-        }
+        self.map.scan(
+            cursor,
+            count,
+            |_, e| e.item.is_expired(now),
+            |k, e| f(k, &e.item),
+        )
     }
 
     /// A key chosen at random with `r` (any 64-bit number): a random non-empty shard, then
     /// a random key in it. `None` when the keyspace holds no live key.
     pub fn random_key(&self, now: UnixMillis, mut r: u64) -> Option<Vec<u8>> {
-        let n = self.shards.len();
+        let n = self.map.segment_count();
         let start = (r as usize) & self.mask;
         for step in 0..n {
-            let Some(shard) = self.shards.get((start + step) & self.mask) else {
-                continue;
-            };
-            let g = shard.read();
-            let live = g.table.iter().filter(|e| !e.item.is_expired(now)).count();
+            let g = self.map.read_segment((start + step) & self.mask);
+            let live = g.iter().filter(|(_, e)| !e.item.is_expired(now)).count();
             if live == 0 {
                 continue;
             }
             r = r.rotate_left(17) ^ 0x9E37_79B9_7F4A_7C15;
             let pick = (r % live as u64) as usize;
             return g
-                .table
                 .iter()
-                .filter(|e| !e.item.is_expired(now))
+                .filter(|(_, e)| !e.item.is_expired(now))
                 .nth(pick)
-                .map(|e| e.key.to_vec());
+                .map(|(k, _)| k.to_vec());
         }
         None
     }
@@ -799,7 +760,10 @@ mod tests {
         assert_eq!(db.len(), 2);
         assert_eq!(db.clear(), 2);
         assert!(db.is_empty());
-        let bytes: usize = db.shards.iter().map(|s| s.read().bytes).sum();
+        let bytes: usize = db
+            .shards()
+            .map(|i| db.map.read_segment(i).extra.bytes)
+            .sum();
         assert_eq!(bytes, 0);
     }
 
@@ -848,7 +812,10 @@ mod tests {
             }
         }
         assert_eq!(db.len(), model.len());
-        let heap: usize = db.shards.iter().map(|s| s.read().bytes).sum();
+        let heap: usize = db
+            .shards()
+            .map(|i| db.map.read_segment(i).extra.bytes)
+            .sum();
         let expect: usize = model.iter().map(|(k, v)| k.len() + v.len()).sum();
         assert_eq!(heap, expect);
     }
@@ -893,7 +860,7 @@ mod tests {
         for i in 0..5000 {
             put(&db, b"k", b"v", Some(T0.0 + 10 + i));
         }
-        assert!(db.shards[0].read().deadlines.len() <= 2 + HEAP_REBUILD_SLACK + 1);
+        assert!(db.map.read_segment(0).extra.deadlines.len() <= 2 + HEAP_REBUILD_SLACK + 1);
         assert_eq!(db.reap(UnixMillis(T0.0 + 100), 1, 10_000), 0);
         assert!(db.exists(b"k", UnixMillis(T0.0 + 100)));
         // A key whose TTL was removed is never reaped.

@@ -39,6 +39,7 @@ pub mod db;
 pub mod engine;
 pub mod glob;
 pub mod io;
+pub mod map;
 pub mod num;
 pub mod resp;
 pub mod stats;

@@ -4,15 +4,57 @@
 //! `--cfg kv_shuttle` can swap in shuttle's instrumented types for interleaving tests (the map
 //! issue adds that branch) and so that the core keeps building for targets without 64-bit
 //! atomics (`thumbv7em-none-eabihf`): portable-atomic supplies the atomics, spin the locks.
+//!
+//! Under `--cfg kv_shuttle` (the interleaving tests, `ci/shuttle`) [`RwLock`], the only
+//! primitive the concurrent map uses, becomes shuttle's instrumented lock behind the same
+//! `read`/`write` API, so shuttle controls every point where map operations can interleave.
 
 pub use alloc::sync::Arc;
 pub use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-pub use spin::rwlock::RwLockReadGuard;
 
+#[cfg(not(kv_shuttle))]
+pub use spin::rwlock::RwLockReadGuard;
 /// A reader-writer spin lock whose waiters back off to the OS (see [`Relax`]).
+#[cfg(not(kv_shuttle))]
 pub type RwLock<T> = spin::rwlock::RwLock<T, Relax>;
 /// The write guard of [`RwLock`].
+#[cfg(not(kv_shuttle))]
 pub type RwLockWriteGuard<'a, T> = spin::rwlock::RwLockWriteGuard<'a, T, Relax>;
+
+#[cfg(kv_shuttle)]
+pub use shuttle_lock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+#[cfg(kv_shuttle)]
+mod shuttle_lock {
+    pub use shuttle::sync::{RwLockReadGuard, RwLockWriteGuard};
+
+    /// shuttle's reader-writer lock with the spin lock's API (no poisoning).
+    #[derive(Default)]
+    pub struct RwLock<T>(shuttle::sync::RwLock<T>);
+
+    impl<T> core::fmt::Debug for RwLock<T> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("RwLock")
+        }
+    }
+
+    impl<T> RwLock<T> {
+        /// A lock around `v`.
+        pub fn new(v: T) -> Self {
+            RwLock(shuttle::sync::RwLock::new(v))
+        }
+
+        /// Locks for reading.
+        pub fn read(&self) -> RwLockReadGuard<'_, T> {
+            self.0.read().unwrap_or_else(|e| e.into_inner())
+        }
+
+        /// Locks for writing.
+        pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0.write().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+}
 /// A spin mutex whose waiters back off to the OS (see [`Relax`]).
 pub type Mutex<T> = spin::mutex::SpinMutex<T, Relax>;
 

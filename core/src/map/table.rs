@@ -1,0 +1,490 @@
+//! A single-threaded hopscotch hash table (Herlihy, Shavit and Tzafrir, 2008).
+//!
+//! Every entry lives within [`NEIGHBORHOOD`] buckets of its *home* bucket (chosen from the
+//! low 32 bits of its hash), and the home bucket's hop bitmap records which of those buckets
+//! hold its entries, so a lookup reads one bitmap and at most [`NEIGHBORHOOD`] buckets, each
+//! filtered by an 8-bit tag (the hash's top byte) before the key is compared. An insert takes
+//! the nearest free bucket within [`ADD_RANGE`] and, while it is too far from home, swaps it
+//! backwards with an entry that may legally move there.
+//!
+//! Limits and what happens at them, so that no insert loops forever and no input grows
+//! memory without bound:
+//! - the table grows (by at least 1.5x, to a load of about 0.6) when an insert would pass
+//!   a load of [`MAX_LOAD`], or when no free bucket can be brought home and the load is at
+//!   least [`MIN_LOAD_TO_GROW`];
+//! - otherwise (keys whose hashes crowd one neighbourhood in a sparse table) the entry goes
+//!   to a small overflow *stash*, searched only when it is not empty. Every resize re-places
+//!   stashed entries, and an entry that still finds no place goes to the new stash, so a
+//!   resize never recurses. A displacement failure grows the table only if the grown
+//!   table would still be loaded to [`MIN_LOAD_TO_GROW`], so the table never has more than
+//!   `len / MIN_LOAD_TO_GROW` home buckets (or [`MIN_CAPACITY`]), whatever the hashes;
+//! - it shrinks to a load of 0.5 when a removal leaves it below [`MIN_LOAD`].
+//!
+//! The table stores whatever `T` the caller likes and never hashes anything itself: every
+//! call that may move entries to a new array takes a `hasher` that recomputes an entry's
+//! hash. It is plain safe Rust: a bucket is an `Option<T>`, so the occupied flag costs
+//! nothing for types with a niche (a `Box` key, say).
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::mem::size_of;
+
+/// Buckets in a neighbourhood: an entry is at most `NEIGHBORHOOD - 1` buckets after its home.
+/// The hop bitmap is a `u32`, which every target has (no 64-bit atomics needed anywhere).
+pub const NEIGHBORHOOD: usize = 32;
+/// The farthest an insert looks for a free bucket, in buckets from home.
+pub const ADD_RANGE: usize = 512;
+/// The fewest home buckets an allocated table has.
+pub const MIN_CAPACITY: usize = 16;
+/// The most home buckets one table has (homes are computed from 32 hash bits). Past it,
+/// inserts that find no place go to the stash.
+pub const MAX_CAPACITY: usize = 1 << 31;
+/// The table grows before an insert would take its load past this fraction (9/10).
+pub const MAX_LOAD: (usize, usize) = (9, 10);
+/// A failed displacement grows the table only at this load or more (1/4); below it the
+/// entry goes to the stash instead, which bounds memory when hashes crowd together.
+pub const MIN_LOAD_TO_GROW: (usize, usize) = (1, 4);
+/// A removal that leaves the load below this fraction (1/8) shrinks the table.
+pub const MIN_LOAD: (usize, usize) = (1, 8);
+
+struct Bucket<T> {
+    /// Bit `i` set: bucket `home + i` holds an entry whose home is this bucket.
+    hop: u32,
+    /// Top byte of the hash of the entry stored here (meaningful when `val` is `Some`).
+    tag: u8,
+    val: Option<T>,
+}
+
+impl<T> Bucket<T> {
+    fn empty() -> Self {
+        Bucket {
+            hop: 0,
+            tag: 0,
+            val: None,
+        }
+    }
+}
+
+/// Where an entry is: a position that stays valid until the table is next changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// In bucket `idx`, whose home bucket is `home`.
+    Table {
+        /// The home bucket (whose hop bitmap has the entry's bit).
+        home: usize,
+        /// The bucket holding the entry.
+        idx: usize,
+    },
+    /// In the overflow stash, at this index.
+    Stash(usize),
+}
+
+/// A hopscotch hash table of `T`, hashed by the caller.
+pub struct HopTable<T> {
+    /// `cap + NEIGHBORHOOD - 1` buckets (the last ones only ever hold entries whose homes
+    /// are near the end), or none before the first insert.
+    buckets: Box<[Bucket<T>]>,
+    /// Home buckets: homes are `0..cap`.
+    cap: usize,
+    /// Entries, in buckets and in the stash.
+    len: usize,
+    /// Entries that found no bucket, with their hashes.
+    stash: Vec<(u64, T)>,
+    /// Times the table was rebuilt (grown or shrunk).
+    resizes: usize,
+}
+
+impl<T> Default for HopTable<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> core::fmt::Debug for HopTable<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HopTable")
+            .field("len", &self.len)
+            .field("capacity", &self.cap)
+            .field("stash", &self.stash.len())
+            .finish()
+    }
+}
+
+#[inline]
+fn tag_of(hash: u64) -> u8 {
+    (hash >> 56) as u8
+}
+
+impl<T> HopTable<T> {
+    /// An empty table; it allocates on the first insert.
+    pub fn new() -> Self {
+        HopTable {
+            buckets: Vec::new().into_boxed_slice(),
+            cap: 0,
+            len: 0,
+            stash: Vec::new(),
+            resizes: 0,
+        }
+    }
+
+    /// An empty table with room for `n` entries before it grows.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut t = Self::new();
+        if n > 0 {
+            t.alloc(Self::cap_for(n));
+        }
+        t
+    }
+
+    /// Home buckets for `n` entries at a load of 0.6.
+    fn cap_for(n: usize) -> usize {
+        n.saturating_mul(5)
+            .div_euclid(3)
+            .clamp(MIN_CAPACITY, MAX_CAPACITY)
+    }
+
+    fn alloc(&mut self, cap: usize) {
+        let mut v = Vec::new();
+        v.resize_with(cap + NEIGHBORHOOD - 1, Bucket::empty);
+        self.buckets = v.into_boxed_slice();
+        self.cap = cap;
+    }
+
+    /// Entries stored.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the table is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Home buckets (entries fit up to [`MAX_LOAD`] of this before a growth).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Entries in the overflow stash.
+    pub fn stashed(&self) -> usize {
+        self.stash.len()
+    }
+
+    /// Times the table was rebuilt into a new array.
+    pub fn resizes(&self) -> usize {
+        self.resizes
+    }
+
+    /// Bytes one bucket takes (an entry, its tag and a hop bitmap).
+    pub const fn bucket_bytes() -> usize {
+        size_of::<Bucket<T>>()
+    }
+
+    /// Bytes the table has allocated (buckets and stash), not counting what entries own.
+    pub fn allocated_bytes(&self) -> usize {
+        self.buckets.len() * size_of::<Bucket<T>>() + self.stash.capacity() * size_of::<(u64, T)>()
+    }
+
+    /// The home bucket of `hash`: a multiply-shift of its low 32 bits into `0..cap`.
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        ((u64::from(hash as u32) * self.cap as u64) >> 32) as usize
+    }
+
+    /// Finds an entry with this hash for which `eq` holds.
+    #[inline]
+    pub fn find(&self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<Slot> {
+        let mut eq = eq;
+        if self.cap != 0 {
+            let home = self.home(hash);
+            let tag = tag_of(hash);
+            let mut hop = self.buckets.get(home).map_or(0, |b| b.hop);
+            while hop != 0 {
+                let idx = home + hop.trailing_zeros() as usize;
+                hop &= hop - 1;
+                if let Some(Bucket {
+                    tag: t,
+                    val: Some(v),
+                    ..
+                }) = self.buckets.get(idx)
+                {
+                    if *t == tag && eq(v) {
+                        return Some(Slot::Table { home, idx });
+                    }
+                }
+            }
+        }
+        if self.stash.is_empty() {
+            return None;
+        }
+        self.stash
+            .iter()
+            .position(|(h, v)| *h == hash && eq(v))
+            .map(Slot::Stash)
+    }
+
+    /// The entry at `slot`.
+    #[inline]
+    pub fn get(&self, slot: Slot) -> Option<&T> {
+        match slot {
+            Slot::Table { idx, .. } => self.buckets.get(idx)?.val.as_ref(),
+            Slot::Stash(i) => self.stash.get(i).map(|(_, v)| v),
+        }
+    }
+
+    /// The entry at `slot`, to change in place (not in a way that changes its hash).
+    #[inline]
+    pub fn get_mut(&mut self, slot: Slot) -> Option<&mut T> {
+        match slot {
+            Slot::Table { idx, .. } => self.buckets.get_mut(idx)?.val.as_mut(),
+            Slot::Stash(i) => self.stash.get_mut(i).map(|(_, v)| v),
+        }
+    }
+
+    /// Removes and returns the entry at `slot`. The table does not shrink here (see
+    /// [`HopTable::maybe_shrink`]), so other slots stay valid except a later stash slot.
+    pub fn remove(&mut self, slot: Slot) -> Option<T> {
+        let v = match slot {
+            Slot::Table { home, idx } => {
+                let b = self.buckets.get_mut(idx)?;
+                let v = b.val.take()?;
+                if let Some(h) = self.buckets.get_mut(home) {
+                    h.hop &= !(1u32 << (idx - home));
+                }
+                v
+            }
+            Slot::Stash(i) => {
+                if i >= self.stash.len() {
+                    return None;
+                }
+                self.stash.swap_remove(i).1
+            }
+        };
+        self.len -= 1;
+        Some(v)
+    }
+
+    /// Shrinks the table when its load fell below [`MIN_LOAD`]; returns whether it did.
+    pub fn maybe_shrink(&mut self, hasher: impl Fn(&T) -> u64) -> bool {
+        if self.cap > MIN_CAPACITY && self.len * MIN_LOAD.1 < self.cap * MIN_LOAD.0 {
+            let cap = if self.len == 0 {
+                0
+            } else {
+                (self.len * 2).max(MIN_CAPACITY)
+            };
+            self.rebuild(cap, &hasher);
+            return true;
+        }
+        false
+    }
+
+    /// Inserts an entry the caller knows is not in the table yet; returns where it went.
+    /// Grows the table as the module documentation says; never loops more than once per
+    /// growth, and growths are bounded by [`MAX_CAPACITY`] and [`MIN_LOAD_TO_GROW`].
+    pub fn insert_unique(&mut self, hash: u64, value: T, hasher: impl Fn(&T) -> u64) -> Slot {
+        if self.cap == 0 {
+            self.rebuild(MIN_CAPACITY, &hasher);
+        } else if (self.len + 1) * MAX_LOAD.1 > self.cap * MAX_LOAD.0 {
+            self.grow(&hasher);
+        }
+        let mut value = value;
+        loop {
+            match self.place(hash, value) {
+                Ok(slot) => {
+                    self.len += 1;
+                    return slot;
+                }
+                Err(v) => {
+                    value = v;
+                    // Grow only if the grown table would still be loaded to at least
+                    // MIN_LOAD_TO_GROW: crowded hashes then go to the stash instead.
+                    let cap = self.grown_capacity();
+                    let sparse = (self.len + 1) * MIN_LOAD_TO_GROW.1 < cap * MIN_LOAD_TO_GROW.0;
+                    if sparse || cap <= self.cap {
+                        self.stash.push((hash, value));
+                        self.len += 1;
+                        return Slot::Stash(self.stash.len() - 1);
+                    }
+                    // Strictly larger each time: the loop ends.
+                    self.rebuild(cap, &hasher);
+                }
+            }
+        }
+    }
+
+    /// The capacity a growth goes to: a load of about 0.6, and at least 1.5x.
+    fn grown_capacity(&self) -> usize {
+        Self::cap_for(self.len + 1)
+            .max(self.cap.saturating_add(self.cap / 2))
+            .min(MAX_CAPACITY)
+    }
+
+    fn grow(&mut self, hasher: &impl Fn(&T) -> u64) {
+        let cap = self.grown_capacity();
+        if cap > self.cap {
+            self.rebuild(cap, hasher);
+        }
+    }
+
+    /// Moves every entry to a new array of `cap` home buckets (none when `cap` is 0).
+    /// Entries that find no place there go to the new stash: a rebuild never recurses.
+    fn rebuild(&mut self, cap: usize, hasher: &impl Fn(&T) -> u64) {
+        let mut new = HopTable::new();
+        if cap > 0 {
+            new.alloc(cap);
+        }
+        new.resizes = self.resizes + 1;
+        let old = core::mem::replace(self, new);
+        let HopTable { buckets, stash, .. } = old;
+        let entries = buckets
+            .into_vec()
+            .into_iter()
+            .filter_map(|b| b.val)
+            .map(|v| (hasher(&v), v))
+            .chain(stash);
+        for (hash, v) in entries {
+            if self.cap == 0 {
+                self.stash.push((hash, v));
+            } else if let Err(v) = self.place(hash, v) {
+                self.stash.push((hash, v));
+            }
+            self.len += 1;
+        }
+    }
+
+    /// Puts `value` in a bucket within its neighbourhood, displacing entries backwards as
+    /// needed; gives the value back when there is no free bucket within [`ADD_RANGE`] or no
+    /// displacement can bring one home. Does not count the entry in `len`.
+    fn place(&mut self, hash: u64, value: T) -> Result<Slot, T> {
+        if self.cap == 0 {
+            return Err(value);
+        }
+        let home = self.home(hash);
+        let end = (home + ADD_RANGE).min(self.buckets.len());
+        let Some(mut free) =
+            (home..end).find(|&i| self.buckets.get(i).is_some_and(|b| b.val.is_none()))
+        else {
+            return Err(value);
+        };
+        while free - home >= NEIGHBORHOOD {
+            match self.hop_back(free) {
+                Some(j) => free = j,
+                None => return Err(value),
+            }
+        }
+        if let Some(dst) = self.buckets.get_mut(free) {
+            dst.val = Some(value);
+            dst.tag = tag_of(hash);
+        }
+        if let Some(hb) = self.buckets.get_mut(home) {
+            hb.hop |= 1u32 << (free - home);
+        }
+        Ok(Slot::Table { home, idx: free })
+    }
+
+    /// One displacement step: moves an entry into the free bucket `free` from a bucket
+    /// before it, and returns that bucket (now free). It picks the farthest bucket `b` in
+    /// `free - H + 1 .. free` with an entry at or after itself and before `free`: that entry
+    /// may move to `free` and still be within its neighbourhood. `None` if there is none.
+    fn hop_back(&mut self, free: usize) -> Option<usize> {
+        for b in (free + 1 - NEIGHBORHOOD)..free {
+            let hop = self.buckets.get(b)?.hop;
+            let candidates = hop & ((1u32 << (free - b)) - 1);
+            if candidates == 0 {
+                continue;
+            }
+            let off = candidates.trailing_zeros() as usize;
+            let j = b + off;
+            let src = self.buckets.get_mut(j)?;
+            let (val, tag) = (src.val.take()?, src.tag);
+            let dst = self.buckets.get_mut(free)?;
+            dst.val = Some(val);
+            dst.tag = tag;
+            let hb = self.buckets.get_mut(b)?;
+            hb.hop = (hop & !(1u32 << off)) | (1u32 << (free - b));
+            return Some(j);
+        }
+        None
+    }
+
+    /// Every entry, in bucket order then the stash.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.buckets
+            .iter()
+            .filter_map(|b| b.val.as_ref())
+            .chain(self.stash.iter().map(|(_, v)| v))
+    }
+
+    /// Every entry, to change in place (not in a way that changes its hash).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
+        self.buckets
+            .iter_mut()
+            .filter_map(|b| b.val.as_mut())
+            .chain(self.stash.iter_mut().map(|(_, v)| v))
+    }
+
+    /// Consumes the table, yielding every entry.
+    pub fn into_entries(self) -> impl Iterator<Item = T> {
+        self.buckets
+            .into_vec()
+            .into_iter()
+            .filter_map(|b| b.val)
+            .chain(self.stash.into_iter().map(|(_, v)| v))
+    }
+
+    /// Removes every entry and frees the array; returns the old table (drop it outside any
+    /// lock).
+    pub fn take(&mut self) -> HopTable<T> {
+        let resizes = self.resizes;
+        let old = core::mem::take(self);
+        self.resizes = resizes;
+        old
+    }
+
+    /// Checks the table's invariants (tests): every entry is in its home's neighbourhood
+    /// and recorded in the home's hop bitmap, every bitmap bit points at such an entry,
+    /// and `len` counts them all.
+    pub fn check(&self, hasher: impl Fn(&T) -> u64) -> Result<(), &'static str> {
+        let mut n = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            let mut hop = b.hop;
+            while hop != 0 {
+                let j = i + hop.trailing_zeros() as usize;
+                hop &= hop - 1;
+                let v = self
+                    .buckets
+                    .get(j)
+                    .and_then(|x| x.val.as_ref())
+                    .ok_or("hop bit points at an empty bucket")?;
+                if self.home(hasher(v)) != i {
+                    return Err("hop bit points at an entry of another home");
+                }
+            }
+            if let Some(v) = &b.val {
+                n += 1;
+                let h = hasher(v);
+                let home = self.home(h);
+                if i < home || i - home >= NEIGHBORHOOD {
+                    return Err("entry outside its neighbourhood");
+                }
+                if b.tag != tag_of(h) {
+                    return Err("wrong tag");
+                }
+                let recorded = self
+                    .buckets
+                    .get(home)
+                    .is_some_and(|hb| hb.hop & (1u32 << (i - home)) != 0);
+                if !recorded {
+                    return Err("entry missing from its home's hop bitmap");
+                }
+            }
+        }
+        if n + self.stash.len() != self.len {
+            return Err("len does not count the entries");
+        }
+        Ok(())
+    }
+}
