@@ -1,5 +1,5 @@
 //! Criterion benches of the engine without sockets: the RESP parser on a pipelined batch,
-//! and GET/SET through the command layer on the baseline keyspace.
+//! and GET/SET through the command layer on the keyspace.
 //!
 //! Run: `cargo bench -p kv-benches --bench engine`.
 // criterion_group! generates an undocumented public function.

@@ -3,7 +3,14 @@
 //! Every entry lives within [`NEIGHBORHOOD`] buckets of its *home* bucket (chosen from the
 //! low 32 bits of its hash), and the home bucket's hop bitmap records which of those buckets
 //! hold its entries, so a lookup reads one bitmap and at most [`NEIGHBORHOOD`] buckets, each
-//! filtered by an 8-bit tag (the hash's top byte) before the key is compared. An insert takes
+//! filtered by an 8-bit tag (from the hash's top byte) before the key is compared.
+//!
+//! Layout: two parallel arrays, one `u32` of metadata a bucket (the bucket's hop bitmap in
+//! the low [`NEIGHBORHOOD`] bits, the tag of the entry it holds in the top 8, 0 = empty),
+//! and the entries (`Option<T>`). A lookup reads the home's word, the words of the candidate
+//! buckets (usually on the same cache line) and then only the entry whose tag matches: the
+//! metadata is small enough to stay in cache more often than the entries, as hashbrown's
+//! control bytes do. An insert takes
 //! the nearest free bucket within [`ADD_RANGE`] and, while it is too far from home, swaps it
 //! backwards with an entry that may legally move there.
 //!
@@ -30,8 +37,11 @@ use alloc::vec::Vec;
 use core::mem::size_of;
 
 /// Buckets in a neighbourhood: an entry is at most `NEIGHBORHOOD - 1` buckets after its home.
-/// The hop bitmap is a `u32`, which every target has (no 64-bit atomics needed anywhere).
-pub const NEIGHBORHOOD: usize = 32;
+/// The hop bitmap shares a `u32` with the tag, a word every target has (and no atomics are
+/// needed at all: the segment lock guards the table).
+pub const NEIGHBORHOOD: usize = 24;
+/// The hop-bitmap bits of a metadata word.
+const HOP_MASK: u32 = (1 << NEIGHBORHOOD) - 1;
 /// The farthest an insert looks for a free bucket, in buckets from home.
 pub const ADD_RANGE: usize = 512;
 /// The fewest home buckets an allocated table has.
@@ -47,22 +57,19 @@ pub const MIN_LOAD_TO_GROW: (usize, usize) = (1, 4);
 /// A removal that leaves the load below this fraction (1/8) shrinks the table.
 pub const MIN_LOAD: (usize, usize) = (1, 8);
 
-struct Bucket<T> {
-    /// Bit `i` set: bucket `home + i` holds an entry whose home is this bucket.
-    hop: u32,
-    /// Top byte of the hash of the entry stored here (meaningful when `val` is `Some`).
-    tag: u8,
-    val: Option<T>,
+/// The tag of an empty bucket; the tags of entries are never 0.
+const EMPTY: u8 = 0;
+
+/// The tag in a metadata word.
+#[inline]
+fn tag_in(meta: u32) -> u8 {
+    (meta >> NEIGHBORHOOD) as u8
 }
 
-impl<T> Bucket<T> {
-    fn empty() -> Self {
-        Bucket {
-            hop: 0,
-            tag: 0,
-            val: None,
-        }
-    }
+/// A metadata word with its tag replaced.
+#[inline]
+fn with_tag(meta: u32, tag: u8) -> u32 {
+    (meta & HOP_MASK) | (u32::from(tag) << NEIGHBORHOOD)
 }
 
 /// Where an entry is: a position that stays valid until the table is next changed.
@@ -81,9 +88,13 @@ pub enum Slot {
 
 /// A hopscotch hash table of `T`, hashed by the caller.
 pub struct HopTable<T> {
-    /// `cap + NEIGHBORHOOD - 1` buckets (the last ones only ever hold entries whose homes
-    /// are near the end), or none before the first insert.
-    buckets: Box<[Bucket<T>]>,
+    /// Per bucket: bit `i` (`i < NEIGHBORHOOD`) set when bucket `b + i` holds an entry whose
+    /// home is `b`; the top 8 bits are the tag of the entry in `b` ([`EMPTY`] if none). Both
+    /// arrays have `cap + NEIGHBORHOOD - 1` buckets (the last ones only ever hold entries
+    /// whose homes are near the end), or none before the first insert.
+    meta: Box<[u32]>,
+    /// The entries: `Some` exactly where the tag is not [`EMPTY`].
+    vals: Box<[Option<T>]>,
     /// Home buckets: homes are `0..cap`.
     cap: usize,
     /// Entries, in buckets and in the stash.
@@ -110,16 +121,18 @@ impl<T> core::fmt::Debug for HopTable<T> {
     }
 }
 
+/// The hash's top byte, with 0 (the empty tag) mapped to 1.
 #[inline]
 fn tag_of(hash: u64) -> u8 {
-    (hash >> 56) as u8
+    ((hash >> 56) as u8).max(1)
 }
 
 impl<T> HopTable<T> {
     /// An empty table; it allocates on the first insert.
     pub fn new() -> Self {
         HopTable {
-            buckets: Vec::new().into_boxed_slice(),
+            meta: Vec::new().into_boxed_slice(),
+            vals: Vec::new().into_boxed_slice(),
             cap: 0,
             len: 0,
             stash: Vec::new(),
@@ -144,9 +157,11 @@ impl<T> HopTable<T> {
     }
 
     fn alloc(&mut self, cap: usize) {
-        let mut v = Vec::new();
-        v.resize_with(cap + NEIGHBORHOOD - 1, Bucket::empty);
-        self.buckets = v.into_boxed_slice();
+        let n = cap + NEIGHBORHOOD - 1;
+        self.meta = alloc::vec![0; n].into_boxed_slice();
+        let mut vals = Vec::new();
+        vals.resize_with(n, || None);
+        self.vals = vals.into_boxed_slice();
         self.cap = cap;
     }
 
@@ -180,12 +195,12 @@ impl<T> HopTable<T> {
 
     /// Bytes one bucket takes (an entry, its tag and a hop bitmap).
     pub const fn bucket_bytes() -> usize {
-        size_of::<Bucket<T>>()
+        size_of::<u32>() + size_of::<Option<T>>()
     }
 
     /// Bytes the table has allocated (buckets and stash), not counting what entries own.
     pub fn allocated_bytes(&self) -> usize {
-        self.buckets.len() * size_of::<Bucket<T>>() + self.stash.capacity() * size_of::<(u64, T)>()
+        self.vals.len() * Self::bucket_bytes() + self.stash.capacity() * size_of::<(u64, T)>()
     }
 
     /// The home bucket of `hash`: a multiply-shift of its low 32 bits into `0..cap`.
@@ -201,18 +216,15 @@ impl<T> HopTable<T> {
         if self.cap != 0 {
             let home = self.home(hash);
             let tag = tag_of(hash);
-            let mut hop = self.buckets.get(home).map_or(0, |b| b.hop);
+            let mut hop = self.meta.get(home).map_or(0, |m| m & HOP_MASK);
             while hop != 0 {
                 let idx = home + hop.trailing_zeros() as usize;
                 hop &= hop - 1;
-                if let Some(Bucket {
-                    tag: t,
-                    val: Some(v),
-                    ..
-                }) = self.buckets.get(idx)
-                {
-                    if *t == tag && eq(v) {
-                        return Some(Slot::Table { home, idx });
+                if self.meta.get(idx).map(|&m| tag_in(m)) == Some(tag) {
+                    if let Some(Some(v)) = self.vals.get(idx) {
+                        if eq(v) {
+                            return Some(Slot::Table { home, idx });
+                        }
                     }
                 }
             }
@@ -230,7 +242,7 @@ impl<T> HopTable<T> {
     #[inline]
     pub fn get(&self, slot: Slot) -> Option<&T> {
         match slot {
-            Slot::Table { idx, .. } => self.buckets.get(idx)?.val.as_ref(),
+            Slot::Table { idx, .. } => self.vals.get(idx)?.as_ref(),
             Slot::Stash(i) => self.stash.get(i).map(|(_, v)| v),
         }
     }
@@ -239,7 +251,7 @@ impl<T> HopTable<T> {
     #[inline]
     pub fn get_mut(&mut self, slot: Slot) -> Option<&mut T> {
         match slot {
-            Slot::Table { idx, .. } => self.buckets.get_mut(idx)?.val.as_mut(),
+            Slot::Table { idx, .. } => self.vals.get_mut(idx)?.as_mut(),
             Slot::Stash(i) => self.stash.get_mut(i).map(|(_, v)| v),
         }
     }
@@ -249,10 +261,12 @@ impl<T> HopTable<T> {
     pub fn remove(&mut self, slot: Slot) -> Option<T> {
         let v = match slot {
             Slot::Table { home, idx } => {
-                let b = self.buckets.get_mut(idx)?;
-                let v = b.val.take()?;
-                if let Some(h) = self.buckets.get_mut(home) {
-                    h.hop &= !(1u32 << (idx - home));
+                let v = self.vals.get_mut(idx)?.take()?;
+                if let Some(m) = self.meta.get_mut(idx) {
+                    *m = with_tag(*m, EMPTY);
+                }
+                if let Some(h) = self.meta.get_mut(home) {
+                    *h &= !(1u32 << (idx - home));
                 }
                 v
             }
@@ -338,11 +352,11 @@ impl<T> HopTable<T> {
         }
         new.resizes = self.resizes + 1;
         let old = core::mem::replace(self, new);
-        let HopTable { buckets, stash, .. } = old;
-        let entries = buckets
+        let HopTable { vals, stash, .. } = old;
+        let entries = vals
             .into_vec()
             .into_iter()
-            .filter_map(|b| b.val)
+            .flatten()
             .map(|v| (hasher(&v), v))
             .chain(stash);
         for (hash, v) in entries {
@@ -363,9 +377,12 @@ impl<T> HopTable<T> {
             return Err(value);
         }
         let home = self.home(hash);
-        let end = (home + ADD_RANGE).min(self.buckets.len());
-        let Some(mut free) =
-            (home..end).find(|&i| self.buckets.get(i).is_some_and(|b| b.val.is_none()))
+        let end = (home + ADD_RANGE).min(self.meta.len());
+        let Some(mut free) = self
+            .meta
+            .get(home..end)
+            .and_then(|m| m.iter().position(|&m| tag_in(m) == EMPTY))
+            .map(|i| home + i)
         else {
             return Err(value);
         };
@@ -375,12 +392,15 @@ impl<T> HopTable<T> {
                 None => return Err(value),
             }
         }
-        if let Some(dst) = self.buckets.get_mut(free) {
-            dst.val = Some(value);
-            dst.tag = tag_of(hash);
+        let (Some(val), Some(&m)) = (self.vals.get_mut(free), self.meta.get(free)) else {
+            return Err(value);
+        };
+        *val = Some(value);
+        if let Some(mf) = self.meta.get_mut(free) {
+            *mf = with_tag(m, tag_of(hash));
         }
-        if let Some(hb) = self.buckets.get_mut(home) {
-            hb.hop |= 1u32 << (free - home);
+        if let Some(mh) = self.meta.get_mut(home) {
+            *mh |= 1u32 << (free - home);
         }
         Ok(Slot::Table { home, idx: free })
     }
@@ -390,21 +410,25 @@ impl<T> HopTable<T> {
     /// `free - H + 1 .. free` with an entry at or after itself and before `free`: that entry
     /// may move to `free` and still be within its neighbourhood. `None` if there is none.
     fn hop_back(&mut self, free: usize) -> Option<usize> {
+        if free >= self.vals.len() {
+            return None;
+        }
         for b in (free + 1 - NEIGHBORHOOD)..free {
-            let hop = self.buckets.get(b)?.hop;
+            let hop = *self.meta.get(b)? & HOP_MASK;
             let candidates = hop & ((1u32 << (free - b)) - 1);
             if candidates == 0 {
                 continue;
             }
             let off = candidates.trailing_zeros() as usize;
             let j = b + off;
-            let src = self.buckets.get_mut(j)?;
-            let (val, tag) = (src.val.take()?, src.tag);
-            let dst = self.buckets.get_mut(free)?;
-            dst.val = Some(val);
-            dst.tag = tag;
-            let hb = self.buckets.get_mut(b)?;
-            hb.hop = (hop & !(1u32 << off)) | (1u32 << (free - b));
+            self.vals.swap(j, free);
+            let tag = tag_in(*self.meta.get(j)?);
+            let mj = self.meta.get_mut(j)?;
+            *mj = with_tag(*mj, EMPTY);
+            let mf = self.meta.get_mut(free)?;
+            *mf = with_tag(*mf, tag);
+            let mb = self.meta.get_mut(b)?;
+            *mb = (*mb & !(1u32 << off)) | (1u32 << (free - b));
             return Some(j);
         }
         None
@@ -412,26 +436,26 @@ impl<T> HopTable<T> {
 
     /// Every entry, in bucket order then the stash.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.buckets
+        self.vals
             .iter()
-            .filter_map(|b| b.val.as_ref())
+            .filter_map(Option::as_ref)
             .chain(self.stash.iter().map(|(_, v)| v))
     }
 
     /// Every entry, to change in place (not in a way that changes its hash).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
-        self.buckets
+        self.vals
             .iter_mut()
-            .filter_map(|b| b.val.as_mut())
+            .filter_map(Option::as_mut)
             .chain(self.stash.iter_mut().map(|(_, v)| v))
     }
 
     /// Consumes the table, yielding every entry.
     pub fn into_entries(self) -> impl Iterator<Item = T> {
-        self.buckets
+        self.vals
             .into_vec()
             .into_iter()
-            .filter_map(|b| b.val)
+            .flatten()
             .chain(self.stash.into_iter().map(|(_, v)| v))
     }
 
@@ -449,34 +473,37 @@ impl<T> HopTable<T> {
     /// and `len` counts them all.
     pub fn check(&self, hasher: impl Fn(&T) -> u64) -> Result<(), &'static str> {
         let mut n = 0;
-        for (i, b) in self.buckets.iter().enumerate() {
-            let mut hop = b.hop;
+        for (i, (&m, val)) in self.meta.iter().zip(self.vals.iter()).enumerate() {
+            let (mut hop, tag) = (m & HOP_MASK, tag_in(m));
             while hop != 0 {
                 let j = i + hop.trailing_zeros() as usize;
                 hop &= hop - 1;
                 let v = self
-                    .buckets
+                    .vals
                     .get(j)
-                    .and_then(|x| x.val.as_ref())
+                    .and_then(Option::as_ref)
                     .ok_or("hop bit points at an empty bucket")?;
                 if self.home(hasher(v)) != i {
                     return Err("hop bit points at an entry of another home");
                 }
             }
-            if let Some(v) = &b.val {
+            if val.is_some() != (tag != EMPTY) {
+                return Err("tag and entry disagree about an empty bucket");
+            }
+            if let Some(v) = val {
                 n += 1;
                 let h = hasher(v);
                 let home = self.home(h);
                 if i < home || i - home >= NEIGHBORHOOD {
                     return Err("entry outside its neighbourhood");
                 }
-                if b.tag != tag_of(h) {
+                if tag != tag_of(h) {
                     return Err("wrong tag");
                 }
                 let recorded = self
-                    .buckets
+                    .meta
                     .get(home)
-                    .is_some_and(|hb| hb.hop & (1u32 << (i - home)) != 0);
+                    .is_some_and(|hb| hb & (1u32 << (i - home)) != 0);
                 if !recorded {
                     return Err("entry missing from its home's hop bitmap");
                 }
