@@ -1,7 +1,7 @@
 //! The concurrent map alone, against the alternatives: kv-core's hopscotch `HopMap`, the
 //! foundation's baseline (256 shards of `RwLock<hashbrown::HashTable>`, XXH3, the same
-//! locks as kv-core), `dashmap` (its default SipHash hasher, and again with XXH3 so the
-//! hasher is not the difference), and `papaya`.
+//! locks as kv-core), `dashmap` (its default SipHash hasher, and again with one-shot XXH3
+//! so that the hasher is not the difference), and `papaya` (its default hasher).
 //!
 //! Workloads on 1M `u64 -> u64` keys, at 1 and 2 threads (and 4 and 8 where the machine has
 //! the cores: `KV_MAP_THREADS=1,2,4,8`):
@@ -23,10 +23,11 @@ use kv_core::map::{HopMap, KeyHash};
 use kv_core::sync::RwLock;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
+use std::hash::{BuildHasher, Hasher};
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-use xxhash_rust::xxh3::{xxh3_64_with_seed, Xxh3Builder};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Counts heap bytes, for the memory table.
 #[global_allocator]
@@ -95,12 +96,17 @@ impl<K: KeyHash + Eq + Send + Sync + 'static, V: Copy + Send + Sync + 'static> M
     const NAME: &'static str = "baseline";
     fn make() -> Self {
         Baseline {
-            shards: (0..256).map(|_| RwLock::new(hashbrown::HashTable::new())).collect(),
+            shards: (0..256)
+                .map(|_| RwLock::new(hashbrown::HashTable::new()))
+                .collect(),
         }
     }
     fn get(&self, k: &K) -> Option<V> {
         let h = Self::hash(k);
-        self.shard(h).read().find(h, |(x, _)| x == k).map(|(_, v)| *v)
+        self.shard(h)
+            .read()
+            .find(h, |(x, _)| x == k)
+            .map(|(_, v)| *v)
     }
     fn upsert(&self, k: K, v: V) {
         let h = Self::hash(&k);
@@ -145,14 +151,54 @@ impl<K: std::hash::Hash + Eq + Send + Sync + 'static, V: Copy + Send + Sync + 's
     }
 }
 
-struct DashXxh3<K, V>(dashmap::DashMap<K, V, Xxh3Builder>);
+/// XXH3-64 of the bytes a key writes, in one shot (as kv-core hashes): the bytes are
+/// buffered (keys here write at most 24) and hashed in `finish`. xxhash-rust's own
+/// streaming `Xxh3` hasher costs several times more per small key.
+#[derive(Clone, Copy)]
+struct OneShotXxh3;
+
+struct OneShotHasher {
+    buf: [u8; 64],
+    len: usize,
+    seed: u64,
+}
+
+impl BuildHasher for OneShotXxh3 {
+    type Hasher = OneShotHasher;
+    fn build_hasher(&self) -> OneShotHasher {
+        OneShotHasher {
+            buf: [0; 64],
+            len: 0,
+            seed: SEED,
+        }
+    }
+}
+
+impl Hasher for OneShotHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(64) {
+            if self.len + chunk.len() > 64 {
+                // Longer keys: fold the buffer into the seed and start again.
+                self.seed = xxh3_64_with_seed(&self.buf[..self.len], self.seed);
+                self.len = 0;
+            }
+            self.buf[self.len..self.len + chunk.len()].copy_from_slice(chunk);
+            self.len += chunk.len();
+        }
+    }
+    fn finish(&self) -> u64 {
+        xxh3_64_with_seed(&self.buf[..self.len], self.seed)
+    }
+}
+
+struct DashXxh3<K, V>(dashmap::DashMap<K, V, OneShotXxh3>);
 
 impl<K: std::hash::Hash + Eq + Send + Sync + 'static, V: Copy + Send + Sync + 'static> Map<K, V>
     for DashXxh3<K, V>
 {
     const NAME: &'static str = "dashmap-xxh3";
     fn make() -> Self {
-        DashXxh3(dashmap::DashMap::with_hasher(Xxh3Builder::new().with_seed(SEED)))
+        DashXxh3(dashmap::DashMap::with_hasher(OneShotXxh3))
     }
     fn get(&self, k: &K) -> Option<V> {
         self.0.get(k).map(|r| *r)
@@ -242,24 +288,28 @@ fn mixed<M: Map<u64, u64>>(c: &mut Criterion, workload: &str, get_percent: u64) 
     // Filled on first use, so that benchmarks filtered out cost nothing.
     let mut map: Option<Arc<M>> = None;
     for threads in thread_counts() {
-        g.bench_with_input(BenchmarkId::new(M::NAME, threads), &threads, |b, &threads| {
-            let map = map.get_or_insert_with(|| prefilled::<M>(n));
-            b.iter_custom(|iters| {
-                let per = iters.div_ceil(threads as u64);
-                timed(map, threads, move |m: &M, t| {
-                    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1) * 7919 ^ per);
-                    for _ in 0..per {
-                        let r = rng.next();
-                        let k = (r >> 8) % n;
-                        if r & 0xFF < get_percent * 256 / 100 {
-                            black_box(m.get(&k));
-                        } else {
-                            m.upsert(k, r);
+        g.bench_with_input(
+            BenchmarkId::new(M::NAME, threads),
+            &threads,
+            |b, &threads| {
+                let map = map.get_or_insert_with(|| prefilled::<M>(n));
+                b.iter_custom(|iters| {
+                    let per = iters.div_ceil(threads as u64);
+                    timed(map, threads, move |m: &M, t| {
+                        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1) * 7919 ^ per);
+                        for _ in 0..per {
+                            let r = rng.next();
+                            let k = (r >> 8) % n;
+                            if r & 0xFF < get_percent * 256 / 100 {
+                                black_box(m.get(&k));
+                            } else {
+                                m.upsert(k, r);
+                            }
                         }
-                    }
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     g.finish();
 }
@@ -274,35 +324,39 @@ fn bulk<M: Map<u64, u64>>(c: &mut Criterion, workload: &str, insert: bool) {
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Elements(n));
     for threads in thread_counts() {
-        g.bench_with_input(BenchmarkId::new(M::NAME, threads), &threads, |b, &threads| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let map = if insert {
-                        Arc::new(M::make())
-                    } else {
-                        prefilled::<M>(n)
-                    };
-                    // Thread t takes keys t, t + threads, ... (scrambled so that inserts do
-                    // not arrive in hash order).
-                    total += timed(&map, threads, move |m: &M, t| {
-                        let mut k = t as u64;
-                        while k < n {
-                            let key = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 4;
-                            if insert {
-                                m.upsert(key, k);
-                            } else {
-                                black_box(m.remove(&key));
+        g.bench_with_input(
+            BenchmarkId::new(M::NAME, threads),
+            &threads,
+            |b, &threads| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let map = if insert {
+                            Arc::new(M::make())
+                        } else {
+                            prefilled::<M>(n)
+                        };
+                        // Thread t takes keys t, t + threads, ... (scrambled so that inserts do
+                        // not arrive in hash order).
+                        total += timed(&map, threads, move |m: &M, t| {
+                            let mut k = t as u64;
+                            while k < n {
+                                let key = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 4;
+                                if insert {
+                                    m.upsert(key, k);
+                                } else {
+                                    black_box(m.remove(&key));
+                                }
+                                k += threads as u64;
                             }
-                            k += threads as u64;
-                        }
-                    });
-                    // Dropping a full map is not part of the measurement.
-                    drop(map);
-                }
-                total
-            })
-        });
+                        });
+                        // Dropping a full map is not part of the measurement.
+                        drop(map);
+                    }
+                    total
+                })
+            },
+        );
     }
     g.finish();
 }
@@ -334,18 +388,39 @@ fn memory<M: Map<[u8; 16], [u8; 16]>>(n: u64) -> f64 {
     }
     let st = region.change();
     black_box(&m);
-    let used = st.bytes_allocated as f64 - st.bytes_deallocated as f64 + st.bytes_reallocated as f64;
+    let used =
+        st.bytes_allocated as f64 - st.bytes_deallocated as f64 + st.bytes_reallocated as f64;
     used / n as f64
 }
 
 fn print_memory() {
     let n = keys();
     println!("memory: bytes per entry, {n} entries of 16-byte key + 16-byte value");
-    println!("  {:<14} {:>8.1}", "hopscotch", memory::<HopMap<[u8; 16], [u8; 16]>>(n));
-    println!("  {:<14} {:>8.1}", "baseline", memory::<Baseline<[u8; 16], [u8; 16]>>(n));
-    println!("  {:<14} {:>8.1}", "dashmap", memory::<Dash<[u8; 16], [u8; 16]>>(n));
-    println!("  {:<14} {:>8.1}", "dashmap-xxh3", memory::<DashXxh3<[u8; 16], [u8; 16]>>(n));
-    println!("  {:<14} {:>8.1}", "papaya", memory::<Papaya<[u8; 16], [u8; 16]>>(n));
+    println!(
+        "  {:<14} {:>8.1}",
+        "hopscotch",
+        memory::<HopMap<[u8; 16], [u8; 16]>>(n)
+    );
+    println!(
+        "  {:<14} {:>8.1}",
+        "baseline",
+        memory::<Baseline<[u8; 16], [u8; 16]>>(n)
+    );
+    println!(
+        "  {:<14} {:>8.1}",
+        "dashmap",
+        memory::<Dash<[u8; 16], [u8; 16]>>(n)
+    );
+    println!(
+        "  {:<14} {:>8.1}",
+        "dashmap-xxh3",
+        memory::<DashXxh3<[u8; 16], [u8; 16]>>(n)
+    );
+    println!(
+        "  {:<14} {:>8.1}",
+        "papaya",
+        memory::<Papaya<[u8; 16], [u8; 16]>>(n)
+    );
 }
 
 criterion_group!(benches, maps);

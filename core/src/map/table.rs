@@ -29,12 +29,19 @@
 //!
 //! The table stores whatever `T` the caller likes and never hashes anything itself: every
 //! call that may move entries to a new array takes a `hasher` that recomputes an entry's
-//! hash. It is plain safe Rust: a bucket is an `Option<T>`, so the occupied flag costs
-//! nothing for types with a niche (a `Box` key, say).
+//! hash.
+//!
+//! Entries are stored as `MaybeUninit<T>`, initialised exactly where the bucket's tag is not
+//! [`EMPTY`] (the one invariant the `unsafe` blocks here rely on): an `Option<T>` would cost
+//! up to 8 bytes a bucket for types without a niche, which is a third of a `(u64, u64)`
+//! entry. Only four small functions touch the entries' initialisation ([`HopTable::entry`],
+//! [`HopTable::entry_mut`], [`HopTable::take_entry`] and `iter_mut`); everything else goes
+//! through them. Miri runs the unit tests (`ci/miri`).
+#![allow(unsafe_code)]
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::mem::size_of;
+use core::mem::{size_of, MaybeUninit};
 
 /// Buckets in a neighbourhood: an entry is at most `NEIGHBORHOOD - 1` buckets after its home.
 /// The hop bitmap shares a `u32` with the tag, a word every target has (and no atomics are
@@ -72,6 +79,16 @@ fn with_tag(meta: u32, tag: u8) -> u32 {
     (meta & HOP_MASK) | (u32::from(tag) << NEIGHBORHOOD)
 }
 
+impl<T> Drop for HopTable<T> {
+    fn drop(&mut self) {
+        if core::mem::needs_drop::<T>() {
+            for i in 0..self.vals.len() {
+                drop(self.take_entry(i));
+            }
+        }
+    }
+}
+
 /// Where an entry is: a position that stays valid until the table is next changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -93,8 +110,8 @@ pub struct HopTable<T> {
     /// arrays have `cap + NEIGHBORHOOD - 1` buckets (the last ones only ever hold entries
     /// whose homes are near the end), or none before the first insert.
     meta: Box<[u32]>,
-    /// The entries: `Some` exactly where the tag is not [`EMPTY`].
-    vals: Box<[Option<T>]>,
+    /// The entries: initialised exactly where the tag is not [`EMPTY`].
+    vals: Box<[MaybeUninit<T>]>,
     /// Home buckets: homes are `0..cap`.
     cap: usize,
     /// Entries, in buckets and in the stash.
@@ -119,6 +136,20 @@ impl<T> core::fmt::Debug for HopTable<T> {
             .field("stash", &self.stash.len())
             .finish()
     }
+}
+
+/// Hints the CPU to start loading the cache line at `p` (nothing on targets without a
+/// prefetch instruction). Never dereferences `p`.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and reads nothing the program can
+    // observe, whatever the address (SSE, which provides it, is part of x86_64's baseline).
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// The hash's top byte, with 0 (the empty tag) mapped to 1.
@@ -160,7 +191,7 @@ impl<T> HopTable<T> {
         let n = cap + NEIGHBORHOOD - 1;
         self.meta = alloc::vec![0; n].into_boxed_slice();
         let mut vals = Vec::new();
-        vals.resize_with(n, || None);
+        vals.resize_with(n, MaybeUninit::uninit);
         self.vals = vals.into_boxed_slice();
         self.cap = cap;
     }
@@ -195,7 +226,7 @@ impl<T> HopTable<T> {
 
     /// Bytes one bucket takes (an entry, its tag and a hop bitmap).
     pub const fn bucket_bytes() -> usize {
-        size_of::<u32>() + size_of::<Option<T>>()
+        size_of::<u32>() + size_of::<T>()
     }
 
     /// Bytes the table has allocated (buckets and stash), not counting what entries own.
@@ -215,13 +246,17 @@ impl<T> HopTable<T> {
         let mut eq = eq;
         if self.cap != 0 {
             let home = self.home(hash);
+            // Start loading the home's entry while the metadata word is fetched: most
+            // entries sit at their home or within a few buckets of it, so the two cache
+            // misses of a lookup overlap instead of following each other.
+            prefetch(self.vals.as_ptr().wrapping_add(home));
             let tag = tag_of(hash);
             let mut hop = self.meta.get(home).map_or(0, |m| m & HOP_MASK);
             while hop != 0 {
                 let idx = home + hop.trailing_zeros() as usize;
                 hop &= hop - 1;
                 if self.meta.get(idx).map(|&m| tag_in(m)) == Some(tag) {
-                    if let Some(Some(v)) = self.vals.get(idx) {
+                    if let Some(v) = self.entry(idx) {
                         if eq(v) {
                             return Some(Slot::Table { home, idx });
                         }
@@ -242,7 +277,7 @@ impl<T> HopTable<T> {
     #[inline]
     pub fn get(&self, slot: Slot) -> Option<&T> {
         match slot {
-            Slot::Table { idx, .. } => self.vals.get(idx)?.as_ref(),
+            Slot::Table { idx, .. } => self.entry(idx),
             Slot::Stash(i) => self.stash.get(i).map(|(_, v)| v),
         }
     }
@@ -251,7 +286,7 @@ impl<T> HopTable<T> {
     #[inline]
     pub fn get_mut(&mut self, slot: Slot) -> Option<&mut T> {
         match slot {
-            Slot::Table { idx, .. } => self.vals.get_mut(idx)?.as_mut(),
+            Slot::Table { idx, .. } => self.entry_mut(idx),
             Slot::Stash(i) => self.stash.get_mut(i).map(|(_, v)| v),
         }
     }
@@ -261,10 +296,7 @@ impl<T> HopTable<T> {
     pub fn remove(&mut self, slot: Slot) -> Option<T> {
         let v = match slot {
             Slot::Table { home, idx } => {
-                let v = self.vals.get_mut(idx)?.take()?;
-                if let Some(m) = self.meta.get_mut(idx) {
-                    *m = with_tag(*m, EMPTY);
-                }
+                let v = self.take_entry(idx)?;
                 if let Some(h) = self.meta.get_mut(home) {
                     *h &= !(1u32 << (idx - home));
                 }
@@ -351,12 +383,10 @@ impl<T> HopTable<T> {
             new.alloc(cap);
         }
         new.resizes = self.resizes + 1;
-        let old = core::mem::replace(self, new);
-        let HopTable { vals, stash, .. } = old;
-        let entries = vals
-            .into_vec()
-            .into_iter()
-            .flatten()
+        let mut old = core::mem::replace(self, new);
+        let stash = core::mem::take(&mut old.stash);
+        let entries = (0..old.vals.len())
+            .filter_map(|i| old.take_entry(i))
             .map(|v| (hasher(&v), v))
             .chain(stash);
         for (hash, v) in entries {
@@ -395,7 +425,8 @@ impl<T> HopTable<T> {
         let (Some(val), Some(&m)) = (self.vals.get_mut(free), self.meta.get(free)) else {
             return Err(value);
         };
-        *val = Some(value);
+        // `free` is empty (its tag is EMPTY): nothing is overwritten without a drop.
+        *val = MaybeUninit::new(value);
         if let Some(mf) = self.meta.get_mut(free) {
             *mf = with_tag(m, tag_of(hash));
         }
@@ -434,29 +465,70 @@ impl<T> HopTable<T> {
         None
     }
 
+    /// The entry in bucket `idx`, if the bucket holds one.
+    #[inline]
+    fn entry(&self, idx: usize) -> Option<&T> {
+        if tag_in(*self.meta.get(idx)?) == EMPTY {
+            return None;
+        }
+        let v = self.vals.get(idx)?;
+        // SAFETY: the tag of `idx` is not EMPTY, so `vals[idx]` is initialised (the
+        // module's invariant), and `&self` keeps it so while the reference lives.
+        Some(unsafe { v.assume_init_ref() })
+    }
+
+    /// The entry in bucket `idx`, to change in place.
+    #[inline]
+    fn entry_mut(&mut self, idx: usize) -> Option<&mut T> {
+        if tag_in(*self.meta.get(idx)?) == EMPTY {
+            return None;
+        }
+        let v = self.vals.get_mut(idx)?;
+        // SAFETY: as in `entry`: the tag says `vals[idx]` is initialised.
+        Some(unsafe { v.assume_init_mut() })
+    }
+
+    /// Moves the entry out of bucket `idx` and marks the bucket empty (its hop bit, in its
+    /// home's word, is the caller's to clear).
+    #[inline]
+    fn take_entry(&mut self, idx: usize) -> Option<T> {
+        let m = self.meta.get_mut(idx)?;
+        if tag_in(*m) == EMPTY {
+            return None;
+        }
+        let v = self.vals.get(idx)?;
+        *m = with_tag(*m, EMPTY);
+        // SAFETY: the tag was not EMPTY, so `vals[idx]` is initialised; the tag is EMPTY
+        // now, so nothing reads or drops this copy again (no double drop).
+        Some(unsafe { v.assume_init_read() })
+    }
+
     /// Every entry, in bucket order then the stash.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.vals
-            .iter()
-            .filter_map(Option::as_ref)
+        (0..self.vals.len())
+            .filter_map(move |i| self.entry(i))
             .chain(self.stash.iter().map(|(_, v)| v))
     }
 
     /// Every entry, to change in place (not in a way that changes its hash).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
-        self.vals
-            .iter_mut()
-            .filter_map(Option::as_mut)
+        self.meta
+            .iter()
+            .zip(self.vals.iter_mut())
+            .filter(|(m, _)| tag_in(**m) != EMPTY)
+            // SAFETY: the tag is not EMPTY, so the entry is initialised; each bucket is
+            // yielded once, so the mutable references never alias.
+            .map(|(_, v)| unsafe { v.assume_init_mut() })
             .chain(self.stash.iter_mut().map(|(_, v)| v))
     }
 
-    /// Consumes the table, yielding every entry.
-    pub fn into_entries(self) -> impl Iterator<Item = T> {
-        self.vals
-            .into_vec()
-            .into_iter()
-            .flatten()
-            .chain(self.stash.into_iter().map(|(_, v)| v))
+    /// Consumes the table, yielding every entry (those not consumed are dropped with the
+    /// iterator).
+    pub fn into_entries(mut self) -> impl Iterator<Item = T> {
+        let stash = core::mem::take(&mut self.stash);
+        (0..self.vals.len())
+            .filter_map(move |i| self.take_entry(i))
+            .chain(stash.into_iter().map(|(_, v)| v))
     }
 
     /// Removes every entry and frees the array; returns the old table (drop it outside any
@@ -473,22 +545,16 @@ impl<T> HopTable<T> {
     /// and `len` counts them all.
     pub fn check(&self, hasher: impl Fn(&T) -> u64) -> Result<(), &'static str> {
         let mut n = 0;
-        for (i, (&m, val)) in self.meta.iter().zip(self.vals.iter()).enumerate() {
+        for (i, &m) in self.meta.iter().enumerate() {
             let (mut hop, tag) = (m & HOP_MASK, tag_in(m));
+            let val = self.entry(i);
             while hop != 0 {
                 let j = i + hop.trailing_zeros() as usize;
                 hop &= hop - 1;
-                let v = self
-                    .vals
-                    .get(j)
-                    .and_then(Option::as_ref)
-                    .ok_or("hop bit points at an empty bucket")?;
+                let v = self.entry(j).ok_or("hop bit points at an empty bucket")?;
                 if self.home(hasher(v)) != i {
                     return Err("hop bit points at an entry of another home");
                 }
-            }
-            if val.is_some() != (tag != EMPTY) {
-                return Err("tag and entry disagree about an empty bucket");
             }
             if let Some(v) = val {
                 n += 1;
