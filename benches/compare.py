@@ -60,14 +60,20 @@ def main():
     ap.add_argument("--prepare", default=None,
                     help="redis-benchmark arguments that fill both servers first (default: "
                          "SETs over the -r key range with the -d value size)")
+    ap.add_argument("--kv-bin", default=None,
+                    help="the kv_server binary to run (default: build target/release/kv_server); "
+                         "e.g. an older build, to compare before and after a change")
     ap.add_argument("bench_args", nargs="*", help="redis-benchmark arguments (after --)")
     a = ap.parse_args()
     args = a.bench_args or DEFAULT
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "kv-server"], cwd=ROOT, check=True)
+    kv_bin = a.kv_bin
+    if kv_bin is None:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "kv-server"], cwd=ROOT, check=True)
+        kv_bin = os.path.join(ROOT, "target/release/kv_server")
     kv_port, redis_port = free_port(), free_port()
     procs = {
         "kv_server": subprocess.Popen(
-            [os.path.join(ROOT, "target/release/kv_server"), "--port", str(kv_port),
+            [kv_bin, "--port", str(kv_port),
              "--bind", "127.0.0.1", "--workers", str(a.workers), "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         "redis-server": subprocess.Popen(
