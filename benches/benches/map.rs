@@ -76,16 +76,19 @@ impl<K: KeyHash + Eq + Send + Sync + 'static, V: Copy + Send + Sync + 'static> M
     }
 }
 
+/// One shard of the baseline.
+type BaselineShard<K, V> = RwLock<hashbrown::HashTable<(K, V)>>;
+
 /// The foundation's keyspace design: shards of hashbrown tables under kv-core's locks.
 struct Baseline<K, V> {
-    shards: Box<[RwLock<hashbrown::HashTable<(K, V)>>]>,
+    shards: Box<[BaselineShard<K, V>]>,
 }
 
 impl<K: KeyHash, V> Baseline<K, V> {
     fn hash(k: &K) -> u64 {
         k.key_hash(SEED)
     }
-    fn shard(&self, h: u64) -> &RwLock<hashbrown::HashTable<(K, V)>> {
+    fn shard(&self, h: u64) -> &BaselineShard<K, V> {
         &self.shards[(h >> 32) as usize & (self.shards.len() - 1)]
     }
 }
@@ -296,7 +299,7 @@ fn mixed<M: Map<u64, u64>>(c: &mut Criterion, workload: &str, get_percent: u64) 
                 b.iter_custom(|iters| {
                     let per = iters.div_ceil(threads as u64);
                     timed(map, threads, move |m: &M, t| {
-                        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1) * 7919 ^ per);
+                        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((t as u64 + 1) * 7919) ^ per);
                         for _ in 0..per {
                             let r = rng.next();
                             let k = (r >> 8) % n;
