@@ -6,15 +6,46 @@ prints, per workload and thread count, the median throughput of every map in mil
 operations per second and its ratio to dashmap's.
 
     benches/map_table.py [target/criterion]
+    benches/map_table.py --median run1.md run2.md run3.md   # per-cell medians of saved tables
 """
 import json
 import os
 import sys
 
-root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    os.path.dirname(__file__), "..", "target", "criterion")
+def median_of_tables(paths):
+    """Per-cell medians of tables this script printed earlier (one per run)."""
+    import statistics
+    runs = []
+    for path in paths:
+        rows = {}
+        for line in open(path):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 3 and cells[1].isdigit():
+                rows[(cells[0], cells[1])] = cells[2:-1]
+            elif cells and cells[0] == "workload":
+                header = line.rstrip("\n")
+        runs.append(rows)
+    print(header)
+    print("|---|---|" + "---|" * (len(MAPS) + 1))
+    for key in runs[0]:
+        vals = []
+        for i in range(len(runs[0][key])):
+            xs = [float(r[key][i]) for r in runs if key in r and r[key][i] != "-"]
+            vals.append(statistics.median(xs) if xs else None)
+        cells = ["%.1f" % v if v is not None else "-" for v in vals]
+        hop, dash = vals[0], vals[MAPS.index("dashmap")]
+        ratio = "%.2fx" % (hop / dash) if hop and dash else "-"
+        print(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + f" | {ratio} |")
+    print(f"\n(million operations per second, per-cell medians of {len(paths)} runs)")
+
+
 WORKLOADS = ["read-heavy", "write-heavy", "insert-growth", "remove-heavy"]
 MAPS = ["hopscotch", "baseline", "dashmap", "dashmap-xxh3", "papaya"]
+if len(sys.argv) > 2 and sys.argv[1] == "--median":
+    median_of_tables(sys.argv[2:])
+    sys.exit(0)
+root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(__file__), "..", "target", "criterion")
 
 
 def mops(workload, m, threads):
