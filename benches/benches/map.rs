@@ -397,33 +397,20 @@ fn memory<M: Map<[u8; 16], [u8; 16]>>(n: u64) -> f64 {
 }
 
 fn print_memory() {
+    type K = [u8; 16];
     let n = keys();
     println!("memory: bytes per entry, {n} entries of 16-byte key + 16-byte value");
-    println!(
-        "  {:<14} {:>8.1}",
-        "hopscotch",
-        memory::<HopMap<[u8; 16], [u8; 16]>>(n)
-    );
-    println!(
-        "  {:<14} {:>8.1}",
-        "baseline",
-        memory::<Baseline<[u8; 16], [u8; 16]>>(n)
-    );
-    println!(
-        "  {:<14} {:>8.1}",
-        "dashmap",
-        memory::<Dash<[u8; 16], [u8; 16]>>(n)
-    );
-    println!(
-        "  {:<14} {:>8.1}",
-        "dashmap-xxh3",
-        memory::<DashXxh3<[u8; 16], [u8; 16]>>(n)
-    );
-    println!(
-        "  {:<14} {:>8.1}",
-        "papaya",
-        memory::<Papaya<[u8; 16], [u8; 16]>>(n)
-    );
+    type Measure = fn(u64) -> f64;
+    let rows: [(&str, Measure); 5] = [
+        ("hopscotch", memory::<HopMap<K, K>>),
+        ("baseline", memory::<Baseline<K, K>>),
+        ("dashmap", memory::<Dash<K, K>>),
+        ("dashmap-xxh3", memory::<DashXxh3<K, K>>),
+        ("papaya", memory::<Papaya<K, K>>),
+    ];
+    for (name, measure) in rows {
+        println!("  {name:<14} {:>8.1}", measure(n));
+    }
 }
 
 criterion_group!(benches, maps);

@@ -182,7 +182,7 @@ type Shard = Segment<Box<[u8]>, Stored, ShardState>;
 
 /// The keyspace's operations on one locked segment.
 trait ShardOps {
-    fn find_live(&self, key: &[u8], hash: u64) -> Option<&Stored>;
+    fn find_stored(&self, key: &[u8], hash: u64) -> Option<&Stored>;
     fn write<R>(
         &mut self,
         key: &[u8],
@@ -196,7 +196,7 @@ trait ShardOps {
 
 impl ShardOps for Shard {
     /// The entry under `key`, expired or not.
-    fn find_live(&self, key: &[u8], hash: u64) -> Option<&Stored> {
+    fn find_stored(&self, key: &[u8], hash: u64) -> Option<&Stored> {
         let slot = self.find(hash, key)?;
         self.get(slot).map(|(_, s)| s)
     }
@@ -358,7 +358,7 @@ impl Multi<'_> {
         let now = self.now;
         let (shard, hash) = self.shard(key)?;
         shard
-            .find_live(key, hash)
+            .find_stored(key, hash)
             .filter(|e| !e.item.is_expired(now))
             .map(|e| e.item.clone())
     }
@@ -401,7 +401,7 @@ impl Db {
         let si = self.shard_index(hash);
         {
             let guard = self.map.read_segment(si);
-            match guard.find_live(key, hash) {
+            match guard.find_stored(key, hash) {
                 None => return None,
                 Some(e) if !e.item.is_expired(now) => {
                     e.touch(now);
@@ -434,7 +434,7 @@ impl Db {
         let si = self.shard_index(hash);
         {
             let guard = self.map.read_segment(si);
-            let e = guard.find_live(key, hash)?;
+            let e = guard.find_stored(key, hash)?;
             if !e.item.is_expired(now) {
                 let stats = KeyStats {
                     idle_secs: u64::from(
@@ -520,7 +520,7 @@ impl Db {
             (src.map.write_segment(i), gd)
         };
         if gd
-            .find_live(key, hash)
+            .find_stored(key, hash)
             .is_some_and(|e| !e.item.is_expired(now))
         {
             return false;

@@ -52,3 +52,6 @@ pub mod zset;
 pub const REDIS_VERSION: &str = "7.0.15";
 /// mini-kv's own version, reported separately (`mini_kv_version` in INFO).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod testutil;

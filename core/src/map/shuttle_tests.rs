@@ -14,6 +14,7 @@
 //! value leaked or the value made twice).
 
 use super::{Compute, HopMap};
+use crate::testutil::Tracked;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use shuttle::thread;
@@ -41,27 +42,6 @@ enum Op {
     GetOrInsert(u64, u64),
     /// Grows segment 0 so that this many more entries fit (a forced migration).
     Reserve(usize),
-}
-
-/// A value that counts how many are alive: a leak or a double free shows in the count.
-#[derive(Debug)]
-struct Tracked {
-    n: u64,
-    live: Arc<AtomicIsize>,
-}
-impl Tracked {
-    fn new(n: u64, live: &Arc<AtomicIsize>) -> Self {
-        live.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            n,
-            live: live.clone(),
-        }
-    }
-}
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 fn run_op(

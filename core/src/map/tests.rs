@@ -3,6 +3,7 @@
 
 use super::table::{HopTable, Slot, MIN_CAPACITY, NEIGHBORHOOD};
 use super::{Compute, HopMap};
+use crate::testutil::{Rng, Tracked};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use std::collections::HashMap as StdMap;
@@ -15,41 +16,6 @@ fn scale(n: usize) -> usize {
         (n / 100).max(20)
     } else {
         n
-    }
-}
-
-/// A small deterministic generator (xorshift*).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// A value that counts how many of its kind are alive, to catch leaks and double drops.
-#[derive(Debug)]
-struct Tracked {
-    n: u64,
-    live: Arc<AtomicIsize>,
-}
-impl Tracked {
-    fn new(n: u64, live: &Arc<AtomicIsize>) -> Self {
-        live.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            n,
-            live: live.clone(),
-        }
-    }
-}
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

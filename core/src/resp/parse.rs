@@ -780,16 +780,7 @@ mod tests {
         );
     }
 
-    /// xorshift64*, for deterministic random chunking.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-    }
+    use crate::testutil::Rng;
 
     #[test]
     fn split_anywhere_gives_the_same_result() {
