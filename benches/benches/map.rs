@@ -8,7 +8,8 @@
 //! - `read-heavy`: 90% get / 10% upsert of random keys in a map prefilled with 1M keys;
 //! - `write-heavy`: 50% get / 50% upsert, same map;
 //! - `insert-growth`: 1M distinct inserts into an empty map (threads take disjoint keys);
-//! - `remove-heavy`: removing all 1M keys of a prefilled map (disjoint keys per thread).
+//! - `remove-heavy`: removing all 1M keys of a prefilled map (disjoint keys per thread;
+//!   every removal must find its key).
 //!
 //! Before the timings it prints bytes per entry for 1M entries of a 16-byte key and a
 //! 16-byte value, measured by a counting allocator (what each map allocates, in total).
@@ -270,10 +271,17 @@ fn timed<M: Send + Sync + 'static>(
     t0.elapsed()
 }
 
-fn prefilled<M: Map<u64, u64>>(n: u64) -> Arc<M> {
+/// The `i`-th key of the bulk workloads: scrambled, so that inserts do not arrive in hash
+/// order.
+fn bulk_key(i: u64) -> u64 {
+    i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 4
+}
+
+/// A map holding `key(0) .. key(n - 1)`.
+fn prefilled<M: Map<u64, u64>>(n: u64, key: fn(u64) -> u64) -> Arc<M> {
     let m = M::make();
-    for k in 0..n {
-        m.upsert(k, k);
+    for i in 0..n {
+        m.upsert(key(i), i);
     }
     Arc::new(m)
 }
@@ -295,7 +303,7 @@ fn mixed<M: Map<u64, u64>>(c: &mut Criterion, workload: &str, get_percent: u64) 
             BenchmarkId::new(M::NAME, threads),
             &threads,
             |b, &threads| {
-                let map = map.get_or_insert_with(|| prefilled::<M>(n));
+                let map = map.get_or_insert_with(|| prefilled::<M>(n, |i| i));
                 b.iter_custom(|iters| {
                     let per = iters.div_ceil(threads as u64);
                     timed(map, threads, move |m: &M, t| {
@@ -337,22 +345,28 @@ fn bulk<M: Map<u64, u64>>(c: &mut Criterion, workload: &str, insert: bool) {
                         let map = if insert {
                             Arc::new(M::make())
                         } else {
-                            prefilled::<M>(n)
+                            // The same keys the removals take: every removal hits.
+                            prefilled::<M>(n, bulk_key)
                         };
                         // Thread t takes keys t, t + threads, ... (scrambled so that inserts do
                         // not arrive in hash order).
                         total += timed(&map, threads, move |m: &M, t| {
-                            let mut k = t as u64;
+                            let (mut k, mut missed) = (t as u64, 0u64);
                             while k < n {
-                                let key = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 4;
+                                let key = bulk_key(k);
                                 if insert {
                                     m.upsert(key, k);
-                                } else {
-                                    black_box(m.remove(&key));
+                                } else if !m.remove(&key) {
+                                    missed += 1;
                                 }
                                 k += threads as u64;
                             }
+                            // A removal that finds nothing measures a lookup, not a removal.
+                            assert_eq!(missed, 0, "{} removals missed", M::NAME);
                         });
+                        if insert {
+                            assert_eq!(map.get(&bulk_key(n - 1)), Some(n - 1));
+                        }
                         // Dropping a full map is not part of the measurement.
                         drop(map);
                     }
