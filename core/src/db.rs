@@ -16,11 +16,12 @@
 //! operation: no call walks more than one shard at a time.
 
 use crate::map::{HopMap, HopTable, KeyHash, Segment};
-use crate::sync::{AtomicU32, AtomicUsize, Ordering, RwLockWriteGuard};
+use crate::sync::{AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::cmp::Reverse;
 use core::mem::size_of;
 
@@ -324,8 +325,9 @@ impl core::fmt::Debug for Db {
     }
 }
 
-/// Write access to a set of keys whose shards are all locked at once: what multi-key
-/// commands (MSET, MSETNX, RENAME, COPY) use to act atomically. See [`Db::multi`].
+/// Write access to a set of keys whose shards are all write-locked at once: what the
+/// multi-key commands that write (DEL, UNLINK, MSET, MSETNX, RENAME, COPY, MOVE, the
+/// *STORE commands) use to act atomically. See [`Db::multi`].
 pub struct Multi<'a> {
     db: &'a Db,
     now: UnixMillis,
@@ -355,12 +357,97 @@ impl Multi<'_> {
 
     /// A copy of the live item under `key` (one of the declared keys), if any.
     pub fn get(&mut self, key: &[u8]) -> Option<Item> {
+        self.read(key, Item::clone)
+    }
+
+    /// Runs `f` on the live item under `key` (one of the declared keys), if any, and
+    /// records the access.
+    pub fn read<R>(&mut self, key: &[u8], f: impl FnOnce(&Item) -> R) -> Option<R> {
         let now = self.now;
         let (shard, hash) = self.shard(key)?;
-        shard
+        let e = shard
             .find_stored(key, hash)
-            .filter(|e| !e.item.is_expired(now))
-            .map(|e| e.item.clone())
+            .filter(|e| !e.item.is_expired(now))?;
+        e.touch(now);
+        Some(f(&e.item))
+    }
+
+    /// Whether `key` (one of the declared keys) exists; not an access.
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        let now = self.now;
+        self.shard(key).is_some_and(|(shard, hash)| {
+            shard
+                .find_stored(key, hash)
+                .is_some_and(|e| !e.item.is_expired(now))
+        })
+    }
+
+    /// Deletes `key` (one of the declared keys); true if it existed.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        self.write(key, |item| match item {
+            Some(_) => (Write::Remove, true),
+            None => (Write::Keep, false),
+        }) == Some(true)
+    }
+
+    /// Removes `key` (one of the declared keys) and hands its value and TTL over without
+    /// copying them; `None` if it did not exist.
+    pub fn take(&mut self, key: &[u8]) -> Option<Item> {
+        self.write(key, |item| match item {
+            Some(item) => (Write::Remove, Some(item.take())),
+            None => (Write::Keep, None),
+        })
+        .flatten()
+    }
+
+    /// Stores `item` under `key` (one of the declared keys), replacing any old value.
+    pub fn put(&mut self, key: &[u8], item: Item) {
+        self.write(key, |_| (Write::Put(item), ()));
+    }
+}
+
+/// Read access to a set of keys whose shards are all read-locked at once: what the
+/// multi-key commands that only read (MGET, EXISTS, TOUCH) use to see their keys at one
+/// instant. See [`Db::multi_read`].
+pub struct MultiRead<'a> {
+    db: &'a Db,
+    now: UnixMillis,
+    guards: Vec<(usize, RwLockReadGuard<'a, Shard>)>,
+    /// Set when a read met a key whose time had passed: it is removed once the locks go.
+    saw_expired: Cell<bool>,
+}
+
+impl MultiRead<'_> {
+    /// The live entry under `key` (one of the declared keys), if any.
+    fn find(&self, key: &[u8]) -> Option<&Stored> {
+        let hash = self.db.hash(key);
+        let i = self.db.map.segment_of(hash);
+        let pos = self.guards.binary_search_by_key(&i, |(j, _)| *j).ok()?;
+        let (_, g) = self.guards.get(pos)?;
+        let e = g.find_stored(key, hash)?;
+        if e.item.is_expired(self.now) {
+            self.saw_expired.set(true);
+            return None;
+        }
+        Some(e)
+    }
+
+    /// Runs `f` on the live item under `key` (one of the declared keys), if any, and
+    /// records the access (as a GET does).
+    pub fn read<R>(&self, key: &[u8], f: impl FnOnce(&Item) -> R) -> Option<R> {
+        let e = self.find(key)?;
+        e.touch(self.now);
+        Some(f(&e.item))
+    }
+
+    /// Whether `key` (one of the declared keys) exists; not an access (EXISTS).
+    pub fn exists(&self, key: &[u8]) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Whether `key` (one of the declared keys) exists, recording an access (TOUCH).
+    pub fn touch(&self, key: &[u8]) -> bool {
+        self.read(key, |_| ()).is_some()
     }
 }
 
@@ -475,21 +562,87 @@ impl Db {
         now: UnixMillis,
         f: impl FnOnce(&mut Multi<'_>) -> R,
     ) -> R {
+        f(&mut self.lock_write(keys, now))
+    }
+
+    /// The shard indexes of `keys`, ascending, each once: the order every multi-shard lock
+    /// is taken in.
+    fn shard_set(&self, keys: &[&[u8]]) -> Vec<usize> {
         let mut idx: Vec<usize> = keys
             .iter()
             .map(|k| self.shard_index(self.hash(k)))
             .collect();
         idx.sort_unstable();
         idx.dedup();
-        let guards = idx
+        idx
+    }
+
+    /// Write-locks the shards of `keys` in ascending index order.
+    fn lock_write(&self, keys: &[&[u8]], now: UnixMillis) -> Multi<'_> {
+        let guards = self
+            .shard_set(keys)
             .into_iter()
             .map(|i| (i, self.map.write_segment(i)))
             .collect();
-        f(&mut Multi {
+        Multi {
             db: self,
             now,
             guards,
-        })
+        }
+    }
+
+    /// Read-locks the shards of all `keys` (each once, in index order, as [`Db::multi`])
+    /// and runs `f` with read access to those keys: MGET, EXISTS and TOUCH see all their
+    /// keys at one instant, so no write of several keys is ever seen half done. Keys found
+    /// expired are removed after the locks are released (lazy expiry, as [`Db::read`]).
+    pub fn multi_read<R>(
+        &self,
+        keys: &[&[u8]],
+        now: UnixMillis,
+        f: impl FnOnce(&MultiRead<'_>) -> R,
+    ) -> R {
+        let guards = self
+            .shard_set(keys)
+            .into_iter()
+            .map(|i| (i, self.map.read_segment(i)))
+            .collect();
+        let m = MultiRead {
+            db: self,
+            now,
+            guards,
+            saw_expired: Cell::new(false),
+        };
+        let r = f(&m);
+        let expired = m.saw_expired.get();
+        drop(m);
+        if expired {
+            for k in keys {
+                self.write(k, now, |_| (Write::Keep, ()));
+            }
+        }
+        r
+    }
+
+    /// As [`Db::multi`] for keys in two databases at once (COPY ... DB, MOVE): `first` is
+    /// the database with the lower index, and its shards are locked before `second`'s,
+    /// which keeps the one global lock order (database index, then shard index). Both
+    /// keyspaces must share a seed and shard count.
+    pub fn multi_two<'a, R>(
+        first: &'a Db,
+        first_keys: &[&[u8]],
+        second: &'a Db,
+        second_keys: &[&[u8]],
+        now: UnixMillis,
+        f: impl FnOnce(&mut Multi<'a>, &mut Multi<'a>) -> R,
+    ) -> R {
+        let mut a = first.lock_write(first_keys, now);
+        let mut b = second.lock_write(second_keys, now);
+        f(&mut a, &mut b)
+    }
+
+    /// Every shard read-locked, in index order: a consistent view of the whole keyspace.
+    fn read_all(&self) -> Vec<RwLockReadGuard<'_, Shard>> {
+        self.shards().map(|i| self.map.read_segment(i)).collect()
     }
 
     /// Swaps the whole contents of two keyspaces, atomically for every other caller: all
@@ -507,34 +660,25 @@ impl Db {
     }
 
     /// Moves `key` with its TTL from `src` to `dst` if it exists in `src` and not in `dst`
-    /// (MOVE); both shards are held together, `lower` (the database with the lower index)
-    /// locked first. Both keyspaces must share a seed and shard count.
+    /// (MOVE); both shards are held together ([`Db::multi_two`]: the database with the
+    /// lower index, `src` when `src_is_lower`, is locked first).
     pub fn move_key(src: &Db, dst: &Db, src_is_lower: bool, key: &[u8], now: UnixMillis) -> bool {
-        let hash = src.hash(key);
-        let i = src.shard_index(hash);
-        let (mut gs, mut gd) = if src_is_lower {
-            let gs = src.map.write_segment(i);
-            (gs, dst.map.write_segment(i))
-        } else {
-            let gd = dst.map.write_segment(i);
-            (src.map.write_segment(i), gd)
-        };
-        if gd
-            .find_stored(key, hash)
-            .is_some_and(|e| !e.item.is_expired(now))
-        {
-            return false;
-        }
-        let taken = gs.write(key, hash, now, |item| match item {
-            Some(item) => (Write::Remove, Some(item.take())),
-            None => (Write::Keep, None),
-        });
-        match taken {
-            Some(item) => {
-                gd.write(key, hash, now, |_| (Write::Put(item), ()));
-                true
+        let mv = |s: &mut Multi<'_>, d: &mut Multi<'_>| {
+            if d.exists(key) {
+                return false;
             }
-            None => false,
+            match s.take(key) {
+                Some(item) => {
+                    d.put(key, item);
+                    true
+                }
+                None => false,
+            }
+        };
+        if src_is_lower {
+            Db::multi_two(src, &[key], dst, &[key], now, mv)
+        } else {
+            Db::multi_two(dst, &[key], src, &[key], now, |d, s| mv(s, d))
         }
     }
 
@@ -568,9 +712,11 @@ impl Db {
         removed
     }
 
-    /// Number of keys, counting expired keys not yet removed (as Redis's DBSIZE does).
+    /// Number of keys, counting expired keys not yet removed (as Redis's DBSIZE does), with
+    /// every shard read-locked at once: a write of several keys is counted whole or not at
+    /// all.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.read_all().iter().map(|g| g.len()).sum()
     }
 
     /// True when there are no keys.
@@ -629,33 +775,42 @@ impl Db {
                 .sum::<usize>()
     }
 
-    /// Removes every key; returns how many there were. Each shard is emptied under its own
-    /// lock, one at a time; counters of expired keys are kept.
+    /// Removes every key; returns how many there were. Atomic: every shard is
+    /// write-locked (in index order) before the first is emptied; the old tables are freed
+    /// after the locks are released. Counters of expired keys are kept.
     pub fn clear(&self) -> usize {
-        let mut n = 0;
-        for i in self.shards() {
-            let old = {
-                let mut g = self.map.write_segment(i);
-                let expired = g.extra.expired;
-                let state = core::mem::replace(
-                    &mut g.extra,
-                    ShardState {
-                        expired,
-                        ..ShardState::default()
-                    },
-                );
-                (g.take(), state)
-            };
-            n += old.0.len();
-            drop(old);
-        }
-        n
+        Db::clear_all(core::slice::from_ref(self))
     }
 
-    /// Calls `f` with every live key and item, one shard at a time under its read lock.
+    /// Empties every database of `dbs` in one step (FLUSHALL): all shards of all of them are
+    /// write-locked, in the global order (database index, then shard index), before
+    /// anything is removed, so no client sees some databases or shards flushed and others
+    /// not. The old tables are freed after the locks are released. Returns the keys removed.
+    pub fn clear_all(dbs: &[Db]) -> usize {
+        let mut guards: Vec<RwLockWriteGuard<'_, Shard>> = Vec::new();
+        for db in dbs {
+            guards.extend(db.shards().map(|i| db.map.write_segment(i)));
+        }
+        let mut old = Vec::with_capacity(guards.len());
+        for g in guards.iter_mut() {
+            let expired = g.extra.expired;
+            let state = core::mem::replace(
+                &mut g.extra,
+                ShardState {
+                    expired,
+                    ..ShardState::default()
+                },
+            );
+            old.push((g.take(), state));
+        }
+        drop(guards);
+        old.iter().map(|(t, _)| t.len()).sum()
+    }
+
+    /// Calls `f` with every live key and item, with every shard read-locked at once (as
+    /// KEYS: one consistent view, as Redis's single-threaded walk sees it).
     pub fn for_each(&self, now: UnixMillis, mut f: impl FnMut(&[u8], &Item)) {
-        for i in self.shards() {
-            let g = self.map.read_segment(i);
+        for g in self.read_all() {
             for (k, e) in g.iter() {
                 if !e.item.is_expired(now) {
                     f(k, &e.item);
@@ -664,7 +819,7 @@ impl Db {
         }
     }
 
-    /// Calls `f` with every live key, one shard at a time under its read lock.
+    /// Calls `f` with every live key, every shard read-locked at once ([`Db::for_each`]).
     pub fn for_each_key(&self, now: UnixMillis, mut f: impl FnMut(&[u8])) {
         self.for_each(now, |k, _| f(k));
     }

@@ -2,7 +2,7 @@
 //! RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL.
 
 use super::{arg_i64, CmdResult, Ctx, Error};
-use crate::db::{Item, Write};
+use crate::db::{Db, Multi};
 use crate::glob;
 use crate::resp::{encode, Args};
 use alloc::vec::Vec;
@@ -11,26 +11,30 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// `DEL key [key ...]`: how many existed.
+/// The key arguments of a command whose keys are all its arguments after the name (DEL,
+/// UNLINK, EXISTS, TOUCH, MGET).
+pub(crate) fn key_args<'a>(args: &'a Args<'_>) -> Vec<&'a [u8]> {
+    args.iter().skip(1).collect()
+}
+
+/// `DEL key [key ...]`: how many existed. All the keys' shards are locked at once, so no
+/// client sees some of them deleted and others not.
 pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let db = ctx.db();
-    let n = args
-        .iter()
-        .skip(1)
-        .filter(|k| db.remove(k, ctx.now.unix))
-        .count();
+    let keys = key_args(args);
+    let n = ctx.db().multi(&keys, ctx.now.unix, |m| {
+        keys.iter().filter(|k| m.remove(k)).count()
+    });
     encode::int(out, count(n));
     Ok(())
 }
 
-/// `EXISTS key [key ...]`: how many of the arguments exist (repeats count again).
+/// `EXISTS key [key ...]`: how many of the arguments exist (repeats count again), all
+/// seen at one instant.
 pub fn exists(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let db = ctx.db();
-    let n = args
-        .iter()
-        .skip(1)
-        .filter(|k| db.exists(k, ctx.now.unix))
-        .count();
+    let keys = key_args(args);
+    let n = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
+        keys.iter().filter(|k| m.exists(k)).count()
+    });
     encode::int(out, count(n));
     Ok(())
 }
@@ -62,12 +66,10 @@ pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     Ok(())
 }
 
-/// `FLUSHALL [ASYNC | SYNC]`: every database.
+/// `FLUSHALL [ASYNC | SYNC]`: every database, in one step.
 pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     flush_mode(args)?;
-    for db in ctx.engine.dbs() {
-        db.clear();
-    }
+    crate::db::Db::clear_all(ctx.engine.dbs());
     encode::ok(out);
     Ok(())
 }
@@ -117,9 +119,14 @@ pub fn unlink(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     del(ctx, args, out)
 }
 
-/// `TOUCH key [key ...]`: how many exist.
+/// `TOUCH key [key ...]`: how many exist; each existing one counts as accessed.
 pub fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    exists(ctx, args, out)
+    let keys = key_args(args);
+    let n = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
+        keys.iter().filter(|k| m.touch(k)).count()
+    });
+    encode::int(out, count(n));
+    Ok(())
 }
 
 /// `TYPE key`: `+string`, or `+none` for a missing key.
@@ -136,21 +143,17 @@ pub fn type_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: bool) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
     let r = ctx.db().multi(&[src, dst], ctx.now.unix, |m| {
-        if m.get(src).is_none() {
+        if !m.exists(src) {
             return Err(Error::Msg("ERR no such key"));
         }
         if src == dst {
             return Ok(!nx);
         }
-        if nx && m.get(dst).is_some() {
+        if nx && m.exists(dst) {
             return Ok(false);
         }
-        let moved = m.write(src, |item| match item {
-            Some(item) => (Write::Remove, Some(item.take())),
-            None => (Write::Keep, None),
-        });
-        if let Some(Some(item)) = moved {
-            m.write(dst, |_| (Write::Put(item), ()));
+        if let Some(item) = m.take(src) {
+            m.put(dst, item);
         }
         Ok(true)
     })?;
@@ -200,29 +203,34 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         ));
     }
     let now = ctx.now.unix;
-    let copied = if dst_db == ctx.session.db {
-        ctx.db().multi(&[src, dst], now, |m| {
+    let copy = |s: &mut Multi<'_>, d: &mut Multi<'_>| {
+        let Some(item) = s.get(src) else {
+            return false;
+        };
+        if !replace && d.exists(dst) {
+            return false;
+        }
+        d.put(dst, item);
+        true
+    };
+    let src_db = ctx.session.db;
+    let (a, b) = (ctx.engine.db(src_db), ctx.engine.db(dst_db));
+    let copied = if dst_db == src_db {
+        // Both keys in one lock set: `s` and `d` are the same locks.
+        a.multi(&[src, dst], now, |m| {
             let Some(item) = m.get(src) else {
                 return false;
             };
-            if !replace && m.get(dst).is_some() {
+            if !replace && m.exists(dst) {
                 return false;
             }
-            m.write(dst, |_| (Write::Put(item), ()));
+            m.put(dst, item);
             true
         })
+    } else if src_db < dst_db {
+        Db::multi_two(a, &[src], b, &[dst], now, copy)
     } else {
-        // Across databases: a copy of the source as it is now, then one write there.
-        match ctx.db().read(src, now, Item::clone) {
-            None => false,
-            Some(item) => ctx.engine.db(dst_db).write(dst, now, |old| {
-                if old.is_some() && !replace {
-                    (Write::Keep, false)
-                } else {
-                    (Write::Put(item), true)
-                }
-            }),
-        }
+        Db::multi_two(b, &[dst], a, &[src], now, |d, s| copy(s, d))
     };
     encode::int(out, i64::from(copied));
     Ok(())

@@ -339,24 +339,25 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     })
 }
 
-/// `MGET key [key ...]`: values in order, nil for missing keys.
+/// `MGET key [key ...]`: values in order, nil for missing keys, all read at one instant.
 pub fn mget(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    encode::array(out, args.len() - 1);
-    for key in args.iter().skip(1) {
-        // Keys of another type read as nil, as in Redis.
-        let found = ctx
-            .db()
-            .read(key, ctx.now.unix, |item| match item.value.as_str() {
+    let keys = super::keyspace::key_args(args);
+    encode::array(out, keys.len());
+    ctx.db().multi_read(&keys, ctx.now.unix, |m| {
+        for key in &keys {
+            // Keys of another type read as nil, as in Redis.
+            let found = m.read(key, |item| match item.value.as_str() {
                 Some(v) => {
                     encode::bulk(out, v);
                     true
                 }
                 None => false,
             });
-        if found != Some(true) {
-            encode::nil(out);
+            if found != Some(true) {
+                encode::nil(out);
+            }
         }
-    }
+    });
     Ok(())
 }
 

@@ -146,6 +146,26 @@ pub fn bulk_elements(reply: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Splits a reply that is an array of bulk strings and nils into its elements.
+pub fn bulk_or_nil_elements(reply: &[u8]) -> Vec<Option<Vec<u8>>> {
+    let mut r = BufReader::new(reply);
+    let mut line = Vec::new();
+    let n = read_line(&mut r, &mut line).expect("array header");
+    (0..n)
+        .map(|_| {
+            line.clear();
+            let len = read_line(&mut r, &mut line).expect("bulk header");
+            if line.starts_with(b"$-1") {
+                return None;
+            }
+            let mut buf = vec![0; len + 2];
+            r.read_exact(&mut buf).expect("bulk");
+            buf.truncate(len);
+            Some(buf)
+        })
+        .collect()
+}
+
 fn start_inner(kind: Kind, file: Option<&std::path::Path>, extra: &[&str]) -> Server {
     for _ in 0..5 {
         let port = free_port();
