@@ -20,6 +20,7 @@ import os
 import socket
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -71,6 +72,7 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "kv-server"], cwd=ROOT, check=True)
         kv_bin = os.path.join(ROOT, "target/release/kv_server")
     kv_port, redis_port = free_port(), free_port()
+    scratch = tempfile.mkdtemp(prefix="kv-compare-")  # anything redis-server writes
     procs = {
         "kv_server": subprocess.Popen(
             [kv_bin, "--port", str(kv_port),
@@ -78,8 +80,9 @@ def main():
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         "redis-server": subprocess.Popen(
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+             "--dir", scratch],
+            cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     }
     ports = {"kv_server": kv_port, "redis-server": redis_port}
     try:

@@ -1053,6 +1053,54 @@ mod tests {
     }
 
     #[test]
+    fn multi_read_sees_declared_keys_and_removes_expired_ones_after() {
+        let db = Db::with_shards(9, 16);
+        put(&db, b"a", b"1", None);
+        put(&db, b"gone", b"x", Some(T0.0 - 1));
+        let keys: [&[u8]; 3] = [b"a", b"gone", b"missing"];
+        let (seen, n) = db.multi_read(&keys, T0, |m| {
+            let seen: Vec<Option<Vec<u8>>> = keys
+                .iter()
+                .map(|k| m.read(k, |i| i.value.as_str().cloned().unwrap_or_default()))
+                .collect();
+            (seen, keys.iter().filter(|k| m.exists(k)).count())
+        });
+        assert_eq!(seen, vec![Some(b"1".to_vec()), None, None]);
+        assert_eq!(n, 1);
+        // The expired key was removed once the read locks were released.
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.expired_total(), 1);
+    }
+
+    #[test]
+    fn clear_all_and_moves_across_databases() {
+        let dbs = [Db::with_shards(4, 8), Db::with_shards(4, 8)];
+        put(&dbs[0], b"k", b"v", Some(T0.0 + 50));
+        assert!(Db::move_key(&dbs[0], &dbs[1], true, b"k", T0));
+        assert!(!dbs[0].exists(b"k", T0));
+        assert_eq!(get(&dbs[1], b"k", T0), Some(b"v".to_vec()));
+        // The TTL moved with it.
+        assert!(!dbs[1].exists(b"k", UnixMillis(T0.0 + 51)));
+        put(&dbs[1], b"k", b"v", None);
+        put(&dbs[0], b"k", b"other", None);
+        assert!(
+            !Db::move_key(&dbs[1], &dbs[0], false, b"k", T0),
+            "present there"
+        );
+        let copied = Db::multi_two(&dbs[0], &[b"k"], &dbs[1], &[b"c"], T0, |a, b| {
+            let item = a.get(b"k");
+            item.map(|i| b.put(b"c", i)).is_some()
+        });
+        assert!(copied);
+        assert_eq!(get(&dbs[1], b"c", T0), Some(b"other".to_vec()));
+        for i in 0..100 {
+            put(&dbs[i % 2], std::format!("x{i}").as_bytes(), b"v", None);
+        }
+        assert_eq!(Db::clear_all(&dbs), 103);
+        assert!(dbs.iter().all(Db::is_empty));
+    }
+
+    #[test]
     fn scan_returns_every_key_present_throughout_even_while_tables_grow() {
         let db = Db::with_shards(11, 8);
         for i in 0..500 {
@@ -1093,5 +1141,128 @@ mod tests {
         for r in 0..50 {
             assert_eq!(db.random_key(T0, r), Some(b"live".to_vec()));
         }
+    }
+}
+
+/// Interleaving tests of the multi-shard locks under shuttle (`ci/shuttle`, `--cfg
+/// kv_shuttle`): writers of several keys that name them in opposite orders, readers of
+/// several keys, MOVE in both directions between two databases and FLUSHALL, all at once.
+/// shuttle fails a schedule in which every thread waits (a deadlock); the readers fail one
+/// in which they see a write of several keys half done.
+#[cfg(all(test, kv_shuttle))]
+mod shuttle_tests {
+    use super::*;
+    use alloc::vec;
+    use shuttle::thread;
+    use std::sync::Arc;
+
+    fn iterations() -> usize {
+        std::env::var("KV_SHUTTLE_ITERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000)
+    }
+
+    const T0: UnixMillis = UnixMillis(1_000_000);
+
+    /// Four keys that fall in four different shards of a 4-shard keyspace.
+    fn spread_keys(db: &Db) -> Vec<Vec<u8>> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut used = Vec::new();
+        for i in 0..10_000 {
+            let k = std::format!("key{i}").into_bytes();
+            let s = db.shard_index(db.hash(&k));
+            if !used.contains(&s) {
+                used.push(s);
+                keys.push(k);
+                if keys.len() == 4 {
+                    break;
+                }
+            }
+        }
+        assert_eq!(keys.len(), 4, "keys over four shards");
+        keys
+    }
+
+    fn set_all(db: &Db, keys: &[&[u8]], v: &[u8]) {
+        db.multi(keys, T0, |m| {
+            for k in keys {
+                m.put(k, Item::new(Value::Str(v.to_vec())));
+            }
+        });
+    }
+
+    /// Every key holds the same value, or none holds any.
+    fn read_all_same(db: &Db, keys: &[&[u8]]) {
+        let seen: Vec<Option<Vec<u8>>> = db.multi_read(keys, T0, |m| {
+            keys.iter()
+                .map(|k| m.read(k, |i| i.value.as_str().cloned().unwrap_or_default()))
+                .collect()
+        });
+        assert!(
+            seen.iter().all(|v| *v == seen[0]),
+            "a multi-key write seen half done: {seen:?}"
+        );
+    }
+
+    fn scenario() {
+        let dbs = Arc::new([Db::with_shards(7, 4), Db::with_shards(7, 4)]);
+        let keys = spread_keys(&dbs[0]);
+        let ks = Arc::new(keys);
+        let forward = |ks: &[Vec<u8>]| -> Vec<Vec<u8>> { ks.to_vec() };
+        let mut handles = vec![];
+        // Two writers naming the keys in opposite orders.
+        for (order, v) in [(false, b"a"), (true, b"b")] {
+            let (dbs, ks) = (Arc::clone(&dbs), Arc::clone(&ks));
+            handles.push(thread::spawn(move || {
+                let mut mine = forward(&ks);
+                if order {
+                    mine.reverse();
+                }
+                let refs: Vec<&[u8]> = mine.iter().map(|k| k.as_slice()).collect();
+                set_all(&dbs[0], &refs, v);
+                set_all(&dbs[0], &refs, v);
+            }));
+        }
+        // A reader of all four keys, named in a third order.
+        {
+            let (dbs, ks) = (Arc::clone(&dbs), Arc::clone(&ks));
+            handles.push(thread::spawn(move || {
+                let order = [2usize, 0, 3, 1];
+                let refs: Vec<&[u8]> = order.iter().map(|&i| ks[i].as_slice()).collect();
+                read_all_same(&dbs[0], &refs);
+                read_all_same(&dbs[0], &refs);
+            }));
+        }
+        // MOVE of one key in both directions and a FLUSHALL of both databases.
+        {
+            let (dbs, ks) = (Arc::clone(&dbs), Arc::clone(&ks));
+            handles.push(thread::spawn(move || {
+                // A fifth key, in the shard of one of the four.
+                let mv = b"moved-key";
+                set_all(&dbs[0], &[mv], b"m");
+                Db::move_key(&dbs[0], &dbs[1], true, mv, T0);
+                Db::move_key(&dbs[1], &dbs[0], false, mv, T0);
+                Db::clear_all(&dbs[..]);
+                let _ = &ks;
+            }));
+        }
+        for h in handles {
+            h.join().expect("thread");
+        }
+        // Whatever the order, each key is in at most one database.
+        for k in ks.iter().map(|k| k.as_slice()).chain([&b"moved-key"[..]]) {
+            assert!(!(dbs[0].exists(k, T0) && dbs[1].exists(k, T0)));
+        }
+    }
+
+    #[test]
+    fn multi_shard_locks_never_deadlock_or_tear_random() {
+        shuttle::check_random(scenario, iterations());
+    }
+
+    #[test]
+    fn multi_shard_locks_never_deadlock_or_tear_pct() {
+        shuttle::check_pct(scenario, iterations(), 3);
     }
 }

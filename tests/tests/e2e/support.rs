@@ -182,6 +182,11 @@ fn start_inner(kind: Kind, file: Option<&std::path::Path>, extra: &[&str]) -> Se
                 c.args(file);
                 c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
                 c.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
+                // Whatever it might write (dump.rdb, appendonlydir/) goes to a scratch
+                // folder, never into the repository.
+                let dir = std::env::temp_dir().join(format!("kv-e2e-redis-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).expect("scratch dir for redis-server");
+                c.arg("--dir").arg(&dir).current_dir(&dir);
                 c.args(["--loglevel", "warning"]);
                 c
             }
