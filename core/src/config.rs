@@ -65,6 +65,9 @@ pub struct Config {
     pub databases: usize,
     /// Seconds a client may stay idle before it is closed (`timeout`, 0 = never).
     pub timeout: u64,
+    /// The listen backlog (`tcp-backlog`, default 511 as Redis; the kernel caps it at
+    /// `net.core.somaxconn`).
+    pub tcp_backlog: u32,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             loglevel: String::from("notice"),
             databases: 16,
             timeout: 0,
+            tcp_backlog: 511,
         }
     }
 }
@@ -182,13 +186,15 @@ impl Config {
         "appendonly",
         "databases",
         "timeout",
+        "tcp-backlog",
         "maxmemory",
         "maxmemory-policy",
         "hz",
     ];
 
     /// Parameters that only the command line or config file can set.
-    pub const IMMUTABLE: &'static [&'static str] = &["port", "bind", "workers", "databases"];
+    pub const IMMUTABLE: &'static [&'static str] =
+        &["port", "bind", "workers", "databases", "tcp-backlog"];
 
     /// Sets parameter `name` (case-insensitive) at run time (CONFIG SET): as [`Config::set`],
     /// but the [`Config::IMMUTABLE`] ones are refused.
@@ -232,6 +238,10 @@ impl Config {
                 self.timeout = parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)?
             }
             "port" => self.port = parse_count(value, 0, 65535).map_err(SetError::Invalid)? as u16,
+            "tcp-backlog" => {
+                self.tcp_backlog =
+                    parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)? as u32
+            }
             "bind" => {
                 if value.is_empty() || value.contains(' ') {
                     return Err(invalid("bind takes one address in this version"));
@@ -283,6 +293,9 @@ impl Config {
                 let _ = write!(s, "{}", self.port);
             }
             "bind" => s.push_str(&self.bind),
+            "tcp-backlog" => {
+                let _ = write!(s, "{}", self.tcp_backlog);
+            }
             "workers" => {
                 let _ = write!(s, "{}", self.workers);
             }

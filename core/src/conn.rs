@@ -6,7 +6,9 @@
 //! is copied into the connection's own input buffer, so an idle connection holds no buffer.
 //! A protocol error writes its reply and closes once earlier replies are flushed; QUIT does
 //! the same after `+OK`. When unsent output passes [`OUTPUT_PAUSE_BYTES`], the connection
-//! stops executing (and the worker stops reading) until the client has read some of it.
+//! stops executing until the client has read some of it; the worker keeps reading its
+//! socket meanwhile, into the input buffer (bounded by `client-query-buffer-limit`), so a
+//! client that writes its whole pipeline before it reads any reply never deadlocks.
 
 use crate::cmd::{self, Ctx, Flow, Session};
 use crate::engine::Engine;
@@ -15,8 +17,8 @@ use crate::stats::WorkerStats;
 use crate::time::{Clock, Now};
 use alloc::vec::Vec;
 
-/// Unsent output above which a connection stops executing requests and the worker stops
-/// reading its socket, until the client reads (1 MiB).
+/// Unsent output above which a connection stops executing requests until the client reads
+/// (1 MiB); what the client sends meanwhile is buffered, not executed.
 pub const OUTPUT_PAUSE_BYTES: usize = 1024 * 1024;
 /// Buffer capacity a connection keeps once its buffer is empty; larger buffers are freed
 /// (4 KiB), so idle connections stay small.
@@ -52,8 +54,13 @@ pub struct Env<'a> {
 pub struct Conn {
     /// State the commands see.
     pub session: Session,
-    /// A partial request (or requests paused by backpressure) carried between reads.
+    /// A partial request (or requests paused by backpressure) carried between reads; the
+    /// bytes before `input_pos` were already executed.
     input: Vec<u8>,
+    /// Where the unexecuted part of `input` starts. The executed prefix is dropped once it
+    /// is at least half of the buffer, so resuming a long paused pipeline step by step
+    /// moves each byte a bounded number of times.
+    input_pos: usize,
     parser: Parser,
     output: Vec<u8>,
     /// Bytes of `output` already written.
@@ -73,6 +80,7 @@ impl Conn {
         Conn {
             session: Session::new(id),
             input: Vec::new(),
+            input_pos: 0,
             parser: Parser::new(),
             output: Vec::new(),
             written: 0,
@@ -107,7 +115,7 @@ impl Conn {
             }
             v.db = s.db;
             v.cmd = s.cmd;
-            v.qbuf = self.input.len();
+            v.qbuf = self.pending_input();
             v.omem = self.output.len() - self.written;
             v.tot_mem = self.buffer_bytes();
             v.last_active = self.last_active;
@@ -146,7 +154,8 @@ impl Conn {
         }
     }
 
-    /// True when unsent output is over [`OUTPUT_PAUSE_BYTES`]: do not read or execute more.
+    /// True when unsent output is over [`OUTPUT_PAUSE_BYTES`]: execute nothing more until
+    /// the client reads.
     pub fn output_full(&self) -> bool {
         self.output.len() - self.written > OUTPUT_PAUSE_BYTES
     }
@@ -179,11 +188,18 @@ impl Conn {
         self.publish();
     }
 
+    /// Bytes received and not yet executed.
+    fn pending_input(&self) -> usize {
+        self.input.len() - self.input_pos
+    }
+
     fn feed_inner(&mut self, data: &[u8], env: &Env<'_>) {
-        if self.input.is_empty() {
+        if self.pending_input() == 0 {
             let used = self.run(data, env);
             let rest = data.get(used..).unwrap_or(&[]);
             if !rest.is_empty() && self.state == State::Open {
+                self.input.clear();
+                self.input_pos = 0;
                 self.input.extend_from_slice(rest);
                 self.check_query_limit(env);
             }
@@ -195,26 +211,36 @@ impl Conn {
     }
 
     /// Executes complete requests that waited in the input buffer (after backpressure).
+    /// While unsent output is over [`OUTPUT_PAUSE_BYTES`] this executes nothing: the bytes
+    /// the worker keeps reading meanwhile only accumulate (up to `client-query-buffer-limit`).
     pub fn resume(&mut self, env: &Env<'_>) {
-        if self.state != State::Open || self.input.is_empty() {
+        if self.state != State::Open || self.pending_input() == 0 {
             self.paused = false;
             return;
         }
         let input = core::mem::take(&mut self.input);
-        let used = self.run(&input, env);
-        self.publish();
+        let used = self.run(input.get(self.input_pos..).unwrap_or(&[]), env);
         self.input = input;
-        self.input.drain(..used.min(self.input.len()));
-        if self.input.is_empty() && self.input.capacity() > KEEP_BUFFER_BYTES {
-            self.input = Vec::new();
+        self.input_pos = (self.input_pos + used).min(self.input.len());
+        if self.input_pos == self.input.len() {
+            self.input.clear();
+            self.input_pos = 0;
+            if self.input.capacity() > KEEP_BUFFER_BYTES {
+                self.input = Vec::new();
+            }
+        } else if self.input_pos > 0 && self.input_pos >= self.input.len() / 2 {
+            self.input.drain(..self.input_pos);
+            self.input_pos = 0;
         }
+        self.publish();
     }
 
     fn check_query_limit(&mut self, env: &Env<'_>) {
-        if self.input.len() > env.engine.limits().query_buffer_max {
+        if self.pending_input() > env.engine.limits().query_buffer_max {
             // Redis closes such a client without a reply.
             self.state = State::Abort;
             self.input = Vec::new();
+            self.input_pos = 0;
         }
     }
 

@@ -41,6 +41,9 @@ struct Slot<S> {
     socket: S,
     conn: Conn,
     queued: bool,
+    /// The client closed its sending side: nothing more will be read; the requests it
+    /// sent are still executed and answered, then the connection closes.
+    eof: bool,
 }
 
 /// A worker: see the module documentation.
@@ -92,6 +95,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             socket,
             conn,
             queued: false,
+            eof: false,
         };
         self.engine.stats.client_connected();
         self.live += 1;
@@ -282,14 +286,21 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 }
                 State::Open => {}
             }
-            if slot.conn.output_full() {
-                break false; // wait until writable
-            }
-            if slot.conn.paused() {
+            if slot.conn.paused() && !slot.conn.output_full() {
                 // Output drained below the mark: run the requests that waited. `resume`
                 // either runs at least one of them or clears `paused`, so this ends.
                 slot.conn.resume(&env);
                 continue;
+            }
+            // Output over the mark or not, keep reading: while it is over, what arrives is
+            // only buffered (bounded by client-query-buffer-limit), so a client that is
+            // still writing its pipeline is never left blocked in `send` (Redis keeps
+            // reading too). Execution resumes once the socket takes the output.
+            if slot.eof {
+                if slot.conn.output().is_empty() && !slot.conn.paused() {
+                    break true; // everything it sent is answered
+                }
+                break false; // wait until writable
             }
             if reads == READS_PER_TURN {
                 if !slot.queued {
@@ -305,7 +316,12 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     slot.conn.feed(self.buf.get(..n).unwrap_or(&[]), &env);
                 }
                 Err(IoError::WouldBlock) => break false,
-                Err(IoError::Closed) => break true,
+                Err(IoError::Closed) => {
+                    // End of input. Requests that wait behind unsent output were sent
+                    // before it: run and answer them first (the output's own write fails
+                    // if the client is gone altogether).
+                    slot.eof = true;
+                }
             }
         };
         if close {
@@ -397,6 +413,88 @@ mod tests {
         assert_eq!(w.len(), 0);
         // The token is reused.
         assert_eq!(w.add(MemSocket::default()), t);
+    }
+
+    /// A client that writes its whole pipeline before it reads: the worker keeps taking
+    /// its bytes while output is over the pause mark (so its `send` never blocks), runs
+    /// nothing more until the output drains, and then answers everything in order.
+    #[test]
+    fn keeps_reading_a_pipeline_while_output_is_paused() {
+        let mut w = worker();
+        let value = "v".repeat(1000);
+        let mut s = MemSocket {
+            output_cap: Some(0),
+            ..MemSocket::default()
+        };
+        s.input
+            .extend(std::format!("SET k {value}\r\n").as_bytes().iter());
+        let n = 5_000; // 5 MB of replies: far over the 1 MiB pause mark
+        for _ in 0..n {
+            s.input.extend(b"GET k\r\n".iter());
+        }
+        let sent = s.input.len();
+        let t = w.add(s);
+        // The client reads nothing yet; everything it sent is taken off the socket anyway.
+        for _ in 0..100 {
+            w.ready(t);
+            w.handle_timeout();
+        }
+        let sock = w.socket_mut(t).unwrap();
+        assert!(sock.input.is_empty(), "all {sent} bytes read while paused");
+        assert!(sock.output.is_empty());
+        // Now the client reads: every reply arrives, in order.
+        let one = std::format!("${}\r\n{value}\r\n", value.len());
+        let want = 5 + n * one.len();
+        for _ in 0..10_000 {
+            let sock = w.socket_mut(t).unwrap();
+            if sock.output.len() >= want {
+                break;
+            }
+            sock.output_cap = Some(sock.output.len() + 64 * 1024);
+            w.ready(t);
+        }
+        let out = &w.socket_mut(t).unwrap().output;
+        assert_eq!(out.len(), want);
+        assert!(out.starts_with(b"+OK\r\n"));
+        assert!(out[5..].chunks(one.len()).all(|c| c == one.as_bytes()));
+    }
+
+    /// A client that sends its requests and closes its sending side before reading all
+    /// replies still gets every request executed and answered, then the connection closes.
+    #[test]
+    fn end_of_input_behind_paused_output_runs_what_was_sent_then_closes() {
+        let mut w = worker();
+        let mut s = MemSocket {
+            output_cap: Some(0),
+            eof: true,
+            ..MemSocket::default()
+        };
+        let big = "x".repeat(300_000);
+        let set = std::format!(
+            "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n{big}\r\n",
+            big.len()
+        );
+        s.input.extend(set.as_bytes().iter());
+        for _ in 0..8 {
+            s.input.extend(b"GET big\r\n".iter());
+        }
+        s.input.extend(b"SET last 1\r\n".iter());
+        let t = w.add(s);
+        w.ready(t);
+        assert_eq!(w.len(), 1, "still answering");
+        assert!(w.socket_mut(t).unwrap().input.is_empty());
+        for _ in 0..1000 {
+            let Some(sock) = w.socket_mut(t) else { break };
+            sock.output_cap = Some(sock.output.len() + 100_000);
+            w.ready(t);
+        }
+        assert_eq!(w.len(), 0, "closed once everything was answered");
+        // The last request ran although it was read only after the end of input.
+        let found = w
+            .engine
+            .db(0)
+            .exists(b"last", UnixMillis(1_700_000_000_000));
+        assert!(found);
     }
 
     #[test]

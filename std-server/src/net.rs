@@ -65,6 +65,36 @@ impl Socket for MioSocket {
     }
 }
 
+/// A non-blocking listening socket on `addr` with Redis's options: `SO_REUSEADDR`,
+/// IPv6 sockets IPv6-only, and a listen backlog of `backlog` (`tcp-backlog`; mio's own
+/// `bind` fixes it at 128).
+fn listen(addr: std::net::SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket as RawSocket, Type};
+    let socket = RawSocket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    socket.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
+/// Redis's startup warning when the kernel caps the listen backlog below `tcp-backlog`
+/// (`net.core.somaxconn`); silent where the file cannot be read.
+fn check_tcp_backlog(backlog: u32) {
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok());
+    if let Some(max) = somaxconn.filter(|&max| max < backlog) {
+        warn!(
+            "WARNING: The TCP backlog setting of {backlog} cannot be enforced because \
+             /proc/sys/net/core/somaxconn is set to the lower value of {max}."
+        );
+    }
+}
+
 /// A worker thread as the acceptor sees it.
 struct WorkerHandle {
     tx: Sender<TcpStream>,
@@ -80,7 +110,9 @@ pub fn run(config: Config) -> io::Result<()> {
         .ok_or_else(|| {
             io::Error::new(ErrorKind::InvalidInput, "bind address resolves to nothing")
         })?;
-    let mut listener = TcpListener::bind(addr).map_err(|e| {
+    let backlog = config.tcp_backlog;
+    check_tcp_backlog(backlog);
+    let mut listener = listen(addr, backlog).map_err(|e| {
         io::Error::new(
             e.kind(),
             format!("Failed listening on {addr} (tcp): {e}, aborting."),

@@ -6,6 +6,7 @@
 mod atomicity;
 mod commands;
 mod differential;
+mod pipeline;
 mod protocol;
 mod support;
 mod tools;

@@ -121,12 +121,17 @@ pub fn server(kind: Kind) -> Server {
 /// Starts a server of `kind` with extra options (`--name value` style, both servers take
 /// it). Retries on another port if the first one was taken meanwhile.
 pub fn start(kind: Kind, extra: &[&str]) -> Server {
-    start_inner(kind, None, extra)
+    start_inner(kind, None, extra, None)
+}
+
+/// As [`start`], with the server's log (stderr) written to `log`.
+pub fn start_logged(kind: Kind, extra: &[&str], log: &std::path::Path) -> Server {
+    start_inner(kind, None, extra, Some(log))
 }
 
 /// As [`start`], with a config file as the first argument (as redis-server takes it).
 pub fn start_with_file(kind: Kind, file: &std::path::Path, extra: &[&str]) -> Server {
-    start_inner(kind, Some(file), extra)
+    start_inner(kind, Some(file), extra, None)
 }
 
 /// Splits a reply that is an array of bulk strings into its elements.
@@ -166,7 +171,12 @@ pub fn bulk_or_nil_elements(reply: &[u8]) -> Vec<Option<Vec<u8>>> {
         .collect()
 }
 
-fn start_inner(kind: Kind, file: Option<&std::path::Path>, extra: &[&str]) -> Server {
+fn start_inner(
+    kind: Kind,
+    file: Option<&std::path::Path>,
+    extra: &[&str],
+    log: Option<&std::path::Path>,
+) -> Server {
     for _ in 0..5 {
         let port = free_port();
         let mut cmd = match kind {
@@ -191,10 +201,14 @@ fn start_inner(kind: Kind, file: Option<&std::path::Path>, extra: &[&str]) -> Se
                 c
             }
         };
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::null(),
+        };
         cmd.args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         let mut child = cmd.spawn().expect("spawn server");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

@@ -103,7 +103,7 @@ fn maxclients_refuses_the_extra_client_only() {
 }
 
 /// The virtual environment `ci/test` creates with redis-py from PyPI.
-fn python() -> std::path::PathBuf {
+pub(crate) fn python() -> std::path::PathBuf {
     if let Ok(p) = std::env::var("KV_TEST_PYTHON") {
         return p.into();
     }
@@ -177,4 +177,86 @@ fn redis_cli_shows_argument_hints_interactively() {
         s.contains("SET key value [NX|XX]"),
         "no hint on screen:\n{s}"
     );
+}
+
+/// The listen backlog of the socket listening on `port`, as `ss` reports it (Send-Q of a
+/// listening socket).
+fn listen_backlog(port: u16) -> usize {
+    let out = Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("run ss (iproute2; ci/test installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let cols: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(cols.first(), Some(&"LISTEN"), "ss: {text}");
+    cols[2].parse().expect("Send-Q")
+}
+
+fn somaxconn() -> usize {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .expect("somaxconn")
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn tcp_backlog_is_511_by_default_and_a_burst_of_2000_connects_completes() {
+    let kv = support::start(Kind::Kv, &[]);
+    let mut c = kv.raw();
+    assert_eq!(
+        support::bulk_elements(&c.call(&["CONFIG", "GET", "tcp-backlog"])),
+        vec![b"tcp-backlog".to_vec(), b"511".to_vec()]
+    );
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "tcp-backlog", "100"]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'tcp-backlog') - can't set immutable config\r\n"
+    );
+    assert_eq!(listen_backlog(kv.port()), 511.min(somaxconn()));
+    // 2,000 connects from 8 threads at once, all kept open, then each answers PING.
+    let port = kv.port();
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..250)
+                    .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let conns: Vec<std::net::TcpStream> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("connector"))
+        .collect();
+    let took = started.elapsed();
+    assert_eq!(conns.len(), 2000);
+    for mut s in conns {
+        use std::io::{Read, Write};
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"PING\r\n").unwrap();
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"+PONG\r\n");
+    }
+    eprintln!("2,000 connects in a burst: {took:?}");
+}
+
+#[test]
+fn tcp_backlog_option_sets_the_listen_backlog_and_warns_above_somaxconn() {
+    let kv = support::start(Kind::Kv, &["--tcp-backlog", "64"]);
+    assert_eq!(listen_backlog(kv.port()), 64);
+    drop(kv);
+    let log = std::env::temp_dir().join(format!("kv-e2e-backlog-{}.log", std::process::id()));
+    let big = (somaxconn() + 1).to_string();
+    let kv = support::start_logged(Kind::Kv, &["--tcp-backlog", &big], &log);
+    assert_eq!(listen_backlog(kv.port()), somaxconn());
+    drop(kv);
+    let text = std::fs::read_to_string(&log).expect("log");
+    let _ = std::fs::remove_file(&log);
+    let want = format!(
+        "# WARNING: The TCP backlog setting of {big} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {}.",
+        somaxconn()
+    );
+    assert!(text.contains(&want), "{text}");
 }
