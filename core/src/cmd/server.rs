@@ -638,7 +638,7 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        assert!(h.s("CONFIG GET *").starts_with("*28\r\n"));
+        assert!(h.s("CONFIG GET *").starts_with("*30\r\n"));
     }
 
     #[test]
