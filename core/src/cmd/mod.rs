@@ -178,8 +178,64 @@ pub struct Command {
     pub run: fn(&mut Ctx<'_>, &Args<'_>, &mut Vec<u8>) -> CmdResult,
 }
 
+/// Why [`Command::key_positions`] names no keys (COMMAND GETKEYS's errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySpecError {
+    /// The arguments do not say where the keys are (a bad `numkeys`).
+    BadArgs,
+}
+
 impl Command {
-    fn arity_ok(&self, n: usize) -> bool {
+    /// Whether the command takes key arguments at all.
+    pub fn has_keys(&self) -> bool {
+        self.first_key != 0 || self.flags.contains(&"movablekeys")
+    }
+
+    /// The positions in `args` (0 is the name; arity already checked) of the command's
+    /// key arguments, in argument order, repeats included: the table's (first, last, step)
+    /// spec, or for the movable-key commands their `numkeys` rule (ZUNION/ZINTER/ZDIFF:
+    /// numkeys at 1; their STORE forms: the destination at 1, numkeys at 2; EVAL and FCALL:
+    /// numkeys at 2). What the multi-key locking and COMMAND GETKEYS go by.
+    pub fn key_positions(&self, args: &Args<'_>) -> Result<Vec<usize>, KeySpecError> {
+        let argc = args.len();
+        if !self.flags.contains(&"movablekeys") {
+            let (first, step) = (self.first_key, self.step.max(1));
+            let Ok(first) = usize::try_from(first) else {
+                return Ok(Vec::new());
+            };
+            if first == 0 {
+                return Ok(Vec::new());
+            }
+            let last = if self.last_key < 0 {
+                i64::try_from(argc).unwrap_or(i64::MAX) + i64::from(self.last_key)
+            } else {
+                i64::from(self.last_key)
+            };
+            let last = usize::try_from(last)
+                .unwrap_or(0)
+                .min(argc.saturating_sub(1));
+            return Ok((first..=last)
+                .step_by(usize::try_from(step).unwrap_or(1))
+                .collect());
+        }
+        let (dest, at) = match self.name {
+            "zunionstore" | "zinterstore" | "zdiffstore" => (Some(1), 2),
+            "zunion" | "zinter" | "zdiff" => (None, 1),
+            _ => (None, 2),
+        };
+        let optional = self.flags.contains(&"no_mandatory_keys");
+        let available = argc.saturating_sub(at + 1);
+        let n = crate::resp::parse::parse_i64(args.get(at))
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n <= available && (optional || n >= 1));
+        match n {
+            Some(n) => Ok(dest.into_iter().chain(at + 1..at + 1 + n).collect()),
+            None if optional => Ok(Vec::new()),
+            None => Err(KeySpecError::BadArgs),
+        }
+    }
+
+    pub(crate) fn arity_ok(&self, n: usize) -> bool {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         let a = i64::from(self.arity);
         if a >= 0 {
@@ -364,6 +420,7 @@ const SUBCOMMANDS: &[&str] = &[
     "docs",
     "flush",
     "get",
+    "getkeys",
     "getname",
     "help",
     "id",

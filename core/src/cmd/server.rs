@@ -60,7 +60,8 @@ fn help(lines: &[&str], out: &mut Vec<u8>) {
     }
 }
 
-/// `COMMAND [COUNT | LIST | INFO [name ...] | DOCS [name ...] | HELP]`, from the one
+/// `COMMAND [COUNT | LIST | INFO [name ...] | DOCS [name ...] | GETKEYS command ... |
+/// HELP]`, from the one
 /// command table the dispatcher uses.
 pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     if args.len() == 1 {
@@ -116,6 +117,28 @@ pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         for (name, doc) in docs {
             encode::bulk(out, name.as_bytes());
             out.extend_from_slice(doc);
+        }
+    } else if is(b"GETKEYS") {
+        // Redis's arity for COMMAND GETKEYS is -4: a command and at least one argument.
+        if args.len() < 4 {
+            return Err(Error::SubcommandArity("getkeys"));
+        }
+        let given = args.skip(2);
+        let cmd = super::lookup(given.get(0)).ok_or(Error::Msg("ERR Invalid command specified"))?;
+        if !cmd.has_keys() {
+            return Err(Error::Msg("ERR The command has no key arguments"));
+        }
+        if !cmd.arity_ok(given.len()) {
+            return Err(Error::Msg(
+                "ERR Invalid number of arguments specified for command",
+            ));
+        }
+        let keys = cmd
+            .key_positions(&given)
+            .map_err(|_| Error::Msg("ERR Invalid arguments specified for command"))?;
+        encode::array(out, keys.len());
+        for i in keys {
+            encode::bulk(out, given.get(i));
         }
     } else if is(b"HELP") {
         if args.len() != 2 {

@@ -137,6 +137,15 @@ impl<'a> Args<'a> {
             .unwrap_or(&[])
     }
 
+    /// The arguments after the first `n` (COMMAND GETKEYS looks at the command it is
+    /// given as a command of its own).
+    pub fn skip(&self, n: usize) -> Args<'a> {
+        Args {
+            src: self.src,
+            ranges: self.ranges.get(n..).unwrap_or(&[]),
+        }
+    }
+
     /// All arguments in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         (0..self.len()).map(move |i| self.get(i))
