@@ -68,6 +68,12 @@ pub struct Config {
     /// The listen backlog (`tcp-backlog`, default 511 as Redis; the kernel caps it at
     /// `net.core.somaxconn`).
     pub tcp_backlog: u32,
+    /// When hashes, sets and sorted sets leave their small encodings.
+    pub encodings: crate::types::EncodingLimits,
+    /// `list-max-listpack-size` (alias `list-max-ziplist-size`, default -2: 8 KiB nodes).
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth` (default 0: no compression).
+    pub list_compress_depth: i64,
 }
 
 impl Default for Config {
@@ -82,6 +88,9 @@ impl Default for Config {
             databases: 16,
             timeout: 0,
             tcp_backlog: 511,
+            encodings: crate::types::EncodingLimits::default(),
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
         }
     }
 }
@@ -151,6 +160,25 @@ fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, String> {
     Ok(n as u64)
 }
 
+/// Parses a signed integer setting in `min..=max` with Redis's error texts.
+fn parse_int(value: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n: i128 = value
+        .parse()
+        .map_err(|_| String::from("argument couldn't be parsed into an integer"))?;
+    if n < i128::from(min) || n > i128::from(max) {
+        return Err(alloc::format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n as i64)
+}
+
+/// Parses a size setting (Redis's `createSizeTConfig`, 0..=LONG_MAX).
+fn parse_size(value: &str) -> Result<usize, SetError> {
+    let n = parse_int(value, 0, i64::MAX).map_err(SetError::Invalid)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// Parses a memory setting of at least 1mb with Redis's error texts.
 fn parse_limit(value: &str) -> Result<usize, String> {
     let n = parse_memory(value).ok_or_else(|| String::from("argument must be a memory value"))?;
@@ -187,6 +215,18 @@ impl Config {
         "databases",
         "timeout",
         "tcp-backlog",
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        "set-max-intset-entries",
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        "list-compress-depth",
         "maxmemory",
         "maxmemory-policy",
         "hz",
@@ -242,6 +282,28 @@ impl Config {
                 self.tcp_backlog =
                     parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)? as u32
             }
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                self.encodings.hash_max_listpack_entries = parse_size(value)?
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                self.encodings.hash_max_listpack_value = parse_size(value)?
+            }
+            "set-max-intset-entries" => self.encodings.set_max_intset_entries = parse_size(value)?,
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                self.encodings.zset_max_listpack_entries = parse_size(value)?
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                self.encodings.zset_max_listpack_value = parse_size(value)?
+            }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                self.list_max_listpack_size =
+                    parse_int(value, i64::from(i32::MIN), i64::from(i32::MAX))
+                        .map_err(SetError::Invalid)?
+            }
+            "list-compress-depth" => {
+                self.list_compress_depth =
+                    parse_int(value, 0, i64::from(i32::MAX)).map_err(SetError::Invalid)?
+            }
             "bind" => {
                 if value.is_empty() || value.contains(' ') {
                     return Err(invalid("bind takes one address in this version"));
@@ -295,6 +357,27 @@ impl Config {
             "bind" => s.push_str(&self.bind),
             "tcp-backlog" => {
                 let _ = write!(s, "{}", self.tcp_backlog);
+            }
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                let _ = write!(s, "{}", self.encodings.hash_max_listpack_entries);
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                let _ = write!(s, "{}", self.encodings.hash_max_listpack_value);
+            }
+            "set-max-intset-entries" => {
+                let _ = write!(s, "{}", self.encodings.set_max_intset_entries);
+            }
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                let _ = write!(s, "{}", self.encodings.zset_max_listpack_entries);
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                let _ = write!(s, "{}", self.encodings.zset_max_listpack_value);
+            }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                let _ = write!(s, "{}", self.list_max_listpack_size);
+            }
+            "list-compress-depth" => {
+                let _ = write!(s, "{}", self.list_compress_depth);
             }
             "workers" => {
                 let _ = write!(s, "{}", self.workers);

@@ -31,7 +31,11 @@ pub enum Value {
     /// A string (binary-safe bytes).
     Str(Vec<u8>),
     /// A sorted set.
-    ZSet(Box<crate::zset::ZSet>),
+    ZSet(Box<crate::types::zset::ZSet>),
+    /// A hash.
+    Hash(Box<crate::types::hash::Hash>),
+    /// A set.
+    Set(Box<crate::types::set::Set>),
 }
 
 impl Value {
@@ -39,7 +43,9 @@ impl Value {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::Str(v) => v.capacity(),
-            Value::ZSet(z) => core::mem::size_of::<crate::zset::ZSet>() + z.heap_bytes(),
+            Value::ZSet(z) => core::mem::size_of::<crate::types::zset::ZSet>() + z.heap_bytes(),
+            Value::Hash(h) => core::mem::size_of::<crate::types::hash::Hash>() + h.heap_bytes(),
+            Value::Set(s) => core::mem::size_of::<crate::types::set::Set>() + s.heap_bytes(),
         }
     }
 
@@ -48,6 +54,8 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::ZSet(_) => "zset",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -893,7 +901,7 @@ mod tests {
     fn get(db: &Db, k: &[u8], now: UnixMillis) -> Option<Vec<u8>> {
         db.read(k, now, |i| match &i.value {
             Value::Str(s) => s.clone(),
-            Value::ZSet(_) => Vec::new(),
+            _ => Vec::new(),
         })
     }
 

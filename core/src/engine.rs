@@ -49,6 +49,9 @@ pub struct Engine {
     /// Totals at the last CONFIG RESETSTAT; INFO reports the difference.
     baseline: Mutex<Totals>,
     next_client_id: AtomicUsize,
+    /// The encoding thresholds of the configuration, readable without the config lock (the
+    /// write paths of hashes, sets and sorted sets read them on every insert).
+    encodings: [AtomicUsize; 5],
 }
 
 impl Engine {
@@ -72,6 +75,41 @@ impl Engine {
             ops: Mutex::new(OpsSampler::default()),
             baseline: Mutex::new(Totals::default()),
             next_client_id: AtomicUsize::new(1),
+            encodings: Default::default(),
+        }
+        .with_encodings_published()
+    }
+
+    fn with_encodings_published(self) -> Self {
+        self.publish_encodings();
+        self
+    }
+
+    /// Copies the configuration's encoding thresholds where [`Engine::encodings`] reads
+    /// them (after every change of the configuration).
+    fn publish_encodings(&self) {
+        let e = self.config.read().encodings;
+        let values = [
+            e.hash_max_listpack_entries,
+            e.hash_max_listpack_value,
+            e.set_max_intset_entries,
+            e.zset_max_listpack_entries,
+            e.zset_max_listpack_value,
+        ];
+        for (cell, v) in self.encodings.iter().zip(values) {
+            cell.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// The encoding thresholds now (relaxed loads, no lock).
+    pub fn encodings(&self) -> crate::types::EncodingLimits {
+        let [a, b, c, d, e] = &self.encodings;
+        crate::types::EncodingLimits {
+            hash_max_listpack_entries: a.load(Ordering::Relaxed),
+            hash_max_listpack_value: b.load(Ordering::Relaxed),
+            set_max_intset_entries: c.load(Ordering::Relaxed),
+            zset_max_listpack_entries: d.load(Ordering::Relaxed),
+            zset_max_listpack_value: e.load(Ordering::Relaxed),
         }
     }
 
@@ -103,7 +141,9 @@ impl Engine {
 
     /// Changes a live setting (CONFIG SET).
     pub fn set_config(&self, name: &str, value: &str) -> Result<(), crate::config::SetError> {
-        self.config.write().set_live(name, value)
+        let r = self.config.write().set_live(name, value);
+        self.publish_encodings();
+        r
     }
 
     /// Changes several live settings at once: all of them, or (on the first error, which
@@ -136,6 +176,8 @@ impl Engine {
             next.set_live(&n, &v).map_err(|e| (name, e))?;
         }
         *guard = next;
+        drop(guard);
+        self.publish_encodings();
         Ok(())
     }
 

@@ -45,8 +45,8 @@ pub mod resp;
 pub mod stats;
 pub mod sync;
 pub mod time;
+pub mod types;
 pub mod worker;
-pub mod zset;
 
 /// The Redis version whose semantics mini-kv implements, reported as `redis_version`.
 pub const REDIS_VERSION: &str = "7.0.15";

@@ -5,11 +5,15 @@
 //! its reply straight into the connection's output buffer. A command error ([`Error`])
 //! becomes an `-ERR ...` reply and the connection stays open.
 
+pub mod bitmaps;
 pub mod connection;
 pub mod expiry;
+pub mod hashes;
 pub mod keyspace;
 pub mod meta;
 pub mod server;
+pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod zsets;
 
@@ -220,7 +224,8 @@ impl Command {
         }
         let (dest, at) = match self.name {
             "zunionstore" | "zinterstore" | "zdiffstore" => (Some(1), 2),
-            "zunion" | "zinter" | "zdiff" => (None, 1),
+            "zunion" | "zinter" | "zdiff" | "sintercard" | "zintercard" | "zmpop" => (None, 1),
+            "sort" | "sort_ro" => return Ok(sort_keys(self.name, args)),
             _ => (None, 2),
         };
         let optional = self.flags.contains(&"no_mandatory_keys");
@@ -360,6 +365,51 @@ pub static COMMANDS: &[Command] = &[
     command!("zrandmember", -2, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zrandmember),
     command!("zscan", -3, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zscan),
     command!("zquery", 6, &["readonly"], 1, 1, 1, &["@read", "@sortedset", "@slow"], zsets::zquery),
+    command!("hset", -4, WDF, 1, 1, 1, &["@write", "@hash", "@fast"], hashes::hset),
+    command!("hsetnx", 4, WDF, 1, 1, 1, &["@write", "@hash", "@fast"], hashes::hsetnx),
+    command!("hmset", -4, WDF, 1, 1, 1, &["@write", "@hash", "@fast"], hashes::hmset),
+    command!("hget", 3, RF, 1, 1, 1, &["@read", "@hash", "@fast"], hashes::hget),
+    command!("hmget", -3, RF, 1, 1, 1, &["@read", "@hash", "@fast"], hashes::hmget),
+    command!("hdel", -3, WF, 1, 1, 1, &["@write", "@hash", "@fast"], hashes::hdel),
+    command!("hlen", 2, RF, 1, 1, 1, &["@read", "@hash", "@fast"], hashes::hlen),
+    command!("hstrlen", 3, RF, 1, 1, 1, &["@read", "@hash", "@fast"], hashes::hstrlen),
+    command!("hexists", 3, RF, 1, 1, 1, &["@read", "@hash", "@fast"], hashes::hexists),
+    command!("hkeys", 2, &["readonly"], 1, 1, 1, &["@read", "@hash", "@slow"], hashes::hkeys),
+    command!("hvals", 2, &["readonly"], 1, 1, 1, &["@read", "@hash", "@slow"], hashes::hvals),
+    command!("hgetall", 2, &["readonly"], 1, 1, 1, &["@read", "@hash", "@slow"], hashes::hgetall),
+    command!("hincrby", 4, WDF, 1, 1, 1, &["@write", "@hash", "@fast"], hashes::hincrby),
+    command!("hincrbyfloat", 4, WDF, 1, 1, 1, &["@write", "@hash", "@fast"], hashes::hincrbyfloat),
+    command!("hrandfield", -2, &["readonly"], 1, 1, 1, &["@read", "@hash", "@slow"], hashes::hrandfield),
+    command!("hscan", -3, &["readonly"], 1, 1, 1, &["@read", "@hash", "@slow"], hashes::hscan),
+    command!("sadd", -3, WDF, 1, 1, 1, &["@write", "@set", "@fast"], sets::sadd),
+    command!("srem", -3, WF, 1, 1, 1, &["@write", "@set", "@fast"], sets::srem),
+    command!("smembers", 2, &["readonly"], 1, 1, 1, &["@read", "@set", "@slow"], sets::smembers),
+    command!("sismember", 3, RF, 1, 1, 1, &["@read", "@set", "@fast"], sets::sismember),
+    command!("smismember", -3, RF, 1, 1, 1, &["@read", "@set", "@fast"], sets::smismember),
+    command!("scard", 2, RF, 1, 1, 1, &["@read", "@set", "@fast"], sets::scard),
+    command!("spop", -2, WF, 1, 1, 1, &["@write", "@set", "@fast"], sets::spop),
+    command!("srandmember", -2, &["readonly"], 1, 1, 1, &["@read", "@set", "@slow"], sets::srandmember),
+    command!("smove", 4, WF, 1, 2, 1, &["@write", "@set", "@fast"], sets::smove),
+    command!("sinter", -2, &["readonly"], 1, -1, 1, &["@read", "@set", "@slow"], sets::sinter),
+    command!("sintercard", -3, &["readonly", "movablekeys"], 0, 0, 0, &["@read", "@set", "@slow"], sets::sintercard),
+    command!("sinterstore", -3, W, 1, -1, 1, &["@write", "@set", "@slow"], sets::sinterstore),
+    command!("sunion", -2, &["readonly"], 1, -1, 1, &["@read", "@set", "@slow"], sets::sunion),
+    command!("sunionstore", -3, W, 1, -1, 1, &["@write", "@set", "@slow"], sets::sunionstore),
+    command!("sdiff", -2, &["readonly"], 1, -1, 1, &["@read", "@set", "@slow"], sets::sdiff),
+    command!("sdiffstore", -3, W, 1, -1, 1, &["@write", "@set", "@slow"], sets::sdiffstore),
+    command!("sscan", -3, &["readonly"], 1, 1, 1, &["@read", "@set", "@slow"], sets::sscan),
+    command!("setbit", 4, W, 1, 1, 1, &["@write", "@bitmap", "@slow"], bitmaps::setbit),
+    command!("getbit", 3, RF, 1, 1, 1, &["@read", "@bitmap", "@fast"], bitmaps::getbit),
+    command!("bitcount", -2, &["readonly"], 1, 1, 1, &["@read", "@bitmap", "@slow"], bitmaps::bitcount),
+    command!("bitpos", -3, &["readonly"], 1, 1, 1, &["@read", "@bitmap", "@slow"], bitmaps::bitpos),
+    command!("bitop", -4, W, 2, -1, 1, &["@write", "@bitmap", "@slow"], bitmaps::bitop),
+    command!("bitfield", -2, W, 1, 1, 1, &["@write", "@bitmap", "@slow"], bitmaps::bitfield),
+    command!("bitfield_ro", -2, RF, 1, 1, 1, &["@read", "@bitmap", "@fast"], bitmaps::bitfield_ro),
+    command!("lcs", -3, &["readonly"], 1, 2, 1, &["@read", "@string", "@slow"], bitmaps::lcs),
+    command!("sort", -2, &["write", "denyoom", "movablekeys"], 1, 1, 1, &["@write", "@set", "@sortedset", "@list", "@slow", "@dangerous"], sort::sort),
+    command!("sort_ro", -2, &["readonly", "movablekeys"], 1, 1, 1, &["@read", "@set", "@sortedset", "@list", "@slow", "@dangerous"], sort::sort_ro),
+    command!("zintercard", -3, &["readonly", "movablekeys"], 0, 0, 0, &["@read", "@sortedset", "@slow"], zsets::zintercard),
+    command!("zmpop", -4, &["write", "movablekeys"], 0, 0, 0, &["@write", "@sortedset", "@slow"], zsets::zmpop),
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
     command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
     command!("quit", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
@@ -370,6 +420,37 @@ pub static COMMANDS: &[Command] = &[
     command!("config", -2, &[], 0, 0, 0, &["@slow"], server::config),
     command!("info", -1, &["loading", "stale"], 0, 0, 0, &["@slow", "@dangerous"], server::info),
 ];
+
+/// SORT's keys: the sorted key, and for SORT (not SORT_RO) the destination of STORE, as
+/// Redis's `sortGetKeys` finds it (skipping LIMIT's two arguments and GET's and BY's one).
+fn sort_keys(name: &str, args: &Args<'_>) -> Vec<usize> {
+    let mut keys = alloc::vec![1];
+    if name != "sort" {
+        return keys;
+    }
+    let mut store = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = args.get(i);
+        let skip = if a.eq_ignore_ascii_case(b"LIMIT") {
+            2
+        } else if a.eq_ignore_ascii_case(b"GET") || a.eq_ignore_ascii_case(b"BY") {
+            1
+        } else if a.eq_ignore_ascii_case(b"STORE") {
+            // The last STORE wins, and the word after it is looked at again as an option,
+            // as in Redis.
+            if i + 1 < args.len() {
+                store = Some(i + 1);
+            }
+            0
+        } else {
+            0
+        };
+        i += 1 + skip;
+    }
+    keys.extend(store);
+    keys
+}
 
 /// Finds a command by name, ignoring ASCII case.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {

@@ -336,6 +336,8 @@ pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                     crate::db::Value::Str(v) => string_encoding(v),
                     crate::db::Value::ZSet(z) if z.is_small() => "listpack",
                     crate::db::Value::ZSet(_) => "skiplist",
+                    crate::db::Value::Hash(h) => h.encoding(),
+                    crate::db::Value::Set(s) => s.encoding(),
                 };
                 encode::bulk(out, enc.as_bytes());
                 Ok(())
@@ -661,7 +663,7 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        assert!(h.s("CONFIG GET *").starts_with("*30\r\n"));
+        assert!(h.s("CONFIG GET *").starts_with("*54\r\n"));
     }
 
     #[test]

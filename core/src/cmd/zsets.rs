@@ -7,7 +7,7 @@ use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Item, Value, Write};
 use crate::num::fmt_double;
 use crate::resp::{encode, Args};
-use crate::zset::ZSet;
+use crate::types::zset::ZSet;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -1216,6 +1216,16 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     encode::array(out, body.0);
     out.extend_from_slice(&body.1);
     Ok(())
+}
+
+/// `ZINTERCARD`. SCAFFOLDING STUB: not implemented yet.
+pub fn zintercard(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
+    Err(Error::Msg("ERR zintercard is not implemented yet"))
+}
+
+/// `ZMPOP`. SCAFFOLDING STUB: not implemented yet.
+pub fn zmpop(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
+    Err(Error::Msg("ERR zmpop is not implemented yet"))
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 
 mod atomicity;
 mod commands;
+mod diff_bitmaps;
+mod diff_hashes;
+mod diff_sets;
+mod diff_sort;
 mod differential;
 mod pipeline;
 mod protocol;

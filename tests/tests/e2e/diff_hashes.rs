@@ -1,0 +1,2 @@
+//! Differential tests of the hash commands against redis-server (see `differential.rs`).
+//! SCAFFOLDING: the family's hand-written cases and random mixes go here.
