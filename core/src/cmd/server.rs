@@ -28,7 +28,7 @@ fn command_info(c: &Command, out: &mut Vec<u8>) {
     }
     // Tips, key specifications and subcommands: Redis's own, where Redis has the command.
     match super::meta::meta(c.name) {
-        Some(m) => out.extend_from_slice(m.info_tail),
+        Some(m) => super::meta::unpack(m.info_tail, out),
         None => (0..3).for_each(|_| encode::array(out, 0)),
     }
 }
@@ -116,7 +116,7 @@ pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         encode::array(out, docs.len() * 2);
         for (name, doc) in docs {
             encode::bulk(out, name.as_bytes());
-            out.extend_from_slice(doc);
+            super::meta::unpack(doc, out);
         }
     } else if is(b"GETKEYS") {
         // Redis's arity for COMMAND GETKEYS is -4: a command and at least one argument.
