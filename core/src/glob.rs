@@ -4,8 +4,9 @@
 //! even when `y` is the closing `]` (so `[a-]` is still open); an unterminated class ends
 //! with the pattern; `\` inside a class escapes the next byte (compared case-sensitively,
 //! even when matching without case); a range may be written backwards; ranges compare
-//! bytes as C's signed `char` (bytes >= 0x80 sort below 0x00); a trailing `\` is a
-//! literal backslash; an empty subject matches only the empty pattern.
+//! bytes as C's signed `char` (bytes >= 0x80 sort below 0x00) and fold them as glibc's
+//! `tolower` does; a trailing `\` is a literal backslash; an empty subject matches only
+//! the empty pattern.
 //!
 //! The matcher never recurses and runs in O(pattern × subject) time in the worst case: it
 //! keeps one backtrack point, the last `*` seen, which is enough because every other token
@@ -27,15 +28,21 @@ fn fold(b: u8, nocase: bool) -> u8 {
     }
 }
 
-/// A byte read as C's `char` on the platforms Redis is built for (signed), which is how
-/// `stringmatchlen` compares the ends of a range.
-fn signed(b: u8) -> i8 {
-    i8::from_ne_bytes([b])
+/// A byte read as C's `char` on the platforms Redis is built for (signed), widened to
+/// `int`: how `stringmatchlen` compares the ends of a range.
+fn signed(b: u8) -> i32 {
+    i32::from(i8::from_ne_bytes([b]))
 }
 
-/// C's `tolower` in the "C" locale, on a signed `char`: only `A`..=`Z` change.
-fn lower_signed(c: i8) -> i8 {
-    signed(u8::from_ne_bytes(c.to_ne_bytes()).to_ascii_lowercase())
+/// glibc's `tolower` in the "C" locale on such a value: `A`..=`Z` fold, and, as glibc's
+/// table does for signed `char`s, -128..=-2 become 128..=254 while -1 (EOF) stays.
+fn c_tolower(c: i32) -> i32 {
+    match c {
+        -1 => -1,
+        -128..=-2 => c + 256,
+        0x41..=0x5a => c + 0x20,
+        _ => c,
+    }
 }
 
 /// Matches a `[...]` class at `pattern[p]` (just after the `[`) against byte `c`.
@@ -65,7 +72,7 @@ fn class(pattern: &[u8], mut p: usize, c: u8, nocase: bool) -> (bool, usize) {
             // An unterminated class ends with the pattern.
             None => break,
             // `x-y`, whatever y is (`]` included); backwards ranges are swapped first, then
-            // both ends and the byte are folded, all as signed chars.
+            // both ends and the byte are folded, all as signed chars (see `c_tolower`).
             Some(lo) if left >= 3 && at(p + 1) == Some(b'-') => {
                 let hi = at(p + 2).unwrap_or(lo);
                 let (mut start, mut end, mut ch) = (signed(lo), signed(hi), signed(c));
@@ -73,9 +80,9 @@ fn class(pattern: &[u8], mut p: usize, c: u8, nocase: bool) -> (bool, usize) {
                     core::mem::swap(&mut start, &mut end);
                 }
                 if nocase {
-                    start = lower_signed(start);
-                    end = lower_signed(end);
-                    ch = lower_signed(ch);
+                    start = c_tolower(start);
+                    end = c_tolower(end);
+                    ch = c_tolower(ch);
                 }
                 if start <= ch && ch <= end {
                     matched = true;
@@ -266,7 +273,10 @@ mod tests {
         let singles: &[&[u8]] = &[b"-", b"A", b"\\", b"]", b"a", b"b", b"x", b"z"];
         let cases: &[(&[u8], &[&[u8]])] = &[
             // `a-]` is a range (0x5d..=0x61) and the class goes on to the pattern's end.
-            (b"h[a-]llo", &[b"ha", b"hl", b"ho", b"h]", b"h^", b"h_", b"h`"]),
+            (
+                b"h[a-]llo",
+                &[b"ha", b"hl", b"ho", b"h]", b"h^", b"h_", b"h`"],
+            ),
             (b"h[a-]", &[b"ha", b"h]", b"h^", b"h_", b"h`"]),
             (b"[abc", &[b"a", b"b"]),
             (b"[\\]]", &[b"]"]),
@@ -310,7 +320,9 @@ mod tests {
             (b"[\x7f-\x80]", all),
             (
                 b"[^\x00-\xff]",
-                &[b"\x01", b"0", b"a", b"b", b"\x7f", b"\x80", b"\x81", b"\xfe"],
+                &[
+                    b"\x01", b"0", b"a", b"b", b"\x7f", b"\x80", b"\x81", b"\xfe",
+                ],
             ),
             (b"[\x00]", &[b"\x00"]),
         ];
@@ -332,6 +344,15 @@ mod tests {
         assert!(!matches(b"[Z-a]", b"z", true));
         assert!(matches(b"[Z-a]", b"a", false));
         assert!(matches(b"[A-Z]", b"q", true));
+        // glibc's tolower turns signed bytes -128..=-2 into 128..=254 (answers from
+        // redis-server 7.0.15's CONFIG GET).
+        assert!(!matches(b"[\x80-z]axclients", b"maxclients", true));
+        assert!(matches(b"[\xff-z]axclients", b"maxclients", true));
+        assert!(!matches(b"[\xfe-z]axclients", b"maxclients", true));
+        assert!(!matches(b"[z-\x80]axclients", b"maxclients", true));
+        assert!(matches(b"[^\x80-\x81]axclients", b"maxclients", true));
+        assert!(matches(b"[\x80-z]", b"m", false));
+        assert!(matches(b"[\x80-\x90]", b"\x85", true));
     }
 
     #[test]
@@ -340,13 +361,37 @@ mod tests {
         let n = STAR_NESTING_LIMIT;
         // Answers from redis-server 7.0.15 for a key of 2000 × `a`.
         assert!(matches(&b"*a".repeat(n), &key, false));
-        assert!(matches(&[b"*a".repeat(n), b"*".to_vec()].concat(), &key, false));
-        assert!(matches(&[b"*a".repeat(n), b"**".to_vec()].concat(), &key, false));
-        assert!(matches(&[b"*a".repeat(n), b"?*".to_vec()].concat(), &key, false));
-        assert!(matches(&[b"*a".repeat(n - 1), b"*a".to_vec()].concat(), &key, false));
+        assert!(matches(
+            &[b"*a".repeat(n), b"*".to_vec()].concat(),
+            &key,
+            false
+        ));
+        assert!(matches(
+            &[b"*a".repeat(n), b"**".to_vec()].concat(),
+            &key,
+            false
+        ));
+        assert!(matches(
+            &[b"*a".repeat(n), b"?*".to_vec()].concat(),
+            &key,
+            false
+        ));
+        assert!(matches(
+            &[b"*a".repeat(n - 1), b"*a".to_vec()].concat(),
+            &key,
+            false
+        ));
         assert!(!matches(&b"*a".repeat(n + 1), &key, false));
-        assert!(!matches(&[b"*a".repeat(n + 1), b"*".to_vec()].concat(), &key, false));
-        assert!(!matches(&[b"*a".repeat(n), b"*?".to_vec()].concat(), &key, false));
+        assert!(!matches(
+            &[b"*a".repeat(n + 1), b"*".to_vec()].concat(),
+            &key,
+            false
+        ));
+        assert!(!matches(
+            &[b"*a".repeat(n), b"*?".to_vec()].concat(),
+            &key,
+            false
+        ));
         // Stars inside classes or escaped do not count.
         assert!(matches(&b"[*]?".repeat(n + 5), &b"*a".repeat(n + 5), false));
         assert!(matches(&b"\\*?".repeat(n + 5), &b"*a".repeat(n + 5), false));
