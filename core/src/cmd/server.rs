@@ -163,6 +163,18 @@ const CONFIG_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
+/// A CONFIG GET pattern as Redis matches it: Redis uses C strings there, so a pattern
+/// with `*`, `?` or `[` before its first NUL is cut at that NUL (one without is looked up
+/// by its whole name, and a name with a NUL matches nothing).
+fn c_string_glob(pattern: &[u8]) -> &[u8] {
+    let head = pattern.split(|&b| b == 0).next().unwrap_or(pattern);
+    if head.len() < pattern.len() && head.iter().any(|b| b"*?[".contains(b)) {
+        head
+    } else {
+        pattern
+    }
+}
+
 /// `CONFIG GET pattern [pattern ...] | SET name value [name value ...] | RESETSTAT | HELP`.
 pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let sub = args.get(1);
@@ -170,7 +182,7 @@ pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         if args.len() < 3 {
             return Err(Error::SubcommandArity("get"));
         }
-        let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
+        let patterns: Vec<&[u8]> = args.iter().skip(2).map(c_string_glob).collect();
         let found = ctx.engine.config().get_matching(&patterns);
         encode::array(out, found.len() * 2);
         for (name, value) in found {
