@@ -403,18 +403,32 @@ impl Config {
         Some(s)
     }
 
-    /// Every parameter whose name matches one of `patterns` (Redis glob, case-insensitive),
-    /// each once, as (name, value) pairs: what `CONFIG GET` answers.
-    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        Self::NAMES
-            .iter()
-            .filter(|name| {
-                patterns
-                    .iter()
-                    .any(|p| crate::glob::matches(p, name.as_bytes(), true))
-            })
-            .filter_map(|name| Some((*name, self.get(name)?)))
-            .collect()
+    /// Every parameter one of `patterns` names, each once, as (name, value) pairs: what
+    /// `CONFIG GET` answers. As Redis: a pattern without `*`, `?` or `[` is looked up as a
+    /// name (case-insensitively) and answered under the name as typed; any other pattern is
+    /// a case-insensitive glob answered under the parameters' own names.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(Vec<u8>, String)> {
+        let mut found: Vec<(Vec<u8>, String)> = Vec::new();
+        let mut seen: Vec<&'static str> = Vec::new();
+        for p in patterns {
+            let glob = p.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+            for name in Self::NAMES {
+                let hit = if glob {
+                    crate::glob::matches(p, name.as_bytes(), true)
+                } else {
+                    name.as_bytes().eq_ignore_ascii_case(p)
+                };
+                if !hit || seen.contains(name) {
+                    continue;
+                }
+                if let Some(v) = self.get(name) {
+                    seen.push(name);
+                    let shown = if glob { name.as_bytes() } else { p };
+                    found.push((shown.to_vec(), v));
+                }
+            }
+        }
+        found
     }
 }
 
@@ -478,7 +492,12 @@ mod tests {
         for name in Config::NAMES {
             assert!(c.get(name).is_some(), "{name}");
         }
-        let got = c.get_matching(&[b"SAVE", b"app*", b"save"]);
-        assert_eq!(got, [("save", String::new()), ("appendonly", "no".into())]);
+        // An exact name answers as typed, once; a glob under the parameter's own name.
+        let got = c.get_matching(&[b"SAVE", b"app*", b"save", b"MAXC*"]);
+        let want: [(&[u8], &str); 3] = [(b"SAVE", ""), (b"appendonly", "no"), (b"maxclients", "5")];
+        assert_eq!(got.len(), want.len());
+        for ((n, v), (wn, wv)) in got.iter().zip(want) {
+            assert_eq!((n.as_slice(), v.as_str()), (wn, wv));
+        }
     }
 }

@@ -186,7 +186,7 @@ pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         let found = ctx.engine.config().get_matching(&patterns);
         encode::array(out, found.len() * 2);
         for (name, value) in found {
-            encode::bulk(out, name.as_bytes());
+            encode::bulk(out, &name);
             encode::bulk(out, value.as_bytes());
         }
         Ok(())
