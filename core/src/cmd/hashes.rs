@@ -442,8 +442,11 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
 /// cursor 0; a hashtable hash is walked in hash order, so every field present for the
 /// whole scan is returned at least once however the table changes between calls.
 pub fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let cursor =
-        super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
+    // strtoul reads an empty cursor as 0 (Redis accepts it).
+    let cursor = match args.get(2) {
+        b"" => 0,
+        c => super::keyspace::parse_cursor(c).ok_or(Error::Msg("ERR invalid cursor"))?,
+    };
     let r = read(ctx, args.get(1), |h| -> Result<(), Error> {
         let mut count = HSCAN_DEFAULT_COUNT;
         let mut pattern: Option<&[u8]> = None;
