@@ -323,8 +323,17 @@ fn random_hash_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
                 out.push(c);
             }
             18 => out.push(enc),
-            19 => out.push(vec![s("SET"), k, s("v")]),
-            20 => out.push(vec![s("ZADD"), k, s("1"), s("m")]),
+            // Other types: mostly on "s" (so hash commands on it meet WRONGTYPE), now and
+            // then on a hash key (which DEL later frees again).
+            19 => {
+                let k = if r.below(8) == 0 { k } else { s("s") };
+                out.push(vec![s("SET"), k, s("v")]);
+            }
+            20 => {
+                let k = if r.below(8) == 0 { k } else { s("s") };
+                out.push(vec![s("DEL"), k.clone()]);
+                out.push(vec![s("ZADD"), k, s("1"), s("m")]);
+            }
             _ => out.push(vec![s(r.pick(&["DEL", "TYPE", "EXISTS"])), k]),
         }
     }
