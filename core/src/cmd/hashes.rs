@@ -203,7 +203,9 @@ pub fn hlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 
 /// `HSTRLEN key field`: the value's length, 0 if missing.
 pub fn hstrlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let n = read(ctx, args.get(1), |h| h.get(args.get(2)).map_or(0, <[u8]>::len))?;
+    let n = read(ctx, args.get(1), |h| {
+        h.get(args.get(2)).map_or(0, <[u8]>::len)
+    })?;
     int_reply(out, n.unwrap_or(0));
     Ok(())
 }
@@ -331,8 +333,7 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
                 "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
             ));
         }
-        if args.len() > 4 || (args.len() == 4 && !args.get(3).eq_ignore_ascii_case(b"WITHVALUES"))
-        {
+        if args.len() > 4 || (args.len() == 4 && !args.get(3).eq_ignore_ascii_case(b"WITHVALUES")) {
             return Err(Error::Syntax);
         }
         if args.len() == 4 {
@@ -514,12 +515,18 @@ mod tests {
         );
         assert_eq!(h.s("HMSET h c 4"), "+OK\r\n");
         assert_eq!(h.s("HSETNX h c 5"), ":0\r\n");
-        assert_eq!(h.s("HGETALL h"), "*6\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n4\r\n");
+        assert_eq!(
+            h.s("HGETALL h"),
+            "*6\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n4\r\n"
+        );
         assert_eq!(h.s("HMGET h a x"), "*2\r\n$1\r\n3\r\n$-1\r\n");
         assert_eq!(h.s("HMGET nokey a x"), "*2\r\n$-1\r\n$-1\r\n");
         assert_eq!(h.s("HINCRBY h a 5"), ":8\r\n");
         assert_eq!(h.s("HINCRBYFLOAT h a 0.5"), "$3\r\n8.5\r\n");
-        assert_eq!(h.s("HINCRBY h a 1"), "-ERR hash value is not an integer\r\n");
+        assert_eq!(
+            h.s("HINCRBY h a 1"),
+            "-ERR hash value is not an integer\r\n"
+        );
         assert_eq!(h.s("HDEL h a b c x"), ":3\r\n");
         assert_eq!(h.s("EXISTS h"), ":0\r\n");
         h.run("SET s v");

@@ -250,10 +250,7 @@ impl Hash {
             Repr::Small(v) => (Some(v.iter().map(Entry::pair)), None),
             Repr::Big(t) => (None, Some(t.iter().map(Entry::pair))),
         };
-        small
-            .into_iter()
-            .flatten()
-            .chain(big.into_iter().flatten())
+        small.into_iter().flatten().chain(big.into_iter().flatten())
     }
 
     /// The `i`th (field, value) of a listpack hash, in listpack order; `None` for a
@@ -362,10 +359,7 @@ mod tests {
         assert!(h.remove(b"b"));
         assert!(h.set(b"b", b"5", &l));
         let order: StdVec<_> = h.iter().collect();
-        assert_eq!(
-            order,
-            [(&b"a"[..], &b"4"[..]), (b"c", b"3"), (b"b", b"5")]
-        );
+        assert_eq!(order, [(&b"a"[..], &b"4"[..]), (b"c", b"3"), (b"b", b"5")]);
         assert_eq!(h.encoding(), "listpack");
         h.set(b"d", b"6", &l);
         assert_eq!(h.encoding(), "listpack");
@@ -412,10 +406,7 @@ mod tests {
         for (k, v) in &model {
             assert_eq!(h.get(k), Some(&v[..]));
         }
-        let bytes: usize = model
-            .iter()
-            .map(|(k, v)| Entry::new(k, v).0.len())
-            .sum();
+        let bytes: usize = model.iter().map(|(k, v)| Entry::new(k, v).0.len()).sum();
         assert_eq!(h.entry_bytes, bytes);
         // A scan in small steps while the hash grows and shrinks meanwhile: every field
         // present for the whole scan is seen.

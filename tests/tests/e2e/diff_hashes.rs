@@ -241,7 +241,12 @@ fn random_hash_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
     let patterns = ["*", "a*", "n?", "[a-c]", "z*"];
     let s = |x: &str| x.as_bytes().to_vec();
     let mut out = vec![
-        vec![s("CONFIG"), s("SET"), s("hash-max-listpack-entries"), s("8")],
+        vec![
+            s("CONFIG"),
+            s("SET"),
+            s("hash-max-listpack-entries"),
+            s("8"),
+        ],
         vec![s("CONFIG"), s("SET"), s("hash-max-listpack-value"), s("16")],
     ];
     while out.len() < n {
@@ -256,19 +261,9 @@ fn random_hash_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
                 }
                 out.push(c);
             }
-            4 => out.push(vec![
-                s("HSETNX"),
-                k,
-                s(r.pick(&fields)),
-                s(r.pick(&values)),
-            ]),
+            4 => out.push(vec![s("HSETNX"), k, s(r.pick(&fields)), s(r.pick(&values))]),
             5 => out.push(vec![s("HGET"), k, s(r.pick(&fields))]),
-            6 => out.push(vec![
-                s("HMGET"),
-                k,
-                s(r.pick(&fields)),
-                s(r.pick(&fields)),
-            ]),
+            6 => out.push(vec![s("HMGET"), k, s(r.pick(&fields)), s(r.pick(&fields))]),
             7 => out.push(vec![
                 s(r.pick(&["HEXISTS", "HSTRLEN"])),
                 k,
@@ -282,12 +277,7 @@ fn random_hash_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
                 }
                 out.push(c);
             }
-            11 => out.push(vec![
-                s("HINCRBY"),
-                k,
-                s(r.pick(&fields)),
-                s(r.pick(&ints)),
-            ]),
+            11 => out.push(vec![s("HINCRBY"), k, s(r.pick(&fields)), s(r.pick(&ints))]),
             12 => out.push(vec![
                 s("HINCRBYFLOAT"),
                 k,
