@@ -411,6 +411,11 @@ mod tests {
         // A scan in small steps while the hash grows and shrinks meanwhile: every field
         // present for the whole scan is seen.
         let stable: HashSet<StdVec<u8>> = model.keys().take(500).cloned().collect();
+        let mut removable: StdVec<StdVec<u8>> = model
+            .keys()
+            .filter(|k| !stable.contains(*k))
+            .cloned()
+            .collect();
         let mut seen = HashSet::new();
         let mut cursor = 0;
         let mut steps = 0;
@@ -425,11 +430,7 @@ mod tests {
                 if steps % 7 < 4 {
                     h.set(&f, b"x", &l);
                 } else {
-                    let victim = model
-                        .keys()
-                        .find(|k| !stable.contains(*k) && h.contains(k))
-                        .cloned();
-                    if let Some(v) = victim {
+                    if let Some(v) = removable.pop() {
                         h.remove(&v);
                     }
                 }
