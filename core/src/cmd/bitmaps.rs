@@ -28,9 +28,8 @@ const LCS_TYPE_ERR: Error = Error::Msg("ERR The specified keys must contain stri
 const LCS_BOTH_ERR: Error =
     Error::Msg("ERR If you want both the length and indexes, please just use IDX.");
 const LCS_TOO_LONG_ERR: Error = Error::Msg("ERR String too long for LCS");
-const LCS_LIMIT_ERR: Error = Error::Msg(
-    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
-);
+const LCS_LIMIT_ERR: Error =
+    Error::Msg("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
 const LCS_ALLOC_ERR: Error =
     Error::Msg("ERR Insufficient memory, failed allocating transient memory for LCS");
 
@@ -69,7 +68,9 @@ fn bit_offset(ctx: &Ctx<'_>, arg: &[u8], hash_width: Option<u32>) -> Result<u64,
 
 /// Zero-pads `v` so that byte `byte` exists.
 fn grow_to(v: &mut Vec<u8>, byte: u64) {
-    let want = usize::try_from(byte).unwrap_or(usize::MAX).saturating_add(1);
+    let want = usize::try_from(byte)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
     if v.len() < want {
         v.resize(want, 0);
     }
@@ -78,8 +79,7 @@ fn grow_to(v: &mut Vec<u8>, byte: u64) {
 /// Bit `bit` of `v` (zero past the end).
 fn bit_at(v: &[u8], bit: u64) -> bool {
     let byte = usize::try_from(bit >> 3).unwrap_or(usize::MAX);
-    v.get(byte)
-        .is_some_and(|b| b & (0x80u8 >> (bit & 7)) != 0)
+    v.get(byte).is_some_and(|b| b & (0x80u8 >> (bit & 7)) != 0)
 }
 
 /// Sets bit `bit` of `v` (which must already be long enough) to `on`.
@@ -103,23 +103,25 @@ pub fn setbit(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         return Err(BIT_VALUE_ERR);
     }
     let on = on == 1;
-    let old = ctx.db().write(args.get(1), ctx.now.unix, |item| match item {
-        Some(item) => {
-            let Some(v) = item.value.as_str_mut() else {
-                return (Write::Keep, Err(Error::WrongType));
-            };
-            grow_to(v, offset >> 3);
-            let old = bit_at(v, offset);
-            set_bit_at(v, offset, on);
-            (Write::Keep, Ok(old))
-        }
-        None => {
-            let mut v = Vec::new();
-            grow_to(&mut v, offset >> 3);
-            set_bit_at(&mut v, offset, on);
-            (Write::Put(Item::new(Value::Str(v))), Ok(false))
-        }
-    })?;
+    let old = ctx
+        .db()
+        .write(args.get(1), ctx.now.unix, |item| match item {
+            Some(item) => {
+                let Some(v) = item.value.as_str_mut() else {
+                    return (Write::Keep, Err(Error::WrongType));
+                };
+                grow_to(v, offset >> 3);
+                let old = bit_at(v, offset);
+                set_bit_at(v, offset, on);
+                (Write::Keep, Ok(old))
+            }
+            None => {
+                let mut v = Vec::new();
+                grow_to(&mut v, offset >> 3);
+                set_bit_at(&mut v, offset, on);
+                (Write::Put(Item::new(Value::Str(v))), Ok(false))
+            }
+        })?;
     encode::int(out, i64::from(old));
     Ok(())
 }
@@ -586,8 +588,7 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<Opt
             c as i64
         }
     };
-    if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr)
-    {
+    if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr) {
         Some(match ow {
             Overflow::Wrap => Some(wrap()),
             Overflow::Sat => Some(max),
@@ -708,20 +709,21 @@ fn bitfield_generic(
             }
         }
     };
-    ctx.db().write(args.get(1), ctx.now.unix, |item| match item {
-        Some(item) => {
-            let Some(v) = item.value.as_str_mut() else {
-                return (Write::Keep, Err(Error::WrongType));
-            };
-            run(v, out);
-            (Write::Keep, Ok(()))
-        }
-        None => {
-            let mut v = Vec::new();
-            run(&mut v, out);
-            (Write::Put(Item::new(Value::Str(v))), Ok(()))
-        }
-    })
+    ctx.db()
+        .write(args.get(1), ctx.now.unix, |item| match item {
+            Some(item) => {
+                let Some(v) = item.value.as_str_mut() else {
+                    return (Write::Keep, Err(Error::WrongType));
+                };
+                run(v, out);
+                (Write::Keep, Ok(()))
+            }
+            None => {
+                let mut v = Vec::new();
+                run(&mut v, out);
+                (Write::Put(Item::new(Value::Str(v))), Ok(()))
+            }
+        })
 }
 
 /// `BITFIELD key [GET type offset | SET type offset value | INCRBY type offset incr |
@@ -882,4 +884,119 @@ pub fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     encode::bulk(out, b"len");
     encode::int(out, i64::from(total));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::testing::Harness;
+
+    #[test]
+    fn popcount_and_ranges() {
+        let v = [0xFFu8, 0x0F, 0xF0, 0x01, 0, 0, 0, 0, 0xFF, 0x80];
+        assert_eq!(popcount(&v), 8 + 4 + 4 + 1 + 8 + 1);
+        assert_eq!(count_bits(&v, 0, 79), popcount(&v));
+        assert_eq!(count_bits(&v, 4, 11), 4);
+        assert_eq!(count_bits(&v, 12, 19), 4 + 4);
+        assert_eq!(count_bits(&v, 3, 3), 1);
+        assert_eq!(clamp_range(0, -1, 0), None);
+        assert_eq!(clamp_range(-100, 100, 6), Some((0, 5)));
+        assert_eq!(clamp_range(4, 2, 6), None);
+    }
+
+    #[test]
+    fn find_bit_in_ranges() {
+        let v = [
+            0xFFu8, 0xF0, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+        ];
+        assert_eq!(find_bit(&v, 0, 95, false), Some(12));
+        assert_eq!(find_bit(&v, 0, 95, true), Some(0));
+        assert_eq!(find_bit(&v, 12, 23, true), None);
+        assert_eq!(find_bit(&v, 24, 94, false), Some(88));
+        assert_eq!(find_bit(&v, 24, 87, false), None);
+        assert_eq!(find_bit(&v, 16, 95, true), Some(24));
+        assert_eq!(find_bit(&v, 88, 95, true), Some(95));
+    }
+
+    #[test]
+    fn bitfield_overflow_rules() {
+        assert_eq!(unsigned_overflow(250, 10, 8, Overflow::Wrap), Some(Some(4)));
+        assert_eq!(
+            unsigned_overflow(250, 10, 8, Overflow::Sat),
+            Some(Some(255))
+        );
+        assert_eq!(unsigned_overflow(5, -10, 8, Overflow::Sat), Some(Some(0)));
+        assert_eq!(unsigned_overflow(5, -10, 8, Overflow::Fail), Some(None));
+        assert_eq!(unsigned_overflow(5, -5, 8, Overflow::Fail), None);
+        assert_eq!(signed_overflow(127, 1, 8, Overflow::Wrap), Some(Some(-128)));
+        assert_eq!(
+            signed_overflow(-128, -1, 8, Overflow::Sat),
+            Some(Some(-128))
+        );
+        assert_eq!(
+            signed_overflow(i64::MAX, 1, 64, Overflow::Wrap),
+            Some(Some(i64::MIN))
+        );
+        assert_eq!(
+            signed_overflow(i64::MIN, -1, 64, Overflow::Sat),
+            Some(Some(i64::MIN))
+        );
+        assert_eq!(signed_overflow(-1, 1, 64, Overflow::Fail), None);
+    }
+
+    #[test]
+    fn commands() {
+        let mut h = Harness::new();
+        assert_eq!(h.s("SETBIT k 7 1"), ":0\r\n");
+        assert_eq!(h.s("SETBIT k 7 0"), ":1\r\n");
+        assert_eq!(h.s("SETBIT k 1 1"), ":0\r\n");
+        assert_eq!(h.s("GET k"), "$1\r\n@\r\n");
+        assert_eq!(h.s("GETBIT k 1"), ":1\r\n");
+        assert_eq!(h.s("GETBIT k 1000"), ":0\r\n");
+        assert_eq!(
+            h.s("SETBIT k 4294967296 1"),
+            "-ERR bit offset is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            h.s("SETBIT k 1 2"),
+            "-ERR bit is not an integer or out of range\r\n"
+        );
+        assert_eq!(h.s("SET f foobar"), "+OK\r\n");
+        assert_eq!(h.s("BITCOUNT f"), ":26\r\n");
+        assert_eq!(h.s("BITCOUNT f 1 1"), ":6\r\n");
+        assert_eq!(h.s("BITCOUNT f 5 30 BIT"), ":17\r\n");
+        assert_eq!(h.s("BITPOS f 0"), ":0\r\n");
+        assert_eq!(
+            h.s("BITPOS f 2"),
+            "-ERR The bit argument must be 1 or 0.\r\n"
+        );
+        assert_eq!(h.s("BITOP AND d f k"), ":6\r\n");
+        assert_eq!(h.s("BITOP OR d missing"), ":0\r\n");
+        assert_eq!(h.s("EXISTS d"), ":0\r\n");
+        assert_eq!(
+            h.s("BITOP NOT d f k"),
+            "-ERR BITOP NOT must be called with a single source key.\r\n"
+        );
+        assert_eq!(
+            h.s("BITFIELD b SET u8 #1 200 GET u8 8 OVERFLOW FAIL INCRBY u8 8 100"),
+            "*3\r\n:0\r\n:200\r\n$-1\r\n"
+        );
+        assert_eq!(
+            h.s("BITFIELD_RO b SET u8 0 1"),
+            "-ERR BITFIELD_RO only supports the GET subcommand\r\n"
+        );
+        assert_eq!(h.s("SET a ohmytext"), "+OK\r\n");
+        assert_eq!(h.s("SET b2 mynewtext"), "+OK\r\n");
+        assert_eq!(h.s("LCS a b2"), "$6\r\nmytext\r\n");
+        assert_eq!(h.s("LCS a b2 LEN"), ":6\r\n");
+        assert_eq!(
+            h.s("LCS a b2 IDX MINMATCHLEN 4 WITHMATCHLEN"),
+            "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
+        );
+        assert_eq!(h.s("ZADD z 1 m"), ":1\r\n");
+        assert_eq!(
+            h.s("LCS a z"),
+            "-ERR The specified keys must contain string values\r\n"
+        );
+    }
 }

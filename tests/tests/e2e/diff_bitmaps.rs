@@ -86,7 +86,15 @@ fn field_value(r: &mut Rng) -> String {
 fn random_bitmap_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
     let mut r = Rng(seed | 1);
     let keys = ["b1", "b2", "b3", "z"];
-    let values = ["foobar", "", "\u{0}\u{ff}", "abcabcabc", "12345", "ohmytext", "mynewtext"];
+    let values = [
+        "foobar",
+        "",
+        "\u{0}\u{ff}",
+        "abcabcabc",
+        "12345",
+        "ohmytext",
+        "mynewtext",
+    ];
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let k = r.pick(&keys).to_string();
@@ -109,7 +117,11 @@ fn random_bitmap_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
                 c
             }
             10..=12 => {
-                let mut c = vec!["BITPOS".into(), k, r.pick(&["0", "1", "0", "1", "2"]).into()];
+                let mut c = vec![
+                    "BITPOS".into(),
+                    k,
+                    r.pick(&["0", "1", "0", "1", "2"]).into(),
+                ];
                 let extra = r.below(4);
                 if extra >= 1 {
                     c.push(bound(&mut r));
