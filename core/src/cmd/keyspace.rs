@@ -275,6 +275,10 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 /// Parses a SCAN cursor as Redis does with `strtoul`: decimal, an optional sign (a minus
 /// wraps around), no leading space, no overflow.
 pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        // strtoul reads nothing and stops at the terminator: cursor 0, as in Redis.
+        return Some(0);
+    }
     let (neg, digits) = match s.split_first() {
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),
