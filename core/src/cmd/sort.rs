@@ -168,9 +168,7 @@ fn target<'p>(pattern: &'p [u8], elem: &[u8]) -> Option<Target<'p>> {
 fn lookup(m: &mut Multi<'_>, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
     match target(pattern, elem)? {
         Target::Element => Some(elem.to_vec()),
-        Target::Key(k) => m
-            .read(&k, |item| item.value.as_str().cloned())
-            .flatten(),
+        Target::Key(k) => m.read(&k, |item| item.value.as_str().cloned()).flatten(),
         Target::Field(k, f) => m
             .read(&k, |item| match &item.value {
                 Value::Hash(h) => h.get(f).map(<[u8]>::to_vec),
@@ -238,10 +236,7 @@ fn load(m: &mut Multi<'_>, key: &[u8], o: &Options<'_>) -> Result<Loaded, Error>
         let r = match &mut item.value {
             Value::List(l) if !sorting => {
                 let all: Vec<&[u8]> = l.iter().collect();
-                Ok((
-                    pick(all.len(), &|k| all.get(k).map(|e| e.to_vec())),
-                    true,
-                ))
+                Ok((pick(all.len(), &|k| all.get(k).map(|e| e.to_vec())), true))
             }
             Value::List(l) => Ok((l.iter().map(<[u8]>::to_vec).collect(), false)),
             Value::ZSet(z) => {
@@ -445,7 +440,12 @@ fn attempt(
     Attempt::Done(Ok(()))
 }
 
-fn sort_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, readonly: bool) -> CmdResult {
+fn sort_generic(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    readonly: bool,
+) -> CmdResult {
     let o = parse(args, readonly)?;
     let src = args.get(1);
     let mut locked: Vec<Vec<u8>> = Vec::new();
@@ -492,7 +492,16 @@ mod tests {
         assert_eq!(weight(b"0x10"), Some(16.0));
         assert_eq!(weight(b"-Infinity"), Some(f64::NEG_INFINITY));
         assert_eq!(weight(b"1\0junk"), Some(1.0));
-        for bad in [&b"  "[..], b"1 ", b"nan", b"1e400", b"1e-400", b"4e-320", b"x", b"-"] {
+        for bad in [
+            &b"  "[..],
+            b"1 ",
+            b"nan",
+            b"1e400",
+            b"1e-400",
+            b"4e-320",
+            b"x",
+            b"-",
+        ] {
             assert_eq!(weight(bad), None, "{bad:?}");
         }
     }
@@ -502,7 +511,9 @@ mod tests {
         let t = |p: &[u8], e: &[u8]| match target(p, e) {
             None => "none".into(),
             Some(Target::Element) => "#".into(),
-            Some(Target::Key(k)) => std::format!("key {}", std::string::String::from_utf8_lossy(&k)),
+            Some(Target::Key(k)) => {
+                std::format!("key {}", std::string::String::from_utf8_lossy(&k))
+            }
             Some(Target::Field(k, f)) => std::format!(
                 "field {} {}",
                 std::string::String::from_utf8_lossy(&k),

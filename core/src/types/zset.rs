@@ -663,7 +663,11 @@ mod tests {
     fn scan_returns_members_present_throughout_while_the_set_changes() {
         let mut z = ZSet::new();
         for i in 0..500u32 {
-            z.insert(std::format!("old{i}").as_bytes(), f64::from(i), Limits::DEFAULT);
+            z.insert(
+                std::format!("old{i}").as_bytes(),
+                f64::from(i),
+                Limits::DEFAULT,
+            );
         }
         let mut seen = std::collections::HashSet::new();
         let (mut cursor, mut step) = (0u64, 0u32);
@@ -683,7 +687,10 @@ mod tests {
             assert!(step < 10_000, "scan does not terminate");
         }
         for i in 0..500 {
-            assert!(seen.contains(std::format!("old{i}").as_bytes()), "old{i} missed");
+            assert!(
+                seen.contains(std::format!("old{i}").as_bytes()),
+                "old{i} missed"
+            );
         }
         // A small set answers whole with cursor 0.
         let mut small = ZSet::new();
@@ -711,7 +718,14 @@ mod tests {
         assert!(!z.is_small(), "never back to small by itself");
         assert!(z.clone().repacked(tiny).is_small());
         let mut zero = ZSet::new();
-        zero.insert(b"a", -0.0, Limits { entries: 0, member: 64 });
+        zero.insert(
+            b"a",
+            -0.0,
+            Limits {
+                entries: 0,
+                member: 64,
+            },
+        );
         assert!(!zero.is_small());
         assert!(zero.score(b"a").is_some_and(|s| s.is_sign_negative()));
         let mut long = ZSet::new();

@@ -88,7 +88,9 @@ fn random_sort_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
     let keys = ["z1", "z2", "zw", "l1", "l2", "d", "str"];
     let zkeys = ["z1", "z2", "zw", "l1", "d"];
     let dests = ["l1", "l2", "d", "z2"];
-    let nums = ["1", "2", "3", "10", "-1", "2.5", "0x10", "", "07", "1e3", "-0"];
+    let nums = [
+        "1", "2", "3", "10", "-1", "2.5", "0x10", "", "07", "1e3", "-0",
+    ];
     let words = ["a", "b", "B", "apple", "10a"];
     // No out-of-range weight (1e400): Redis's sticky errno would fail later sorts at random.
     let weights = ["1", "5", "-2", "10", "abc", "", "3.5", "inf", "0", " 7"];
@@ -155,7 +157,11 @@ fn random_sort_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
                 s(&format!("w_{}", r.pick(&nums))),
                 s(r.pick(&weights)),
             ],
-            18 => vec![s("SET"), s(r.pick(&["str", "x_1", "x_2"])), s(r.pick(&weights))],
+            18 => vec![
+                s("SET"),
+                s(r.pick(&["str", "x_1", "x_2"])),
+                s(r.pick(&weights)),
+            ],
             19..=21 => {
                 let nk = 1 + r.below(3) as usize;
                 let mut c = vec![s("ZINTERCARD"), s(&nk.to_string())];
@@ -247,10 +253,18 @@ fn scan_reply(reply: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
         rest = &rest[at + 2..];
         l
     };
-    assert_eq!(line(), b"*2", "ZSCAN reply: {:?}", String::from_utf8_lossy(reply));
+    assert_eq!(
+        line(),
+        b"*2",
+        "ZSCAN reply: {:?}",
+        String::from_utf8_lossy(reply)
+    );
     let _ = line();
     let cursor = line();
-    let n: usize = String::from_utf8(line()[1..].to_vec()).unwrap().parse().unwrap();
+    let n: usize = String::from_utf8(line()[1..].to_vec())
+        .unwrap()
+        .parse()
+        .unwrap();
     let elems = (0..n)
         .map(|_| {
             let _ = line();
@@ -271,7 +285,10 @@ fn zscan_walk(kind: Kind, count: &str) -> (std::collections::HashSet<Vec<u8>>, u
         add.push(format!("old{i}"));
     }
     assert_eq!(c.call(&add), b":300\r\n");
-    assert_eq!(c.call(&["OBJECT", "ENCODING", "big"]), b"$8\r\nskiplist\r\n");
+    assert_eq!(
+        c.call(&["OBJECT", "ENCODING", "big"]),
+        b"$8\r\nskiplist\r\n"
+    );
     let mut seen = std::collections::HashSet::new();
     let mut cursor = b"0".to_vec();
     let mut steps = 0;
