@@ -36,6 +36,8 @@ pub enum Value {
     Hash(Box<crate::types::hash::Hash>),
     /// A set.
     Set(Box<crate::types::set::Set>),
+    /// A list.
+    List(Box<crate::types::list::List>),
 }
 
 impl Value {
@@ -46,6 +48,7 @@ impl Value {
             Value::ZSet(z) => core::mem::size_of::<crate::types::zset::ZSet>() + z.heap_bytes(),
             Value::Hash(h) => core::mem::size_of::<crate::types::hash::Hash>() + h.heap_bytes(),
             Value::Set(s) => core::mem::size_of::<crate::types::set::Set>() + s.heap_bytes(),
+            Value::List(l) => core::mem::size_of::<crate::types::list::List>() + l.heap_bytes(),
         }
     }
 
@@ -56,6 +59,7 @@ impl Value {
             Value::ZSet(_) => "zset",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 

@@ -350,6 +350,7 @@ pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                     crate::db::Value::ZSet(_) => "skiplist",
                     crate::db::Value::Hash(h) => h.encoding(),
                     crate::db::Value::Set(s) => s.encoding(),
+                    crate::db::Value::List(l) => l.encoding(),
                 };
                 encode::bulk(out, enc.as_bytes());
                 Ok(())

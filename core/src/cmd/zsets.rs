@@ -7,7 +7,7 @@ use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Item, Value, Write};
 use crate::num::fmt_double;
 use crate::resp::{encode, Args};
-use crate::types::zset::ZSet;
+use crate::types::zset::{Limits, ZSet};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -121,6 +121,7 @@ pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             "ERR INCR option supports a single increment-element pair",
         ));
     }
+    let limits = Limits::from(ctx.engine.encodings());
     let mut pairs = Vec::with_capacity(elements / 2);
     for j in (i..args.len()).step_by(2) {
         pairs.push((parse_score(args.get(j)).ok_or(NOT_FLOAT)?, args.get(j + 1)));
@@ -154,7 +155,7 @@ pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                     }
                     last = Some(new);
                     if new != cur {
-                        z.insert(member, new);
+                        z.insert(member, new, limits);
                         updated += 1;
                     }
                 }
@@ -168,7 +169,7 @@ pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                             Err(Error::Msg("ERR resulting score is not a number (NaN)")),
                         );
                     }
-                    z.insert(member, score);
+                    z.insert(member, score, limits);
                     added += 1;
                     last = Some(score);
                 }
@@ -198,6 +199,7 @@ pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 pub fn zincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let by = parse_score(args.get(2)).ok_or(NOT_FLOAT)?;
     let member = args.get(3);
+    let limits = Limits::from(ctx.engine.encodings());
     let new = ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let mut fresh = None;
         let z: &mut ZSet = match item {
@@ -215,7 +217,7 @@ pub fn zincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
                 Err(Error::Msg("ERR resulting score is not a number (NaN)")),
             );
         }
-        z.insert(member, new);
+        z.insert(member, new, limits);
         match fresh {
             Some(z) => (Write::Put(Item::new(Value::ZSet(Box::new(z)))), Ok(new)),
             None => (Write::Keep, Ok(new)),
@@ -645,19 +647,28 @@ fn zrange_generic(
     if store {
         // ZRANGESTORE dst src ...: both keys locked together.
         let (dst, src) = (args.get(1), args.get(2));
+        let limits = Limits::from(ctx.engine.encodings());
         let n = ctx.db().multi(&[dst, src], ctx.now.unix, |m| {
-            let picked = match m.get(src) {
-                None => ZSet::new(),
-                Some(item) => {
-                    let z = zset(&item)?;
-                    let mut result = ZSet::new();
-                    for k in select(z) {
-                        if let Some((score, member)) = z.get(k) {
-                            result.insert(member, score);
-                        }
+            let picked = match m.read(src, |item| -> Result<ZSet, Error> {
+                let z = zset(item)?;
+                let ranks = select(z);
+                // Redis starts the result big when it knows its length (a rank range)
+                // and that length is over the threshold; score and lex ranges start small.
+                let known_big = matches!(spec, Spec::Rank(..)) && ranks.len() > limits.entries;
+                let mut result = if known_big {
+                    ZSet::new_unpacked()
+                } else {
+                    ZSet::new()
+                };
+                for k in ranks {
+                    if let Some((score, member)) = z.get(k) {
+                        result.insert(member, score, limits);
                     }
-                    result
                 }
+                Ok(result)
+            }) {
+                None => ZSet::new(),
+                Some(r) => r?,
             };
             Ok(store_result(m, dst, picked))
         })?;
@@ -926,6 +937,7 @@ fn setop(
         return Err(Error::Syntax);
     }
     let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(numkeys_at + 1 + i)).collect();
+    let limits = Limits::from(ctx.engine.encodings());
     let mut all_keys = keys.clone();
     let dst = store.then(|| args.get(1));
     if let Some(d) = dst {
@@ -995,10 +1007,10 @@ fn setop(
                         match result.score(member) {
                             Some(mut cur) => {
                                 aggregate.apply(&mut cur, v);
-                                result.insert(member, cur);
+                                result.insert(member, cur, Limits::DEFAULT);
                             }
                             None => {
-                                result.insert(member, v);
+                                result.insert(member, v, Limits::DEFAULT);
                             }
                         }
                     }
@@ -1026,7 +1038,7 @@ fn setop(
                                     None => continue 'members,
                                 }
                             }
-                            result.insert(member, acc);
+                            result.insert(member, acc, Limits::DEFAULT);
                         }
                     }
                 }
@@ -1042,7 +1054,7 @@ fn setop(
                             .skip(1)
                             .any(|(z, _)| z.as_ref().is_some_and(|z| z.score(member).is_some()));
                         if !elsewhere {
-                            result.insert(member, score);
+                            result.insert(member, score, Limits::DEFAULT);
                         }
                     }
                 }
@@ -1050,7 +1062,7 @@ fn setop(
         }
         match dst {
             Some(d) => {
-                let n = store_result(m, d, result.repacked());
+                let n = store_result(m, d, result.repacked(limits));
                 int_reply(out, n);
             }
             None => {
@@ -1175,19 +1187,27 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
     Ok(())
 }
 
-/// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: the whole set in one reply with
-/// cursor 0 (as Redis answers for small sets, whatever COUNT says).
+/// `ZSCAN key cursor [MATCH pattern] [COUNT count]`. A small (listpack) set answers whole
+/// with cursor 0, as Redis does whatever COUNT says. A big set is walked in the order of
+/// its members' hashes ([`ZSet::scan`]): each step answers about COUNT members (a hint, as
+/// in Redis) from the cursor on, and the cursor is the next hash, so every member present
+/// for the whole scan is returned at least once however the set grows or shrinks in
+/// between. MATCH filters the members a step picked (so a step may answer fewer).
 pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
+    let cursor =
+        super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
     let mut pattern: Option<&[u8]> = None;
+    let mut count = 10usize;
     let mut j = 3;
     while j < args.len() {
         let a = args.get(j);
         let more = j + 1 < args.len();
         if a.eq_ignore_ascii_case(b"COUNT") && more {
-            if arg_i64(args.get(j + 1))? < 1 {
+            let c = arg_i64(args.get(j + 1))?;
+            if c < 1 {
                 return Err(Error::Syntax);
             }
+            count = usize::try_from(c).unwrap_or(usize::MAX);
         } else if a.eq_ignore_ascii_case(b"MATCH") && more {
             let p = args.get(j + 1);
             pattern = if p == b"*" { None } else { Some(p) };
@@ -1199,33 +1219,209 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     let body = read(ctx, args.get(1), |z| {
         let mut body = Vec::new();
         let mut n = 0;
-        for k in 0..z.len() {
-            if let Some((score, member)) = z.get(k) {
-                if pattern.is_none_or(|p| crate::glob::matches(p, member, false)) {
-                    encode::bulk(&mut body, member);
-                    score_reply(&mut body, score);
-                    n += 2;
+        let mut emit = |score: f64, member: &[u8]| {
+            if pattern.is_none_or(|p| crate::glob::matches(p, member, false)) {
+                encode::bulk(&mut body, member);
+                score_reply(&mut body, score);
+                n += 2;
+            }
+        };
+        let next = if z.is_small() {
+            for k in 0..z.len() {
+                if let Some((score, member)) = z.get(k) {
+                    emit(score, member);
                 }
             }
-        }
-        (n, body)
+            0
+        } else {
+            z.scan(cursor, count, |score, member| emit(score, member))
+        };
+        (next, n, body)
     })?
     .unwrap_or_default();
+    let (next, n, body) = body;
+    let mut buf = [0u8; 20];
     encode::array(out, 2);
-    encode::bulk(out, b"0");
-    encode::array(out, body.0);
-    out.extend_from_slice(&body.1);
+    encode::bulk(out, encode::fmt_u64(next, &mut buf));
+    encode::array(out, n);
+    out.extend_from_slice(&body);
     Ok(())
 }
 
-/// `ZINTERCARD`. SCAFFOLDING STUB: not implemented yet.
-pub fn zintercard(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR zintercard is not implemented yet"))
+/// `ZINTERCARD numkeys key [key ...] [LIMIT limit]`: the size of the intersection,
+/// counting stops at `limit` (0: no limit). Sets count as sorted sets of score 1, as in
+/// Redis. All keys are read under one lock.
+pub fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let numkeys = arg_i64(args.get(1))?;
+    if numkeys < 1 {
+        return Err(Error::Msg(
+            "ERR at least 1 input key is needed for 'zintercard' command",
+        ));
+    }
+    let numkeys = usize::try_from(numkeys).unwrap_or(usize::MAX);
+    if numkeys > args.len() - 2 {
+        return Err(Error::Syntax);
+    }
+    let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(2 + i)).collect();
+    let n = ctx.db().multi(&keys, ctx.now.unix, |m| {
+        enum Src {
+            Z(ZSet),
+            S(crate::types::set::Set),
+        }
+        impl Src {
+            fn len(&self) -> usize {
+                match self {
+                    Src::Z(z) => z.len(),
+                    Src::S(s) => s.len(),
+                }
+            }
+            fn contains(&self, member: &[u8]) -> bool {
+                match self {
+                    Src::Z(z) => z.score(member).is_some(),
+                    Src::S(s) => s.contains(member),
+                }
+            }
+        }
+        // Key types first: WRONGTYPE comes before any option error.
+        let mut srcs: Vec<Option<Src>> = Vec::with_capacity(keys.len());
+        for k in &keys {
+            srcs.push(match m.get(k) {
+                None => None,
+                Some(item) => match item.value {
+                    Value::ZSet(z) => Some(Src::Z(*z)),
+                    Value::Set(s) => Some(Src::S(*s)),
+                    _ => return Err(Error::WrongType),
+                },
+            });
+        }
+        let mut limit = 0usize;
+        let mut j = 2 + numkeys;
+        while j < args.len() {
+            if args.len() - j >= 2 && args.get(j).eq_ignore_ascii_case(b"LIMIT") {
+                limit = match arg_i64(args.get(j + 1)) {
+                    Ok(l) if l >= 0 => usize::try_from(l).unwrap_or(usize::MAX),
+                    _ => return Err(Error::Msg("ERR LIMIT can't be negative")),
+                };
+                j += 2;
+            } else {
+                return Err(Error::Syntax);
+            }
+        }
+        let mut present: Vec<&Src> = Vec::with_capacity(srcs.len());
+        for s in &srcs {
+            match s {
+                Some(s) => present.push(s),
+                None => return Ok(0),
+            }
+        }
+        present.sort_by_key(|s| s.len());
+        let Some((base, rest)) = present.split_first() else {
+            return Ok(0);
+        };
+        let mut card = 0usize;
+        let mut check = |member: &[u8]| {
+            if (limit == 0 || card < limit) && rest.iter().all(|s| s.contains(member)) {
+                card += 1;
+            }
+        };
+        match base {
+            Src::Z(z) => {
+                for k in 0..z.len() {
+                    if let Some((_, member)) = z.get(k) {
+                        check(member);
+                    }
+                }
+            }
+            Src::S(s) => s.for_each(|member| check(member)),
+        }
+        Ok(card)
+    })?;
+    int_reply(out, n);
+    Ok(())
 }
 
-/// `ZMPOP`. SCAFFOLDING STUB: not implemented yet.
-pub fn zmpop(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR zmpop is not implemented yet"))
+/// `ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]`: pops up to `count` members from
+/// the first key that holds a sorted set and answers `[key, [[member, score], ...]]`, or a
+/// null array when no key does. Keys are looked at in order under one lock; a key of
+/// another type met before a sorted set is WRONGTYPE.
+pub fn zmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let numkeys = match arg_i64(args.get(1)) {
+        Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => return Err(Error::Msg("ERR numkeys should be greater than 0")),
+    };
+    if numkeys > args.len() - 3 {
+        return Err(Error::Syntax);
+    }
+    let where_at = 2 + numkeys;
+    let w = args.get(where_at);
+    let max = if w.eq_ignore_ascii_case(b"MIN") {
+        false
+    } else if w.eq_ignore_ascii_case(b"MAX") {
+        true
+    } else {
+        return Err(Error::Syntax);
+    };
+    let mut count: Option<usize> = None;
+    let mut j = where_at + 1;
+    while j < args.len() {
+        if count.is_none() && j + 1 < args.len() && args.get(j).eq_ignore_ascii_case(b"COUNT") {
+            count = match arg_i64(args.get(j + 1)) {
+                Ok(c) if c >= 1 => Some(usize::try_from(c).unwrap_or(usize::MAX)),
+                _ => return Err(Error::Msg("ERR count should be greater than 0")),
+            };
+            j += 2;
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    let count = count.unwrap_or(1);
+    let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(2 + i)).collect();
+    let popped = ctx.db().multi(&keys, ctx.now.unix, |m| {
+        for k in &keys {
+            let r = m.write(k, |item| {
+                let Some(item) = item else {
+                    return (Write::Keep, Ok(None));
+                };
+                let z = match zset_mut(item) {
+                    Ok(z) => z,
+                    Err(e) => return (Write::Keep, Err(e)),
+                };
+                let mut v = Vec::new();
+                while v.len() < count && !z.is_empty() {
+                    let at = if max { z.len() - 1 } else { 0 };
+                    let Some((score, member)) = z.get(at).map(|(s, m)| (s, m.to_vec())) else {
+                        break;
+                    };
+                    z.remove(&member);
+                    v.push((member, score));
+                }
+                let w = if z.is_empty() {
+                    Write::Remove
+                } else {
+                    Write::Keep
+                };
+                (w, Ok(Some(v)))
+            });
+            if let Some(v) = r.transpose()?.flatten() {
+                return Ok(Some((*k, v)));
+            }
+        }
+        Ok(None)
+    })?;
+    match popped {
+        None => encode::null_array(out),
+        Some((key, v)) => {
+            encode::array(out, 2);
+            encode::bulk(out, key);
+            encode::array(out, v.len());
+            for (member, score) in v {
+                encode::array(out, 2);
+                encode::bulk(out, &member);
+                score_reply(out, score);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

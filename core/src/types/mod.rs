@@ -3,6 +3,7 @@
 //! commands that use them live in `cmd/<family>.rs`.
 
 pub mod hash;
+pub mod list;
 pub mod set;
 pub mod zset;
 

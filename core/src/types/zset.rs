@@ -1,8 +1,9 @@
 //! Sorted-set storage, for the sorted-set commands to build on: members with a score,
 //! ordered by (score, member bytes) as Redis orders them, with rank queries in O(log n).
 //!
-//! Small sets (at most [`SMALL_MAX_ENTRIES`] members of at most [`SMALL_MAX_MEMBER`] bytes,
-//! Redis's listpack limits) are one sorted vector: no index overhead. Larger ones are an
+//! Small sets (at most [`Limits::entries`] members of at most [`Limits::member`] bytes,
+//! Redis's listpack limits, which the caller takes from the configuration on every write)
+//! are one sorted vector: no index overhead. Larger ones are an
 //! order-statistic treap (every node knows its subtree size) in an arena of nodes addressed by
 //! `u32`, plus a hash table from member to node: score lookups in O(1), inserts, removals,
 //! ranks and selections by rank in O(log n) expected. Priorities come from a per-set
@@ -15,10 +16,39 @@ use core::cmp::Ordering;
 use hashbrown::hash_table::HashTable;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Most members of a set kept in the small form (Redis's `zset-max-listpack-entries`).
+/// Default most members of a set kept in the small form (Redis's
+/// `zset-max-listpack-entries`).
 pub const SMALL_MAX_ENTRIES: usize = 128;
-/// Longest member of a set kept in the small form (Redis's `zset-max-listpack-value`).
+/// Default longest member of a set kept in the small form (Redis's
+/// `zset-max-listpack-value`).
 pub const SMALL_MAX_MEMBER: usize = 64;
+
+/// The thresholds past which a write converts a set to the big form, as the configuration
+/// says at the time of the write (`zset-max-listpack-entries` / `-value`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most members of a small set (0: every set is big, as in Redis).
+    pub entries: usize,
+    /// Longest member of a small set, in bytes.
+    pub member: usize,
+}
+
+impl Limits {
+    /// Redis's defaults (128 members of at most 64 bytes).
+    pub const DEFAULT: Limits = Limits {
+        entries: SMALL_MAX_ENTRIES,
+        member: SMALL_MAX_MEMBER,
+    };
+}
+
+impl From<crate::types::EncodingLimits> for Limits {
+    fn from(e: crate::types::EncodingLimits) -> Self {
+        Limits {
+            entries: e.zset_max_listpack_entries,
+            member: e.zset_max_listpack_value,
+        }
+    }
+}
 
 const NIL: u32 = u32::MAX;
 
@@ -306,15 +336,38 @@ impl ZSet {
         }
     }
 
-    /// A copy in the form Redis would store: the small form when small enough.
-    pub fn repacked(&self) -> ZSet {
+    /// The set in the form Redis stores a computed result in (its
+    /// `zsetConvertToListpackIfNeeded`): a big set goes small when it has at most
+    /// `limits.entries` members, none longer than `limits.member`; otherwise it stays as
+    /// it is.
+    pub fn repacked(self, limits: Limits) -> ZSet {
+        let Repr::Big(t) = &self.repr else {
+            return self;
+        };
+        let n = t.size(t.root) as usize;
+        let longest = t
+            .index
+            .iter()
+            .filter_map(|&i| t.node(i))
+            .map(|node| node.member.len())
+            .max()
+            .unwrap_or(0);
+        if n > limits.entries || longest > limits.member {
+            return self;
+        }
         let mut z = ZSet::new();
-        for k in 0..self.len() {
+        for k in 0..n {
             if let Some((score, member)) = self.get(k) {
-                z.insert(member, score);
+                z.insert(member, score, limits);
             }
         }
         z
+    }
+
+    /// Converts a small set to the big form in place (SORT does this to the sorted sets it
+    /// reads, as Redis's `zsetConvert` in `sortCommand`); a big set is left as it is.
+    pub fn make_big(&mut self) {
+        self.convert_to_big();
     }
 
     /// Number of members.
@@ -353,19 +406,21 @@ impl ZSet {
         }
     }
 
-    /// Sets `member`'s score (adding it if new); returns the old score.
-    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
-        let old = self.insert_inner(member, score);
+    /// Sets `member`'s score (adding it if new); returns the old score. A small set goes
+    /// big first when `member` is longer than `limits.member`, or is new and the set
+    /// already holds `limits.entries` members (Redis's check in `zsetAdd`).
+    pub fn insert(&mut self, member: &[u8], score: f64, limits: Limits) -> Option<f64> {
+        let old = self.insert_inner(member, score, limits);
         if old.is_none() {
             self.member_bytes += member.len();
         }
         old
     }
 
-    fn insert_inner(&mut self, member: &[u8], score: f64) -> Option<f64> {
+    fn insert_inner(&mut self, member: &[u8], score: f64, limits: Limits) -> Option<f64> {
         if let Repr::Small(v) = &self.repr {
             let grows = !v.iter().any(|(_, m)| **m == *member);
-            if member.len() > SMALL_MAX_MEMBER || (grows && v.len() >= SMALL_MAX_ENTRIES) {
+            if member.len() > limits.member || (grows && v.len() >= limits.entries) {
                 self.convert_to_big();
             }
         }
@@ -459,6 +514,45 @@ impl ZSet {
         }
     }
 
+    /// One ZSCAN step: calls `f` with members whose scan order (the XXH3-64 hash of the
+    /// member, which depends on nothing but the member) is at least `cursor`, in that
+    /// order, `count` of them (more only when hashes tie, so equal hashes go together), and
+    /// returns the next cursor, 0 when the walk is complete. Every member present from the
+    /// first step (cursor 0) to the last is therefore returned at least once, however the
+    /// set changes in between. A small set is answered whole with 0. A step costs O(n log n)
+    /// for n members (it ranks the hashes at or past the cursor).
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(f64, &[u8])) -> u64 {
+        let t = match &self.repr {
+            Repr::Small(v) => {
+                for (s, m) in v {
+                    f(*s, m);
+                }
+                return 0;
+            }
+            Repr::Big(t) => t,
+        };
+        let mut picked: Vec<(u64, u32)> = t
+            .index
+            .iter()
+            .filter_map(|&i| {
+                let h = xxh3_64(&t.node(i)?.member);
+                (h >= cursor).then_some((h, i))
+            })
+            .collect();
+        picked.sort_unstable_by_key(|p| p.0);
+        let mut last = None;
+        for (taken, &(h, i)) in picked.iter().enumerate() {
+            if taken >= count.max(1) && last != Some(h) {
+                return h;
+            }
+            if let Some(n) = t.node(i) {
+                f(n.score, &n.member);
+            }
+            last = Some(h);
+        }
+        0
+    }
+
     /// Bytes held on the heap (for MEMORY USAGE and used_memory).
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
@@ -514,7 +608,7 @@ mod tests {
             let score = ((r >> 20) % 50) as f64 - 25.0; // many ties on score
             match (r >> 40) % 5 {
                 0..=2 => {
-                    let old = z.insert(&member, score);
+                    let old = z.insert(&member, score, Limits::DEFAULT);
                     assert_eq!(old, scores.get(&member).copied(), "step {step}");
                     if let Some(o) = old {
                         order.remove(&K(o, member.clone()));
@@ -556,9 +650,9 @@ mod tests {
     #[test]
     fn long_members_leave_the_small_form() {
         let mut z = ZSet::new();
-        z.insert(b"a", 1.0);
+        z.insert(b"a", 1.0, Limits::DEFAULT);
         assert!(z.is_small());
-        z.insert(&[b'x'; SMALL_MAX_MEMBER + 1], 2.0);
+        z.insert(&[b'x'; SMALL_MAX_MEMBER + 1], 2.0, Limits::DEFAULT);
         assert!(!z.is_small());
         assert_eq!(z.get(0), Some((1.0, &b"a"[..])));
         assert_eq!(z.rank(&[b'x'; SMALL_MAX_MEMBER + 1]), Some(1));
@@ -566,10 +660,85 @@ mod tests {
     }
 
     #[test]
+    fn scan_returns_members_present_throughout_while_the_set_changes() {
+        let mut z = ZSet::new();
+        for i in 0..500u32 {
+            z.insert(
+                std::format!("old{i}").as_bytes(),
+                f64::from(i),
+                Limits::DEFAULT,
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        let (mut cursor, mut step) = (0u64, 0u32);
+        loop {
+            cursor = z.scan(cursor, 7, |_, m| {
+                seen.insert(m.to_vec());
+            });
+            // Grow and shrink between steps (members that are not "old" only).
+            z.insert(std::format!("new{step}").as_bytes(), 1.0, Limits::DEFAULT);
+            if step % 3 == 0 {
+                z.remove(std::format!("new{}", step / 2).as_bytes());
+            }
+            step += 1;
+            if cursor == 0 {
+                break;
+            }
+            assert!(step < 10_000, "scan does not terminate");
+        }
+        for i in 0..500 {
+            assert!(
+                seen.contains(std::format!("old{i}").as_bytes()),
+                "old{i} missed"
+            );
+        }
+        // A small set answers whole with cursor 0.
+        let mut small = ZSet::new();
+        small.insert(b"a", 1.0, Limits::DEFAULT);
+        let mut n = 0;
+        assert_eq!(small.scan(0, 1, |_, _| n += 1), 0);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn thresholds_follow_the_limits_given() {
+        let tiny = Limits {
+            entries: 2,
+            member: 3,
+        };
+        let mut z = ZSet::new();
+        z.insert(b"a", 1.0, tiny);
+        z.insert(b"b", 2.0, tiny);
+        assert!(z.is_small());
+        z.insert(b"b", 3.0, tiny);
+        assert!(z.is_small(), "an update does not grow the set");
+        z.insert(b"c", 3.0, tiny);
+        assert!(!z.is_small());
+        z.remove(b"c");
+        assert!(!z.is_small(), "never back to small by itself");
+        assert!(z.clone().repacked(tiny).is_small());
+        let mut zero = ZSet::new();
+        zero.insert(
+            b"a",
+            -0.0,
+            Limits {
+                entries: 0,
+                member: 64,
+            },
+        );
+        assert!(!zero.is_small());
+        assert!(zero.score(b"a").is_some_and(|s| s.is_sign_negative()));
+        let mut long = ZSet::new();
+        long.insert(b"abcd", 1.0, tiny);
+        assert!(!long.is_small());
+        assert!(!long.repacked(tiny).is_small());
+    }
+
+    #[test]
     fn big_sets_stay_balanced_enough() {
         let mut z = ZSet::new();
         for i in 0..100_000u32 {
-            z.insert(&i.to_be_bytes(), f64::from(i));
+            z.insert(&i.to_be_bytes(), f64::from(i), Limits::DEFAULT);
         }
         assert_eq!(z.rank(&50_000u32.to_be_bytes()), Some(50_000));
         assert_eq!(
