@@ -951,6 +951,14 @@ fn setop(
                 None => None,
                 Some(item) => match item.value {
                     Value::ZSet(z) => Some(*z),
+                    // Plain sets take part with every score 1, as in Redis.
+                    Value::Set(s) => {
+                        let mut z = ZSet::new_unpacked();
+                        s.for_each(|m| {
+                            z.insert(m, 1.0, crate::types::zset::Limits::DEFAULT);
+                        });
+                        Some(z)
+                    }
                     _ => return Err(Error::WrongType),
                 },
             };
