@@ -26,7 +26,7 @@ use xxhash_rust::xxh3::xxh3_64;
 pub const INTSET_MAX_ENTRIES_CAP: usize = 1 << 30;
 
 /// A member as a set holds it: an intset's integer or a hashtable's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Member<'a> {
     /// An integer of an intset.
     Int(i64),
