@@ -217,8 +217,8 @@ pub fn scard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 /// `SPOP key [count]`: without a count one member or nil; with one, as Redis 7.0's
 /// `spopWithCountCommand`: the whole set (in a result set's order, key deleted) when the
 /// count reaches its size, members popped one by one while the remainder stays large
-/// (`remaining * 5 > count`), else the remainder is drawn into a new set and the rest
-/// replied in the old set's order.
+/// (`remaining * 5 > count`), else the remainder is drawn into a new set (encoded as a
+/// set created from its first member) and the rest replied in the old set's order.
 pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     if args.len() > 3 {
         return Err(Error::Syntax);
@@ -259,18 +259,15 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                         }
                     }
                 } else {
-                    let mut keep = if s.is_intset() {
-                        Set::new()
-                    } else {
-                        Set::new_table()
-                    };
+                    // The kept set takes the encoding of its first member (`setTypeCreate`).
+                    let mut keep: Option<Set> = None;
                     for _ in 0..remaining {
                         if let Some(m) = s.pop_random(rng.next()) {
-                            keep.add(&m, limit);
+                            keep.get_or_insert_with(|| Set::for_member(&m)).add(&m, limit);
                         }
                     }
                     members_reply(out, &s.members());
-                    *s = keep;
+                    *s = keep.unwrap_or_default();
                 }
             }
         }
