@@ -263,7 +263,8 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                     let mut keep: Option<Set> = None;
                     for _ in 0..remaining {
                         if let Some(m) = s.pop_random(rng.next()) {
-                            keep.get_or_insert_with(|| Set::for_member(&m)).add(&m, limit);
+                            keep.get_or_insert_with(|| Set::for_member(&m))
+                                .add(&m, limit);
                         }
                     }
                     members_reply(out, &s.members());
@@ -461,7 +462,12 @@ fn filter_by(m: &mut Multi<'_>, key: &[u8], cands: &mut Vec<Owned>, keep_held: b
     let held = m.read(key, |item| {
         set(item).map_or_else(
             |_| alloc::vec![false; cands.len()],
-            |s| cands.iter().map(|c| s.contains_member(c.as_member())).collect(),
+            |s| {
+                cands
+                    .iter()
+                    .map(|c| s.contains_member(c.as_member()))
+                    .collect()
+            },
         )
     });
     let Some(held) = held else {
@@ -762,10 +768,7 @@ mod tests {
         let mut h = Harness::new();
         assert_eq!(h.s("SADD s 3 1 2 2"), ":3\r\n");
         assert_eq!(h.s("OBJECT ENCODING s"), "$6\r\nintset\r\n");
-        assert_eq!(
-            h.s("SMEMBERS s"),
-            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
-        );
+        assert_eq!(h.s("SMEMBERS s"), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
         assert_eq!(h.s("SISMEMBER s 2"), ":1\r\n");
         assert_eq!(h.s("SMISMEMBER s 2 x"), "*2\r\n:1\r\n:0\r\n");
         assert_eq!(h.s("SMISMEMBER nokey 2 x"), "*2\r\n:0\r\n:0\r\n");
@@ -776,10 +779,7 @@ mod tests {
         // A union of a hashtable holding only integers is an intset, in ascending order.
         assert_eq!(h.s("SUNIONSTORE d s"), ":3\r\n");
         assert_eq!(h.s("OBJECT ENCODING d"), "$6\r\nintset\r\n");
-        assert_eq!(
-            h.s("SUNION s"),
-            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
-        );
+        assert_eq!(h.s("SUNION s"), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
         assert_eq!(h.s("SREM s 1 2 3"), ":3\r\n");
         assert_eq!(h.s("EXISTS s"), ":0\r\n");
         h.run("SET str v");
@@ -802,7 +802,10 @@ mod tests {
     fn spop_and_srandmember_follow_redis_rules() {
         let mut h = Harness::new();
         h.run("SADD s 1 2 3 4 5 6 7 8 9 10");
-        assert_eq!(h.s("SPOP s -1"), "-ERR value is out of range, must be positive\r\n");
+        assert_eq!(
+            h.s("SPOP s -1"),
+            "-ERR value is out of range, must be positive\r\n"
+        );
         assert_eq!(h.s("SRANDMEMBER s 0"), "*0\r\n");
         assert!(h.s("SRANDMEMBER s -30").starts_with("*30\r\n"));
         assert!(h.s("SRANDMEMBER s 5").starts_with("*5\r\n"));

@@ -92,6 +92,8 @@ impl Clone for Set {
     }
 }
 
+/// The table's hasher: it is called with `&T`, and `T` is `Box<[u8]>`.
+#[allow(clippy::borrowed_box)]
 fn hash_of(m: &Box<[u8]>) -> u64 {
     xxh3_64(m)
 }
@@ -475,7 +477,9 @@ mod tests {
         let mut seen = HashSet::new();
         let mut r: u64 = 12345;
         for _ in 0..20_000 {
-            r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            r = r
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             seen.insert(s.random(r >> 11).map(Member::to_vec));
         }
         assert_eq!(seen.len(), 50);

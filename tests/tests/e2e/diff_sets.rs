@@ -377,7 +377,9 @@ fn random_set_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
                 out.push(vec![s("SUNIONSTORE"), s(bak), s(k)]);
                 let mut c = vec![s("SPOP"), s(k)];
                 if r.below(4) != 0 {
-                    c.push(s(r.pick(&["0", "1", "2", "3", "5", "8", "15", "40", "-1", "x"])));
+                    c.push(s(
+                        r.pick(&["0", "1", "2", "3", "5", "8", "15", "40", "-1", "x"])
+                    ));
                 }
                 out.push(c);
                 out.push(vec![s("SCARD"), s(k)]);
@@ -392,7 +394,11 @@ fn random_set_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
             17 => {
                 // SMOVE: into an intset key only integers from intset keys.
                 let (src, dst, mem) = if key_is_int {
-                    (r.pick(&ints_only), r.pick(&ints_only), r.pick(&ints).to_string())
+                    (
+                        r.pick(&ints_only),
+                        r.pick(&ints_only),
+                        r.pick(&ints).to_string(),
+                    )
                 } else {
                     let src = r.pick(&all_keys);
                     let dst = r.pick(&["a", "b", "c", "str", "z", "dst"]);
@@ -485,7 +491,12 @@ fn random_set_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
             }
         }
     }
-    out.push(vec![s("CONFIG"), s("SET"), s("set-max-intset-entries"), s("512")]);
+    out.push(vec![
+        s("CONFIG"),
+        s("SET"),
+        s("set-max-intset-entries"),
+        s("512"),
+    ]);
     out
 }
 
@@ -536,7 +547,11 @@ fn sscan_of_a_big_set_in_steps_returns_every_member() {
                 panic!("{kind:?}: bad SSCAN reply");
             };
             let page = bulks(page).expect("members");
-            assert!(page.len() < 500, "{kind:?}: a step of {} members", page.len());
+            assert!(
+                page.len() < 500,
+                "{kind:?}: a step of {} members",
+                page.len()
+            );
             seen.extend(page);
             cursor = c.clone();
             steps += 1;
