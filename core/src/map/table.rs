@@ -592,6 +592,81 @@ impl<T> HopTable<T> {
             .chain(self.stash.iter_mut().map(|(_, v)| v))
     }
 
+    /// One cursor step of a scan in the order of the hashes' low 32 bits (the order of home
+    /// buckets, whatever the capacity): calls `f` with every entry whose low 32 hash bits lie
+    /// in `[cursor, next)` and returns `next`, 0 when the scan is complete. A step covers
+    /// whole home buckets until it has found `count` entries or walked `10 * count` homes
+    /// (at least one). Every entry present from the first step (cursor 0) to the last is
+    /// returned at least once however the table grows or shrinks between steps, as each
+    /// step covers a range of hash values, not of buckets. `hasher` recomputes an entry's
+    /// hash (only for the first home, to skip entries before `cursor`).
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        hasher: impl Fn(&T) -> u64,
+        mut f: impl FnMut(&'a T),
+    ) -> u64 {
+        let low = |h: u64| u64::from(h as u32);
+        if cursor > u64::from(u32::MAX) {
+            return 0;
+        }
+        let mut next = 0;
+        if self.cap != 0 {
+            let mut h = self.home(cursor);
+            let (mut found, mut walked) = (0usize, 0usize);
+            let max_walk = count.saturating_mul(10).max(1);
+            while h < self.cap && found < count.max(1) && walked < max_walk {
+                let mut hop = self.meta.get(h).map_or(0, |m| m & HOP_MASK);
+                while hop != 0 {
+                    let idx = h + hop.trailing_zeros() as usize;
+                    hop &= hop - 1;
+                    if let Some(v) = self.entry(idx) {
+                        if walked > 0 || low(hasher(v)) >= cursor {
+                            f(v);
+                            found += 1;
+                        }
+                    }
+                }
+                h += 1;
+                walked += 1;
+            }
+            if h < self.cap {
+                // The least 32-bit value whose home is `h`: ceil(h * 2^32 / cap).
+                next = ((h as u64) << 32).div_ceil(self.cap as u64);
+            }
+        }
+        for (hash, v) in &self.stash {
+            let l = low(*hash);
+            if l >= cursor && (next == 0 || l < next) {
+                f(v);
+            }
+        }
+        next
+    }
+
+    /// An entry picked from `r`: the first entry at or after a bucket chosen by `r`
+    /// (wrapping), or a stashed one. Entries after long runs of empty buckets come up more
+    /// often (as with Redis's `dictGetRandomKey`); `None` only when the table is empty.
+    pub fn random(&self, r: u64) -> Option<&T> {
+        if self.len == 0 {
+            return None;
+        }
+        let n = self.vals.len() + self.stash.len();
+        let start = (r % n as u64) as usize;
+        if start >= self.vals.len() {
+            return self
+                .stash
+                .get(start - self.vals.len())
+                .map(|(_, v)| v)
+                .or_else(|| self.iter().next());
+        }
+        (start..self.vals.len())
+            .chain(0..start)
+            .find_map(|i| self.entry(i))
+            .or_else(|| self.stash.first().map(|(_, v)| v))
+    }
+
     /// Consumes the table, yielding every entry (those not consumed are dropped with the
     /// iterator).
     pub fn into_entries(mut self) -> impl Iterator<Item = T> {
