@@ -517,62 +517,6 @@ impl<T> HopTable<T> {
         }
     }
 
-    /// One step of a cursor walk in hash order (HSCAN): calls `f` with every entry whose
-    /// hash's low 32 bits are at least `cursor`, home bucket by home bucket (homes are
-    /// monotone in those bits), until at least `count` were given or the table ends, and
-    /// returns the next cursor: the lowest 32-bit hash value whose home was not walked, or
-    /// 0 when the walk is complete. A cursor depends on nothing but the hashes, so a walk
-    /// from cursor 0 to 0 gives every entry present for its whole length at least once,
-    /// however the table grows or shrinks in between (entries of one home, and so of one
-    /// 32-bit hash value, always go together). Visits at most every bucket once.
-    pub fn scan(
-        &self,
-        cursor: u64,
-        count: usize,
-        hasher: impl Fn(&T) -> u64,
-        mut f: impl FnMut(&T),
-    ) -> u64 {
-        if cursor > u64::from(u32::MAX) {
-            return 0;
-        }
-        let low = |v: &T| u64::from(hasher(v) as u32);
-        let first = if self.cap == 0 { 0 } else { self.home(cursor) };
-        let mut given = 0usize;
-        let mut end = self.cap;
-        for b in first..self.cap {
-            let mut hop = self.meta.get(b).map_or(0, |m| m & HOP_MASK);
-            while hop != 0 {
-                let idx = b + hop.trailing_zeros() as usize;
-                hop &= hop - 1;
-                if let Some(v) = self.entry(idx) {
-                    // Only the first home can hold hashes below the cursor.
-                    if b != first || low(v) >= cursor {
-                        f(v);
-                        given += 1;
-                    }
-                }
-            }
-            if given >= count {
-                end = b + 1;
-                break;
-            }
-        }
-        // The next cursor: the lowest 32-bit value whose home is `end` or later.
-        let next = if end >= self.cap {
-            None
-        } else {
-            let v = ((end as u128) << 32).div_ceil(self.cap as u128);
-            u64::try_from(v).ok().filter(|&v| v <= u64::from(u32::MAX))
-        };
-        for (h, v) in &self.stash {
-            let l = u64::from(*h as u32);
-            if l >= cursor && next.is_none_or(|n| l < n) {
-                f(v);
-            }
-        }
-        next.unwrap_or(0)
-    }
-
     /// Every entry, in bucket order then the stash.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         (0..self.vals.len())

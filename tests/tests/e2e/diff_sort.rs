@@ -1,7 +1,7 @@
 //! Differential tests of SORT, SORT_RO, ZINTERCARD, ZMPOP, ZSCAN and the sorted-set
 //! encoding thresholds against redis-server (see `differential.rs`): hand-written cases,
-//! a seeded random mix, a ZSCAN walk over big sets that change between steps, and (ignored
-//! until SADD and HSET exist) the cases over sets and hashes.
+//! a seeded random mix, a ZSCAN walk over big sets that change between steps, and the cases
+//! over sets and hashes (BY/GET patterns reading hash fields).
 
 use crate::differential::{cases, cmp_for, run_both, run_both_with, seed_and_count, Cmp};
 use crate::support::{self, Kind, Rng};
@@ -25,7 +25,6 @@ fn sort_hand_written_cases_match_redis() {
 }
 
 #[test]
-#[ignore = "needs SADD and HSET (other issues); the lead enables it after merging them"]
 fn sort_over_sets_and_hashes_matches_redis() {
     let diffs = run_both(&cases(SETS_HASHES_CASES), 20);
     assert!(
