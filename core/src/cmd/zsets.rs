@@ -1204,27 +1204,33 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
 pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let cursor =
         super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
-    let mut pattern: Option<&[u8]> = None;
-    let mut count = 10usize;
-    let mut j = 3;
-    while j < args.len() {
-        let a = args.get(j);
-        let more = j + 1 < args.len();
-        if a.eq_ignore_ascii_case(b"COUNT") && more {
-            let c = arg_i64(args.get(j + 1))?;
-            if c < 1 {
+    // As Redis: the key is looked up before the options are read, so a missing key answers
+    // an empty scan and a key of another type WRONGTYPE, whatever the options say.
+    let opts = (|| {
+        let mut pattern: Option<&[u8]> = None;
+        let mut count = 10usize;
+        let mut j = 3;
+        while j < args.len() {
+            let a = args.get(j);
+            let more = j + 1 < args.len();
+            if a.eq_ignore_ascii_case(b"COUNT") && more {
+                let c = arg_i64(args.get(j + 1))?;
+                if c < 1 {
+                    return Err(Error::Syntax);
+                }
+                count = usize::try_from(c).unwrap_or(usize::MAX);
+            } else if a.eq_ignore_ascii_case(b"MATCH") && more {
+                let p = args.get(j + 1);
+                pattern = if p == b"*" { None } else { Some(p) };
+            } else {
                 return Err(Error::Syntax);
             }
-            count = usize::try_from(c).unwrap_or(usize::MAX);
-        } else if a.eq_ignore_ascii_case(b"MATCH") && more {
-            let p = args.get(j + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(Error::Syntax);
+            j += 2;
         }
-        j += 2;
-    }
-    let body = read(ctx, args.get(1), |z| {
+        Ok((pattern, count))
+    })();
+    let found = read(ctx, args.get(1), |z| {
+        let (pattern, count) = opts?;
         let mut body = Vec::new();
         let mut n = 0;
         let mut emit = |score: f64, member: &[u8]| {
@@ -1244,10 +1250,12 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         } else {
             z.scan(cursor, count, |score, member| emit(score, member))
         };
-        (next, n, body)
-    })?
-    .unwrap_or_default();
-    let (next, n, body) = body;
+        Ok((next, n, body))
+    })?;
+    let (next, n, body) = match found {
+        None => (0, 0, Vec::new()),
+        Some(r) => r?,
+    };
     let mut buf = [0u8; 20];
     encode::array(out, 2);
     encode::bulk(out, encode::fmt_u64(next, &mut buf));
