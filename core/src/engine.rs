@@ -61,6 +61,7 @@ impl Engine {
         let workers = (0..config.workers.max(1))
             .map(|_| CachePadded(WorkerStats::new(crate::cmd::COMMANDS.len())))
             .collect();
+        crate::types::set_element_seed(seed.rotate_left(29) ^ 0x5EED_E1E5_u64);
         let dbs = (0..config.databases.max(1))
             .map(|_| Db::new(seed))
             .collect();

@@ -55,6 +55,9 @@ mod shuttle_lock {
         }
     }
 }
+/// A cell initialised once (the element-hash seed).
+pub type Once<T> = spin::Once<T>;
+
 /// A spin mutex whose waiters back off to the OS (see [`Relax`]).
 pub type Mutex<T> = spin::mutex::SpinMutex<T, Relax>;
 

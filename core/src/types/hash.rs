@@ -11,11 +11,11 @@
 //! threshold and never converts back, as in Redis; the thresholds are passed in by the
 //! caller ([`EncodingLimits`]).
 
+use super::element_hash;
 use super::EncodingLimits;
 use crate::map::HopTable;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use xxhash_rust::xxh3::xxh3_64;
 
 /// A field and its value in one allocation: varint(field length), field, value.
 #[derive(Clone)]
@@ -76,7 +76,7 @@ impl Entry {
 }
 
 fn hash_of(e: &Entry) -> u64 {
-    xxh3_64(e.field())
+    element_hash(e.field())
 }
 
 enum Repr {
@@ -154,7 +154,7 @@ impl Hash {
     }
 
     fn find_big(t: &HopTable<Entry>, field: &[u8]) -> Option<crate::map::Slot> {
-        t.find(xxh3_64(field), |e: &Entry| e.field() == field)
+        t.find(element_hash(field), |e: &Entry| e.field() == field)
     }
 
     /// The value of `field`.
@@ -207,7 +207,7 @@ impl Hash {
             Repr::Big(t) => match Self::find_big(t, field).and_then(|s| t.get_mut(s)) {
                 Some(e) => (false, core::mem::replace(e, entry).0.len()),
                 None => {
-                    t.insert_unique(xxh3_64(field), entry, hash_of);
+                    t.insert_unique(element_hash(field), entry, hash_of);
                     (true, 0)
                 }
             },

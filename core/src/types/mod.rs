@@ -7,6 +7,22 @@ pub mod list;
 pub mod set;
 pub mod zset;
 
+/// The seed of the element hashes (fields of hashes, members of sets and sorted sets),
+/// set once per process by the engine from its random seed, so that nobody can aim
+/// colliding elements at a known hash function; 0 until then (unit tests).
+static ELEMENT_SEED: crate::sync::Once<u64> = crate::sync::Once::new();
+
+/// Sets the element-hash seed; the first call wins (one engine per process).
+pub fn set_element_seed(seed: u64) {
+    ELEMENT_SEED.call_once(|| seed);
+}
+
+/// The hash of an element's bytes: XXH3-64 under the process's element seed.
+#[inline]
+pub fn element_hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(bytes, ELEMENT_SEED.get().copied().unwrap_or(0))
+}
+
 /// The size thresholds at which the small encodings convert to the big ones, from the
 /// configuration (Redis's `*-max-listpack-*` and `set-max-intset-entries`). A value converts
 /// up on the write that crosses a threshold and never converts down, as in Redis.

@@ -14,12 +14,12 @@
 //! [`INTSET_MAX_ENTRIES_CAP`] as Redis caps it. Member bytes are counted as members come and
 //! go, so [`Set::heap_bytes`] costs O(1).
 
+use super::element_hash;
 use crate::map::HopTable;
 use crate::resp::encode::fmt_i64;
 use crate::resp::parse::parse_i64;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use xxhash_rust::xxh3::xxh3_64;
 
 /// The most members an intset holds whatever `set-max-intset-entries` says (Redis caps the
 /// setting at 2^30 because of its intset's internals).
@@ -80,7 +80,7 @@ impl Clone for Set {
             Repr::Table(t) => {
                 let mut n = HopTable::with_capacity(t.len());
                 for m in t.iter() {
-                    n.insert_unique(xxh3_64(m), m.clone(), hash_of);
+                    n.insert_unique(element_hash(m), m.clone(), hash_of);
                 }
                 Repr::Table(n)
             }
@@ -95,7 +95,7 @@ impl Clone for Set {
 /// The table's hasher: it is called with `&T`, and `T` is `Box<[u8]>`.
 #[allow(clippy::borrowed_box)]
 fn hash_of(m: &Box<[u8]>) -> u64 {
-    xxh3_64(m)
+    element_hash(m)
 }
 
 /// The intset limit Redis applies for `set-max-intset-entries` = `max`.
@@ -152,7 +152,7 @@ impl Set {
     pub fn contains(&self, member: &[u8]) -> bool {
         match &self.repr {
             Repr::Ints(v) => parse_i64(member).is_some_and(|i| v.binary_search(&i).is_ok()),
-            Repr::Table(t) => t.find(xxh3_64(member), |m| **m == *member).is_some(),
+            Repr::Table(t) => t.find(element_hash(member), |m| **m == *member).is_some(),
         }
     }
 
@@ -212,7 +212,7 @@ impl Set {
             let mut buf = [0u8; 20];
             let m: Box<[u8]> = Box::from(fmt_i64(i, &mut buf));
             bytes += m.len();
-            t.insert_unique(xxh3_64(&m), m, hash_of);
+            t.insert_unique(element_hash(&m), m, hash_of);
         }
         self.repr = Repr::Table(t);
         self.member_bytes = bytes;
@@ -240,7 +240,7 @@ impl Set {
         let Repr::Table(t) = &mut self.repr else {
             return false;
         };
-        let h = xxh3_64(member);
+        let h = element_hash(member);
         if t.find(h, |m| **m == *member).is_some() {
             return false;
         }
@@ -278,7 +278,7 @@ impl Set {
                 _ => false,
             },
             Repr::Table(t) => {
-                let Some(slot) = t.find(xxh3_64(member), |m| **m == *member) else {
+                let Some(slot) = t.find(element_hash(member), |m| **m == *member) else {
                     return false;
                 };
                 if let Some(m) = t.remove(slot) {

@@ -10,11 +10,11 @@
 //! xorshift generator, so the tree's shape is deterministic for a given history. A set
 //! never goes back to the small form (as in Redis). NaN is never stored: callers reject it.
 
+use super::element_hash;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 use hashbrown::hash_table::HashTable;
-use xxhash_rust::xxh3::xxh3_64;
 
 /// Default most members of a set kept in the small form (Redis's
 /// `zset-max-listpack-entries`).
@@ -202,7 +202,7 @@ impl Tree {
     fn find(&self, member: &[u8]) -> Option<u32> {
         let nodes = &self.nodes;
         self.index
-            .find(xxh3_64(member), |&i| {
+            .find(element_hash(member), |&i| {
                 nodes.get(i as usize).is_some_and(|n| *n.member == *member)
             })
             .copied()
@@ -233,8 +233,8 @@ impl Tree {
             }
         };
         let nodes = &self.nodes;
-        self.index.insert_unique(xxh3_64(member), i, |&j| {
-            nodes.get(j as usize).map_or(0, |n| xxh3_64(&n.member))
+        self.index.insert_unique(element_hash(member), i, |&j| {
+            nodes.get(j as usize).map_or(0, |n| element_hash(&n.member))
         });
         let root = self.root;
         let (l, r) = self.split(root, (score, member), false);
@@ -258,7 +258,7 @@ impl Tree {
         let i = self.find(member)?;
         self.unlink(i);
         let nodes = &self.nodes;
-        if let Ok(e) = self.index.find_entry(xxh3_64(member), |&j| {
+        if let Ok(e) = self.index.find_entry(element_hash(member), |&j| {
             nodes.get(j as usize).is_some_and(|n| *n.member == *member)
         }) {
             e.remove();
@@ -535,7 +535,7 @@ impl ZSet {
             .index
             .iter()
             .filter_map(|&i| {
-                let h = xxh3_64(&t.node(i)?.member);
+                let h = element_hash(&t.node(i)?.member);
                 (h >= cursor).then_some((h, i))
             })
             .collect();
