@@ -63,6 +63,8 @@ class Conn:
             return v
         if l[:1] == b"*":
             return [self.reply() for _ in range(int(l[1:]))]
+        if l[:1] == b":":
+            return int(l[1:])
         return l
 
     def call(self, *args):

@@ -5,7 +5,8 @@
 //! bytes. Small hashes (OBJECT ENCODING `listpack`: at most `hash-max-listpack-entries`
 //! fields, each field and value at most `hash-max-listpack-value` bytes) are a vector of
 //! entries in Redis's listpack order: a new field is appended, a removed one is taken out,
-//! an overwritten one keeps its place. Larger ones (`hashtable`) are a hopscotch table
+//! an overwritten one keeps its place; a 16-bit fingerprint per field, kept beside the
+//! entries, spares a lookup the pointer chase into every entry. Larger ones (`hashtable`) are a hopscotch table
 //! ([`HopTable`]) of the same entries, hashed with XXH3-64 of the field, walked by HSCAN in
 //! hash order ([`HopTable::scan`]). A hash converts up on the write that crosses a
 //! threshold and never converts back, as in Redis; the thresholds are passed in by the
@@ -79,9 +80,55 @@ fn hash_of(e: &Entry) -> u64 {
     element_hash(e.field())
 }
 
+/// A 16-bit fingerprint of a field (bits of its element hash): a listpack lookup compares
+/// the contiguous fingerprints first and touches an entry's allocation only when they
+/// agree, so finding a field among a few hundred costs no pointer chase per field.
+fn tag_of(field: &[u8]) -> u16 {
+    (element_hash(field) >> 48) as u16
+}
+
+/// The listpack form: entries in listpack order, with their fields' fingerprints beside
+/// them (`tags[i]` belongs to `entries[i]`).
+#[derive(Clone, Default)]
+struct Small {
+    tags: Vec<u16>,
+    entries: Vec<Entry>,
+}
+
+impl Small {
+    fn find(&self, field: &[u8]) -> Option<usize> {
+        let tag = tag_of(field);
+        self.tags
+            .iter()
+            .enumerate()
+            .filter(|(_, &t)| t == tag)
+            .map(|(i, _)| i)
+            .find(|&i| self.entries.get(i).is_some_and(|e| e.field() == field))
+    }
+
+    fn push(&mut self, field: &[u8], e: Entry) {
+        self.tags.push(tag_of(field));
+        self.entries.push(e);
+    }
+
+    fn remove(&mut self, i: usize) -> Entry {
+        self.tags.remove(i);
+        self.entries.remove(i)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn handle_bytes(&self) -> usize {
+        self.entries.capacity() * core::mem::size_of::<Entry>()
+            + self.tags.capacity() * core::mem::size_of::<u16>()
+    }
+}
+
 enum Repr {
     /// Listpack order.
-    Small(Vec<Entry>),
+    Small(Small),
     Big(HopTable<Entry>),
 }
 
@@ -130,7 +177,7 @@ impl Hash {
     /// An empty hash (listpack).
     pub fn new() -> Self {
         Hash {
-            repr: Repr::Small(Vec::new()),
+            repr: Repr::Small(Small::default()),
             entry_bytes: 0,
         }
     }
@@ -160,7 +207,10 @@ impl Hash {
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
-            Repr::Small(v) => v.iter().find(|e| e.field() == field).map(Entry::value),
+            Repr::Small(v) => v
+                .find(field)
+                .and_then(|i| v.entries.get(i))
+                .map(Entry::value),
             Repr::Big(t) => Self::find_big(t, field)
                 .and_then(|s| t.get(s))
                 .map(Entry::value),
@@ -176,7 +226,7 @@ impl Hash {
     pub fn convert_to_big(&mut self) {
         if let Repr::Small(v) = &mut self.repr {
             let mut t = HopTable::with_capacity(v.len());
-            for e in core::mem::take(v) {
+            for e in core::mem::take(v).entries {
                 t.insert_unique(hash_of(&e), e, hash_of);
             }
             self.repr = Repr::Big(t);
@@ -197,10 +247,10 @@ impl Hash {
         let entry = Entry::new(field, value);
         let new_bytes = entry.0.len();
         let (added, old_bytes) = match &mut self.repr {
-            Repr::Small(v) => match v.iter_mut().find(|e| e.field() == field) {
+            Repr::Small(v) => match v.find(field).and_then(|i| v.entries.get_mut(i)) {
                 Some(e) => (false, core::mem::replace(e, entry).0.len()),
                 None => {
-                    v.push(entry);
+                    v.push(field, entry);
                     (true, 0)
                 }
             },
@@ -222,10 +272,7 @@ impl Hash {
     /// Removes `field`; returns whether it was there.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         let gone = match &mut self.repr {
-            Repr::Small(v) => v
-                .iter()
-                .position(|e| e.field() == field)
-                .map(|i| v.remove(i)),
+            Repr::Small(v) => v.find(field).map(|i| v.remove(i)),
             Repr::Big(t) => {
                 let e = Self::find_big(t, field).and_then(|s| t.remove(s));
                 if e.is_some() {
@@ -247,7 +294,7 @@ impl Hash {
     /// is undefined, as Redis's) for a hashtable one.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         let (small, big) = match &self.repr {
-            Repr::Small(v) => (Some(v.iter().map(Entry::pair)), None),
+            Repr::Small(v) => (Some(v.entries.iter().map(Entry::pair)), None),
             Repr::Big(t) => (None, Some(t.iter().map(Entry::pair))),
         };
         small.into_iter().flatten().chain(big.into_iter().flatten())
@@ -257,7 +304,7 @@ impl Hash {
     /// hashtable hash or past the end.
     pub fn small_at(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match &self.repr {
-            Repr::Small(v) => v.get(i).map(Entry::pair),
+            Repr::Small(v) => v.entries.get(i).map(Entry::pair),
             Repr::Big(_) => None,
         }
     }
@@ -271,7 +318,7 @@ impl Hash {
             return None;
         }
         match &self.repr {
-            Repr::Small(v) => v.get((next() % n as u64) as usize).map(Entry::pair),
+            Repr::Small(v) => v.entries.get((next() % n as u64) as usize).map(Entry::pair),
             Repr::Big(t) => {
                 let positions = t.positions().max(1) as u64;
                 for _ in 0..RANDOM_PROBES {
@@ -289,7 +336,7 @@ impl Hash {
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
         match &self.repr {
             Repr::Small(v) => {
-                for e in v {
+                for e in &v.entries {
                     let (k, val) = e.pair();
                     f(k, val);
                 }
@@ -305,7 +352,7 @@ impl Hash {
     /// Bytes this hash holds on the heap.
     pub fn heap_bytes(&self) -> usize {
         let handles = match &self.repr {
-            Repr::Small(v) => v.capacity() * core::mem::size_of::<Entry>(),
+            Repr::Small(v) => v.handle_bytes(),
             Repr::Big(t) => t.allocated_bytes(),
         };
         handles + self.entry_bytes
