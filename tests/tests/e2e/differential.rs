@@ -17,7 +17,6 @@ use std::net::TcpStream;
 
 /// How a reply is compared.
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code)] // SCAFFOLDING: the families' differential modules use every variant
 pub(crate) enum Cmp {
     Exact,
     /// Array of bulk strings compared as a sorted list (a multiset).
