@@ -23,9 +23,6 @@ pub(crate) enum Cmp {
     Sorted,
     /// Integer compared within this tolerance.
     Near(i64),
-    /// Array of bulk strings read as (a, b) pairs, compared as a multiset of pairs
-    /// (HGETALL of a big hash, WITHSCORES/WITHVALUES replies whose order is undefined).
-    SortedPairs,
     /// A check of the family's own: `f(redis_reply, kv_reply)` says whether they agree
     /// (random picks: same count, distinct or not as Redis's rule says, members valid).
     Check(fn(&[u8], &[u8]) -> bool),
@@ -89,18 +86,6 @@ fn same(cmp: Cmp, a: &[u8], b: &[u8]) -> bool {
             (Some(x), Some(y)) if x >= 0 && y >= 0 => (x - y).abs() <= tol,
             _ => a == b,
         },
-        Cmp::SortedPairs if a.starts_with(b"*") && b.starts_with(b"*") => {
-            let pairs = |r: &[u8]| {
-                let mut v: Vec<(Vec<u8>, Vec<u8>)> = support::bulk_elements(r)
-                    .chunks(2)
-                    .map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or_default()))
-                    .collect();
-                v.sort();
-                v
-            };
-            pairs(a) == pairs(b)
-        }
-        Cmp::SortedPairs => a == b,
         Cmp::Check(f) => f(a, b),
     }
 }
