@@ -95,7 +95,7 @@ const CLIENT_HELP: &[&str] = &[
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 fn on_off(arg: &[u8]) -> Result<bool, Error> {

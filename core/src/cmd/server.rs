@@ -49,8 +49,10 @@ const COMMAND_HELP: &[&str] = &[
     "    Return documentation details about multiple Redis commands.",
     "    If no command names are given, documentation details for all",
     "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 fn help(lines: &[&str], out: &mut Vec<u8>) {
@@ -311,7 +313,7 @@ const OBJECT_HELP: &[&str] = &[
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 /// `OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ key`, `OBJECT HELP`. Looking does not
@@ -412,7 +414,7 @@ pub fn memory(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 "USAGE <key> [SAMPLES <count>]",
                 "    Return memory in bytes used by <key> and its value.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ],
             out,
         );

@@ -589,28 +589,6 @@ impl<T> HopTable<T> {
         next
     }
 
-    /// An entry picked from `r`: the first entry at or after a bucket chosen by `r`
-    /// (wrapping), or a stashed one. Entries after long runs of empty buckets come up more
-    /// often (as with Redis's `dictGetRandomKey`); `None` only when the table is empty.
-    pub fn random(&self, r: u64) -> Option<&T> {
-        if self.len == 0 {
-            return None;
-        }
-        let n = self.vals.len() + self.stash.len();
-        let start = (r % n as u64) as usize;
-        if start >= self.vals.len() {
-            return self
-                .stash
-                .get(start - self.vals.len())
-                .map(|(_, v)| v)
-                .or_else(|| self.iter().next());
-        }
-        (start..self.vals.len())
-            .chain(0..start)
-            .find_map(|i| self.entry(i))
-            .or_else(|| self.stash.first().map(|(_, v)| v))
-    }
-
     /// Consumes the table, yielding every entry (those not consumed are dropped with the
     /// iterator).
     pub fn into_entries(mut self) -> impl Iterator<Item = T> {

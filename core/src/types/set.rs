@@ -103,6 +103,18 @@ fn intset_cap(max: usize) -> usize {
     max.min(INTSET_MAX_ENTRIES_CAP)
 }
 
+/// Bucket positions a random pick of a hashtable set tries before it picks by rank (the
+/// table's load keeps most positions occupied, so the fallback is rare).
+pub const RANDOM_PROBES: usize = 64;
+
+/// The next number of a splitmix64 sequence: independent probes from one random number.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 impl Set {
     /// An empty set in the intset encoding (Redis's `createIntsetObject`).
     pub fn new() -> Self {
@@ -304,8 +316,10 @@ impl Set {
         }
     }
 
-    /// A member picked from the random number `r` (uniform for an intset; a table's pick
-    /// is as fair as [`HopTable::random`]). `None` when empty.
+    /// A member picked from the random number `r`, uniformly: an intset indexes its
+    /// vector; a table draws bucket positions (derived from `r`) until one holds a member
+    /// (every member holds exactly one position, so a hit is uniform), at most
+    /// [`RANDOM_PROBES`] times, then picks by rank. `None` when empty.
     pub fn random(&self, r: u64) -> Option<Member<'_>> {
         match &self.repr {
             Repr::Ints(v) => {
@@ -315,7 +329,23 @@ impl Set {
                 v.get((r % v.len() as u64) as usize)
                     .map(|&i| Member::Int(i))
             }
-            Repr::Table(t) => t.random(r).map(|m| Member::Bytes(m)),
+            Repr::Table(t) => {
+                let n = t.len();
+                if n == 0 {
+                    return None;
+                }
+                let positions = t.positions().max(1) as u64;
+                let mut x = r;
+                for _ in 0..RANDOM_PROBES {
+                    x = splitmix64(x);
+                    if let Some(m) = t.at_position((x % positions) as usize) {
+                        return Some(Member::Bytes(m));
+                    }
+                }
+                t.iter()
+                    .nth((splitmix64(x) % n as u64) as usize)
+                    .map(|m| Member::Bytes(m))
+            }
         }
     }
 
@@ -466,6 +496,28 @@ mod tests {
         assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
         // A cursor past every hash value ends the scan.
         assert_eq!(s.scan(1 << 40, 10, |_| {}), 0);
+    }
+
+    #[test]
+    fn random_picks_of_a_small_hashtable_set_are_fair() {
+        let mut s = Set::new();
+        for m in [&b"a"[..], b"b", b"c"] {
+            s.add(m, 512);
+        }
+        assert_eq!(s.encoding(), "hashtable");
+        let mut counts = std::collections::HashMap::new();
+        let mut r = 0x1234_5678_u64;
+        for _ in 0..30_000 {
+            r = splitmix64(r);
+            *counts.entry(s.random(r).map(Member::to_vec)).or_insert(0) += 1;
+        }
+        assert_eq!(counts.len(), 3);
+        for (m, n) in counts {
+            assert!(
+                (8_500..11_500).contains(&n),
+                "{m:?} picked {n} times of 30,000"
+            );
+        }
     }
 
     #[test]

@@ -619,3 +619,21 @@ fn command_info_and_docs_of_every_command_match_redis() {
     let diffs = run_both_with(&cmds, 5, cmp);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+/// The HELP replies of the container commands list only the subcommands mini-kv has, but
+/// each starts with Redis's header line and ends with Redis's own "HELP / Prints this help."
+#[test]
+fn help_replies_start_and_end_as_redis() {
+    fn ends_alike(a: &[u8], b: &[u8]) -> bool {
+        let lines =
+            |r: &[u8]| -> Vec<Vec<u8>> { r.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect() };
+        let (x, y) = (lines(a), lines(b));
+        x.len() > 4 && y.len() > 4 && x[1] == y[1] && x[x.len() - 3..] == y[y.len() - 3..]
+    }
+    let cmds: Vec<Vec<Vec<u8>>> = ["OBJECT", "MEMORY", "CONFIG", "CLIENT", "COMMAND"]
+        .iter()
+        .map(|c| vec![c.as_bytes().to_vec(), b"HELP".to_vec()])
+        .collect();
+    let diffs = run_both_with(&cmds, 5, |_| Cmp::Check(ends_alike));
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
