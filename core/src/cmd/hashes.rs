@@ -22,9 +22,6 @@ use xxhash_rust::xxh3::xxh3_64;
 /// reply; past it we answer `-ERR value is out of range`.
 pub const HRANDFIELD_MAX_REPEATS: u64 = 1 << 20;
 
-/// HSCAN's COUNT when none is given.
-pub const HSCAN_DEFAULT_COUNT: usize = 10;
-
 const NOT_INTEGER_VALUE: Error = Error::Msg("ERR hash value is not an integer");
 const NOT_FLOAT_VALUE: Error = Error::Msg("ERR hash value is not a float");
 const OVERFLOW: Error = Error::Msg("ERR increment or decrement would overflow");
@@ -443,32 +440,11 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
 /// cursor 0; a hashtable hash is walked in hash order, so every field present for the
 /// whole scan is returned at least once however the table changes between calls.
 pub fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    // strtoul reads an empty cursor as 0 (Redis accepts it).
-    let cursor = match args.get(2) {
-        b"" => 0,
-        c => super::keyspace::parse_cursor(c).ok_or(Error::Msg("ERR invalid cursor"))?,
-    };
+    let cursor =
+        super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
+    // The key is looked up before the options are read, as in Redis.
     let r = read(ctx, args.get(1), |h| -> Result<(), Error> {
-        let mut count = HSCAN_DEFAULT_COUNT;
-        let mut pattern: Option<&[u8]> = None;
-        let mut j = 3;
-        while j < args.len() {
-            let a = args.get(j);
-            let more = j + 1 < args.len();
-            if a.eq_ignore_ascii_case(b"COUNT") && more {
-                let n = arg_i64(args.get(j + 1))?;
-                if n < 1 {
-                    return Err(Error::Syntax);
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            } else if a.eq_ignore_ascii_case(b"MATCH") && more {
-                let p = args.get(j + 1);
-                pattern = if p == b"*" { None } else { Some(p) };
-            } else {
-                return Err(Error::Syntax);
-            }
-            j += 2;
-        }
+        let (pattern, count) = super::keyspace::scan_options(args, 3)?;
         let mut body = Vec::new();
         let mut n = 0usize;
         let next = h.scan(cursor, count, |f, v| {
@@ -478,19 +454,13 @@ pub fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
                 n += 2;
             }
         });
-        encode::array(out, 2);
-        let mut buf = [0u8; 20];
-        encode::bulk(out, encode::fmt_u64(next, &mut buf));
-        encode::array(out, n);
-        out.extend_from_slice(&body);
+        super::keyspace::scan_reply(out, next, n, &body);
         Ok(())
     })?;
     match r {
         Some(r) => r,
         None => {
-            encode::array(out, 2);
-            encode::bulk(out, b"0");
-            encode::array(out, 0);
+            super::keyspace::scan_reply(out, 0, 0, &[]);
             Ok(())
         }
     }

@@ -272,6 +272,50 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     Ok(())
 }
 
+/// COUNT of SCAN, HSCAN, SSCAN and ZSCAN when none is given (Redis's 10).
+pub const SCAN_DEFAULT_COUNT: usize = 10;
+
+/// The `[MATCH pattern] [COUNT count]` options of HSCAN, SSCAN and ZSCAN, from argument
+/// `from` on, by Redis's `scanGenericCommand` rules: COUNT below 1 is a syntax error, a
+/// MATCH of `*` matches everything (no pattern), anything else is a syntax error. Returns
+/// (pattern, count); count defaults to [`SCAN_DEFAULT_COUNT`].
+pub(crate) fn scan_options<'a>(
+    args: &Args<'a>,
+    from: usize,
+) -> Result<(Option<&'a [u8]>, usize), Error> {
+    let mut pattern: Option<&[u8]> = None;
+    let mut count = SCAN_DEFAULT_COUNT;
+    let mut j = from;
+    while j < args.len() {
+        let a = args.get(j);
+        let more = j + 1 < args.len();
+        if a.eq_ignore_ascii_case(b"COUNT") && more {
+            let c = arg_i64(args.get(j + 1))?;
+            if c < 1 {
+                return Err(Error::Syntax);
+            }
+            count = usize::try_from(c).unwrap_or(usize::MAX);
+        } else if a.eq_ignore_ascii_case(b"MATCH") && more {
+            let p = args.get(j + 1);
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else {
+            return Err(Error::Syntax);
+        }
+        j += 2;
+    }
+    Ok((pattern, count))
+}
+
+/// Writes a scan reply: the next cursor, then an array of `n` elements already encoded in
+/// `body`.
+pub(crate) fn scan_reply(out: &mut Vec<u8>, next: u64, n: usize, body: &[u8]) {
+    encode::array(out, 2);
+    let mut buf = [0u8; 20];
+    encode::bulk(out, encode::fmt_u64(next, &mut buf));
+    encode::array(out, n);
+    out.extend_from_slice(body);
+}
+
 /// Parses a SCAN cursor as Redis does with `strtoul`: decimal, an optional sign (a minus
 /// wraps around), no leading space, no overflow.
 pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
@@ -293,9 +337,6 @@ pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
     }
     Some(if neg { v.wrapping_neg() } else { v })
 }
-
-/// Default SCAN COUNT.
-pub const SCAN_DEFAULT_COUNT: usize = 10;
 
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`. Every key present for the
 /// whole scan is returned at least once, whatever the tables do meanwhile.

@@ -710,26 +710,7 @@ pub fn sscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     let cursor =
         super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
     let found = read(ctx, args.get(1), |s| -> Result<(), Error> {
-        let mut pattern: Option<&[u8]> = None;
-        let mut count = 10usize;
-        let mut j = 3;
-        while j < args.len() {
-            let a = args.get(j);
-            let more = j + 1 < args.len();
-            if a.eq_ignore_ascii_case(b"COUNT") && more {
-                let c = arg_i64(args.get(j + 1))?;
-                if c < 1 {
-                    return Err(Error::Syntax);
-                }
-                count = usize::try_from(c).unwrap_or(usize::MAX);
-            } else if a.eq_ignore_ascii_case(b"MATCH") && more {
-                let p = args.get(j + 1);
-                pattern = if p == b"*" { None } else { Some(p) };
-            } else {
-                return Err(Error::Syntax);
-            }
-            j += 2;
-        }
+        let (pattern, count) = super::keyspace::scan_options(args, 3)?;
         let mut body = Vec::new();
         let mut n = 0usize;
         let next = s.scan(cursor, count, |m| {
@@ -740,19 +721,13 @@ pub fn sscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
                 }
             });
         });
-        encode::array(out, 2);
-        let mut buf = [0u8; 20];
-        encode::bulk(out, encode::fmt_u64(next, &mut buf));
-        encode::array(out, n);
-        out.extend_from_slice(&body);
+        super::keyspace::scan_reply(out, next, n, &body);
         Ok(())
     })?;
     match found {
         Some(r) => r,
         None => {
-            encode::array(out, 2);
-            encode::bulk(out, b"0");
-            encode::array(out, 0);
+            super::keyspace::scan_reply(out, 0, 0, &[]);
             Ok(())
         }
     }

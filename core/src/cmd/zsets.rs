@@ -210,14 +210,19 @@ pub fn zincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
             None => fresh.insert(ZSet::new()),
         };
         // A new member takes the increment itself (so -0 stays -0, as in Redis).
-        let new = z.score(member).map_or(by, |cur| cur + by);
+        let cur = z.score(member);
+        let new = cur.map_or(by, |cur| cur + by);
         if new.is_nan() {
             return (
                 Write::Keep,
                 Err(Error::Msg("ERR resulting score is not a number (NaN)")),
             );
         }
-        z.insert(member, new, limits);
+        // As Redis's `zsetAdd`: an equal score (0 and -0 are equal) is not stored again,
+        // so the stored zero keeps its sign; the reply is the computed score.
+        if cur != Some(new) {
+            z.insert(member, new, limits);
+        }
         match fresh {
             Some(z) => (Write::Put(Item::new(Value::ZSet(Box::new(z)))), Ok(new)),
             None => (Write::Keep, Ok(new)),
@@ -1206,29 +1211,7 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         super::keyspace::parse_cursor(args.get(2)).ok_or(Error::Msg("ERR invalid cursor"))?;
     // As Redis: the key is looked up before the options are read, so a missing key answers
     // an empty scan and a key of another type WRONGTYPE, whatever the options say.
-    let opts = (|| {
-        let mut pattern: Option<&[u8]> = None;
-        let mut count = 10usize;
-        let mut j = 3;
-        while j < args.len() {
-            let a = args.get(j);
-            let more = j + 1 < args.len();
-            if a.eq_ignore_ascii_case(b"COUNT") && more {
-                let c = arg_i64(args.get(j + 1))?;
-                if c < 1 {
-                    return Err(Error::Syntax);
-                }
-                count = usize::try_from(c).unwrap_or(usize::MAX);
-            } else if a.eq_ignore_ascii_case(b"MATCH") && more {
-                let p = args.get(j + 1);
-                pattern = if p == b"*" { None } else { Some(p) };
-            } else {
-                return Err(Error::Syntax);
-            }
-            j += 2;
-        }
-        Ok((pattern, count))
-    })();
+    let opts = super::keyspace::scan_options(args, 3);
     let found = read(ctx, args.get(1), |z| {
         let (pattern, count) = opts?;
         let mut body = Vec::new();
@@ -1256,11 +1239,7 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         None => (0, 0, Vec::new()),
         Some(r) => r?,
     };
-    let mut buf = [0u8; 20];
-    encode::array(out, 2);
-    encode::bulk(out, encode::fmt_u64(next, &mut buf));
-    encode::array(out, n);
-    out.extend_from_slice(&body);
+    super::keyspace::scan_reply(out, next, n, &body);
     Ok(())
 }
 

@@ -419,8 +419,10 @@ impl ZSet {
 
     fn insert_inner(&mut self, member: &[u8], score: f64, limits: Limits) -> Option<f64> {
         if let Repr::Small(v) = &self.repr {
+            // As Redis's `zsetAdd`: only a new member can convert a listpack (an existing
+            // one, however long, is updated in place).
             let grows = !v.iter().any(|(_, m)| **m == *member);
-            if member.len() > limits.member || (grows && v.len() >= limits.entries) {
+            if grows && (member.len() > limits.member || v.len() >= limits.entries) {
                 self.convert_to_big();
             }
         }
@@ -444,7 +446,8 @@ impl ZSet {
             Repr::Big(t) => match t.find(member) {
                 Some(i) => {
                     let old = t.node(i).map(|n| n.score);
-                    // Compare bits: 0 and -0 are different scores to store.
+                    // Compare bits: 0 and -0 are different scores to store (callers with
+                    // Redis's `zsetAdd` rule, ZADD and ZINCRBY, skip equal scores).
                     if old.map(f64::to_bits) != Some(score.to_bits()) {
                         t.set_score(i, score);
                     }
