@@ -61,6 +61,9 @@ pub const MAX_LOAD: (usize, usize) = (9, 10);
 /// A failed displacement grows the table only at this load or more (1/4); below it the
 /// entry goes to the stash instead, which bounds memory when hashes crowd together.
 pub const MIN_LOAD_TO_GROW: (usize, usize) = (1, 4);
+/// Positions [`HopTable::random`] draws before it picks by rank (the load stays above
+/// [`MIN_LOAD`], so 64 draws almost never all miss).
+pub const RANDOM_PROBES: usize = 64;
 /// A removal that leaves the load below this fraction (1/8) shrinks the table.
 pub const MIN_LOAD: (usize, usize) = (1, 8);
 
@@ -503,18 +506,26 @@ impl<T> HopTable<T> {
         Some(unsafe { v.assume_init_read() })
     }
 
-    /// Positions a random pick draws from: every bucket, then every stash entry. Most
-    /// buckets of a table hold an entry (the load stays above [`MIN_LOAD`]).
-    pub fn positions(&self) -> usize {
-        self.vals.len() + self.stash.len()
-    }
-
-    /// The entry at position `i` of [`HopTable::positions`], if that bucket holds one.
-    pub fn at_position(&self, i: usize) -> Option<&T> {
-        match i.checked_sub(self.vals.len()) {
-            None => self.entry(i),
-            Some(j) => self.stash.get(j).map(|(_, v)| v),
+    /// An entry picked uniformly with the random numbers `next` gives: draws positions
+    /// (every bucket, then every stash entry) until one holds an entry, at most
+    /// [`RANDOM_PROBES`] times (each entry holds exactly one position, so a hit is
+    /// uniform), then picks by rank. `None` when the table is empty.
+    pub fn random(&self, mut next: impl FnMut() -> u64) -> Option<&T> {
+        if self.len == 0 {
+            return None;
         }
+        let positions = (self.vals.len() + self.stash.len()).max(1) as u64;
+        for _ in 0..RANDOM_PROBES {
+            let i = (next() % positions) as usize;
+            let hit = match i.checked_sub(self.vals.len()) {
+                None => self.entry(i),
+                Some(j) => self.stash.get(j).map(|(_, v)| v),
+            };
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        self.iter().nth((next() % self.len as u64) as usize)
     }
 
     /// Every entry, in bucket order then the stash.

@@ -309,9 +309,8 @@ impl Hash {
         }
     }
 
-    /// A (field, value) chosen with the random numbers `next` gives: uniform for a
-    /// listpack hash; for a hashtable one a random non-empty bucket (at most
-    /// [`RANDOM_PROBES`] tries, then a uniform pick by position). `None` when empty.
+    /// A (field, value) chosen uniformly with the random numbers `next` gives (a hashtable
+    /// hash draws with [`HopTable::random`]). `None` when empty.
     pub fn random(&self, next: &mut impl FnMut() -> u64) -> Option<(&[u8], &[u8])> {
         let n = self.len();
         if n == 0 {
@@ -319,15 +318,7 @@ impl Hash {
         }
         match &self.repr {
             Repr::Small(v) => v.entries.get((next() % n as u64) as usize).map(Entry::pair),
-            Repr::Big(t) => {
-                let positions = t.positions().max(1) as u64;
-                for _ in 0..RANDOM_PROBES {
-                    if let Some(e) = t.at_position((next() % positions) as usize) {
-                        return Some(e.pair());
-                    }
-                }
-                t.iter().nth((next() % n as u64) as usize).map(Entry::pair)
-            }
+            Repr::Big(t) => t.random(next).map(Entry::pair),
         }
     }
 
@@ -366,10 +357,6 @@ impl Hash {
         }
     }
 }
-
-/// Random buckets a random pick tries in a hashtable hash before it falls back to a pick
-/// by position (the table's load stays above 1/8, so 64 tries almost never all miss).
-pub const RANDOM_PROBES: usize = 64;
 
 #[cfg(test)]
 mod tests {

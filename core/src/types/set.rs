@@ -103,10 +103,6 @@ fn intset_cap(max: usize) -> usize {
     max.min(INTSET_MAX_ENTRIES_CAP)
 }
 
-/// Bucket positions a random pick of a hashtable set tries before it picks by rank (the
-/// table's load keeps most positions occupied, so the fallback is rare).
-pub const RANDOM_PROBES: usize = 64;
-
 /// The next number of a splitmix64 sequence: independent probes from one random number.
 fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -317,9 +313,8 @@ impl Set {
     }
 
     /// A member picked from the random number `r`, uniformly: an intset indexes its
-    /// vector; a table draws bucket positions (derived from `r`) until one holds a member
-    /// (every member holds exactly one position, so a hit is uniform), at most
-    /// [`RANDOM_PROBES`] times, then picks by rank. `None` when empty.
+    /// vector; a table draws with [`HopTable::random`] from numbers derived from `r`. `None`
+    /// when empty.
     pub fn random(&self, r: u64) -> Option<Member<'_>> {
         match &self.repr {
             Repr::Ints(v) => {
@@ -330,21 +325,12 @@ impl Set {
                     .map(|&i| Member::Int(i))
             }
             Repr::Table(t) => {
-                let n = t.len();
-                if n == 0 {
-                    return None;
-                }
-                let positions = t.positions().max(1) as u64;
                 let mut x = r;
-                for _ in 0..RANDOM_PROBES {
+                t.random(|| {
                     x = splitmix64(x);
-                    if let Some(m) = t.at_position((x % positions) as usize) {
-                        return Some(Member::Bytes(m));
-                    }
-                }
-                t.iter()
-                    .nth((splitmix64(x) % n as u64) as usize)
-                    .map(|m| Member::Bytes(m))
+                    x
+                })
+                .map(|m| Member::Bytes(m))
             }
         }
     }
