@@ -20,6 +20,12 @@ pub(crate) fn key_args<'a>(args: &'a Args<'_>) -> Vec<&'a [u8]> {
 /// `DEL key [key ...]`: how many existed. All the keys' shards are locked at once, so no
 /// client sees some of them deleted and others not.
 pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() == 2 {
+        // One key: one shard lock, no lock set to build.
+        let gone = ctx.db().remove(args.get(1), ctx.now.unix);
+        encode::int(out, i64::from(gone));
+        return Ok(());
+    }
     let keys = key_args(args);
     let n = ctx.db().multi(&keys, ctx.now.unix, |m| {
         keys.iter().filter(|k| m.remove(k)).count()
@@ -31,6 +37,11 @@ pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
 /// `EXISTS key [key ...]`: how many of the arguments exist (repeats count again), all
 /// seen at one instant.
 pub fn exists(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() == 2 {
+        let found = ctx.db().exists(args.get(1), ctx.now.unix);
+        encode::int(out, i64::from(found));
+        return Ok(());
+    }
     let keys = key_args(args);
     let n = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
         keys.iter().filter(|k| m.exists(k)).count()
@@ -121,6 +132,11 @@ pub fn unlink(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 
 /// `TOUCH key [key ...]`: how many exist; each existing one counts as accessed.
 pub fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() == 2 {
+        let found = ctx.db().read(args.get(1), ctx.now.unix, |_| ()).is_some();
+        encode::int(out, i64::from(found));
+        return Ok(());
+    }
     let keys = key_args(args);
     let n = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
         keys.iter().filter(|k| m.touch(k)).count()

@@ -341,19 +341,27 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 
 /// `MGET key [key ...]`: values in order, nil for missing keys, all read at one instant.
 pub fn mget(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    // Keys of another type read as nil, as in Redis.
+    let reply = |item: &Item, out: &mut Vec<u8>| match item.value.as_str() {
+        Some(v) => {
+            encode::bulk(out, v);
+            true
+        }
+        None => false,
+    };
+    if args.len() == 2 {
+        // One key: one shard lock, no lock set to build.
+        encode::array(out, 1);
+        if ctx.db().read(args.get(1), ctx.now.unix, |i| reply(i, out)) != Some(true) {
+            encode::nil(out);
+        }
+        return Ok(());
+    }
     let keys = super::keyspace::key_args(args);
     encode::array(out, keys.len());
     ctx.db().multi_read(&keys, ctx.now.unix, |m| {
         for key in &keys {
-            // Keys of another type read as nil, as in Redis.
-            let found = m.read(key, |item| match item.value.as_str() {
-                Some(v) => {
-                    encode::bulk(out, v);
-                    true
-                }
-                None => false,
-            });
-            if found != Some(true) {
+            if m.read(key, |i| reply(i, out)) != Some(true) {
                 encode::nil(out);
             }
         }
