@@ -6,10 +6,12 @@
 //! becomes an `-ERR ...` reply and the connection stays open.
 
 pub mod bitmaps;
+pub mod blocking;
 pub mod connection;
 pub mod expiry;
 pub mod hashes;
 pub mod keyspace;
+pub mod lists;
 pub mod meta;
 pub mod server;
 pub mod sets;
@@ -224,7 +226,9 @@ impl Command {
         }
         let (dest, at) = match self.name {
             "zunionstore" | "zinterstore" | "zdiffstore" => (Some(1), 2),
-            "zunion" | "zinter" | "zdiff" | "sintercard" | "zintercard" | "zmpop" => (None, 1),
+            "zunion" | "zinter" | "zdiff" | "sintercard" | "zintercard" | "zmpop" | "lmpop" => {
+                (None, 1)
+            }
             "sort" | "sort_ro" => return Ok(sort_keys(self.name, args)),
             _ => (None, 2),
         };
@@ -283,6 +287,12 @@ pub static COMMANDS: &[Command] = &[
     command!("mget", -2, RF, 1, -1, 1, &["@read", "@string", "@fast"], strings::mget),
     command!("mset", -3, W, 1, -1, 2, &["@write", "@string", "@slow"], strings::mset),
     command!("incr", 2, WDF, 1, 1, 1, &["@write", "@string", "@fast"], strings::incr),
+    command!("lpush", -3, WDF, 1, 1, 1, &["@write", "@list", "@fast"], lists::lpush),
+    command!("rpush", -3, WDF, 1, 1, 1, &["@write", "@list", "@fast"], lists::rpush),
+    command!("lpop", -2, WF, 1, 1, 1, &["@write", "@list", "@fast"], lists::lpop),
+    command!("rpop", -2, WF, 1, 1, 1, &["@write", "@list", "@fast"], lists::rpop),
+    command!("lrange", 4, &["readonly"], 1, 1, 1, &["@read", "@list", "@slow"], lists::lrange),
+    command!("llen", 2, RF, 1, 1, 1, &["@read", "@list", "@fast"], lists::llen),
     command!("expire", -3, WF, 1, 1, 1, &["@keyspace", "@write", "@fast"], expiry::expire),
     command!("ttl", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::ttl),
     command!("pttl", 2, RF, 1, 1, 1, &["@keyspace", "@read", "@fast"], expiry::pttl),
@@ -410,6 +420,25 @@ pub static COMMANDS: &[Command] = &[
     command!("sort_ro", -2, &["readonly", "movablekeys"], 1, 1, 1, &["@read", "@set", "@sortedset", "@list", "@slow", "@dangerous"], sort::sort_ro),
     command!("zintercard", -3, &["readonly", "movablekeys"], 0, 0, 0, &["@read", "@sortedset", "@slow"], zsets::zintercard),
     command!("zmpop", -4, &["write", "movablekeys"], 0, 0, 0, &["@write", "@sortedset", "@slow"], zsets::zmpop),
+    command!("lpushx", -3, WDF, 1, 1, 1, &["@write", "@list", "@fast"], lists::lpushx),
+    command!("rpushx", -3, WDF, 1, 1, 1, &["@write", "@list", "@fast"], lists::rpushx),
+    command!("lindex", 3, &["readonly"], 1, 1, 1, &["@read", "@list", "@slow"], lists::lindex),
+    command!("lset", 4, W, 1, 1, 1, &["@write", "@list", "@slow"], lists::lset),
+    command!("ltrim", 4, &["write"], 1, 1, 1, &["@write", "@list", "@slow"], lists::ltrim),
+    command!("lrem", 4, &["write"], 1, 1, 1, &["@write", "@list", "@slow"], lists::lrem),
+    command!("linsert", 5, W, 1, 1, 1, &["@write", "@list", "@slow"], lists::linsert),
+    command!("lpos", -3, &["readonly"], 1, 1, 1, &["@read", "@list", "@slow"], lists::lpos),
+    command!("lmove", 5, W, 1, 2, 1, &["@write", "@list", "@slow"], lists::lmove),
+    command!("rpoplpush", 3, W, 1, 2, 1, &["@write", "@list", "@slow"], lists::rpoplpush),
+    command!("lmpop", -4, &["write", "movablekeys"], 0, 0, 0, &["@write", "@list", "@slow"], lists::lmpop),
+    command!("blpop", -3, &["write", "noscript", "blocking"], 1, -2, 1, &["@write", "@list", "@slow", "@blocking"], blocking::blpop),
+    command!("brpop", -3, &["write", "noscript", "blocking"], 1, -2, 1, &["@write", "@list", "@slow", "@blocking"], blocking::brpop),
+    command!("blmove", 6, &["write", "denyoom", "noscript", "blocking"], 1, 2, 1, &["@write", "@list", "@slow", "@blocking"], blocking::blmove),
+    command!("brpoplpush", 4, &["write", "denyoom", "noscript", "blocking"], 1, 2, 1, &["@write", "@list", "@slow", "@blocking"], blocking::brpoplpush),
+    command!("blmpop", -5, &["write", "blocking", "movablekeys"], 0, 0, 0, &["@write", "@list", "@slow", "@blocking"], blocking::blmpop),
+    command!("bzpopmin", -3, &["write", "noscript", "blocking", "fast"], 1, -2, 1, &["@write", "@sortedset", "@fast", "@blocking"], blocking::bzpopmin),
+    command!("bzpopmax", -3, &["write", "noscript", "blocking", "fast"], 1, -2, 1, &["@write", "@sortedset", "@fast", "@blocking"], blocking::bzpopmax),
+    command!("bzmpop", -5, &["write", "blocking", "movablekeys"], 0, 0, 0, &["@write", "@sortedset", "@slow", "@blocking"], blocking::bzmpop),
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
     command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
     command!("quit", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
