@@ -838,8 +838,8 @@ pub fn zremrangebylex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> 
 
 /// `ZQUERY key score name offset limit` ("Build Your Own Redis"): seek the first
 /// (score, name) >= the given pair, move `offset` places by rank (negative allowed), then
-/// answer name, score, name, score... holding at most `limit` items (a name and a score
-/// count one each). Missing key, no such pair, a position outside the set, or `limit <= 0`
+/// answer whole (name, score) pairs: a pair is emitted while the items emitted so far
+/// (two per pair) are below `limit`, as the book's code does. Missing key, no such pair, a position outside the set, or `limit <= 0`
 /// give an empty array. Rank moves are O(log n).
 pub fn zquery(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let score = parse_score(args.get(2)).ok_or(NOT_FLOAT)?;
@@ -862,19 +862,12 @@ pub fn zquery(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 }
             }
         }
-        let max_items = usize::try_from(limit.max(0)).unwrap_or(usize::MAX);
-        let total = (items.len() * 2).min(max_items);
-        encode::array(out, total);
-        let mut written = 0;
+        // Whole pairs only: a pair is emitted while the items emitted so far (2 per pair)
+        // are below `limit`, so `limit` 1 or 2 gives one pair, 3 or 4 two, 7 four.
+        encode::array(out, items.len() * 2);
         for (s, m) in items {
-            if written < total {
-                encode::bulk(out, m);
-                written += 1;
-            }
-            if written < total {
-                score_reply(out, s);
-                written += 1;
-            }
+            encode::bulk(out, m);
+            score_reply(out, s);
         }
     })?;
     if found.is_none() {
@@ -1438,12 +1431,18 @@ mod tests {
             h.s("ZQUERY z 1 b 0 4"),
             "*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n"
         );
-        // Odd limit: a name and a score count one item each.
+        // Whole pairs: an odd limit rounds up to the next pair (2 items per pair).
         assert_eq!(
             h.s("ZQUERY z 1 b 0 3"),
-            "*3\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n"
+            "*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n"
         );
-        assert_eq!(h.s("ZQUERY z 1 b 0 1"), "*1\r\n$1\r\nb\r\n");
+        assert_eq!(h.s("ZQUERY z 1 b 0 1"), "*2\r\n$1\r\nb\r\n$1\r\n1\r\n");
+        assert_eq!(h.s("ZQUERY z 1 b 0 2"), "*2\r\n$1\r\nb\r\n$1\r\n1\r\n");
+        // limit 7: four pairs (8 items).
+        assert_eq!(
+            h.s("ZQUERY z 1 a 0 7"),
+            "*8\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n2\r\n"
+        );
         // Seek between entries: (1, "bb") lands on (1, e).
         assert_eq!(h.s("ZQUERY z 1 bb 0 2"), "*2\r\n$1\r\ne\r\n$1\r\n1\r\n");
         // Negative offset moves back by rank.

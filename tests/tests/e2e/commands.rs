@@ -592,10 +592,17 @@ fn zquery_end_to_end() {
         q(&mut c, &["1", "b", "0", "4"]),
         b"*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n"
     );
+    // Whole pairs: limit 3 gives two pairs, limit 1 one pair; never a name without its score.
     assert_eq!(
         q(&mut c, &["1", "b", "0", "3"]),
-        b"*3\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n"
+        b"*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n"
     );
+    assert_eq!(
+        q(&mut c, &["1", "b", "0", "1"]),
+        b"*2\r\n$1\r\nb\r\n$1\r\n1\r\n"
+    );
+    let seven = q(&mut c, &["1", "a", "0", "7"]);
+    assert!(seven.starts_with(b"*8\r\n$1\r\na\r\n"), "{seven:?}");
     assert_eq!(
         q(&mut c, &["2", "c", "-3", "2"]),
         b"*2\r\n$1\r\na\r\n$1\r\n1\r\n"
