@@ -47,7 +47,7 @@ pub fn parse_score(s: &[u8]) -> Option<f64> {
     Some(v)
 }
 
-fn score_reply(out: &mut Vec<u8>, d: f64) {
+pub(crate) fn score_reply(out: &mut Vec<u8>, d: f64) {
     encode::bulk(out, fmt_double(d).as_bytes());
 }
 
@@ -59,7 +59,7 @@ fn zset(item: &Item) -> Result<&ZSet, Error> {
     }
 }
 
-fn zset_mut(item: &mut Item) -> Result<&mut ZSet, Error> {
+pub(crate) fn zset_mut(item: &mut Item) -> Result<&mut ZSet, Error> {
     match &mut item.value {
         Value::ZSet(z) => Ok(z),
         _ => Err(Error::WrongType),
@@ -761,18 +761,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, max: bool)
     } else {
         1
     };
-    let popped = modify(ctx, args.get(1), |z| {
-        let mut v = Vec::new();
-        while v.len() < count && !z.is_empty() {
-            let k = if max { z.len() - 1 } else { 0 };
-            let Some((score, member)) = z.get(k).map(|(s, m)| (s, m.to_vec())) else {
-                break;
-            };
-            z.remove(&member);
-            v.push((member, score));
-        }
-        v
-    })?
+    let popped = modify(ctx, args.get(1), |z| pop_items(z, max, count))?
     .unwrap_or_default();
     encode::array(out, popped.len() * 2);
     for (member, score) in popped {
@@ -1333,14 +1322,50 @@ pub fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
 /// null array when no key does. Keys are looked at in order under one lock; a key of
 /// another type met before a sorted set is WRONGTYPE.
 pub fn zmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let numkeys = match arg_i64(args.get(1)) {
+    let (numkeys, max, count) = mpop_args(args, 1)?;
+    let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(2 + i)).collect();
+    let popped = ctx.db().multi(&keys, ctx.now.unix, |m| {
+        for k in &keys {
+            let r = m.write(k, |item| {
+                let Some(item) = item else {
+                    return (Write::Keep, Ok(None));
+                };
+                let z = match zset_mut(item) {
+                    Ok(z) => z,
+                    Err(e) => return (Write::Keep, Err(e)),
+                };
+                let v = pop_items(z, max, count);
+                let w = if z.is_empty() {
+                    Write::Remove
+                } else {
+                    Write::Keep
+                };
+                (w, Ok(Some(v)))
+            });
+            if let Some(v) = r.transpose()?.flatten() {
+                return Ok(Some((*k, v)));
+            }
+        }
+        Ok(None)
+    })?;
+    match popped {
+        None => encode::null_array(out),
+        Some((key, v)) => mpop_reply(out, key, &v),
+    }
+    Ok(())
+}
+
+/// Parses `numkeys key... MIN|MAX [COUNT count]` with `numkeys` at argument `at` (ZMPOP: 1,
+/// BZMPOP: 2, after its timeout): (numkeys, MAX?, count), with Redis's errors.
+pub(crate) fn mpop_args(args: &Args<'_>, at: usize) -> Result<(usize, bool, usize), Error> {
+    let numkeys = match arg_i64(args.get(at)) {
         Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
         _ => return Err(Error::Msg("ERR numkeys should be greater than 0")),
     };
-    if numkeys > args.len() - 3 {
+    if numkeys > args.len().saturating_sub(at + 2) {
         return Err(Error::Syntax);
     }
-    let where_at = 2 + numkeys;
+    let where_at = at + 1 + numkeys;
     let w = args.get(where_at);
     let max = if w.eq_ignore_ascii_case(b"MIN") {
         false
@@ -1362,54 +1387,34 @@ pub fn zmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             return Err(Error::Syntax);
         }
     }
-    let count = count.unwrap_or(1);
-    let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(2 + i)).collect();
-    let popped = ctx.db().multi(&keys, ctx.now.unix, |m| {
-        for k in &keys {
-            let r = m.write(k, |item| {
-                let Some(item) = item else {
-                    return (Write::Keep, Ok(None));
-                };
-                let z = match zset_mut(item) {
-                    Ok(z) => z,
-                    Err(e) => return (Write::Keep, Err(e)),
-                };
-                let mut v = Vec::new();
-                while v.len() < count && !z.is_empty() {
-                    let at = if max { z.len() - 1 } else { 0 };
-                    let Some((score, member)) = z.get(at).map(|(s, m)| (s, m.to_vec())) else {
-                        break;
-                    };
-                    z.remove(&member);
-                    v.push((member, score));
-                }
-                let w = if z.is_empty() {
-                    Write::Remove
-                } else {
-                    Write::Keep
-                };
-                (w, Ok(Some(v)))
-            });
-            if let Some(v) = r.transpose()?.flatten() {
-                return Ok(Some((*k, v)));
-            }
-        }
-        Ok(None)
-    })?;
-    match popped {
-        None => encode::null_array(out),
-        Some((key, v)) => {
-            encode::array(out, 2);
-            encode::bulk(out, key);
-            encode::array(out, v.len());
-            for (member, score) in v {
-                encode::array(out, 2);
-                encode::bulk(out, &member);
-                score_reply(out, score);
-            }
-        }
+    Ok((numkeys, max, count.unwrap_or(1)))
+}
+
+/// Pops up to `count` members from the low end of `z` (the high end if `max`): (member,
+/// score) pairs in pop order.
+pub(crate) fn pop_items(z: &mut ZSet, max: bool, count: usize) -> Vec<(Vec<u8>, f64)> {
+    let mut v = Vec::new();
+    while v.len() < count && !z.is_empty() {
+        let at = if max { z.len() - 1 } else { 0 };
+        let Some((score, member)) = z.get(at).map(|(s, m)| (s, m.to_vec())) else {
+            break;
+        };
+        z.remove(&member);
+        v.push((member, score));
     }
-    Ok(())
+    v
+}
+
+/// ZMPOP's and BZMPOP's reply: `[key, [[member, score]...]]`.
+pub(crate) fn mpop_reply(out: &mut Vec<u8>, key: &[u8], v: &[(Vec<u8>, f64)]) {
+    encode::array(out, 2);
+    encode::bulk(out, key);
+    encode::array(out, v.len());
+    for (member, score) in v {
+        encode::array(out, 2);
+        encode::bulk(out, member);
+        score_reply(out, *score);
+    }
 }
 
 #[cfg(test)]
