@@ -72,6 +72,15 @@ pub struct Conn {
     last_active: crate::time::Instant,
     /// This client's entry in the engine's registry, if registered.
     entry: Option<crate::sync::Arc<crate::clients::ClientEntry>>,
+    /// Blocked by a blocking command (BLPOP...): nothing more runs until the reply arrives
+    /// ([`Conn::unblock`]); input is still read and buffered, as while paused.
+    blocked: bool,
+    /// The reply that ends the block is dropped (CLIENT REPLY OFF or SKIP was in force).
+    drop_block_reply: bool,
+    /// When the block times out, if it does.
+    deadline: Option<crate::time::Instant>,
+    /// A deadline set since the worker last looked ([`Conn::take_new_deadline`]).
+    new_deadline: Option<crate::time::Instant>,
 }
 
 impl Conn {
@@ -88,6 +97,10 @@ impl Conn {
             paused: false,
             last_active: crate::time::Instant::default(),
             entry: None,
+            blocked: false,
+            drop_block_reply: false,
+            deadline: None,
+            new_deadline: None,
         }
     }
 
@@ -158,6 +171,35 @@ impl Conn {
     /// the client reads.
     pub fn output_full(&self) -> bool {
         self.output.len() - self.written > OUTPUT_PAUSE_BYTES
+    }
+
+    /// True while blocked by a blocking command.
+    pub fn blocked(&self) -> bool {
+        self.blocked
+    }
+
+    /// The blocked client's deadline, if it has one.
+    pub fn deadline(&self) -> Option<crate::time::Instant> {
+        self.deadline.filter(|_| self.blocked)
+    }
+
+    /// A deadline this connection set since the last call (the worker queues it).
+    pub fn take_new_deadline(&mut self) -> Option<crate::time::Instant> {
+        self.new_deadline.take()
+    }
+
+    /// Ends a block with `reply` (served, timed out, unblocked); the requests that arrived
+    /// meanwhile run at the worker's next turn on this connection.
+    pub fn unblock(&mut self, reply: &[u8]) {
+        if !self.blocked {
+            return;
+        }
+        self.blocked = false;
+        self.deadline = None;
+        if !core::mem::take(&mut self.drop_block_reply) {
+            self.output.extend_from_slice(reply);
+        }
+        self.paused = self.pending_input() > 0;
     }
 
     /// True when complete requests are waiting for output to drain.
@@ -249,7 +291,7 @@ impl Conn {
         let limits = &env.engine.limits();
         let mut pos = 0;
         self.paused = false;
-        while self.state == State::Open {
+        while self.state == State::Open && !self.blocked {
             if self.output_full() {
                 // Requests left in `buf` wait until the client reads.
                 self.paused = pos < buf.len();
@@ -284,6 +326,17 @@ impl Conn {
                     match flow {
                         Flow::Continue => {}
                         Flow::CloseAfterReply | Flow::CloseSilently => self.state = State::Closing,
+                    }
+                    if let Some(ms) = self.session.block.take() {
+                        // Registered as blocked: stop here until the reply arrives.
+                        self.blocked = true;
+                        self.drop_block_reply = self.session.reply_off || self.session.skip_this;
+                        self.deadline = (ms > 0).then(|| {
+                            env.now
+                                .mono
+                                .saturating_add(core::time::Duration::from_millis(ms))
+                        });
+                        self.new_deadline = self.deadline;
                     }
                     pos += consumed;
                 }

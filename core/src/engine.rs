@@ -42,6 +42,8 @@ pub struct Engine {
     pub stats: ServerStats,
     /// Connected clients (CLIENT LIST, CLIENT KILL).
     pub clients: crate::clients::Registry,
+    /// Blocked clients and the workers' mailboxes (BLPOP and friends).
+    pub blocking: crate::blocking::Blocking,
     /// When the engine started.
     pub started: Now,
     workers: Box<[CachePadded<WorkerStats>]>,
@@ -58,7 +60,8 @@ impl Engine {
     /// An engine with an empty keyspace hashed with `seed`, started at `now`, with counters
     /// for `config.workers` workers.
     pub fn new(config: Config, host: HostFacts, seed: u64, now: Now) -> Self {
-        let workers = (0..config.workers.max(1))
+        let workers_n = config.workers.max(1);
+        let workers = (0..workers_n)
             .map(|_| CachePadded(WorkerStats::new(crate::cmd::COMMANDS.len())))
             .collect();
         crate::types::set_element_seed(seed.rotate_left(29) ^ 0x5EED_E1E5_u64);
@@ -71,6 +74,7 @@ impl Engine {
             host,
             stats: ServerStats::default(),
             clients: crate::clients::Registry::default(),
+            blocking: crate::blocking::Blocking::new(workers_n),
             started: now,
             workers,
             ops: Mutex::new(OpsSampler::default()),

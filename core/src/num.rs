@@ -488,6 +488,55 @@ impl LongDouble {
         round_big(neg, &q, e, !rem.is_zero()).ok_or(false)
     }
 
+    /// `ceill(self * 1000.0)` converted to a 64-bit integer as x86 does it: the product
+    /// rounded to 64 significant bits, then rounded up; a result outside the `i64` range
+    /// gives `i64::MIN` (the "integer indefinite" value). Redis's blocking timeouts in
+    /// seconds become milliseconds this way.
+    pub fn ceil_millis(self) -> i64 {
+        if self.m == 0 {
+            return 0;
+        }
+        let mut p = u128::from(self.m) * 1000;
+        let mut e = i64::from(self.e);
+        let bits = 128 - p.leading_zeros();
+        if bits > 64 {
+            let drop = bits - 64;
+            let q = p >> drop;
+            let rem = p & ((1u128 << drop) - 1);
+            let half = 1u128 << (drop - 1);
+            let mut q = q;
+            if rem > half || (rem == half && q & 1 == 1) {
+                q += 1;
+            }
+            p = q;
+            e += i64::from(drop);
+        }
+        // |value| = p * 2^e; integer part and whether a fraction is left.
+        let (int, frac) = if e >= 0 {
+            if e >= 64 || p.leading_zeros() < u32::try_from(e).unwrap_or(0) + 1 {
+                return i64::MIN;
+            }
+            (p << e, false)
+        } else {
+            let sh = u32::try_from(-e).unwrap_or(u32::MAX);
+            if sh >= 128 {
+                (0, true)
+            } else {
+                (p >> sh, p & ((1u128 << sh) - 1) != 0)
+            }
+        };
+        let int = if !self.neg && frac { int + 1 } else { int };
+        if self.neg {
+            if int > 1u128 << 63 {
+                return i64::MIN;
+            }
+            // -2^63 itself is i64::MIN.
+            0i64.wrapping_sub(int as i64)
+        } else {
+            i64::try_from(int).unwrap_or(i64::MIN)
+        }
+    }
+
     /// `self + o`, correctly rounded; `None` when the sum overflows (Redis then answers
     /// "increment would produce NaN or Infinity").
     pub fn checked_add(self, o: LongDouble) -> Option<LongDouble> {
@@ -639,6 +688,23 @@ pub fn fmt_double(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::LongDouble;
+
+    #[test]
+    fn timeouts_become_milliseconds_as_redis_ceill_cast() {
+        let ms = |t: &str| LongDouble::parse(t.as_bytes()).unwrap().ceil_millis();
+        assert_eq!(ms("0"), 0);
+        assert_eq!(ms("1.5"), 1500);
+        assert_eq!(ms("0.1"), 100);
+        assert_eq!(ms("0.001"), 1);
+        assert_eq!(ms("0.0009999"), 1);
+        assert_eq!(ms("-0.0001"), 0);
+        assert_eq!(ms("-1"), -1000);
+        assert_eq!(ms("0x10"), 16_000);
+        assert_eq!(ms("9223372036854775"), 9_223_372_036_854_775_000);
+        assert_eq!(ms("1e16"), i64::MIN);
+        assert_eq!(ms("-1e16"), i64::MIN);
+        assert_eq!(ms("1e400"), i64::MIN);
+    }
 
     #[test]
     fn doubles_print_as_redis_7_0() {

@@ -14,7 +14,8 @@ use crate::engine::Engine;
 use crate::io::{IoError, Socket};
 use crate::sync::Arc;
 use crate::time::{Clock, Instant};
-use alloc::collections::VecDeque;
+use alloc::collections::{BinaryHeap, VecDeque};
+use core::cmp::Reverse;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -58,6 +59,9 @@ pub struct Worker<S: Socket, C: Clock> {
     live: usize,
     shutting_down: bool,
     next_tick: Instant,
+    /// Deadlines of blocked connections: (deadline, token, client id), earliest first.
+    /// Entries whose connection is no longer blocked with that deadline are skipped.
+    timeouts: BinaryHeap<Reverse<(Instant, Token, usize)>>,
 }
 
 impl<S: Socket, C: Clock> Worker<S, C> {
@@ -75,6 +79,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             live: 0,
             shutting_down: false,
             next_tick,
+            timeouts: BinaryHeap::new(),
         }
     }
 
@@ -103,12 +108,16 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             .worker_stats(self.index)
             .connections
             .set(self.live);
+        let mut slot = slot;
         if self.shutting_down {
-            let mut slot = slot;
             slot.conn.close_after_flush();
-            return self.insert(slot);
         }
-        self.insert(slot)
+        let t = self.insert(slot);
+        if let Some(Some(s)) = self.slots.get_mut(t) {
+            s.conn.session.worker = self.index;
+            s.conn.session.token = t;
+        }
+        t
     }
 
     fn insert(&mut self, slot: Slot<S>) -> Token {
@@ -145,6 +154,11 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     pub fn close(&mut self, t: Token) {
         if let Some(slot) = self.slots.get_mut(t) {
             if let Some(old) = slot.take() {
+                if old.conn.blocked() {
+                    // Still waiting: forget it. Already served: its reply is on the way
+                    // and will be undone when it finds no one here.
+                    self.engine.blocking.cancel(old.conn.session.id);
+                }
                 self.engine.clients.unregister(old.conn.session.id);
                 self.free.push(t);
                 self.live -= 1;
@@ -168,12 +182,18 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         if !self.pending.is_empty() {
             return Duration::ZERO;
         }
-        self.next_tick.saturating_duration_since(self.clock.now())
+        let mut due = self.next_tick;
+        if let Some(Reverse((d, _, _))) = self.timeouts.peek() {
+            due = due.min(*d);
+        }
+        due.saturating_duration_since(self.clock.now())
     }
 
     /// Serves connections with work left and runs the periodic tick when it is due.
     pub fn handle_timeout(&mut self) {
         let now = self.clock.snapshot();
+        self.deliver(now);
+        self.expire_blocks(now);
         for _ in 0..self.pending.len() {
             let Some(t) = self.pending.pop_front() else {
                 break;
@@ -201,6 +221,47 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         }
     }
 
+    /// Hands the replies that other workers (or this one) produced for blocked clients to
+    /// their connections and runs what those clients sent meanwhile; a reply whose client
+    /// is gone is undone (its elements go back).
+    fn deliver(&mut self, now: crate::time::Now) {
+        for d in self.engine.blocking.take_mail(self.index) {
+            let here = matches!(
+                self.slots.get(d.token),
+                Some(Some(s)) if s.conn.session.id == d.client && s.conn.blocked()
+            );
+            if here {
+                if let Some(Some(slot)) = self.slots.get_mut(d.token) {
+                    slot.conn.unblock(&d.reply);
+                }
+                self.drive(d.token, now);
+            } else if let Some(u) = d.undo {
+                crate::cmd::blocking::undo(&self.engine, u, now.unix);
+            }
+        }
+    }
+
+    /// Times out blocked connections whose deadline passed: `*-1`, as Redis.
+    fn expire_blocks(&mut self, now: crate::time::Now) {
+        while let Some(Reverse((due, t, client))) = self.timeouts.peek().copied() {
+            if due > now.mono {
+                break;
+            }
+            self.timeouts.pop();
+            let live = matches!(
+                self.slots.get(t),
+                Some(Some(s)) if s.conn.session.id == client && s.conn.deadline() == Some(due)
+            );
+            // Still waiting (not served meanwhile, whose reply would be in the mail)?
+            if live && self.engine.blocking.cancel(client).is_some() {
+                if let Some(Some(slot)) = self.slots.get_mut(t) {
+                    slot.conn.unblock(b"*-1\r\n");
+                }
+                self.drive(t, now);
+            }
+        }
+    }
+
     /// Closes connections idle for longer than the `timeout` setting (0 = never), as Redis
     /// does: without a reply.
     fn close_idle(&mut self, now: Instant) {
@@ -209,7 +270,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             return;
         }
         let limit = Duration::from_secs(timeout);
-        self.close_where(|conn| conn.idle(now) > limit);
+        // Blocked clients are exempt, as in Redis.
+        self.close_where(|conn| !conn.blocked() && conn.idle(now) > limit);
     }
 
     /// Closes connections that CLIENT KILL marked.
@@ -324,6 +386,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 }
             }
         };
+        if let Some(due) = slot.conn.take_new_deadline() {
+            self.timeouts.push(Reverse((due, t, slot.conn.session.id)));
+        }
         if close {
             self.close(t);
         }

@@ -162,6 +162,18 @@ pub fn run(config: Config) -> io::Result<()> {
             })?;
         workers.push(WorkerHandle { tx, waker, thread });
     }
+    // Replies for blocked clients reach their worker through its mailbox and this wake-up.
+    engine.blocking.set_wakers(
+        workers
+            .iter()
+            .map(|w| {
+                let waker = Arc::clone(&w.waker);
+                Box::new(move || {
+                    let _ = waker.wake();
+                }) as kv_core::blocking::Wake
+            })
+            .collect(),
+    );
 
     let mut poll = Poll::new()?;
     poll.registry()

@@ -1,45 +1,494 @@
-//! Blocking commands.
+//! Blocking commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP;
+//! and the command layer's part of serving blocked clients ([`CmdServer`], [`signal`]).
+//!
+//! A blocking command first looks at its keys in order, under the write locks of all their
+//! shards: a key of the wrong type answers WRONGTYPE at once, the first key with data is
+//! popped from as the non-blocking form would. When none has data the client is registered
+//! in [`crate::blocking::Blocking`] (still under those locks, so no push can slip between
+//! the look and the registration) and its connection stops executing until a writer serves
+//! it, its timeout passes (`*-1`), or CLIENT UNBLOCK. See `crate::blocking` for the protocol.
+//!
+//! After every write command [`signal`] hands the keys it wrote to the registry, which
+//! serves the clients blocked on them, in the order they blocked, before the writer's next
+//! command: LPUSH's reply counts the elements that blocked clients then take.
 
-use super::{CmdResult, Ctx, Error};
-use crate::resp::Args;
+use super::zsets::{mpop_args as zmpop_args, mpop_reply as zmpop_reply, pop_items, score_reply};
+use super::{arg_i64, CmdResult, Command, Ctx, Error};
+use crate::blocking::{Check, End, Op, Server, Undo, Waiter};
+use crate::db::{Item, Multi, Value, Write};
+use crate::num::LongDouble;
+use crate::resp::{encode, Args};
+use crate::types::list::List;
+use crate::types::zset::ZSet;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-/// BLPOP (not yet implemented).
-pub fn blpop(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+/// Parses a blocking timeout in seconds (decimals allowed) as Redis 7.0 does: the
+/// milliseconds are `ceill(seconds * 1000)`; 0 means forever.
+pub(crate) fn timeout_arg(arg: &[u8]) -> Result<u64, Error> {
+    let ms = match LongDouble::parse(arg) {
+        Ok(t) => t.ceil_millis(),
+        // inf: Redis's cast of an infinite product is negative.
+        Err(true) => i64::MIN,
+        Err(false) => return Err(Error::Msg("ERR timeout is not a float or out of range")),
+    };
+    u64::try_from(ms).map_err(|_| Error::Msg("ERR timeout is negative"))
 }
 
-/// BRPOP (not yet implemented).
-pub fn brpop(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+fn parse_end(arg: &[u8]) -> Result<End, Error> {
+    if arg.eq_ignore_ascii_case(b"LEFT") {
+        Ok(End::Left)
+    } else if arg.eq_ignore_ascii_case(b"RIGHT") {
+        Ok(End::Right)
+    } else {
+        Err(Error::Syntax)
+    }
 }
 
-/// BLMOVE (not yet implemented).
-pub fn blmove(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+fn pop(l: &mut List, end: End) -> Option<Vec<u8>> {
+    match end {
+        End::Left => l.pop_front(),
+        End::Right => l.pop_back(),
+    }
 }
 
-/// BRPOPLPUSH (not yet implemented).
-pub fn brpoplpush(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+fn push(l: &mut List, end: End, e: &[u8]) {
+    match end {
+        End::Left => l.push_front(e),
+        End::Right => l.push_back(e),
+    }
 }
 
-/// BLMPOP (not yet implemented).
-pub fn blmpop(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+const WRONGTYPE: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+fn leave(empty: bool) -> Write {
+    if empty {
+        Write::Remove
+    } else {
+        Write::Keep
+    }
 }
 
-/// BZPOPMIN (not yet implemented).
-pub fn bzpopmin(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+/// What is under a key, for the blocking commands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Missing,
+    List,
+    ZSet,
+    Other,
 }
 
-/// BZPOPMAX (not yet implemented).
-pub fn bzpopmax(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+fn kind(m: &mut Multi<'_>, key: &[u8]) -> Kind {
+    m.read(key, |item| match &item.value {
+        Value::List(_) => Kind::List,
+        Value::ZSet(_) => Kind::ZSet,
+        _ => Kind::Other,
+    })
+    .unwrap_or(Kind::Missing)
 }
 
-/// BZMPOP (not yet implemented).
-pub fn bzmpop(_ctx: &mut Ctx<'_>, _args: &Args<'_>, _out: &mut Vec<u8>) -> CmdResult {
-    Err(Error::Msg("ERR not implemented yet"))
+/// Pops for `op` from `key` (which holds data of the op's kind): the reply, and what to put
+/// back if the reply cannot be delivered. For BLMOVE the destination's type is checked
+/// first (WRONGTYPE and nothing popped, as LMOVE), the element pushed there and `dst`
+/// named in `ready`.
+fn pop_for(
+    m: &mut Multi<'_>,
+    db: usize,
+    key: &[u8],
+    op: &Op,
+    ready: &mut Vec<(usize, Vec<u8>)>,
+) -> (Vec<u8>, Option<Undo>) {
+    let mut out = Vec::new();
+    match op {
+        Op::Pop(end) | Op::MPop(end, _) => {
+            let count = match op {
+                Op::MPop(_, c) => *c,
+                _ => 1,
+            };
+            let items = m
+                .write(key, |item| match item.map(|i| &mut i.value) {
+                    Some(Value::List(l)) => {
+                        let mut v = Vec::new();
+                        while v.len() < count {
+                            match pop(l, *end) {
+                                Some(e) => v.push(e),
+                                None => break,
+                            }
+                        }
+                        (leave(l.is_empty()), v)
+                    }
+                    _ => (Write::Keep, Vec::new()),
+                })
+                .unwrap_or_default();
+            if let Op::Pop(_) = op {
+                encode::array(&mut out, 2);
+                encode::bulk(&mut out, key);
+                if let Some(e) = items.first() {
+                    encode::bulk(&mut out, e);
+                }
+            } else {
+                encode::array(&mut out, 2);
+                encode::bulk(&mut out, key);
+                encode::array(&mut out, items.len());
+                for e in &items {
+                    encode::bulk(&mut out, e);
+                }
+            }
+            let undo = Undo::List {
+                db,
+                key: key.to_vec(),
+                end: *end,
+                items,
+            };
+            (out, Some(undo))
+        }
+        Op::Move { dst, from, to } => {
+            if !matches!(kind(m, dst), Kind::Missing | Kind::List) {
+                out.extend_from_slice(WRONGTYPE);
+                return (out, None);
+            }
+            let Some(e) = m
+                .write(key, |item| match item.map(|i| &mut i.value) {
+                    Some(Value::List(l)) => {
+                        let e = pop(l, *from);
+                        (leave(l.is_empty()), e)
+                    }
+                    _ => (Write::Keep, None),
+                })
+                .flatten()
+            else {
+                encode::null_array(&mut out);
+                return (out, None);
+            };
+            m.write(dst, |item| match item {
+                Some(Item {
+                    value: Value::List(l),
+                    ..
+                }) => {
+                    push(l, *to, &e);
+                    (Write::Keep, ())
+                }
+                _ => {
+                    let mut l = List::new();
+                    l.push_back(&e);
+                    (Write::Put(Item::new(Value::List(Box::new(l)))), ())
+                }
+            });
+            ready.push((db, dst.clone()));
+            encode::bulk(&mut out, &e);
+            (out, None)
+        }
+        Op::ZPop(max) | Op::ZMPop(max, _) => {
+            let count = match op {
+                Op::ZMPop(_, c) => *c,
+                _ => 1,
+            };
+            let items = m
+                .write(key, |item| match item.map(|i| &mut i.value) {
+                    Some(Value::ZSet(z)) => {
+                        let v = pop_items(z, *max, count);
+                        (leave(z.is_empty()), v)
+                    }
+                    _ => (Write::Keep, Vec::new()),
+                })
+                .unwrap_or_default();
+            if let Op::ZPop(_) = op {
+                encode::array(&mut out, 3);
+                encode::bulk(&mut out, key);
+                if let Some((member, score)) = items.first() {
+                    encode::bulk(&mut out, member);
+                    score_reply(&mut out, *score);
+                }
+            } else {
+                zmpop_reply(&mut out, key, &items);
+            }
+            let undo = Undo::ZSet {
+                db,
+                key: key.to_vec(),
+                items,
+            };
+            (out, Some(undo))
+        }
+    }
+}
+
+/// The command layer's side of serving blocked clients (see [`crate::blocking::Server`]).
+pub struct CmdServer;
+
+impl Server for CmdServer {
+    fn check(&mut self, m: &mut Multi<'_>, key: &[u8], w: &Waiter) -> Check {
+        match (kind(m, key), w.op.wants_list()) {
+            (Kind::List, true) | (Kind::ZSet, false) => Check::Ready,
+            (Kind::List, false) | (Kind::ZSet, true) => Check::Skip,
+            _ => Check::Stop,
+        }
+    }
+
+    fn serve(
+        &mut self,
+        m: &mut Multi<'_>,
+        key: &[u8],
+        w: &Waiter,
+        ready: &mut Vec<(usize, Vec<u8>)>,
+    ) -> (Vec<u8>, Option<Undo>) {
+        pop_for(m, w.db, key, &w.op, ready)
+    }
+}
+
+/// Serves the clients blocked on the keys that the write command `cmd` (just run with
+/// `args` in the session's database) may have given data. Cheap (one atomic load) when
+/// nobody is blocked.
+pub fn signal(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
+    let blocking = &ctx.engine.blocking;
+    if blocking.blocked() == 0 {
+        return;
+    }
+    let db = ctx.session.db;
+    let int = |i: usize| {
+        crate::resp::parse::parse_i64(args.get(i)).and_then(|n| usize::try_from(n).ok())
+    };
+    let mut ready: Vec<(usize, Vec<u8>)> = match cmd.name {
+        "swapdb" => match (int(1), int(2)) {
+            (Some(a), Some(b)) => blocking.keys_of(a, b),
+            _ => Vec::new(),
+        },
+        "move" => int(2)
+            .map(|to| (to, args.get(1).to_vec()))
+            .into_iter()
+            .collect(),
+        "copy" => {
+            let mut v = alloc::vec![(db, args.get(2).to_vec())];
+            let mut i = 3;
+            while i + 1 < args.len() {
+                if args.get(i).eq_ignore_ascii_case(b"DB") {
+                    if let Some(n) = int(i + 1) {
+                        v.push((n, args.get(2).to_vec()));
+                    }
+                }
+                i += 1;
+            }
+            v
+        }
+        _ => cmd
+            .key_positions(args)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| (db, args.get(i).to_vec()))
+            .collect(),
+    };
+    blocking.serve(ctx.engine.dbs(), ctx.now.unix, &mut ready, &mut CmdServer);
+}
+
+/// Puts back what a delivery popped for a client that disconnected before it arrived, and
+/// serves whoever waits on that key now.
+pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMillis) {
+    let (db_index, key) = match &undo {
+        Undo::List { db, key, .. } | Undo::ZSet { db, key, .. } => (*db, key.clone()),
+    };
+    let Some(db) = engine.dbs().get(db_index) else {
+        return;
+    };
+    let limits = crate::types::zset::Limits::from(engine.encodings());
+    db.write(&key, now, |item| match undo {
+        Undo::List { end, items, .. } => match item {
+            Some(Item {
+                value: Value::List(l),
+                ..
+            }) => {
+                for e in items.iter().rev() {
+                    push(l, end, e);
+                }
+                (Write::Keep, ())
+            }
+            Some(_) => (Write::Keep, ()), // the key changed type meanwhile: Redis would not have popped
+            None => {
+                let mut l = List::new();
+                for e in items.iter().rev() {
+                    push(&mut l, end, e);
+                }
+                (Write::Put(Item::new(Value::List(Box::new(l)))), ())
+            }
+        },
+        Undo::ZSet { items, .. } => match item {
+            Some(Item {
+                value: Value::ZSet(z),
+                ..
+            }) => {
+                for (m, s) in &items {
+                    if z.score(m).is_none() {
+                        z.insert(m, *s, limits);
+                    }
+                }
+                (Write::Keep, ())
+            }
+            Some(_) => (Write::Keep, ()),
+            None => {
+                let mut z = ZSet::new();
+                for (m, s) in &items {
+                    z.insert(m, *s, limits);
+                }
+                (Write::Put(Item::new(Value::ZSet(Box::new(z)))), ())
+            }
+        },
+    });
+    let mut ready = alloc::vec![(db_index, key)];
+    engine
+        .blocking
+        .serve(engine.dbs(), now, &mut ready, &mut CmdServer);
+}
+
+/// The shared body of the blocking commands: `keys` in order; serve at once from the first
+/// with data, else block (or answer `*-1` when blocking is not allowed).
+fn block_on(
+    ctx: &mut Ctx<'_>,
+    keys: Vec<&[u8]>,
+    op: Op,
+    timeout_ms: u64,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let db = ctx.session.db;
+    let mut locks = keys.clone();
+    if let Op::Move { dst, .. } = &op {
+        locks.push(dst);
+    }
+    let blocking = &ctx.engine.blocking;
+    let session = &mut *ctx.session;
+    let reply = ctx.engine.db(db).multi(&locks, ctx.now.unix, |m| {
+        for k in &keys {
+            match (kind(m, k), op.wants_list()) {
+                (Kind::Missing, _) => {}
+                (Kind::List, true) | (Kind::ZSet, false) => {
+                    // The keys this gives data (BLMOVE's destination) are served by
+                    // `signal` after the command, like any write's.
+                    return Ok(Some(pop_for(m, db, k, &op, &mut Vec::new()).0));
+                }
+                _ => return Err(Error::WrongType),
+            }
+        }
+        if session.deny_blocking {
+            let mut o = Vec::new();
+            encode::null_array(&mut o);
+            return Ok(Some(o));
+        }
+        let mut uniq: Vec<Vec<u8>> = Vec::with_capacity(keys.len());
+        for k in &keys {
+            if !uniq.iter().any(|u| u.as_slice() == *k) {
+                uniq.push(k.to_vec());
+            }
+        }
+        blocking.register(Waiter {
+            client: session.id,
+            worker: session.worker,
+            token: session.token,
+            db,
+            keys: uniq,
+            op: op.clone(),
+        });
+        session.block = Some(timeout_ms);
+        Ok(None)
+    })?;
+    if let Some(r) = reply {
+        out.extend_from_slice(&r);
+    }
+    Ok(())
+}
+
+fn pop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, op: Op) -> CmdResult {
+    let last = args.len() - 1;
+    let timeout = timeout_arg(args.get(last))?;
+    let keys = (1..last).map(|i| args.get(i)).collect();
+    block_on(ctx, keys, op, timeout, out)
+}
+
+/// `BLPOP key [key ...] timeout`.
+pub fn blpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    pop_generic(ctx, args, out, Op::Pop(End::Left))
+}
+
+/// `BRPOP key [key ...] timeout`.
+pub fn brpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    pop_generic(ctx, args, out, Op::Pop(End::Right))
+}
+
+/// `BZPOPMIN key [key ...] timeout`.
+pub fn bzpopmin(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    pop_generic(ctx, args, out, Op::ZPop(false))
+}
+
+/// `BZPOPMAX key [key ...] timeout`.
+pub fn bzpopmax(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    pop_generic(ctx, args, out, Op::ZPop(true))
+}
+
+fn move_generic(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    from: End,
+    to: End,
+    timeout_at: usize,
+) -> CmdResult {
+    let timeout = timeout_arg(args.get(timeout_at))?;
+    let op = Op::Move {
+        dst: args.get(2).to_vec(),
+        from,
+        to,
+    };
+    block_on(ctx, alloc::vec![args.get(1)], op, timeout, out)
+}
+
+/// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout`.
+pub fn blmove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let from = parse_end(args.get(3))?;
+    let to = parse_end(args.get(4))?;
+    move_generic(ctx, args, out, from, to, 5)
+}
+
+/// `BRPOPLPUSH source destination timeout`.
+pub fn brpoplpush(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    move_generic(ctx, args, out, End::Right, End::Left, 3)
+}
+
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`.
+pub fn blmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let timeout = timeout_arg(args.get(1))?;
+    let (numkeys, end, count) = lmpop_args(args, 2)?;
+    let keys = (0..numkeys).map(|i| args.get(3 + i)).collect();
+    block_on(ctx, keys, Op::MPop(end, count), timeout, out)
+}
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`.
+pub fn bzmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let timeout = timeout_arg(args.get(1))?;
+    let (numkeys, max, count) = zmpop_args(args, 2)?;
+    let keys = (0..numkeys).map(|i| args.get(3 + i)).collect();
+    block_on(ctx, keys, Op::ZMPop(max, count), timeout, out)
+}
+
+/// Parses `numkeys key... LEFT|RIGHT [COUNT count]` with `numkeys` at `at` (LMPOP's
+/// syntax): (numkeys, end, count), with Redis's errors.
+pub(crate) fn lmpop_args(args: &Args<'_>, at: usize) -> Result<(usize, End, usize), Error> {
+    let numkeys = match arg_i64(args.get(at)) {
+        Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => return Err(Error::Msg("ERR numkeys should be greater than 0")),
+    };
+    if numkeys > args.len().saturating_sub(at + 2) {
+        return Err(Error::Syntax);
+    }
+    let where_at = at + 1 + numkeys;
+    let end = parse_end(args.get(where_at))?;
+    let mut count: Option<usize> = None;
+    let mut j = where_at + 1;
+    while j < args.len() {
+        if count.is_none() && j + 1 < args.len() && args.get(j).eq_ignore_ascii_case(b"COUNT") {
+            count = match arg_i64(args.get(j + 1)) {
+                Ok(c) if c >= 1 => Some(usize::try_from(c).unwrap_or(usize::MAX)),
+                _ => return Err(Error::Msg("ERR count should be greater than 0")),
+            };
+            j += 2;
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    Ok((numkeys, end, count.unwrap_or(1)))
 }

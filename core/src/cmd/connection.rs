@@ -202,6 +202,8 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         encode::bulk(out, &line);
     } else if is(b"KILL") {
         client_kill(ctx, args, out)?;
+    } else if is(b"UNBLOCK") {
+        client_unblock(ctx, args, out)?;
     } else if is(b"HELP") {
         arity(2, "help")?;
         encode::array(out, CLIENT_HELP.len());
@@ -237,9 +239,14 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, out: &mut Vec<u8>) {
     let mut w = FmtOut(out);
     let _ = write!(
         w,
-        " age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
+        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
         secs(e.created),
         secs(v.last_active),
+        if ctx.engine.blocking.is_blocked(e.id) {
+            "b"
+        } else {
+            "N"
+        },
         v.db,
         v.qbuf,
         v.omem,
@@ -262,6 +269,49 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, out: &mut Vec<u8>) {
 }
 
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`.
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: ends another client's block as a timeout (`*-1`)
+/// or with `-UNBLOCKED client unblocked via CLIENT UNBLOCK`; `:1` if it was blocked.
+fn client_unblock(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() < 3 {
+        return Err(Error::SubcommandArity("unblock"));
+    }
+    if args.len() > 4 {
+        out.extend_from_slice(
+            b"-ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.\r\n",
+        );
+        return Ok(());
+    }
+    let error = match args.len() {
+        4 if args.get(3).eq_ignore_ascii_case(b"TIMEOUT") => false,
+        4 if args.get(3).eq_ignore_ascii_case(b"ERROR") => true,
+        4 => return Err(Error::Msg("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+        _ => false,
+    };
+    let id = super::arg_i64(args.get(2))?;
+    let blocking = &ctx.engine.blocking;
+    let waiter = usize::try_from(id).ok().and_then(|id| blocking.cancel(id));
+    let Some(w) = waiter else {
+        encode::int(out, 0);
+        return Ok(());
+    };
+    let reply: &[u8] = if error {
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    } else {
+        b"*-1\r\n"
+    };
+    blocking.deliver(
+        w.worker,
+        crate::blocking::Delivery {
+            token: w.token,
+            client: w.client,
+            reply: reply.to_vec(),
+            undo: None,
+        },
+    );
+    encode::int(out, 1);
+    Ok(())
+}
+
 fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut ids: Option<Vec<usize>> = None;
     let mut none = false;

@@ -61,6 +61,16 @@ pub struct Session {
     pub lib: (Vec<u8>, Vec<u8>),
     /// The command running or last run, as (name, subcommand or "").
     pub cmd: (&'static str, &'static str),
+    /// The worker that owns the connection (blocked clients are served through it).
+    pub worker: usize,
+    /// The connection's token in its worker.
+    pub token: usize,
+    /// Set by a blocking command that registered the client as blocked: its timeout in
+    /// milliseconds (0 = forever). The connection executes nothing more until the client
+    /// is served, times out or is unblocked.
+    pub block: Option<u64>,
+    /// Blocking commands answer at once as if timed out (inside MULTI).
+    pub deny_blocking: bool,
 }
 
 impl Session {
@@ -192,6 +202,11 @@ pub enum KeySpecError {
 }
 
 impl Command {
+    /// Whether the command may write (its flags say `write`).
+    pub fn is_write(&self) -> bool {
+        self.flags.first() == Some(&"write")
+    }
+
     /// Whether the command takes key arguments at all.
     pub fn has_keys(&self) -> bool {
         self.first_key != 0 || self.flags.contains(&"movablekeys")
@@ -597,6 +612,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     let mark = out.len();
     if let Err(e) = (cmd.run)(ctx, args, out) {
         e.reply(cmd, args, out);
+    } else if cmd.is_write() {
+        blocking::signal(ctx, cmd, args);
     }
     if let Some(c) = counters {
         c.calls.bump(1);

@@ -494,9 +494,10 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         "clients" => {
             let _ = write!(
                 s,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
                 e.stats.connected_clients.load(crate::sync::Ordering::Relaxed),
                 e.config().maxclients,
+                e.blocking.blocked(),
             );
         }
         "memory" => {

@@ -36,6 +36,26 @@ impl List {
         self.items.push_back(Box::from(element));
     }
 
+    /// Prepends `element` at the head.
+    pub fn push_front(&mut self, element: &[u8]) {
+        self.bytes += element.len();
+        self.items.push_front(Box::from(element));
+    }
+
+    /// Removes and returns the head element.
+    pub fn pop_front(&mut self) -> Option<alloc::vec::Vec<u8>> {
+        let e = self.items.pop_front()?;
+        self.bytes -= e.len();
+        Some(e.into_vec())
+    }
+
+    /// Removes and returns the tail element.
+    pub fn pop_back(&mut self) -> Option<alloc::vec::Vec<u8>> {
+        let e = self.items.pop_back()?;
+        self.bytes -= e.len();
+        Some(e.into_vec())
+    }
+
     /// The elements from head to tail.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
         self.items.iter().map(|e| &**e)
