@@ -6,6 +6,7 @@
 mod atomicity;
 mod commands;
 mod diff_bitmaps;
+mod diff_blocking;
 mod diff_glob;
 mod diff_hashes;
 mod diff_sets;
