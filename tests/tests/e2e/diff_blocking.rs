@@ -265,18 +265,18 @@ fn show(bytes: &[u8]) -> String {
     s
 }
 
-/// One connection of a scenario.
-struct Conn {
+/// One connection of a scenario (and of the stress tests).
+pub(crate) struct Conn {
     w: TcpStream,
     r: BufReader<TcpStream>,
-    id: i64,
+    pub(crate) id: i64,
     /// Commands sent whose replies were not read yet.
     pending: usize,
     open: bool,
 }
 
 impl Conn {
-    fn connect(port: u16) -> Conn {
+    pub(crate) fn connect(port: u16) -> Conn {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_nodelay(true).unwrap();
         s.set_read_timeout(Some(REPLY_WAIT)).unwrap();
@@ -296,13 +296,13 @@ impl Conn {
         c
     }
 
-    fn send(&mut self, args: &[Vec<u8>]) {
+    pub(crate) fn send(&mut self, args: &[Vec<u8>]) {
         self.w.write_all(&encode_command(args)).expect("send");
         self.pending += 1;
     }
 
     /// One reply, or an error (timeout, closed connection).
-    fn read(&mut self, wait: Duration) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn read(&mut self, wait: Duration) -> std::io::Result<Vec<u8>> {
         self.w.set_read_timeout(Some(wait)).unwrap();
         let r = read_reply(&mut self.r);
         if r.is_ok() {
@@ -311,13 +311,13 @@ impl Conn {
         r
     }
 
-    fn call(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
+    pub(crate) fn call(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
         self.send(args);
         self.read(REPLY_WAIT).expect("a reply")
     }
 
     /// True when bytes are ready to read now (within `wait`).
-    fn readable(&mut self, wait: Duration) -> bool {
+    pub(crate) fn readable(&mut self, wait: Duration) -> bool {
         if !self.r.buffer().is_empty() {
             return true;
         }

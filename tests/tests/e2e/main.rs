@@ -4,6 +4,7 @@
 //! `redis-benchmark`.
 
 mod atomicity;
+mod blocking_stress;
 mod commands;
 mod diff_bitmaps;
 mod diff_blocking;
