@@ -4,8 +4,10 @@
 //! `redis-benchmark`.
 
 mod atomicity;
+mod blocking_stress;
 mod commands;
 mod diff_bitmaps;
+mod diff_blocking;
 mod diff_glob;
 mod diff_hashes;
 mod diff_sets;
