@@ -32,9 +32,9 @@
 use crate::db::{Db, Multi};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap as HashMap;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use alloc::collections::BTreeMap as HashMap;
 
 /// Which end of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,7 +301,12 @@ impl Blocking {
     }
 
     /// The first waiter on (`db`, `key`) that is not in `skipped`.
-    fn first_waiter(&self, db: usize, key: &[u8], skipped: &[*const Waiter]) -> Option<Arc<Waiter>> {
+    fn first_waiter(
+        &self,
+        db: usize,
+        key: &[u8],
+        skipped: &[*const Waiter],
+    ) -> Option<Arc<Waiter>> {
         let reg = self.reg.lock();
         reg.keys
             .get(&(db, key.to_vec()))?

@@ -59,7 +59,46 @@ mod shuttle_lock {
 pub type Once<T> = spin::Once<T>;
 
 /// A spin mutex whose waiters back off to the OS (see [`Relax`]).
+#[cfg(not(kv_shuttle))]
 pub type Mutex<T> = spin::mutex::SpinMutex<T, Relax>;
+
+/// Under `--cfg kv_shuttle`, shuttle's mutex behind the spin mutex's `new`/`lock` API, so
+/// that the blocked-client registry's interleavings are explored too (a spin lock would
+/// spin forever under shuttle's scheduler).
+#[cfg(kv_shuttle)]
+pub struct Mutex<T>(shuttle::sync::Mutex<T>);
+
+#[cfg(kv_shuttle)]
+impl<T> Mutex<T> {
+    /// A mutex around `v`.
+    pub fn new(v: T) -> Self {
+        Mutex(shuttle::sync::Mutex::new(v))
+    }
+
+    /// Locks it.
+    pub fn lock(&self) -> shuttle::sync::MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks it if free.
+    pub fn try_lock(&self) -> Option<shuttle::sync::MutexGuard<'_, T>> {
+        self.0.try_lock().ok()
+    }
+}
+
+#[cfg(kv_shuttle)]
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+#[cfg(kv_shuttle)]
+impl<T> core::fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Mutex")
+    }
+}
 
 /// Spins a thread waiting for a lock does between offers to yield the CPU.
 pub const SPINS_BEFORE_YIELD: usize = 64;

@@ -15,9 +15,9 @@ use crate::io::{IoError, Socket};
 use crate::sync::Arc;
 use crate::time::{Clock, Instant};
 use alloc::collections::{BinaryHeap, VecDeque};
-use core::cmp::Reverse;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 use core::time::Duration;
 
 /// Bytes read from a socket at a time (the worker's one read buffer).

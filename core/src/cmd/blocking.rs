@@ -244,9 +244,8 @@ pub fn signal(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
         return;
     }
     let db = ctx.session.db;
-    let int = |i: usize| {
-        crate::resp::parse::parse_i64(args.get(i)).and_then(|n| usize::try_from(n).ok())
-    };
+    let int =
+        |i: usize| crate::resp::parse::parse_i64(args.get(i)).and_then(|n| usize::try_from(n).ok());
     let mut ready: Vec<(usize, Vec<u8>)> = match cmd.name {
         "swapdb" => match (int(1), int(2)) {
             (Some(a), Some(b)) => blocking.keys_of(a, b),

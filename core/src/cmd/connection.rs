@@ -284,7 +284,11 @@ fn client_unblock(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     let error = match args.len() {
         4 if args.get(3).eq_ignore_ascii_case(b"TIMEOUT") => false,
         4 if args.get(3).eq_ignore_ascii_case(b"ERROR") => true,
-        4 => return Err(Error::Msg("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+        4 => {
+            return Err(Error::Msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
         _ => false,
     };
     let id = super::arg_i64(args.get(2))?;

@@ -761,8 +761,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, max: bool)
     } else {
         1
     };
-    let popped = modify(ctx, args.get(1), |z| pop_items(z, max, count))?
-    .unwrap_or_default();
+    let popped = modify(ctx, args.get(1), |z| pop_items(z, max, count))?.unwrap_or_default();
     encode::array(out, popped.len() * 2);
     for (member, score) in popped {
         encode::bulk(out, &member);
