@@ -27,9 +27,6 @@ const NOT_POSITIVE: Error = Error::Msg("ERR value is out of range, must be posit
 const RANK_ZERO: Error = Error::Msg(
     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
 );
-const RANK_RANGE: Error = Error::Msg(
-    "ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807",
-);
 const COUNT_NEGATIVE: Error = Error::Msg("ERR COUNT can't be negative");
 const MAXLEN_NEGATIVE: Error = Error::Msg("ERR MAXLEN can't be negative");
 const NUMKEYS: Error = Error::Msg("ERR numkeys should be greater than 0");
@@ -540,10 +537,9 @@ fn lpos_opts(args: &Args<'_>) -> Result<LposOpts, Error> {
         let more = j + 1 < args.len();
         if more && opt.eq_ignore_ascii_case(b"rank") {
             j += 1;
+            // Redis 7.0.15 takes any long here: RANK -9223372036854775808 wraps when
+            // negated and then matches from the tail without ever reaching a COUNT.
             let r = arg_i64(args.get(j))?;
-            if r == i64::MIN {
-                return Err(RANK_RANGE);
-            }
             if r == 0 {
                 return Err(RANK_ZERO);
             }
@@ -568,6 +564,8 @@ fn lpos_opts(args: &Args<'_>) -> Result<LposOpts, Error> {
 fn lpos_matches(l: &List, element: &[u8], o: &LposOpts) -> Vec<usize> {
     let from_tail = o.rank < 0;
     let rank = o.rank.unsigned_abs();
+    // RANK i64::MIN, which Redis negates with wrap-around: every match ranks.
+    let wrapped = o.rank == i64::MIN;
     let len = l.len();
     let limit = match o.maxlen {
         0 => len,
@@ -580,13 +578,14 @@ fn lpos_matches(l: &List, element: &[u8], o: &LposOpts) -> Vec<usize> {
             return false;
         }
         matches += 1;
-        if matches < rank {
+        if !wrapped && matches < rank {
             return false;
         }
         found.push(if from_tail { len - index - 1 } else { index });
         match o.count {
             None => true,
             Some(0) => false,
+            Some(_) if wrapped => false,
             Some(c) => matches - rank + 1 >= c,
         }
     };

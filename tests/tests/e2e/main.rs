@@ -8,6 +8,7 @@ mod commands;
 mod diff_bitmaps;
 mod diff_glob;
 mod diff_hashes;
+mod diff_lists;
 mod diff_sets;
 mod diff_sort;
 mod differential;
