@@ -28,7 +28,7 @@ pub const SIZE_SAFETY_LIMIT: usize = 8192;
 /// Redis's `FILL_MAX`: the largest element count a positive fill asks for.
 const FILL_MAX: usize = 1 << 15;
 
-/// The first allocation of a chunk's buffer (it then doubles up to the chunk's cap).
+/// The first allocation of a chunk's buffer (it then grows by half up to the chunk's cap).
 const MIN_CHUNK_BYTES: usize = 16;
 
 /// A chunk whose buffer holds more than this many bytes shrinks when less than a quarter of
@@ -211,8 +211,9 @@ impl Chunk {
         if need <= self.cap() / 2 {
             return self.cap();
         }
-        need.max(self.cap().saturating_mul(2).min(fill.bytes))
-            .max(MIN_CHUNK_BYTES)
+        // 1.5x: geometric (amortised O(1) per byte) with less slack than doubling.
+        let grown = self.cap().saturating_add(self.cap() / 2);
+        need.max(grown.min(fill.bytes)).max(MIN_CHUNK_BYTES)
     }
 
     fn push_back(&mut self, e: &[u8], n: usize, fill: Fill) {
