@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Memory per element of hashes, sets and sorted sets: kv_server vs redis-server, one run.
+"""Memory per element of hashes, sets, sorted sets and lists: kv_server vs redis-server, one run.
 
     benches/types_memory.py [--kv-bin PATH] [--sizes 10,100,100000] [--elements 1000000]
 
 For each type and collection size N it fills both servers with enough keys of N elements to
 hold about --elements elements in all (16-byte fields/members, 16-byte values; set members
-are strings, so sets are hashtables past 512... as Redis), then prints, per element: the RSS
+are strings, so sets are hashtables past 512... as Redis; list elements are the 16-byte
+members, pushed with RPUSH), then prints, per element: the RSS
 growth (from /proc/PID/statm, after the fill, minus before) and MEMORY USAGE of one key
 divided by N, for both servers, and the ratio kv/redis.
 """
@@ -91,6 +92,8 @@ def fill(conn, kind, keys, n):
                 cmds.append((b"SADD", key, el))
             elif kind == "intset":
                 cmds.append((b"SADD", key, b"%d" % (e * 7)))
+            elif kind == "list":
+                cmds.append((b"RPUSH", key, el))
             else:
                 cmds.append((b"ZADD", key, b"%d" % e, el))
         conn.pipeline(cmds)
@@ -101,7 +104,7 @@ def main():
     ap.add_argument("--kv-bin", default=os.path.join(ROOT, "target/release/kv_server"))
     ap.add_argument("--sizes", default="10,100,100000")
     ap.add_argument("--elements", type=int, default=1_000_000)
-    ap.add_argument("--types", default="hash,set,intset,zset")
+    ap.add_argument("--types", default="hash,set,intset,zset,list")
     a = ap.parse_args()
     print(f"{'type':<7} {'N':>7} {'keys':>7} | {'kv RSS/el':>9} {'redis RSS/el':>12} {'ratio':>5} | "
           f"{'kv MEM/el':>9} {'redis MEM/el':>12} {'ratio':>5}")

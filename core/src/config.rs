@@ -70,8 +70,6 @@ pub struct Config {
     pub tcp_backlog: u32,
     /// When hashes, sets and sorted sets leave their small encodings.
     pub encodings: crate::types::EncodingLimits,
-    /// `list-max-listpack-size` (alias `list-max-ziplist-size`, default -2: 8 KiB nodes).
-    pub list_max_listpack_size: i64,
     /// `list-compress-depth` (default 0: no compression).
     pub list_compress_depth: i64,
 }
@@ -89,7 +87,6 @@ impl Default for Config {
             timeout: 0,
             tcp_backlog: 511,
             encodings: crate::types::EncodingLimits::default(),
-            list_max_listpack_size: -2,
             list_compress_depth: 0,
         }
     }
@@ -296,9 +293,9 @@ impl Config {
                 self.encodings.zset_max_listpack_value = parse_size(value)?
             }
             "list-max-listpack-size" | "list-max-ziplist-size" => {
-                self.list_max_listpack_size =
+                self.encodings.list_max_listpack_size =
                     parse_int(value, i64::from(i32::MIN), i64::from(i32::MAX))
-                        .map_err(SetError::Invalid)?
+                        .map_err(SetError::Invalid)? as i32
             }
             "list-compress-depth" => {
                 self.list_compress_depth =
@@ -374,7 +371,7 @@ impl Config {
                 let _ = write!(s, "{}", self.encodings.zset_max_listpack_value);
             }
             "list-max-listpack-size" | "list-max-ziplist-size" => {
-                let _ = write!(s, "{}", self.list_max_listpack_size);
+                let _ = write!(s, "{}", self.encodings.list_max_listpack_size);
             }
             "list-compress-depth" => {
                 let _ = write!(s, "{}", self.list_compress_depth);

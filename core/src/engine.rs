@@ -53,7 +53,7 @@ pub struct Engine {
     next_client_id: AtomicUsize,
     /// The encoding thresholds of the configuration, readable without the config lock (the
     /// write paths of hashes, sets and sorted sets read them on every insert).
-    encodings: [AtomicUsize; 5],
+    encodings: [AtomicUsize; 6],
 }
 
 impl Engine {
@@ -100,6 +100,8 @@ impl Engine {
             e.set_max_intset_entries,
             e.zset_max_listpack_entries,
             e.zset_max_listpack_value,
+            // Sign-extended into the word and truncated back by `encodings`.
+            e.list_max_listpack_size as isize as usize,
         ];
         for (cell, v) in self.encodings.iter().zip(values) {
             cell.store(v, Ordering::Relaxed);
@@ -108,13 +110,14 @@ impl Engine {
 
     /// The encoding thresholds now (relaxed loads, no lock).
     pub fn encodings(&self) -> crate::types::EncodingLimits {
-        let [a, b, c, d, e] = &self.encodings;
+        let [a, b, c, d, e, f] = &self.encodings;
         crate::types::EncodingLimits {
             hash_max_listpack_entries: a.load(Ordering::Relaxed),
             hash_max_listpack_value: b.load(Ordering::Relaxed),
             set_max_intset_entries: c.load(Ordering::Relaxed),
             zset_max_listpack_entries: d.load(Ordering::Relaxed),
             zset_max_listpack_value: e.load(Ordering::Relaxed),
+            list_max_listpack_size: f.load(Ordering::Relaxed) as isize as i32,
         }
     }
 

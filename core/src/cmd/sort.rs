@@ -49,6 +49,8 @@ struct Options<'a> {
     /// Some BY pattern had no `*`: no sorting at all (sticky, as in Redis).
     dontsort: bool,
     gets: Vec<&'a [u8]>,
+    /// The fill of the list STORE writes (`list-max-listpack-size`).
+    fill: i32,
 }
 
 /// Parses SORT's options as Redis's `sortCommandGeneric` does (the first error wins).
@@ -62,6 +64,7 @@ fn parse<'a>(args: &'a Args<'_>, readonly: bool) -> Result<Options<'a>, Error> {
         by: None,
         dontsort: false,
         gets: Vec::new(),
+        fill: crate::types::list::DEFAULT_FILL,
     };
     let mut j = 2;
     while j < args.len() {
@@ -422,7 +425,7 @@ fn attempt(
             }
         }
         Some(dst) => {
-            let mut list = List::new();
+            let mut list = List::with_fill(o.fill);
             for v in &values {
                 list.push_back(v.as_deref().unwrap_or_default());
             }
@@ -446,7 +449,8 @@ fn sort_generic(
     out: &mut Vec<u8>,
     readonly: bool,
 ) -> CmdResult {
-    let o = parse(args, readonly)?;
+    let mut o = parse(args, readonly)?;
+    o.fill = ctx.engine.encodings().list_max_listpack_size;
     let src = args.get(1);
     let mut locked: Vec<Vec<u8>> = Vec::new();
     for _ in 0..SORT_LOCK_ATTEMPTS {

@@ -38,6 +38,9 @@ pub struct EncodingLimits {
     pub zset_max_listpack_entries: usize,
     /// Longest member of a listpack sorted set (`zset-max-listpack-value`, 64).
     pub zset_max_listpack_value: usize,
+    /// The fill of new lists' chunks (`list-max-listpack-size`, alias
+    /// `list-max-ziplist-size`, -2: 8 KiB chunks; see [`list`]).
+    pub list_max_listpack_size: i32,
 }
 
 impl Default for EncodingLimits {
@@ -48,6 +51,7 @@ impl Default for EncodingLimits {
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            list_max_listpack_size: list::DEFAULT_FILL,
         }
     }
 }
