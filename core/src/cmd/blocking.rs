@@ -12,8 +12,9 @@
 //! serves the clients blocked on them, in the order they blocked, before the writer's next
 //! command: LPUSH's reply counts the elements that blocked clients then take.
 
+use super::lists::{move_in, mpop_args as lmpop_args, parse_end};
 use super::zsets::{mpop_args as zmpop_args, mpop_reply as zmpop_reply, pop_items, score_reply};
-use super::{arg_i64, CmdResult, Command, Ctx, Error};
+use super::{CmdResult, Command, Ctx, Error};
 use crate::blocking::{Check, End, Op, Server, Undo, Waiter};
 use crate::db::{Item, Multi, Value, Write};
 use crate::num::LongDouble;
@@ -33,16 +34,6 @@ pub(crate) fn timeout_arg(arg: &[u8]) -> Result<u64, Error> {
         Err(false) => return Err(Error::Msg("ERR timeout is not a float or out of range")),
     };
     u64::try_from(ms).map_err(|_| Error::Msg("ERR timeout is negative"))
-}
-
-fn parse_end(arg: &[u8]) -> Result<End, Error> {
-    if arg.eq_ignore_ascii_case(b"LEFT") {
-        Ok(End::Left)
-    } else if arg.eq_ignore_ascii_case(b"RIGHT") {
-        Ok(End::Right)
-    } else {
-        Err(Error::Syntax)
-    }
 }
 
 fn pop(l: &mut List, end: End) -> Option<Vec<u8>> {
@@ -93,6 +84,7 @@ fn kind(m: &mut Multi<'_>, key: &[u8]) -> Kind {
 /// named in `ready`.
 fn pop_for(
     m: &mut Multi<'_>,
+    fill: i32,
     db: usize,
     key: &[u8],
     op: &Op,
@@ -143,39 +135,14 @@ fn pop_for(
             (out, Some(undo))
         }
         Op::Move { dst, from, to } => {
-            if !matches!(kind(m, dst), Kind::Missing | Kind::List) {
-                out.extend_from_slice(WRONGTYPE);
-                return (out, None);
+            match move_in(m, key, dst, *from, *to, fill) {
+                Ok(Some(e)) => {
+                    ready.push((db, dst.clone()));
+                    encode::bulk(&mut out, &e);
+                }
+                Ok(None) => encode::null_array(&mut out),
+                Err(_) => out.extend_from_slice(WRONGTYPE),
             }
-            let Some(e) = m
-                .write(key, |item| match item.map(|i| &mut i.value) {
-                    Some(Value::List(l)) => {
-                        let e = pop(l, *from);
-                        (leave(l.is_empty()), e)
-                    }
-                    _ => (Write::Keep, None),
-                })
-                .flatten()
-            else {
-                encode::null_array(&mut out);
-                return (out, None);
-            };
-            m.write(dst, |item| match item {
-                Some(Item {
-                    value: Value::List(l),
-                    ..
-                }) => {
-                    push(l, *to, &e);
-                    (Write::Keep, ())
-                }
-                _ => {
-                    let mut l = List::new();
-                    l.push_back(&e);
-                    (Write::Put(Item::new(Value::List(Box::new(l)))), ())
-                }
-            });
-            ready.push((db, dst.clone()));
-            encode::bulk(&mut out, &e);
             (out, None)
         }
         Op::ZPop(max) | Op::ZMPop(max, _) => {
@@ -213,7 +180,19 @@ fn pop_for(
 }
 
 /// The command layer's side of serving blocked clients (see [`crate::blocking::Server`]).
-pub struct CmdServer;
+pub struct CmdServer {
+    /// The fill of lists that serving creates (a BLMOVE's destination).
+    fill: i32,
+}
+
+impl CmdServer {
+    /// A server with the engine's current list settings.
+    pub fn new(engine: &crate::engine::Engine) -> Self {
+        CmdServer {
+            fill: engine.encodings().list_max_listpack_size,
+        }
+    }
+}
 
 impl Server for CmdServer {
     fn check(&mut self, m: &mut Multi<'_>, key: &[u8], w: &Waiter) -> Check {
@@ -231,7 +210,7 @@ impl Server for CmdServer {
         w: &Waiter,
         ready: &mut Vec<(usize, Vec<u8>)>,
     ) -> (Vec<u8>, Option<Undo>) {
-        pop_for(m, w.db, key, &w.op, ready)
+        pop_for(m, self.fill, w.db, key, &w.op, ready)
     }
 }
 
@@ -275,7 +254,12 @@ pub fn signal(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
             .map(|i| (db, args.get(i).to_vec()))
             .collect(),
     };
-    blocking.serve(ctx.engine.dbs(), ctx.now.unix, &mut ready, &mut CmdServer);
+    blocking.serve(
+        ctx.engine.dbs(),
+        ctx.now.unix,
+        &mut ready,
+        &mut CmdServer::new(ctx.engine),
+    );
 }
 
 /// Puts back what a delivery popped for a client that disconnected before it arrived, and
@@ -288,6 +272,7 @@ pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMi
         return;
     };
     let limits = crate::types::zset::Limits::from(engine.encodings());
+    let fill = engine.encodings().list_max_listpack_size;
     db.write(&key, now, |item| match undo {
         Undo::List { end, items, .. } => match item {
             Some(Item {
@@ -301,7 +286,7 @@ pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMi
             }
             Some(_) => (Write::Keep, ()), // the key changed type meanwhile: Redis would not have popped
             None => {
-                let mut l = List::new();
+                let mut l = List::with_fill(fill);
                 for e in items.iter().rev() {
                     push(&mut l, end, e);
                 }
@@ -333,7 +318,7 @@ pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMi
     let mut ready = alloc::vec![(db_index, key)];
     engine
         .blocking
-        .serve(engine.dbs(), now, &mut ready, &mut CmdServer);
+        .serve(engine.dbs(), now, &mut ready, &mut CmdServer::new(engine));
 }
 
 /// The shared body of the blocking commands: `keys` in order; serve at once from the first
@@ -346,6 +331,7 @@ fn block_on(
     out: &mut Vec<u8>,
 ) -> CmdResult {
     let db = ctx.session.db;
+    let fill = ctx.engine.encodings().list_max_listpack_size;
     let mut locks = keys.clone();
     if let Op::Move { dst, .. } = &op {
         locks.push(dst);
@@ -359,7 +345,7 @@ fn block_on(
                 (Kind::List, true) | (Kind::ZSet, false) => {
                     // The keys this gives data (BLMOVE's destination) are served by
                     // `signal` after the command, like any write's.
-                    return Ok(Some(pop_for(m, db, k, &op, &mut Vec::new()).0));
+                    return Ok(Some(pop_for(m, fill, db, k, &op, &mut Vec::new()).0));
                 }
                 _ => return Err(Error::WrongType),
             }
@@ -450,44 +436,19 @@ pub fn brpoplpush(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
 
 /// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`.
 pub fn blmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    // Redis parses the timeout after the rest.
+    let (keys, end, count) = lmpop_args(args, 2)?;
     let timeout = timeout_arg(args.get(1))?;
-    let (numkeys, end, count) = lmpop_args(args, 2)?;
-    let keys = (0..numkeys).map(|i| args.get(3 + i)).collect();
+    let keys = keys.into_iter().map(|i| args.get(i)).collect();
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
     block_on(ctx, keys, Op::MPop(end, count), timeout, out)
 }
 
 /// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`.
 pub fn bzmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let timeout = timeout_arg(args.get(1))?;
+    // Redis parses the timeout after the rest.
     let (numkeys, max, count) = zmpop_args(args, 2)?;
+    let timeout = timeout_arg(args.get(1))?;
     let keys = (0..numkeys).map(|i| args.get(3 + i)).collect();
     block_on(ctx, keys, Op::ZMPop(max, count), timeout, out)
-}
-
-/// Parses `numkeys key... LEFT|RIGHT [COUNT count]` with `numkeys` at `at` (LMPOP's
-/// syntax): (numkeys, end, count), with Redis's errors.
-pub(crate) fn lmpop_args(args: &Args<'_>, at: usize) -> Result<(usize, End, usize), Error> {
-    let numkeys = match arg_i64(args.get(at)) {
-        Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
-        _ => return Err(Error::Msg("ERR numkeys should be greater than 0")),
-    };
-    if numkeys > args.len().saturating_sub(at + 2) {
-        return Err(Error::Syntax);
-    }
-    let where_at = at + 1 + numkeys;
-    let end = parse_end(args.get(where_at))?;
-    let mut count: Option<usize> = None;
-    let mut j = where_at + 1;
-    while j < args.len() {
-        if count.is_none() && j + 1 < args.len() && args.get(j).eq_ignore_ascii_case(b"COUNT") {
-            count = match arg_i64(args.get(j + 1)) {
-                Ok(c) if c >= 1 => Some(usize::try_from(c).unwrap_or(usize::MAX)),
-                _ => return Err(Error::Msg("ERR count should be greater than 0")),
-            };
-            j += 2;
-        } else {
-            return Err(Error::Syntax);
-        }
-    }
-    Ok((numkeys, end, count.unwrap_or(1)))
 }

@@ -33,13 +33,7 @@ const NUMKEYS: Error = Error::Msg("ERR numkeys should be greater than 0");
 const COUNT_POSITIVE: Error = Error::Msg("ERR count should be greater than 0");
 
 /// An end of a list: LEFT is the head, RIGHT the tail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum End {
-    /// The head (LEFT, LPUSH, LPOP).
-    Left,
-    /// The tail (RIGHT, RPUSH, RPOP).
-    Right,
-}
+pub(crate) use crate::blocking::End;
 
 /// `LEFT` or `RIGHT` (any case); Redis's syntax error otherwise.
 pub(crate) fn parse_end(arg: &[u8]) -> Result<End, Error> {

@@ -520,26 +520,6 @@ impl List {
         Some(c.read_back(c.tail)?.0)
     }
 
-    /// Prepends `element` at the head.
-    pub fn push_front(&mut self, element: &[u8]) {
-        self.bytes += element.len();
-        self.items.push_front(Box::from(element));
-    }
-
-    /// Removes and returns the head element.
-    pub fn pop_front(&mut self) -> Option<alloc::vec::Vec<u8>> {
-        let e = self.items.pop_front()?;
-        self.bytes -= e.len();
-        Some(e.into_vec())
-    }
-
-    /// Removes and returns the tail element.
-    pub fn pop_back(&mut self) -> Option<alloc::vec::Vec<u8>> {
-        let e = self.items.pop_back()?;
-        self.bytes -= e.len();
-        Some(e.into_vec())
-    }
-
     /// The elements from head to tail.
     pub fn iter(&self) -> Iter<'_> {
         let front = self.chunks.front().map_or(0, |c| c.head);
