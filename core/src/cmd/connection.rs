@@ -174,7 +174,10 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         arity(3, "reply")?;
         let mode = args.get(2);
         if mode.eq_ignore_ascii_case(b"ON") {
+            // Clears SKIP too, so ON always answers, even right after SKIP (as Redis).
             ctx.session.reply_off = false;
+            ctx.session.skip_this = false;
+            ctx.session.skip_next = false;
             encode::ok(out);
         } else if mode.eq_ignore_ascii_case(b"OFF") {
             ctx.session.reply_off = true;
@@ -368,6 +371,9 @@ fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
 /// [SKIPME yes|no]`: the marked clients are closed by their workers at once (this one after
 /// its reply).
 fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() < 3 {
+        return Err(Error::SubcommandArity("kill"));
+    }
     let clients = ctx.engine.clients.list();
     if args.len() == 3 {
         let addr = args.get(2);

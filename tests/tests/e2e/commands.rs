@@ -625,3 +625,15 @@ fn zquery_end_to_end() {
         b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
     );
 }
+
+/// CLIENT REPLY ON answers even right after CLIENT REPLY SKIP (it clears the skip, as in
+/// Redis, whose own test suite waits for that `+OK`), on both servers alike.
+#[test]
+fn client_reply_on_right_after_skip_answers() {
+    for kind in [Kind::Kv, Kind::Redis] {
+        let server = support::server(kind);
+        let mut c = server.raw();
+        c.send(b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nPING\r\n");
+        assert_eq!(c.read_exact(12), b"+OK\r\n+PONG\r\n", "{kind:?}");
+    }
+}
