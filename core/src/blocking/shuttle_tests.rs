@@ -5,11 +5,9 @@
 //! whose key got data is served), nothing is served twice, and nothing is lost (popped
 //! elements are in exactly one reply or still in the key).
 
-use crate::cmd::{dispatch, Ctx, Session};
-use crate::config::{Config, Limits};
+use crate::cmd::Session;
+use crate::config::Config;
 use crate::engine::{Engine, HostFacts};
-use crate::resp::{Parsed, Parser};
-use crate::stats::WorkerStats;
 use crate::time::{Instant, Now, UnixMillis};
 use shuttle::thread;
 use std::sync::Arc;
@@ -46,23 +44,7 @@ fn session(id: usize, worker: usize) -> Session {
 }
 
 fn run(engine: &Engine, session: &mut Session, line: &str) -> Vec<u8> {
-    let mut input = line.as_bytes().to_vec();
-    input.extend_from_slice(b"\r\n");
-    let mut p = Parser::new();
-    let Ok(Parsed::Command { .. }) = p.parse(&input, &Limits::default(), true) else {
-        panic!("bad test line {line}");
-    };
-    let args = p.args(&input);
-    let mut out = Vec::new();
-    let stats = WorkerStats::default();
-    let mut ctx = Ctx {
-        engine,
-        stats: &stats,
-        now: NOW,
-        session,
-    };
-    dispatch(&mut ctx, &args, &mut out);
-    out
+    crate::cmd::testing::run_line(engine, session, NOW, line)
 }
 
 /// Runs a blocking command; if it blocks, waits for the reply in the worker's mailbox (as

@@ -644,6 +644,27 @@ pub(crate) mod testing {
     use crate::time::{Instant, UnixMillis};
     use std::vec::Vec;
 
+    /// Runs one inline command `line` on `engine` as `session` at `now`; the reply bytes.
+    pub fn run_line(engine: &Engine, session: &mut Session, now: Now, line: &str) -> Vec<u8> {
+        let mut input = line.as_bytes().to_vec();
+        input.extend_from_slice(b"\r\n");
+        let mut p = Parser::new();
+        let Ok(Parsed::Command { .. }) = p.parse(&input, &Limits::default(), true) else {
+            panic!("bad test line {line}");
+        };
+        let args = p.args(&input);
+        let mut out = Vec::new();
+        let stats = WorkerStats::default();
+        let mut ctx = Ctx {
+            engine,
+            stats: &stats,
+            now,
+            session,
+        };
+        dispatch(&mut ctx, &args, &mut out);
+        out
+    }
+
     /// An engine, a session and a clock to run commands with.
     pub struct Harness {
         pub engine: Engine,
@@ -671,23 +692,7 @@ pub(crate) mod testing {
 
         /// Runs one inline command line and returns the reply bytes.
         pub fn run(&mut self, line: &str) -> Vec<u8> {
-            let mut input = line.as_bytes().to_vec();
-            input.extend_from_slice(b"\r\n");
-            let mut p = Parser::new();
-            let Ok(Parsed::Command { .. }) = p.parse(&input, &Limits::default(), true) else {
-                panic!("bad test line {line}");
-            };
-            let args = p.args(&input);
-            let mut out = Vec::new();
-            let stats = WorkerStats::default();
-            let mut ctx = Ctx {
-                engine: &self.engine,
-                stats: &stats,
-                now: self.now,
-                session: &mut self.session,
-            };
-            dispatch(&mut ctx, &args, &mut out);
-            out
+            run_line(&self.engine, &mut self.session, self.now, line)
         }
 
         /// Runs a command and returns the reply as a string.
