@@ -595,7 +595,8 @@ fn zrange_generic(
             // As Redis: only a count other than -1 makes LIMIT "given" for the check below.
             has_limit = limit != -1;
             j += 2;
-        } else if !preset_rev && is(b"REV") {
+        } else if !preset_kind && !preset_rev && !rev && is(b"REV") {
+            // Only ZRANGE and ZRANGESTORE take REV, once (Redis's direction "auto").
             rev = true;
         } else if !preset_kind && kind == RangeType::Auto && is(b"BYLEX") {
             kind = RangeType::Lex;
@@ -1123,6 +1124,10 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
         None
     };
     let withscores = args.len() == 4;
+    // Redis refuses a negative count whose reply (two items a pick) would overflow.
+    if withscores && count.is_some_and(|c| c < -(i64::MAX / 2)) {
+        return Err(Error::Msg("ERR value is out of range"));
+    }
     let mut r = ctx.session.next_random();
     let mut next = move || {
         r ^= r << 13;
