@@ -233,11 +233,25 @@ impl Config {
     pub const IMMUTABLE: &'static [&'static str] =
         &["port", "bind", "workers", "databases", "tcp-backlog"];
 
+    /// The [`Config::IMMUTABLE`] parameters that CONFIG SET accepts when the value is the
+    /// current one (`port` and `bind` are mutable in Redis).
+    pub const SAME_VALUE_OK: &'static [&'static str] = &["port", "bind", "workers"];
+
     /// Sets parameter `name` (case-insensitive) at run time (CONFIG SET): as [`Config::set`],
     /// but the [`Config::IMMUTABLE`] ones are refused.
     pub fn set_live(&mut self, name: &str, value: &str) -> Result<(), SetError> {
         let lower = name.to_ascii_lowercase();
         if Self::IMMUTABLE.contains(&lower.as_str()) {
+            // Redis can change port and bind at run time; mini-kv cannot (nor its
+            // worker count), but setting them to the value they have is a no-op that
+            // succeeds, as Redis's CONFIG GET * / CONFIG SET round trip expects.
+            if Self::SAME_VALUE_OK.contains(&lower.as_str()) {
+                let mut probe = self.clone();
+                probe.set(&lower, value)?;
+                if probe.get(&lower) == self.get(&lower) {
+                    return Ok(());
+                }
+            }
             return Err(SetError::Immutable);
         }
         self.set(&lower, value)
@@ -484,6 +498,10 @@ mod tests {
         assert!(c.set("nonsense", "1").is_err());
         assert!(c.set("save", "").is_ok());
         assert_eq!(c.set_live("port", "1"), Err(SetError::Immutable));
+        assert_eq!(c.set_live("port", "7000"), Ok(()));
+        assert_eq!(c.set_live("workers", &c.get("workers").unwrap()), Ok(()));
+        let tb = c.get("tcp-backlog").unwrap();
+        assert_eq!(c.set_live("tcp-backlog", &tb), Err(SetError::Immutable));
         assert!(c.set_live("maxclients", "5").is_ok());
         assert_eq!(c.set_live("nosuch", "5"), Err(SetError::Unknown));
         for name in Config::NAMES {
