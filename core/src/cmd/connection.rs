@@ -200,7 +200,7 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
             .into_iter()
             .find(|e| e.id == ctx.session.id)
         {
-            client_line(ctx, &me, &mut line);
+            client_line(ctx, &me, args, &mut line);
         }
         encode::bulk(out, &line);
     } else if is(b"KILL") {
@@ -219,10 +219,31 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     Ok(())
 }
 
-/// Appends one CLIENT LIST line (Redis 7's fields, plus 7.2's lib-name and lib-ver).
-fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, out: &mut Vec<u8>) {
+/// Decimal digits of `k`.
+fn itoa_len(mut k: usize) -> usize {
+    let mut n = 1;
+    while k >= 10 {
+        k /= 10;
+        n += 1;
+    }
+    n
+}
+
+/// Appends one CLIENT LIST line (Redis 7's fields, plus 7.2's lib-name and lib-ver);
+/// `current` is the command being run (the caller's own line shows it as Redis does: in
+/// `qbuf` as its multibulk bytes, in `argv-mem` as its argument bytes, nothing in `omem`).
+fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec<u8>) {
     let mut v = e.view();
+    let mut argv_mem = 0;
     if e.id == ctx.session.id {
+        let n = current.len();
+        argv_mem = (0..n).map(|i| current.get(i).len()).sum::<usize>();
+        let header = |k: usize| 3 + itoa_len(k);
+        v.qbuf = header(n)
+            + (0..n)
+                .map(|i| header(current.get(i).len()) + current.get(i).len() + 2)
+                .sum::<usize>();
+        v.omem = 0;
         // This connection has not published its current state yet.
         v.name.clone_from(&ctx.session.name);
         v.lib.clone_from(&ctx.session.lib);
@@ -242,7 +263,7 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, out: &mut Vec<u8>) {
     let mut w = FmtOut(out);
     let _ = write!(
         w,
-        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
+        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
         secs(e.created),
         secs(v.last_active),
         if ctx.engine.blocking.is_blocked(e.id) {
@@ -252,6 +273,7 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, out: &mut Vec<u8>) {
         },
         v.db,
         v.qbuf,
+        argv_mem,
         v.omem,
         v.tot_mem,
     );
@@ -359,7 +381,7 @@ fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     if !none {
         for e in ctx.engine.clients.list() {
             if ids.as_ref().is_none_or(|ids| ids.contains(&e.id)) {
-                client_line(ctx, &e, &mut body);
+                client_line(ctx, &e, args, &mut body);
             }
         }
     }

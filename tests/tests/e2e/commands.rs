@@ -637,3 +637,32 @@ fn client_reply_on_right_after_skip_answers() {
         assert_eq!(c.read_exact(12), b"+OK\r\n+PONG\r\n", "{kind:?}");
     }
 }
+
+/// The caller's own CLIENT INFO / CLIENT LIST line shows the command being run as Redis
+/// does: `qbuf` its multibulk bytes, `argv-mem` its argument bytes, `omem` 0 (Redis's
+/// introspection tests match these fields).
+#[test]
+fn own_client_line_shows_the_current_command_as_redis() {
+    let field = |line: &[u8], name: &str| -> String {
+        let text = String::from_utf8_lossy(line).into_owned();
+        text.split_whitespace()
+            .find_map(|f| f.strip_prefix(&format!("{name}=")).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let mut seen = Vec::new();
+    for kind in [Kind::Redis, Kind::Kv] {
+        let server = support::server(kind);
+        let mut c = server.raw();
+        let id = c.call(&["CLIENT", "ID"]);
+        let id = String::from_utf8_lossy(&id[1..id.len() - 2]).into_owned();
+        let info = c.call(&["CLIENT", "INFO"]);
+        let list = c.call(&["CLIENT", "LIST", "ID", &id, "999999"]);
+        let fields: Vec<String> = ["qbuf", "argv-mem", "omem"]
+            .iter()
+            .flat_map(|n| [field(&info, n), field(&list, n)])
+            .collect();
+        seen.push(fields);
+    }
+    assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
+    assert_eq!(seen[0][0], "26");
+}
