@@ -9,6 +9,7 @@ use crate::sync::{AtomicUsize, CachePadded, Mutex, Ordering, RwLock, RwLockReadG
 use crate::time::Now;
 use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Facts about the process and host, given by the frontend (the core cannot ask an OS).
 #[derive(Clone, Debug, Default)]
@@ -44,6 +45,18 @@ pub struct Engine {
     pub clients: crate::clients::Registry,
     /// Blocked clients and the workers' mailboxes (BLPOP and friends).
     pub blocking: crate::blocking::Blocking,
+    /// Watched keys (WATCH).
+    pub watches: crate::watch::Watches,
+    /// One gate a worker: each worker holds its own (read side) around every command it
+    /// runs; EXEC takes the write side of all of them ([`Engine::exclusive`]).
+    gates: Box<[CachePadded<RwLock<()>>]>,
+    /// The gate of sessions whose worker index has no gate of its own (taken last by EXEC).
+    spare_gate: CachePadded<RwLock<()>>,
+    /// Serialises EXECs (taken before any gate's write side).
+    exec_lock: Mutex<()>,
+    /// Set while an EXEC waits for or holds the gates: workers wait before taking their
+    /// gate again, so an EXEC is never starved by a busy worker.
+    exec_pending: crate::sync::AtomicBool,
     /// When the engine started.
     pub started: Now,
     workers: Box<[CachePadded<WorkerStats>]>,
@@ -75,6 +88,13 @@ impl Engine {
             stats: ServerStats::default(),
             clients: crate::clients::Registry::default(),
             blocking: crate::blocking::Blocking::new(workers_n),
+            watches: crate::watch::Watches::default(),
+            gates: (0..workers_n)
+                .map(|_| CachePadded(RwLock::new(())))
+                .collect(),
+            spare_gate: CachePadded(RwLock::new(())),
+            exec_lock: Mutex::new(()),
+            exec_pending: crate::sync::AtomicBool::new(false),
             started: now,
             workers,
             ops: Mutex::new(OpsSampler::default()),
@@ -125,6 +145,35 @@ impl Engine {
     #[allow(clippy::indexing_slicing)] // `dbs` is never empty, so `i % len` is in range.
     pub fn db(&self, i: usize) -> &Db {
         &self.dbs[i % self.dbs.len()]
+    }
+
+    /// Worker `worker`'s gate, read side: held around one command (or one slice of
+    /// background work) so that no EXEC runs meanwhile.
+    pub fn gate(&self, worker: usize) -> RwLockReadGuard<'_, ()> {
+        while self.exec_pending.load(Ordering::Acquire) {
+            <crate::sync::Relax as spin::RelaxStrategy>::relax();
+        }
+        // A worker index past the gates (a harness's session) shares the spare gate.
+        self.gates.get(worker).unwrap_or(&self.spare_gate).read()
+    }
+
+    /// Runs `f` while no other command runs on any worker (EXEC): takes the EXEC lock,
+    /// then the write side of every worker's gate in index order. The caller holds no gate
+    /// (EXEC does not take one), and gate holders wait for nothing EXEC holds, so this
+    /// cannot deadlock.
+    pub fn exclusive<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _one = self.exec_lock.lock();
+        self.exec_pending.store(true, Ordering::Release);
+        let guards: Vec<_> = self
+            .gates
+            .iter()
+            .chain(core::iter::once(&self.spare_gate))
+            .map(|g| g.write())
+            .collect();
+        let r = f();
+        drop(guards);
+        self.exec_pending.store(false, Ordering::Release);
+        r
     }
 
     /// All databases, by index.

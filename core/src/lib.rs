@@ -47,6 +47,7 @@ pub mod stats;
 pub mod sync;
 pub mod time;
 pub mod types;
+pub mod watch;
 pub mod worker;
 
 /// The Redis version whose semantics mini-kv implements, reported as `redis_version`.

@@ -159,7 +159,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     // and will be undone when it finds no one here.
                     self.engine.blocking.cancel(old.conn.session.id);
                 }
-                self.engine.clients.unregister(old.conn.session.id);
+                let mut session = old.conn.session;
+                crate::cmd::transactions::forget_watches(&self.engine, &mut session);
+                self.engine.clients.unregister(session.id);
                 self.free.push(t);
                 self.live -= 1;
                 self.engine.stats.client_disconnected();
@@ -212,8 +214,12 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 .map(|s| s.conn.buffer_bytes())
                 .sum();
             self.engine.worker_stats(self.index).buffer_bytes.set(bytes);
-            for db in self.engine.dbs() {
-                db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
+            {
+                // Not while an EXEC runs: its transaction sees no key expire.
+                let _gate = self.engine.gate(self.index);
+                for db in self.engine.dbs() {
+                    db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
+                }
             }
             self.close_idle(now.mono);
             self.close_killed();
@@ -236,6 +242,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 }
                 self.drive(d.token, now);
             } else if let Some(u) = d.undo {
+                let _gate = self.engine.gate(self.index);
                 crate::cmd::blocking::undo(&self.engine, u, now.unix);
             }
         }

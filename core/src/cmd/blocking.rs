@@ -219,7 +219,8 @@ impl Server for CmdServer {
 /// nobody is blocked.
 pub fn signal(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
     let blocking = &ctx.engine.blocking;
-    if blocking.blocked() == 0 {
+    let watches = &ctx.engine.watches;
+    if blocking.blocked() == 0 && watches.is_empty() {
         return;
     }
     let db = ctx.session.db;
@@ -254,12 +255,47 @@ pub fn signal(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
             .map(|i| (db, args.get(i).to_vec()))
             .collect(),
     };
+    for (db, key) in &ready {
+        watches.touch(*db, key);
+    }
+    if ctx.session.in_exec {
+        // Inside EXEC: serve after the whole transaction.
+        ctx.session.exec_ready.append(&mut ready);
+        return;
+    }
     blocking.serve(
         ctx.engine.dbs(),
         ctx.now.unix,
         &mut ready,
         &mut CmdServer::new(ctx.engine),
     );
+}
+
+/// Before FLUSHDB, FLUSHALL or SWAPDB runs: touches the watched keys of the databases it
+/// empties or swaps that exist (in either database, for SWAPDB), as Redis does.
+pub fn touch_before_flush(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
+    let engine = ctx.engine;
+    if engine.watches.is_empty() {
+        return;
+    }
+    let now = ctx.now.unix;
+    let int =
+        |i: usize| crate::resp::parse::parse_i64(args.get(i)).and_then(|n| usize::try_from(n).ok());
+    let dbs: Vec<(usize, usize)> = match cmd.name {
+        "flushdb" => alloc::vec![(ctx.session.db, ctx.session.db)],
+        "flushall" => (0..engine.dbs().len()).map(|d| (d, d)).collect(),
+        _ => match (int(1), int(2)) {
+            (Some(a), Some(b)) if a < engine.dbs().len() && b < engine.dbs().len() => {
+                alloc::vec![(a, b), (b, a)]
+            }
+            _ => Vec::new(),
+        },
+    };
+    for (db, other) in dbs {
+        engine.watches.touch_db(db, |k| {
+            engine.db(db).exists(k, now) || engine.db(other).exists(k, now)
+        });
+    }
 }
 
 /// Puts back what a delivery popped for a client that disconnected before it arrived, and
@@ -351,8 +387,13 @@ fn block_on(
             }
         }
         if session.deny_blocking {
+            // Inside MULTI: as the non-blocking form (BLMOVE and BRPOPLPUSH as LMOVE).
             let mut o = Vec::new();
-            encode::null_array(&mut o);
+            if matches!(op, Op::Move { .. }) {
+                encode::nil(&mut o);
+            } else {
+                encode::null_array(&mut o);
+            }
             return Ok(Some(o));
         }
         let mut uniq: Vec<Vec<u8>> = Vec::with_capacity(keys.len());

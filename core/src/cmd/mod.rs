@@ -17,6 +17,7 @@ pub mod server;
 pub mod sets;
 pub mod sort;
 pub mod strings;
+pub mod transactions;
 pub mod zsets;
 
 use crate::engine::Engine;
@@ -71,6 +72,14 @@ pub struct Session {
     pub block: Option<u64>,
     /// Blocking commands answer at once as if timed out (inside MULTI).
     pub deny_blocking: bool,
+    /// The open transaction (after MULTI), if any.
+    pub multi: Option<transactions::MultiState>,
+    /// The watched keys (WATCH).
+    pub watch: transactions::WatchState,
+    /// EXEC is running this session's queue (the gate is already held).
+    pub in_exec: bool,
+    /// Keys the running transaction wrote: blocked clients are served after EXEC.
+    pub exec_ready: Vec<(usize, Vec<u8>)>,
 }
 
 impl Session {
@@ -271,6 +280,7 @@ impl Command {
 }
 
 const W: &[&str] = &["write", "denyoom"];
+const TX: &[&str] = &["noscript", "loading", "stale", "fast", "allow_busy"];
 const WDF: &[&str] = &["write", "denyoom", "fast"];
 const WF: &[&str] = &["write", "fast"];
 const RF: &[&str] = &["readonly", "fast"];
@@ -454,6 +464,11 @@ pub static COMMANDS: &[Command] = &[
     command!("bzpopmin", -3, &["write", "noscript", "blocking", "fast"], 1, -2, 1, &["@write", "@sortedset", "@fast", "@blocking"], blocking::bzpopmin),
     command!("bzpopmax", -3, &["write", "noscript", "blocking", "fast"], 1, -2, 1, &["@write", "@sortedset", "@fast", "@blocking"], blocking::bzpopmax),
     command!("bzmpop", -5, &["write", "blocking", "movablekeys"], 0, 0, 0, &["@write", "@sortedset", "@slow", "@blocking"], blocking::bzmpop),
+    command!("multi", 1, TX, 0, 0, 0, &["@fast", "@transaction"], transactions::multi),
+    command!("exec", 1, &["noscript", "loading", "stale", "skip_slowlog"], 0, 0, 0, &["@slow", "@transaction"], transactions::exec),
+    command!("discard", 1, TX, 0, 0, 0, &["@fast", "@transaction"], transactions::discard),
+    command!("watch", -2, TX, 1, -1, 1, &["@fast", "@transaction"], transactions::watch),
+    command!("unwatch", 1, TX, 0, 0, 0, &["@fast", "@transaction"], transactions::unwatch),
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
     command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
     command!("quit", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
@@ -595,6 +610,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     }
     let Some((index, cmd)) = lookup_index(name) else {
         unknown_command(args, out);
+        if let Some(m) = ctx.session.multi.as_mut() {
+            m.failed = true;
+        }
         return (Flow::Continue, None);
     };
     let counters = ctx.stats.per_command.get(index);
@@ -605,11 +623,33 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         if let Some(c) = counters {
             c.rejected.bump(1);
         }
+        if let Some(m) = ctx.session.multi.as_mut() {
+            m.failed = true;
+        }
         return (Flow::Continue, None);
     }
+    if ctx.session.multi.is_some()
+        && !matches!(
+            cmd.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        transactions::queue(ctx, args, out);
+        return (Flow::Continue, None);
+    }
+    // Every command but EXEC runs under this worker's gate (read side); EXEC takes the
+    // write side of all of them (see `Engine::exclusive`). Inside EXEC it is held already.
+    let _gate = if ctx.session.in_exec || cmd.name == "exec" {
+        None
+    } else {
+        Some(ctx.engine.gate(ctx.session.worker))
+    };
     ctx.stats.commands.bump(1);
     ctx.session.cmd = (cmd.name, subcommand_name(args));
     let mark = out.len();
+    if cmd.name.starts_with("flush") || cmd.name == "swapdb" {
+        blocking::touch_before_flush(ctx, cmd, args);
+    }
     if let Err(e) = (cmd.run)(ctx, args, out) {
         e.reply(cmd, args, out);
     } else if cmd.is_write() {

@@ -137,6 +137,11 @@ impl<'a> Args<'a> {
             .unwrap_or(&[])
     }
 
+    /// Arguments at `ranges` of `src` (a transaction's queued command, flattened).
+    pub fn new(src: &'a [u8], ranges: &'a [(usize, usize)]) -> Args<'a> {
+        Args { src, ranges }
+    }
+
     /// The arguments after the first `n` (COMMAND GETKEYS looks at the command it is
     /// given as a command of its own).
     pub fn skip(&self, n: usize) -> Args<'a> {

@@ -709,12 +709,8 @@ fn blocked_clients_in_info_and_client_list_match_redis() {
     run_group("introspection");
 }
 
-/// MULTI/EXEC with blocked clients (a separate test: it needs transactions as well).
-/// kv_server has no MULTI yet (issue 11): the blocking side is ready (`Session::deny_blocking`
-/// makes blocking commands answer at once; waiters are served after each write command,
-/// so after EXEC once EXEC exists), and this test is enabled with transactions.
+/// MULTI/EXEC with blocked clients, and WATCH broken (or not) by other clients.
 #[test]
-#[ignore = "needs MULTI/EXEC (issue 11): run with --ignored once transactions land"]
 fn blocking_and_transactions_match_redis() {
     run_group("multi");
 }

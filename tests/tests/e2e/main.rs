@@ -18,3 +18,4 @@ mod pipeline;
 mod protocol;
 mod support;
 mod tools;
+mod transactions;
