@@ -23,7 +23,7 @@ r2.set("only-in-2", "x")
 assert r.get("only-in-2") is None
 assert r2.get("only-in-2") == "x"
 
-# Pipelines, transactional=False (no MULTI yet).
+# Pipelines, transactional=False.
 p = r.pipeline(transaction=False)
 for i in range(500):
     p.set(f"key:{i}", i)
@@ -32,6 +32,37 @@ for i in range(500):
 res = p.execute()
 assert res[:500] == [True] * 500
 assert res[500:] == [str(i) for i in range(500)]
+
+# Transactional pipelines (redis-py's default: MULTI ... EXEC) and WATCH.
+p = r.pipeline()
+p.set("tx", 1).incr("tx").lpush("txl", "a", "b").lrange("txl", 0, -1)
+assert p.execute() == [True, 2, 2, ["b", "a"]]
+
+
+def bump(pipe):
+    n = int(pipe.get("tx"))
+    pipe.multi()
+    pipe.set("tx", n + 1)
+
+
+assert r.transaction(bump, "tx") == [True]
+assert r.get("tx") == "3"
+with r.pipeline() as p:
+    p.watch("tx")
+    r2.execute_command("SELECT", "0")
+    redis.Redis(host="127.0.0.1", port=port, db=0).set("tx", 100)
+    p.multi()
+    p.set("tx", 5)
+    try:
+        p.execute()
+        raise AssertionError("EXEC ran although a watched key changed")
+    except redis.WatchError:
+        pass
+assert r.get("tx") == "100"
+# Blocking pops with a timeout, and lists.
+assert r.blpop(["nolist"], timeout=0.1) is None
+r.rpush("q", "job1")
+assert r.brpop(["q"], timeout=1) == ("q", "job1")
 
 # Expiry and counters.
 assert r.set("t", "v", ex=100) is True
@@ -60,7 +91,7 @@ assert r.config_get("save") == {"save": ""}
 # SCAN iteration returns every key once the scan is complete.
 seen = set(r.scan_iter(match="key:*", count=37))
 assert seen == {f"key:{i}" for i in range(500)}, len(seen)
-assert r.dbsize() == 502
+assert r.dbsize() == 504  # key:0..499, t, f, tx, txl
 
 # Errors come back as exceptions with Redis's text.
 try:
