@@ -180,21 +180,24 @@ fn pop_for(
 }
 
 /// The command layer's side of serving blocked clients (see [`crate::blocking::Server`]).
-pub struct CmdServer {
+pub struct CmdServer<'a> {
     /// The fill of lists that serving creates (a BLMOVE's destination).
     fill: i32,
+    /// What serving writes touches WATCH.
+    watches: &'a crate::watch::Watches,
 }
 
-impl CmdServer {
+impl<'a> CmdServer<'a> {
     /// A server with the engine's current list settings.
-    pub fn new(engine: &crate::engine::Engine) -> Self {
+    pub fn new(engine: &'a crate::engine::Engine) -> Self {
         CmdServer {
             fill: engine.encodings().list_max_listpack_size,
+            watches: &engine.watches,
         }
     }
 }
 
-impl Server for CmdServer {
+impl Server for CmdServer<'_> {
     fn check(&mut self, m: &mut Multi<'_>, key: &[u8], w: &Waiter) -> Check {
         match (kind(m, key), w.op.wants_list()) {
             (Kind::List, true) | (Kind::ZSet, false) => Check::Ready,
@@ -210,7 +213,17 @@ impl Server for CmdServer {
         w: &Waiter,
         ready: &mut Vec<(usize, Vec<u8>)>,
     ) -> (Vec<u8>, Option<Undo>) {
-        pop_for(m, self.fill, w.db, key, &w.op, ready)
+        let before = ready.len();
+        let r = pop_for(m, self.fill, w.db, key, &w.op, ready);
+        // Serving writes the key popped from (and a BLMOVE's destination, named in
+        // `ready`): WATCH sees those as writes, as in Redis.
+        if r.1.is_some() || ready.len() > before {
+            self.watches.touch(w.db, key);
+        }
+        for (db, k) in ready.get(before..).unwrap_or(&[]) {
+            self.watches.touch(*db, k);
+        }
+        r
     }
 }
 
@@ -248,9 +261,11 @@ pub fn signal(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
             }
             v
         }
-        _ => cmd
-            .key_positions(args)
-            .unwrap_or_default()
+        _ => ctx
+            .session
+            .touched
+            .take()
+            .unwrap_or_else(|| cmd.key_positions(args).unwrap_or_default())
             .into_iter()
             .map(|i| (db, args.get(i).to_vec()))
             .collect(),

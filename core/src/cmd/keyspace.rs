@@ -23,13 +23,23 @@ pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     if args.len() == 2 {
         // One key: one shard lock, no lock set to build.
         let gone = ctx.db().remove(args.get(1), ctx.now.unix);
+        if !gone {
+            ctx.session.touched = Some(Vec::new()); // nothing deleted: nothing touched
+        }
         encode::int(out, i64::from(gone));
         return Ok(());
     }
     let keys = key_args(args);
-    let n = ctx.db().multi(&keys, ctx.now.unix, |m| {
-        keys.iter().filter(|k| m.remove(k)).count()
+    let removed: Vec<usize> = ctx.db().multi(&keys, ctx.now.unix, |m| {
+        keys.iter()
+            .enumerate()
+            .filter(|(_, k)| m.remove(k))
+            .map(|(i, _)| i)
+            .collect()
     });
+    let n = removed.len();
+    // Only the keys really deleted touch WATCH (argument positions are 1-based).
+    ctx.session.touched = Some(removed.into_iter().map(|i| i + 1).collect());
     encode::int(out, count(n));
     Ok(())
 }

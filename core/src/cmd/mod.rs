@@ -80,6 +80,10 @@ pub struct Session {
     pub in_exec: bool,
     /// Keys the running transaction wrote: blocked clients are served after EXEC.
     pub exec_ready: Vec<(usize, Vec<u8>)>,
+    /// Set by a write command that knows which of its key arguments it really changed
+    /// (argument positions): only those touch WATCH and wake blocked clients. `None`: all
+    /// its keys count as written.
+    pub touched: Option<Vec<usize>>,
 }
 
 impl Session {
@@ -650,6 +654,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     if cmd.name.starts_with("flush") || cmd.name == "swapdb" {
         blocking::touch_before_flush(ctx, cmd, args);
     }
+    ctx.session.touched = None;
     if let Err(e) = (cmd.run)(ctx, args, out) {
         e.reply(cmd, args, out);
     } else if cmd.is_write() {

@@ -373,14 +373,14 @@ pub fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     let limit = intset_limit(ctx);
     let moved = ctx.db().multi(&[src, dst], ctx.now.unix, |m| {
         let Some(has) = m.read(src, |item| set(item).map(|s| s.contains(member))) else {
-            return Ok(false);
+            return Ok((false, false));
         };
         let has = has?;
         if let Some(r) = m.read(dst, |item| set(item).map(|_| ())) {
             r?;
         }
         if src == dst || !has {
-            return Ok(has);
+            return Ok((has, false));
         }
         m.write(src, |item| match item.and_then(|i| set_mut(i).ok()) {
             Some(s) => {
@@ -394,19 +394,27 @@ pub fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             }
             None => (Write::Keep, ()),
         });
-        m.write(dst, |item| match item.and_then(|i| set_mut(i).ok()) {
+        let added = m.write(dst, |item| match item.and_then(|i| set_mut(i).ok()) {
             Some(s) => {
-                s.add(member, limit);
-                (Write::Keep, ())
+                let added = s.add(member, limit);
+                (Write::Keep, added)
             }
             None => {
                 let mut s = Set::for_member(member);
                 s.add(member, limit);
-                (Write::Put(Item::new(Value::Set(Box::new(s)))), ())
+                (Write::Put(Item::new(Value::Set(Box::new(s)))), true)
             }
         });
-        Ok(true)
+        Ok((true, added == Some(true)))
     })?;
+    let (moved, added) = moved;
+    // WATCH and blocked clients see only what changed: a member already in the
+    // destination leaves it untouched (Redis's test "SMOVE only notify dstset ...").
+    ctx.session.touched = Some(match (moved && src != dst, added) {
+        (false, _) => alloc::vec![],
+        (true, false) => alloc::vec![1],
+        (true, true) => alloc::vec![1, 2],
+    });
     int_reply(out, usize::from(moved));
     Ok(())
 }
