@@ -19,14 +19,12 @@ import multiprocessing
 import os
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import ROOT, free_port, wait_ready  # noqa: E402
+from compare import alternate, side_by_side  # noqa: E402
 
 
 def encode(*args):
@@ -124,46 +122,15 @@ def main():
     ap.add_argument("--kv-bin", default=None,
                     help="the kv_server binary to run (default: build target/release/kv_server)")
     a = ap.parse_args()
-    kv_bin = a.kv_bin
-    if kv_bin is None:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "kv-server"], cwd=ROOT, check=True)
-        kv_bin = os.path.join(ROOT, "target/release/kv_server")
-    kv_port, redis_port = free_port(), free_port()
-    scratch = tempfile.mkdtemp(prefix="kv-blocking-bench-")
-    procs = {
-        "kv_server": subprocess.Popen(
-            [kv_bin, "--port", str(kv_port), "--bind", "127.0.0.1",
-             "--workers", str(a.workers), "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        "redis-server": subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-             "--dir", scratch],
-            cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-    }
-    ports = {"kv_server": kv_port, "redis-server": redis_port}
-    try:
-        for name, p in procs.items():
-            wait_ready(ports[name], p, name)
-        results = {n: [] for n in procs}
-        order = list(procs)
-        for r in range(a.rounds):
-            for name in (order if r % 2 == 0 else order[::-1]):
-                results[name].append(run(ports[name], a.pairs, a.seconds))
-        kv, rd = results["kv_server"], results["redis-server"]
-        mk, mr = statistics.median(kv), statistics.median(rd)
-        print(f"BLPOP ping-pong, {a.pairs} pairs, {a.rounds} alternating rounds of {a.seconds:g} s, "
-              f"kv_server --workers {a.workers}")
-        print(f"{'wake-ups/s':<12} {'kv_server':>12} {'redis-server':>13} {'ratio':>7}   per-round kv / redis")
-        rounds = "  ".join(f"{k:.0f}/{r:.0f}" for k, r in zip(kv, rd))
-        print(f"{'median':<12} {mk:>12.0f} {mr:>13.0f} {mk / mr:>7.2f}   {rounds}")
-    finally:
-        for p in procs.values():
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    with side_by_side(a.kv_bin, a.workers, "kv-blocking-bench-") as ports:
+        results = alternate(ports, a.rounds, lambda port: run(port, a.pairs, a.seconds))
+    kv, rd = results["kv_server"], results["redis-server"]
+    mk, mr = statistics.median(kv), statistics.median(rd)
+    print(f"BLPOP ping-pong, {a.pairs} pairs, {a.rounds} alternating rounds of {a.seconds:g} s, "
+          f"kv_server --workers {a.workers}")
+    print(f"{'wake-ups/s':<12} {'kv_server':>12} {'redis-server':>13} {'ratio':>7}   per-round kv / redis")
+    rounds = "  ".join(f"{k:.0f}/{r:.0f}" for k, r in zip(kv, rd))
+    print(f"{'median':<12} {mk:>12.0f} {mr:>13.0f} {mk / mr:>7.2f}   {rounds}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ started are stopped by PID at the end.
         -- -n 300000 -P 16 -r 1000000 zrank zbig m:__rand_int__
 """
 import argparse
+import contextlib
 import csv
 import io
 import os
@@ -47,6 +48,56 @@ def wait_ready(port, proc, what):
     sys.exit(f"{what} did not start listening on {port}")
 
 
+def kv_binary(path):
+    """`path`, or target/release/kv_server built now."""
+    if path is None:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "kv-server"], cwd=ROOT, check=True)
+        path = os.path.join(ROOT, "target/release/kv_server")
+    return path
+
+
+@contextlib.contextmanager
+def side_by_side(kv_bin, workers, prefix):
+    """Starts kv_server (`--workers`) and redis-server on free loopback ports, waits until
+    both listen, yields {name: port}, and stops both by PID at the end."""
+    kv_port, redis_port = free_port(), free_port()
+    scratch = tempfile.mkdtemp(prefix=prefix)  # anything redis-server writes
+    procs = {
+        "kv_server": subprocess.Popen(
+            [kv_binary(kv_bin), "--port", str(kv_port),
+             "--bind", "127.0.0.1", "--workers", str(workers), "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        "redis-server": subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+             "--dir", scratch],
+            cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    }
+    ports = {"kv_server": kv_port, "redis-server": redis_port}
+    try:
+        for name, p in procs.items():
+            wait_ready(ports[name], p, name)
+        yield ports
+    finally:
+        for p in procs.values():
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def alternate(ports, rounds, measure):
+    """`rounds` rounds of `measure(port)` on each server, alternating which goes first:
+    {name: [result per round]}."""
+    results = {n: [] for n in ports}
+    order = list(ports)
+    for r in range(rounds):
+        for name in (order if r % 2 == 0 else order[::-1]):
+            results[name].append(measure(ports[name]))
+    return results
+
+
 def bench(port, args):
     cmd = ["redis-benchmark", "-p", str(port), "--csv", *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600).stdout
@@ -67,41 +118,17 @@ def main():
     ap.add_argument("bench_args", nargs="*", help="redis-benchmark arguments (after --)")
     a = ap.parse_args()
     args = a.bench_args or DEFAULT
-    kv_bin = a.kv_bin
-    if kv_bin is None:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "kv-server"], cwd=ROOT, check=True)
-        kv_bin = os.path.join(ROOT, "target/release/kv_server")
-    kv_port, redis_port = free_port(), free_port()
-    scratch = tempfile.mkdtemp(prefix="kv-compare-")  # anything redis-server writes
-    procs = {
-        "kv_server": subprocess.Popen(
-            [kv_bin, "--port", str(kv_port),
-             "--bind", "127.0.0.1", "--workers", str(a.workers), "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        "redis-server": subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-             "--dir", scratch],
-            cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-    }
-    ports = {"kv_server": kv_port, "redis-server": redis_port}
-    try:
-        for name, p in procs.items():
-            wait_ready(ports[name], p, name)
+    with side_by_side(a.kv_bin, a.workers, "kv-compare-") as ports:
         # Prepopulate: enough random SETs over the same key range and value size.
         keyspace = args[args.index("-r") + 1] if "-r" in args else "100000"
         size = args[args.index("-d") + 1] if "-d" in args else "3"
         prepare = (a.prepare.split() if a.prepare else
                    ["-t", "set", "-r", keyspace, "-d", size, "-P", "16",
                     "-n", str(int(keyspace) * 5), "-c", "20"])
-        for name in procs:
-            subprocess.run(["redis-benchmark", "-p", str(ports[name]), "-q", *prepare],
+        for port in ports.values():
+            subprocess.run(["redis-benchmark", "-p", str(port), "-q", *prepare],
                            check=True, capture_output=True, timeout=600)
-        results = {n: [] for n in procs}
-        order = list(procs)
-        for r in range(a.rounds):
-            for name in (order if r % 2 == 0 else order[::-1]):
-                results[name].append(bench(ports[name], args))
+        results = alternate(ports, a.rounds, lambda port: bench(port, args))
         tests = list(results["kv_server"][0])
         print(f"redis-benchmark {' '.join(args)}  ({a.rounds} alternating rounds, kv_server --workers {a.workers})")
         print(f"{'test':<10} {'kv_server rps':>15} {'redis-server rps':>17} {'ratio':>7}   per-round kv / redis")
@@ -111,13 +138,6 @@ def main():
             mk, mr = statistics.median(kv), statistics.median(rd)
             rounds = "  ".join(f"{k:.0f}/{r:.0f}" for k, r in zip(kv, rd))
             print(f"{t:<10} {mk:>15.0f} {mr:>17.0f} {mk / mr:>7.2f}   {rounds}")
-    finally:
-        for p in procs.values():
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 if __name__ == "__main__":
