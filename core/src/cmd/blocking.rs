@@ -12,7 +12,7 @@
 //! serves the clients blocked on them, in the order they blocked, before the writer's next
 //! command: LPUSH's reply counts the elements that blocked clients then take.
 
-use super::lists::{move_in, mpop_args as lmpop_args, parse_end};
+use super::lists::{after, move_in, mpop_args as lmpop_args, parse_end, pop_one, push_at};
 use super::zsets::{mpop_args as zmpop_args, mpop_reply as zmpop_reply, pop_items, score_reply};
 use super::{CmdResult, Command, Ctx, Error};
 use crate::blocking::{Check, End, Op, Server, Undo, Waiter};
@@ -36,22 +36,9 @@ pub(crate) fn timeout_arg(arg: &[u8]) -> Result<u64, Error> {
     u64::try_from(ms).map_err(|_| Error::Msg("ERR timeout is negative"))
 }
 
-fn pop(l: &mut List, end: End) -> Option<Vec<u8>> {
-    match end {
-        End::Left => l.pop_front(),
-        End::Right => l.pop_back(),
-    }
-}
-
-fn push(l: &mut List, end: End, e: &[u8]) {
-    match end {
-        End::Left => l.push_front(e),
-        End::Right => l.push_back(e),
-    }
-}
-
 const WRONGTYPE: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 
+/// What popping leaves of a sorted set: the key goes with its last member.
 fn leave(empty: bool) -> Write {
     if empty {
         Write::Remove
@@ -102,12 +89,12 @@ fn pop_for(
                     Some(Value::List(l)) => {
                         let mut v = Vec::new();
                         while v.len() < count {
-                            match pop(l, *end) {
+                            match pop_one(l, *end) {
                                 Some(e) => v.push(e),
                                 None => break,
                             }
                         }
-                        (leave(l.is_empty()), v)
+                        (after(l), v)
                     }
                     _ => (Write::Keep, Vec::new()),
                 })
@@ -287,12 +274,10 @@ pub fn signal(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
 }
 
 /// Before FLUSHDB, FLUSHALL or SWAPDB runs: touches the watched keys of the databases it
-/// empties or swaps that exist (in either database, for SWAPDB), as Redis does.
+/// empties or swaps that exist (in either database, for SWAPDB), as Redis does. The
+/// dispatcher calls it only while someone watches.
 pub fn touch_before_flush(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
     let engine = ctx.engine;
-    if engine.watches.is_empty() {
-        return;
-    }
     let now = ctx.now.unix;
     let int =
         |i: usize| crate::resp::parse::parse_i64(args.get(i)).and_then(|n| usize::try_from(n).ok());
@@ -331,7 +316,7 @@ pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMi
                 ..
             }) => {
                 for e in items.iter().rev() {
-                    push(l, end, e);
+                    push_at(l, end, e);
                 }
                 (Write::Keep, ())
             }
@@ -339,7 +324,7 @@ pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMi
             None => {
                 let mut l = List::with_fill(fill);
                 for e in items.iter().rev() {
-                    push(&mut l, end, e);
+                    push_at(&mut l, end, e);
                 }
                 (Write::Put(Item::new(Value::List(Box::new(l)))), ())
             }

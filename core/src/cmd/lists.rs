@@ -90,7 +90,7 @@ fn modify<R>(
 }
 
 /// What a write leaves: the key goes with its last element.
-fn after(l: &List) -> Write {
+pub(crate) fn after(l: &List) -> Write {
     if l.is_empty() {
         Write::Remove
     } else {
@@ -107,7 +107,7 @@ fn fill(ctx: &Ctx<'_>) -> i32 {
     ctx.engine.encodings().list_max_listpack_size
 }
 
-fn push_at(l: &mut List, end: End, e: &[u8]) {
+pub(crate) fn push_at(l: &mut List, end: End, e: &[u8]) {
     match end {
         End::Left => l.push_front(e),
         End::Right => l.push_back(e),
@@ -123,7 +123,7 @@ fn pop_bulk(l: &mut List, end: End, out: &mut Vec<u8>) -> bool {
     }
 }
 
-fn pop_one(l: &mut List, end: End) -> Option<Vec<u8>> {
+pub(crate) fn pop_one(l: &mut List, end: End) -> Option<Vec<u8>> {
     match end {
         End::Left => l.pop_front(),
         End::Right => l.pop_back(),

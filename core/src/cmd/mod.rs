@@ -651,7 +651,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     ctx.stats.commands.bump(1);
     ctx.session.cmd = (cmd.name, subcommand_name(args));
     let mark = out.len();
-    if cmd.name.starts_with("flush") || cmd.name == "swapdb" {
+    if !ctx.engine.watches.is_empty() && (cmd.name.starts_with("flush") || cmd.name == "swapdb") {
         blocking::touch_before_flush(ctx, cmd, args);
     }
     ctx.session.touched = None;
