@@ -44,14 +44,16 @@ impl core::fmt::Debug for Watches {
 }
 
 impl Watches {
-    /// Registers `w` as watching `key` of database `db` (once).
-    pub fn watch(&self, db: usize, key: &[u8], w: &Arc<Watcher>) {
+    /// Registers `w` as watching `key` of database `db`; false if it already did.
+    pub fn watch(&self, db: usize, key: &[u8], w: &Arc<Watcher>) -> bool {
         let mut reg = self.reg.lock();
         let list = reg.entry((db, key.to_vec())).or_default();
-        if !list.iter().any(|x| Arc::ptr_eq(x, w)) {
-            list.push(Arc::clone(w));
-            self.count.fetch_add(1, Ordering::AcqRel);
+        if list.iter().any(|x| Arc::ptr_eq(x, w)) {
+            return false;
         }
+        list.push(Arc::clone(w));
+        self.count.fetch_add(1, Ordering::AcqRel);
+        true
     }
 
     /// Removes `w` from the keys in `keys`.
