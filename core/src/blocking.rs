@@ -129,6 +129,22 @@ pub struct Delivery {
     pub undo: Option<Undo>,
 }
 
+/// What a worker's mailbox holds: replies for blocked clients and pub/sub messages.
+#[derive(Debug)]
+pub enum Mail {
+    /// The reply that ends a block.
+    Reply(Delivery),
+    /// A message (pub/sub, keyspace notification, MONITOR line) for a client's output.
+    Message {
+        /// The connection's token in the worker.
+        token: usize,
+        /// Client id (the token may have been reused since).
+        client: usize,
+        /// The RESP bytes, shared by every receiver of the same message.
+        bytes: Arc<[u8]>,
+    },
+}
+
 /// The outcome of looking at a ready key for one waiter (see [`Server`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Check {
@@ -195,7 +211,7 @@ pub struct Blocking {
     blocked: AtomicUsize,
     reg: Mutex<Registry>,
     serving: Mutex<()>,
-    mail: Box<[Mutex<Vec<Delivery>>]>,
+    mail: Box<[Mutex<Vec<Mail>>]>,
     has_mail: Box<[AtomicBool]>,
     wakers: crate::sync::Once<Box<[Wake]>>,
 }
@@ -317,10 +333,22 @@ impl Blocking {
 
     /// Posts `d` to worker `worker`'s mailbox and wakes it.
     pub fn deliver(&self, worker: usize, d: Delivery) {
+        self.post(worker, alloc::vec![Mail::Reply(d)]);
+    }
+
+    /// Appends `batch` to worker `worker`'s mailbox, in order, and wakes it.
+    pub fn post(&self, worker: usize, batch: Vec<Mail>) {
         let Some(mb) = self.mail.get(worker) else {
             return;
         };
-        mb.lock().push(d);
+        {
+            let mut mb = mb.lock();
+            if mb.is_empty() {
+                *mb = batch;
+            } else {
+                mb.extend(batch);
+            }
+        }
         if let Some(f) = self.has_mail.get(worker) {
             f.store(true, Ordering::Release);
         }
@@ -329,8 +357,15 @@ impl Blocking {
         }
     }
 
-    /// Takes worker `worker`'s deliveries (cheap when there are none).
-    pub fn take_mail(&self, worker: usize) -> Vec<Delivery> {
+    /// True if worker `worker` has mail waiting.
+    pub fn has_mail(&self, worker: usize) -> bool {
+        self.has_mail
+            .get(worker)
+            .is_some_and(|f| f.load(Ordering::Acquire))
+    }
+
+    /// Takes worker `worker`'s mail, oldest first (cheap when there is none).
+    pub fn take_mail(&self, worker: usize) -> Vec<Mail> {
         match self.has_mail.get(worker) {
             Some(f) if f.swap(false, Ordering::AcqRel) => {}
             _ => return Vec::new(),

@@ -28,6 +28,70 @@ pub struct Limits {
     pub unauth_bulk_max: usize,
     /// Most buffered query bytes before authentication (1 MiB).
     pub unauth_query_buffer_max: usize,
+    /// `client-output-buffer-limit`, by client class ([`OBUF_CLASSES`]).
+    pub obuf: [ObufLimit; 3],
+}
+
+/// The client classes of `client-output-buffer-limit`, in CONFIG GET's order: normal,
+/// replica (accepted and reported; mini-kv has no replicas), pubsub.
+pub const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// One class's output-buffer limit: a client whose unsent output reaches `hard` bytes, or
+/// stays at `soft` bytes or more for longer than `soft_seconds`, is closed (0 = no limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ObufLimit {
+    /// Hard limit in bytes.
+    pub hard: u64,
+    /// Soft limit in bytes.
+    pub soft: u64,
+    /// How long the soft limit may be exceeded.
+    pub soft_seconds: u64,
+}
+
+/// Parses `client-output-buffer-limit`'s value: groups of `<class> <hard> <soft>
+/// <seconds>`, all checked before any is applied (Redis's texts).
+fn parse_obuf(value: &str, into: &mut [ObufLimit; 3]) -> Result<(), SetError> {
+    let words: Vec<&str> = value.split_ascii_whitespace().collect();
+    let err = |m: &str| SetError::Invalid(String::from(m));
+    if words.len() % 4 != 0 {
+        return Err(err(
+            "Wrong number of arguments in buffer limit configuration.",
+        ));
+    }
+    let mut next = *into;
+    for g in words.chunks(4) {
+        let [class, hard, soft, secs] = g else {
+            continue;
+        };
+        let class = match class.to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err(err(
+                    "Invalid client class specified in buffer limit configuration.",
+                ))
+            }
+        };
+        let bad =
+            || err("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+        let hard = parse_memory(hard).ok_or_else(bad)?;
+        let soft = parse_memory(soft).ok_or_else(bad)?;
+        let soft_seconds = secs
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(bad)?;
+        if let Some(slot) = next.get_mut(class) {
+            *slot = ObufLimit {
+                hard,
+                soft,
+                soft_seconds,
+            };
+        }
+    }
+    *into = next;
+    Ok(())
 }
 
 impl Default for Limits {
@@ -41,6 +105,19 @@ impl Default for Limits {
             unauth_multibulk_max: 10,
             unauth_bulk_max: 16384,
             unauth_query_buffer_max: 1024 * 1024,
+            obuf: [
+                ObufLimit::default(),
+                ObufLimit {
+                    hard: 256 << 20,
+                    soft: 64 << 20,
+                    soft_seconds: 60,
+                },
+                ObufLimit {
+                    hard: 32 << 20,
+                    soft: 8 << 20,
+                    soft_seconds: 60,
+                },
+            ],
         }
     }
 }
@@ -224,6 +301,7 @@ impl Config {
         "list-max-listpack-size",
         "list-max-ziplist-size",
         "list-compress-depth",
+        "client-output-buffer-limit",
         "maxmemory",
         "maxmemory-policy",
         "hz",
@@ -347,6 +425,7 @@ impl Config {
             "client-query-buffer-limit" => {
                 self.limits.query_buffer_max = parse_limit(value).map_err(SetError::Invalid)?
             }
+            "client-output-buffer-limit" => parse_obuf(value, &mut self.limits.obuf)?,
             other => {
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
@@ -408,6 +487,12 @@ impl Config {
             }
             "client-query-buffer-limit" => {
                 let _ = write!(s, "{}", self.limits.query_buffer_max);
+            }
+            "client-output-buffer-limit" => {
+                for (i, (class, l)) in OBUF_CLASSES.iter().zip(&self.limits.obuf).enumerate() {
+                    let sep = if i > 0 { " " } else { "" };
+                    let _ = write!(s, "{sep}{class} {} {} {}", l.hard, l.soft, l.soft_seconds);
+                }
             }
             other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
         }

@@ -81,6 +81,9 @@ pub struct Conn {
     deadline: Option<crate::time::Instant>,
     /// A deadline set since the worker last looked ([`Conn::take_new_deadline`]).
     new_deadline: Option<crate::time::Instant>,
+    /// Since when unsent output has been at or over its class's soft limit
+    /// (`client-output-buffer-limit`).
+    soft_since: Option<crate::time::Instant>,
 }
 
 impl Conn {
@@ -101,6 +104,7 @@ impl Conn {
             drop_block_reply: false,
             deadline: None,
             new_deadline: None,
+            soft_since: None,
         }
     }
 
@@ -200,6 +204,65 @@ impl Conn {
             self.output.extend_from_slice(reply);
         }
         self.paused = self.pending_input() > 0;
+    }
+
+    /// Appends a pub/sub message (or MONITOR line) to the output, unless the client
+    /// silenced its replies or is closing; then applies `client-output-buffer-limit`.
+    /// True if the output changed (the worker flushes it).
+    pub fn push_message(
+        &mut self,
+        bytes: &[u8],
+        limits: &[crate::config::ObufLimit; 3],
+        now: crate::time::Instant,
+        engine: &Engine,
+    ) -> bool {
+        if self.state != State::Open || self.session.reply_off {
+            return false;
+        }
+        self.output.extend_from_slice(bytes);
+        self.check_output_limit(limits, now, engine);
+        true
+    }
+
+    /// Closes the client (without flushing) when its unsent output is over its class's
+    /// hard limit, or over the soft limit for longer than allowed, with a log line, as
+    /// Redis's `checkClientOutputBufferLimits`. Subscribers are the pubsub class, everyone
+    /// else normal.
+    fn check_output_limit(
+        &mut self,
+        limits: &[crate::config::ObufLimit; 3],
+        now: crate::time::Instant,
+        engine: &Engine,
+    ) {
+        let class = if self.session.subs.total() > 0 { 2 } else { 0 };
+        let Some(l) = limits.get(class) else { return };
+        let used = (self.output.len() - self.written) as u64;
+        let hard = l.hard != 0 && used >= l.hard;
+        let mut soft = l.soft != 0 && used >= l.soft;
+        if soft {
+            match self.soft_since {
+                None => {
+                    self.soft_since = Some(now);
+                    soft = false;
+                }
+                Some(since) => {
+                    soft = now.saturating_duration_since(since).as_secs() > l.soft_seconds;
+                }
+            }
+        } else {
+            self.soft_since = None;
+        }
+        if hard || soft {
+            self.state = State::Abort;
+            let addr = self.entry().map_or("", |e| e.addr.addr.as_str());
+            engine.log(
+                crate::engine::LogLevel::Warning,
+                &alloc::format!(
+                    "Client id={} addr={} omem={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    self.session.id, addr, used
+                ),
+            );
+        }
     }
 
     /// True when complete requests are waiting for output to drain.
@@ -348,6 +411,9 @@ impl Conn {
         }
         if self.parser.at_start() {
             self.parser.shrink(KEEP_ARG_SLOTS);
+        }
+        if limits.obuf.iter().any(|l| l.hard != 0 || l.soft != 0) && self.state == State::Open {
+            self.check_output_limit(&limits.obuf, env.now.mono, env.engine);
         }
         pos
     }

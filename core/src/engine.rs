@@ -30,6 +30,28 @@ pub struct HostFacts {
     pub config_file: String,
 }
 
+/// A sink for the engine's log lines (level, text).
+pub type LogFn = Box<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+/// How important a log line is (Redis's levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    /// `loglevel verbose` and below.
+    Verbose,
+    /// `loglevel notice` and below.
+    Notice,
+    /// Always shown.
+    Warning,
+}
+
+struct LogSink(crate::sync::Once<LogFn>);
+
+impl core::fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("LogSink")
+    }
+}
+
 /// Shared engine state. See the module documentation.
 #[derive(Debug)]
 pub struct Engine {
@@ -47,6 +69,8 @@ pub struct Engine {
     pub blocking: crate::blocking::Blocking,
     /// Watched keys (WATCH).
     pub watches: crate::watch::Watches,
+    /// Pub/sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
+    pub pubsub: crate::pubsub::PubSub,
     /// One gate a worker: each worker holds its own (read side) around every command it
     /// runs; EXEC takes the write side of all of them ([`Engine::exclusive`]).
     gates: Box<[CachePadded<RwLock<()>>]>,
@@ -59,6 +83,8 @@ pub struct Engine {
     exec_pending: crate::sync::AtomicBool,
     /// When the engine started.
     pub started: Now,
+    /// Where warnings go (the frontend's log), once it says.
+    log: LogSink,
     workers: Box<[CachePadded<WorkerStats>]>,
     ops: Mutex<OpsSampler>,
     /// Totals at the last CONFIG RESETSTAT; INFO reports the difference.
@@ -89,6 +115,7 @@ impl Engine {
             clients: crate::clients::Registry::default(),
             blocking: crate::blocking::Blocking::new(workers_n),
             watches: crate::watch::Watches::default(),
+            pubsub: crate::pubsub::PubSub::default(),
             gates: (0..workers_n)
                 .map(|_| CachePadded(RwLock::new(())))
                 .collect(),
@@ -96,6 +123,7 @@ impl Engine {
             exec_lock: Mutex::new(()),
             exec_pending: crate::sync::AtomicBool::new(false),
             started: now,
+            log: LogSink(crate::sync::Once::new()),
             workers,
             ops: Mutex::new(OpsSampler::default()),
             baseline: Mutex::new(Totals::default()),
@@ -174,6 +202,24 @@ impl Engine {
         drop(guards);
         self.exec_pending.store(false, Ordering::Release);
         r
+    }
+
+    /// Publishes `payload` on `channel` (a shard channel if `shard`) to subscribers on
+    /// every worker; returns the number of receivers (PUBLISH's reply).
+    pub fn publish(&self, shard: bool, channel: &[u8], payload: &[u8]) -> usize {
+        self.pubsub.publish(&self.blocking, shard, channel, payload)
+    }
+
+    /// Gives the engine its log sink (the first call wins); without one, lines are dropped.
+    pub fn set_logger(&self, f: LogFn) {
+        self.log.0.call_once(|| f);
+    }
+
+    /// Writes a log line through the frontend's sink.
+    pub fn log(&self, level: LogLevel, text: &str) {
+        if let Some(f) = self.log.0.get() {
+            f(level, text);
+        }
     }
 
     /// All databases, by index.

@@ -42,6 +42,7 @@ pub mod glob;
 pub mod io;
 pub mod map;
 pub mod num;
+pub mod pubsub;
 pub mod resp;
 pub mod stats;
 pub mod sync;

@@ -8,6 +8,7 @@
 //! with work left goes on the pending queue, which makes `poll_timeout` zero, so no client can
 //! starve the others. Every tick ([`TICK`]) also runs a bounded slice of active expiry.
 
+use crate::blocking::Mail;
 use crate::clients::ClientAddr;
 use crate::conn::{Conn, Env, State};
 use crate::engine::Engine;
@@ -45,6 +46,8 @@ struct Slot<S> {
     /// The client closed its sending side: nothing more will be read; the requests it
     /// sent are still executed and answered, then the connection closes.
     eof: bool,
+    /// Messages were appended to its output during this mail drain (flush it once).
+    mail: bool,
 }
 
 /// A worker: see the module documentation.
@@ -101,6 +104,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             conn,
             queued: false,
             eof: false,
+            mail: false,
         };
         self.engine.stats.client_connected();
         self.live += 1;
@@ -161,6 +165,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 }
                 let mut session = old.conn.session;
                 crate::cmd::transactions::forget_watches(&self.engine, &mut session);
+                self.engine.pubsub.forget(&session.subs, session.id);
                 self.engine.clients.unregister(session.id);
                 self.free.push(t);
                 self.live -= 1;
@@ -176,12 +181,14 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     /// The socket of `t` is readable or writable (or both, or closed): do its work.
     pub fn ready(&mut self, t: Token) {
         let now = self.clock.snapshot();
+        // Messages posted before this client's new requests arrived go out first.
+        self.deliver(now);
         self.drive(t, now);
     }
 
     /// How long the driver may sleep before calling [`Worker::handle_timeout`].
     pub fn poll_timeout(&self) -> Duration {
-        if !self.pending.is_empty() {
+        if !self.pending.is_empty() || self.engine.blocking.has_mail(self.index) {
             return Duration::ZERO;
         }
         let mut due = self.next_tick;
@@ -231,20 +238,59 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     /// their connections and runs what those clients sent meanwhile; a reply whose client
     /// is gone is undone (its elements go back).
     fn deliver(&mut self, now: crate::time::Now) {
-        for d in self.engine.blocking.take_mail(self.index) {
-            let here = matches!(
-                self.slots.get(d.token),
-                Some(Some(s)) if s.conn.session.id == d.client && s.conn.blocked()
-            );
-            if here {
-                if let Some(Some(slot)) = self.slots.get_mut(d.token) {
-                    slot.conn.unblock(&d.reply);
+        let mail = self.engine.blocking.take_mail(self.index);
+        if mail.is_empty() {
+            return;
+        }
+        let limits = self.engine.limits().obuf;
+        let mut written: Vec<Token> = Vec::new();
+        for m in mail {
+            match m {
+                Mail::Reply(d) => self.deliver_reply(d, now),
+                Mail::Message {
+                    token,
+                    client,
+                    bytes,
+                } => {
+                    let Some(Some(slot)) = self.slots.get_mut(token) else {
+                        continue;
+                    };
+                    if slot.conn.session.id != client {
+                        continue;
+                    }
+                    if slot
+                        .conn
+                        .push_message(&bytes, &limits, now.mono, &self.engine)
+                        && !slot.mail
+                    {
+                        slot.mail = true;
+                        written.push(token);
+                    }
                 }
-                self.drive(d.token, now);
-            } else if let Some(u) = d.undo {
-                let _gate = self.engine.gate(self.index);
-                crate::cmd::blocking::undo(&self.engine, u, now.unix);
             }
+        }
+        for t in written {
+            if let Some(Some(slot)) = self.slots.get_mut(t) {
+                slot.mail = false;
+                self.drive(t, now);
+            }
+        }
+    }
+
+    /// Hands a blocked client its reply, or undoes it if the client is gone.
+    fn deliver_reply(&mut self, d: crate::blocking::Delivery, now: crate::time::Now) {
+        let here = matches!(
+            self.slots.get(d.token),
+            Some(Some(s)) if s.conn.session.id == d.client && s.conn.blocked()
+        );
+        if here {
+            if let Some(Some(slot)) = self.slots.get_mut(d.token) {
+                slot.conn.unblock(&d.reply);
+            }
+            self.drive(d.token, now);
+        } else if let Some(u) = d.undo {
+            let _gate = self.engine.gate(self.index);
+            crate::cmd::blocking::undo(&self.engine, u, now.unix);
         }
     }
 

@@ -56,7 +56,7 @@ fn block(engine: &Engine, s: &mut Session, line: &str) -> Vec<u8> {
     }
     for _ in 0..100_000 {
         let mut mail = engine.blocking.take_mail(s.worker);
-        if let Some(d) = mail.pop() {
+        if let Some(crate::blocking::Mail::Reply(d)) = mail.pop() {
             assert!(mail.is_empty(), "one reply per block");
             assert_eq!(d.client, s.id);
             return d.reply;
@@ -157,7 +157,7 @@ fn disconnect_never_loses_the_member() {
             }
             // Served meanwhile: the delivery finds no client and is undone.
             for _ in 0..100_000 {
-                if let Some(d) = e.blocking.take_mail(0).pop() {
+                if let Some(crate::blocking::Mail::Reply(d)) = e.blocking.take_mail(0).pop() {
                     if let Some(u) = d.undo {
                         crate::cmd::blocking::undo(&e, u, NOW.unix);
                     }

@@ -84,6 +84,8 @@ pub struct Session {
     /// (argument positions): only those touch WATCH and wake blocked clients. `None`: all
     /// its keys count as written.
     pub touched: Option<Vec<usize>>,
+    /// Pub/sub subscriptions: while there are any, a RESP2 client is in subscriber mode.
+    pub subs: crate::pubsub::ClientSubs,
 }
 
 impl Session {
