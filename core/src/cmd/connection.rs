@@ -8,7 +8,14 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 /// `PING [message]`.
-pub fn ping(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+pub fn ping(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() <= 2 && ctx.session.subs.total() > 0 {
+        // Subscriber mode: `["pong", message]`, as Redis answers a RESP2 subscriber.
+        encode::array(out, 2);
+        encode::bulk(out, b"pong");
+        encode::bulk(out, if args.len() == 2 { args.get(1) } else { b"" });
+        return Ok(());
+    }
     match args.len() {
         1 => out.extend_from_slice(b"+PONG\r\n"),
         2 => encode::bulk(out, args.get(1)),
@@ -59,6 +66,7 @@ pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 /// `RESET`: back to a fresh connection's state (database 0, no name, replies on).
 pub fn reset(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     super::transactions::unwatch_all(ctx);
+    super::pubsub::unsubscribe_all(ctx);
     let s = &mut *ctx.session;
     s.multi = None;
     s.db = 0;

@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod keyspace;
 pub mod lists;
 pub mod meta;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -290,6 +291,8 @@ const TX: &[&str] = &["noscript", "loading", "stale", "fast", "allow_busy"];
 const WDF: &[&str] = &["write", "denyoom", "fast"];
 const WF: &[&str] = &["write", "fast"];
 const RF: &[&str] = &["readonly", "fast"];
+const PS: &[&str] = &["pubsub", "noscript", "loading", "stale"];
+const PUB: &[&str] = &["pubsub", "loading", "stale", "fast"];
 
 macro_rules! command {
     ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $cats:expr, $run:path) => {
@@ -470,6 +473,16 @@ pub static COMMANDS: &[Command] = &[
     command!("bzpopmin", -3, &["write", "noscript", "blocking", "fast"], 1, -2, 1, &["@write", "@sortedset", "@fast", "@blocking"], blocking::bzpopmin),
     command!("bzpopmax", -3, &["write", "noscript", "blocking", "fast"], 1, -2, 1, &["@write", "@sortedset", "@fast", "@blocking"], blocking::bzpopmax),
     command!("bzmpop", -5, &["write", "blocking", "movablekeys"], 0, 0, 0, &["@write", "@sortedset", "@slow", "@blocking"], blocking::bzmpop),
+    command!("subscribe", -2, PS, 0, 0, 0, &["@pubsub", "@slow"], pubsub::subscribe),
+    command!("unsubscribe", -1, PS, 0, 0, 0, &["@pubsub", "@slow"], pubsub::unsubscribe),
+    command!("psubscribe", -2, PS, 0, 0, 0, &["@pubsub", "@slow"], pubsub::psubscribe),
+    command!("punsubscribe", -1, PS, 0, 0, 0, &["@pubsub", "@slow"], pubsub::punsubscribe),
+    command!("publish", 3, PUB, 0, 0, 0, &["@pubsub", "@fast"], pubsub::publish),
+    command!("ssubscribe", -2, PS, 1, -1, 1, &["@pubsub", "@slow"], pubsub::ssubscribe),
+    command!("sunsubscribe", -1, PS, 1, -1, 1, &["@pubsub", "@slow"], pubsub::sunsubscribe),
+    command!("spublish", 3, PUB, 1, 1, 1, &["@pubsub", "@fast"], pubsub::spublish),
+    command!("pubsub", -2, &[], 0, 0, 0, &["@slow"], pubsub::pubsub),
+    command!("monitor", 1, &["admin", "noscript", "loading", "stale"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], server::monitor),
     command!("multi", 1, TX, 0, 0, 0, &["@fast", "@transaction"], transactions::multi),
     command!("exec", 1, &["noscript", "loading", "stale", "skip_slowlog"], 0, 0, 0, &["@slow", "@transaction"], transactions::exec),
     command!("discard", 1, TX, 0, 0, 0, &["@fast", "@transaction"], transactions::discard),
@@ -585,13 +598,20 @@ const SUBCOMMANDS: &[&str] = &[
     "refcount",
     "idletime",
     "freq",
+    "channels",
+    "numpat",
+    "numsub",
+    "shardchannels",
+    "shardnumsub",
+    "pause",
+    "unpause",
 ];
 
 /// The subcommand of a container command, if it is a known one; "" otherwise.
 fn subcommand_name(args: &Args<'_>) -> &'static str {
     let name = args.get(0);
     let container = [
-        "client", "config", "command", "function", "object", "memory",
+        "client", "config", "command", "function", "object", "memory", "pubsub",
     ]
     .iter()
     .any(|c| name.eq_ignore_ascii_case(c.as_bytes()));
@@ -605,6 +625,19 @@ fn subcommand_name(args: &Args<'_>) -> &'static str {
         .copied()
         .unwrap_or("")
 }
+
+/// What a RESP2 client in subscriber mode may run.
+const SUBSCRIBER_COMMANDS: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
 
 /// Runs one command and writes its reply. Returns what the connection does next and the
 /// index of the command that ran (for its timing), if one ran.
@@ -631,6 +664,21 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         }
         if let Some(m) = ctx.session.multi.as_mut() {
             m.failed = true;
+        }
+        return (Flow::Continue, None);
+    }
+    if ctx.session.subs.total() > 0 && !SUBSCRIBER_COMMANDS.contains(&cmd.name) {
+        // RESP2 subscriber mode (Redis's processCommand, after the arity check).
+        out.extend_from_slice(b"-ERR Can't execute '");
+        out.extend_from_slice(cmd.name.as_bytes());
+        let sub = subcommand_name(args);
+        if !sub.is_empty() {
+            out.push(b'|');
+            out.extend_from_slice(sub.as_bytes());
+        }
+        out.extend_from_slice(b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n");
+        if let Some(c) = counters {
+            c.rejected.bump(1);
         }
         return (Flow::Continue, None);
     }

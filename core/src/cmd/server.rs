@@ -679,7 +679,7 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        assert!(h.s("CONFIG GET *").starts_with("*54\r\n"));
+        assert!(h.s("CONFIG GET *").starts_with("*56\r\n"));
     }
 
     #[test]
@@ -718,4 +718,9 @@ mod tests {
         super::human(&mut s, 3 * 1024 * 1024);
         assert_eq!(s, "1023B 1.50K 3.00M");
     }
+}
+
+/// `MONITOR`: not yet (a stream of every command from every worker).
+pub fn monitor(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
+    Err(super::Error::Msg("ERR MONITOR is not supported yet"))
 }
