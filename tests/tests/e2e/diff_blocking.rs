@@ -64,7 +64,7 @@ pub(crate) fn server_under_test() -> Server {
 
 /// One step of a scenario.
 #[derive(Clone, Debug)]
-enum Step {
+pub(crate) enum Step {
     /// `cN: ARGS`: send and read one reply.
     Call(usize, Vec<Vec<u8>>),
     /// `cN> ARGS`: send only (the reply is read later with `cN?`).
@@ -91,7 +91,7 @@ enum Step {
 /// A scenario: its `group/name`, its steps with their line numbers and text, and how many
 /// clients it uses.
 #[derive(Clone, Debug)]
-struct Scenario {
+pub(crate) struct Scenario {
     name: String,
     steps: Vec<(usize, String, Step)>,
     clients: usize,
@@ -165,6 +165,11 @@ fn client_index(s: &str, line: usize) -> usize {
 
 /// Parses the scenario file.
 fn parse(text: &str) -> Vec<Scenario> {
+    parse_groups(text, &GROUPS)
+}
+
+/// Parses a scenario file whose scenario names start with one of `groups`.
+pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
     let mut out: Vec<Scenario> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
@@ -175,8 +180,8 @@ fn parse(text: &str) -> Vec<Scenario> {
         if let Some(name) = l.strip_prefix("===") {
             let name = name.trim().to_string();
             assert!(
-                name.contains('/') && GROUPS.contains(&name.split('/').next().unwrap()),
-                "line {line}: scenario `{name}` must be named GROUP/NAME, GROUP one of {GROUPS:?}"
+                name.contains('/') && groups.contains(&name.split('/').next().unwrap()),
+                "line {line}: scenario `{name}` must be named GROUP/NAME, GROUP one of {groups:?}"
             );
             assert!(
                 out.iter().all(|s| s.name != name),
@@ -603,8 +608,15 @@ fn report(sc: &Scenario, oracle: &[Event], other: &[Event], other_name: &str) ->
 
 /// Runs every scenario of `group` on redis-server and on the server under test.
 fn run_group(group: &str) {
+    run_scenarios(SCENARIOS, &GROUPS, group);
+}
+
+/// Runs every scenario of `group` in the scenario file `text` (groups `groups`) on
+/// redis-server and on the server under test; other files of scenarios (pub/sub,
+/// notifications) use this runner too.
+pub(crate) fn run_scenarios(text: &str, groups: &[&str], group: &str) {
     let only = std::env::var("KV_BLOCKING_SCENARIO").unwrap_or_default();
-    let all = parse(SCENARIOS);
+    let all = parse_groups(text, groups);
     let scenarios: Vec<&Scenario> = all
         .iter()
         .filter(|s| s.group() == group && s.name.contains(only.as_str()))
