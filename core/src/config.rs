@@ -149,6 +149,9 @@ pub struct Config {
     pub encodings: crate::types::EncodingLimits,
     /// `list-compress-depth` (default 0: no compression).
     pub list_compress_depth: i64,
+    /// `notify-keyspace-events`: the classes of keyspace notifications, as
+    /// [`crate::notify`] flags (default none).
+    pub notify_keyspace_events: u32,
 }
 
 impl Default for Config {
@@ -165,6 +168,7 @@ impl Default for Config {
             tcp_backlog: 511,
             encodings: crate::types::EncodingLimits::default(),
             list_compress_depth: 0,
+            notify_keyspace_events: 0,
         }
     }
 }
@@ -302,6 +306,7 @@ impl Config {
         "list-max-ziplist-size",
         "list-compress-depth",
         "client-output-buffer-limit",
+        "notify-keyspace-events",
         "maxmemory",
         "maxmemory-policy",
         "hz",
@@ -426,6 +431,12 @@ impl Config {
                 self.limits.query_buffer_max = parse_limit(value).map_err(SetError::Invalid)?
             }
             "client-output-buffer-limit" => parse_obuf(value, &mut self.limits.obuf)?,
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events = crate::notify::flags_from_str(value.as_bytes())
+                    .ok_or_else(|| {
+                        invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+                    })?
+            }
             other => {
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
@@ -493,6 +504,9 @@ impl Config {
                     let sep = if i > 0 { " " } else { "" };
                     let _ = write!(s, "{sep}{class} {} {} {}", l.hard, l.soft, l.soft_seconds);
                 }
+            }
+            "notify-keyspace-events" => {
+                s = crate::notify::flags_to_string(self.notify_keyspace_events);
             }
             other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
         }

@@ -14,9 +14,14 @@
 //! moment (`now > expire_at`, as Redis's `keyIsExpired`), and is removed (and counted in
 //! `expired_keys`) by the first call that meets it. Work under a lock is bounded by the
 //! operation: no call walks more than one shard at a time.
+//!
+//! The keyspace reports the keys it removes by expiry (lazy or active) and the keys it
+//! creates to an optional [`KeyEvents`] sink (keyspace notifications: `expired`, `new`),
+//! from inside the shard's critical section, so those events come in the order the changes
+//! happened. A keyspace without a sink (the unit tests) reports nothing.
 
 use crate::map::{HopMap, HopTable, KeyHash, Segment};
-use crate::sync::{AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard};
+use crate::sync::{Arc, AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
@@ -134,6 +139,44 @@ pub enum Write {
     Put(Item),
 }
 
+/// What the keyspace reports about keys it removes or creates by itself, to the layer that
+/// publishes keyspace notifications ([`crate::notify::Notifier`]). Called under the
+/// shard's write lock: an implementation takes no shard lock.
+pub trait KeyEvents: Send + Sync {
+    /// Key `key` of database `db` was removed because its time had passed.
+    fn expired(&self, db: usize, key: &[u8]);
+    /// Key `key` of database `db` was created (it did not exist, or had expired).
+    fn created(&self, db: usize, key: &[u8]);
+}
+
+/// Where one call reports its [`KeyEvents`]: the keyspace's sink and index, or nowhere.
+#[derive(Clone, Copy)]
+struct Hook<'a> {
+    events: Option<&'a dyn KeyEvents>,
+    db: usize,
+}
+
+impl Hook<'_> {
+    const NONE: Hook<'static> = Hook {
+        events: None,
+        db: 0,
+    };
+
+    #[inline]
+    fn expired(self, key: &[u8]) {
+        if let Some(e) = self.events {
+            e.expired(self.db, key);
+        }
+    }
+
+    #[inline]
+    fn created(self, key: &[u8]) {
+        if let Some(e) = self.events {
+            e.created(self.db, key);
+        }
+    }
+}
+
 /// What the map stores under a key: the item and its access time.
 struct Stored {
     item: Item,
@@ -201,10 +244,11 @@ trait ShardOps {
         key: &[u8],
         hash: u64,
         now: UnixMillis,
+        hook: Hook<'_>,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R;
     fn rebuild_deadlines(&mut self);
-    fn reap(&mut self, now: UnixMillis, max: usize) -> usize;
+    fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize;
 }
 
 impl ShardOps for Shard {
@@ -219,6 +263,7 @@ impl ShardOps for Shard {
         key: &[u8],
         hash: u64,
         now: UnixMillis,
+        hook: Hook<'_>,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
         let mut slot = self.find(hash, key);
@@ -228,6 +273,7 @@ impl ShardOps for Shard {
                     self.extra.bytes -= heap(&k, &old);
                     self.extra.expires -= 1;
                     self.extra.expired += 1;
+                    hook.expired(&k);
                 }
                 slot = None;
             }
@@ -272,6 +318,7 @@ impl ShardOps for Shard {
                 let ttl = e.item.expire_at;
                 self.extra.expires += usize::from(ttl.is_some());
                 self.insert_new(hash, Box::from(key), e);
+                hook.created(key);
                 (r, ttl)
             }
         };
@@ -295,7 +342,7 @@ impl ShardOps for Shard {
 
     /// Removes keys whose time has passed, earliest first, looking at no more than `max`
     /// deadline entries. Returns how many keys it removed.
-    fn reap(&mut self, now: UnixMillis, max: usize) -> usize {
+    fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize {
         let mut removed = 0;
         for _ in 0..max {
             let Some(&Reverse((t, hash))) = self.extra.deadlines.peek() else {
@@ -312,6 +359,7 @@ impl ShardOps for Shard {
                 self.extra.expires -= 1;
                 self.extra.expired += 1;
                 removed += 1;
+                hook.expired(&k);
             }
         }
         removed
@@ -327,6 +375,10 @@ pub struct Db {
     mask: usize,
     /// Where the next active-expiry pass starts (shards are visited round-robin).
     reap_cursor: AtomicUsize,
+    /// This keyspace's database index, as [`KeyEvents`] reports it.
+    index: usize,
+    /// Where expired and created keys are reported, if anywhere.
+    events: Option<Arc<dyn KeyEvents>>,
 }
 
 impl core::fmt::Debug for Db {
@@ -363,8 +415,9 @@ impl Multi<'_> {
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> Option<R> {
         let now = self.now;
+        let hook = self.db.hook();
         let (shard, hash) = self.shard(key)?;
-        Some(shard.write(key, hash, now, f))
+        Some(shard.write(key, hash, now, hook, f))
     }
 
     /// A copy of the live item under `key` (one of the declared keys), if any.
@@ -373,25 +426,34 @@ impl Multi<'_> {
     }
 
     /// Runs `f` on the live item under `key` (one of the declared keys), if any, and
-    /// records the access.
+    /// records the access. A key whose time has passed is removed (lazy expiry, as
+    /// Redis's lookups do: its `expired` event comes now).
     pub fn read<R>(&mut self, key: &[u8], f: impl FnOnce(&Item) -> R) -> Option<R> {
-        let now = self.now;
-        let (shard, hash) = self.shard(key)?;
-        let e = shard
-            .find_stored(key, hash)
-            .filter(|e| !e.item.is_expired(now))?;
-        e.touch(now);
-        Some(f(&e.item))
+        self.look(key, true, f)
     }
 
-    /// Whether `key` (one of the declared keys) exists; not an access.
+    /// Whether `key` (one of the declared keys) exists; not an access. A key whose time
+    /// has passed is removed, as [`Multi::read`].
     pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.look(key, false, |_| ()).is_some()
+    }
+
+    fn look<R>(&mut self, key: &[u8], touch: bool, f: impl FnOnce(&Item) -> R) -> Option<R> {
         let now = self.now;
-        self.shard(key).is_some_and(|(shard, hash)| {
-            shard
-                .find_stored(key, hash)
-                .is_some_and(|e| !e.item.is_expired(now))
-        })
+        let hook = self.db.hook();
+        let (shard, hash) = self.shard(key)?;
+        match shard.find_stored(key, hash) {
+            None => return None,
+            Some(e) if !e.item.is_expired(now) => {
+                if touch {
+                    e.touch(now);
+                }
+                return Some(f(&e.item));
+            }
+            Some(_) => {}
+        }
+        shard.write(key, hash, now, hook, |_| (Write::Keep, ()));
+        None
     }
 
     /// Deletes `key` (one of the declared keys); true if it existed.
@@ -476,6 +538,26 @@ impl Db {
             mask: map.segment_count() - 1,
             map,
             reap_cursor: AtomicUsize::new(0),
+            index: 0,
+            events: None,
+        }
+    }
+
+    /// A keyspace of [`DEFAULT_SHARDS`] shards hashing with `seed`, database `index`, that
+    /// reports expired and created keys to `events`.
+    pub fn with_events(seed: u64, index: usize, events: Arc<dyn KeyEvents>) -> Self {
+        Db {
+            index,
+            events: Some(events),
+            ..Self::new(seed)
+        }
+    }
+
+    #[inline]
+    fn hook(&self) -> Hook<'_> {
+        Hook {
+            events: self.events.as_deref(),
+            db: self.index,
         }
     }
 
@@ -512,7 +594,7 @@ impl Db {
         // Expired: remove it now, as Redis's lazy expiry does.
         self.map
             .write_segment(si)
-            .write(key, hash, now, |_| (Write::Keep, ()));
+            .write(key, hash, now, self.hook(), |_| (Write::Keep, ()));
         None
     }
 
@@ -547,7 +629,7 @@ impl Db {
         // Expired: remove it now, as Redis's lazy expiry does.
         self.map
             .write_segment(si)
-            .write(key, hash, now, |_| (Write::Keep, ()));
+            .write(key, hash, now, self.hook(), |_| (Write::Keep, ()));
         None
     }
 
@@ -562,7 +644,21 @@ impl Db {
         let hash = self.hash(key);
         self.map
             .write_segment(self.shard_index(hash))
-            .write(key, hash, now, f)
+            .write(key, hash, now, self.hook(), f)
+    }
+
+    /// As [`Db::write`], but reports nothing to the keyspace's [`KeyEvents`] (a change
+    /// that undoes an earlier one, invisible to clients).
+    pub fn write_quiet<R>(
+        &self,
+        key: &[u8],
+        now: UnixMillis,
+        f: impl FnOnce(Option<&mut Item>) -> (Write, R),
+    ) -> R {
+        let hash = self.hash(key);
+        self.map
+            .write_segment(self.shard_index(hash))
+            .write(key, hash, now, Hook::NONE, f)
     }
 
     /// Locks the shards of all `keys` (each once, in index order, so two callers never
@@ -676,7 +772,9 @@ impl Db {
     /// lower index, `src` when `src_is_lower`, is locked first).
     pub fn move_key(src: &Db, dst: &Db, src_is_lower: bool, key: &[u8], now: UnixMillis) -> bool {
         let mv = |s: &mut Multi<'_>, d: &mut Multi<'_>| {
-            if d.exists(key) {
+            // The source is looked up first, then the destination (as Redis, whose
+            // lookups expire keys: the `expired` events come in that order).
+            if !s.exists(key) || d.exists(key) {
                 return false;
             }
             match s.take(key) {
@@ -718,7 +816,7 @@ impl Db {
                 .peek()
                 .is_some_and(|Reverse((t, _))| now.0 > *t);
             if due {
-                removed += self.map.write_segment(i).reap(now, per_shard);
+                removed += self.map.write_segment(i).reap(now, per_shard, self.hook());
             }
         }
         removed

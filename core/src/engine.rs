@@ -66,11 +66,13 @@ pub struct Engine {
     /// Connected clients (CLIENT LIST, CLIENT KILL).
     pub clients: crate::clients::Registry,
     /// Blocked clients and the workers' mailboxes (BLPOP and friends).
-    pub blocking: crate::blocking::Blocking,
+    pub blocking: crate::sync::Arc<crate::blocking::Blocking>,
     /// Watched keys (WATCH).
     pub watches: crate::watch::Watches,
     /// Pub/sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
-    pub pubsub: crate::pubsub::PubSub,
+    pub pubsub: crate::sync::Arc<crate::pubsub::PubSub>,
+    /// Keyspace notifications (`notify-keyspace-events`); the keyspaces share it.
+    notifier: crate::sync::Arc<crate::notify::Notifier>,
     /// One gate a worker: each worker holds its own (read side) around every command it
     /// runs; EXEC takes the write side of all of them ([`Engine::exclusive`]).
     gates: Box<[CachePadded<RwLock<()>>]>,
@@ -104,8 +106,17 @@ impl Engine {
             .map(|_| CachePadded(WorkerStats::new(crate::cmd::COMMANDS.len())))
             .collect();
         crate::types::set_element_seed(seed.rotate_left(29) ^ 0x5EED_E1E5_u64);
+        let pubsub = crate::sync::Arc::new(crate::pubsub::PubSub::default());
+        let blocking = crate::sync::Arc::new(crate::blocking::Blocking::new(workers_n));
+        let notifier = crate::sync::Arc::new(crate::notify::Notifier::new(
+            crate::sync::Arc::clone(&pubsub),
+            crate::sync::Arc::clone(&blocking),
+        ));
         let dbs = (0..config.databases.max(1))
-            .map(|_| Db::new(seed))
+            .map(|i| {
+                let events: crate::sync::Arc<dyn crate::db::KeyEvents> = notifier.clone();
+                Db::with_events(seed, i, events)
+            })
             .collect();
         Engine {
             dbs,
@@ -113,9 +124,10 @@ impl Engine {
             host,
             stats: ServerStats::default(),
             clients: crate::clients::Registry::default(),
-            blocking: crate::blocking::Blocking::new(workers_n),
+            blocking,
             watches: crate::watch::Watches::default(),
-            pubsub: crate::pubsub::PubSub::default(),
+            pubsub,
+            notifier,
             gates: (0..workers_n)
                 .map(|_| CachePadded(RwLock::new(())))
                 .collect(),
@@ -139,9 +151,14 @@ impl Engine {
     }
 
     /// Copies the configuration's encoding thresholds where [`Engine::encodings`] reads
+    /// them, and the notification classes where the [`crate::notify::Notifier`] reads
     /// them (after every change of the configuration).
     fn publish_encodings(&self) {
-        let e = self.config.read().encodings;
+        let (e, classes) = {
+            let c = self.config.read();
+            (c.encodings, c.notify_keyspace_events)
+        };
+        self.notifier.set_flags(classes);
         let values = [
             e.hash_max_listpack_entries,
             e.hash_max_listpack_value,
@@ -208,6 +225,20 @@ impl Engine {
     /// every worker; returns the number of receivers (PUBLISH's reply).
     pub fn publish(&self, shard: bool, channel: &[u8], payload: &[u8]) -> usize {
         self.pubsub.publish(&self.blocking, shard, channel, payload)
+    }
+
+    /// Publishes keyspace notification `event` of class `class` (a [`crate::notify`]
+    /// constant) for `key` of database `db`, if `notify-keyspace-events` asks for it: one
+    /// relaxed load when it does not.
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, key: &[u8], db: usize) {
+        self.notifier.notify(class, event, key, db);
+    }
+
+    /// Whether a keyspace notification of `class` would be published now.
+    #[inline]
+    pub fn notifying(&self, class: u32) -> bool {
+        self.notifier.enabled(class)
     }
 
     /// Gives the engine its log sink (the first call wins); without one, lines are dropped.

@@ -41,6 +41,7 @@ pub mod engine;
 pub mod glob;
 pub mod io;
 pub mod map;
+pub mod notify;
 pub mod num;
 pub mod pubsub;
 pub mod resp;

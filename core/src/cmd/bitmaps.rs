@@ -11,6 +11,7 @@
 
 use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Item, Value, Write};
+use crate::notify::{GENERIC, STRING};
 use crate::resp::{encode, Args};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -110,18 +111,24 @@ pub fn setbit(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 let Some(v) = item.value.as_str_mut() else {
                     return (Write::Keep, Err(Error::WrongType));
                 };
+                let len = v.len();
                 grow_to(v, offset >> 3);
                 let old = bit_at(v, offset);
                 set_bit_at(v, offset, on);
-                (Write::Keep, Ok(old))
+                (Write::Keep, Ok((old, v.len() != len || old != on)))
             }
             None => {
                 let mut v = Vec::new();
                 grow_to(&mut v, offset >> 3);
                 set_bit_at(&mut v, offset, on);
-                (Write::Put(Item::new(Value::Str(v))), Ok(false))
+                (Write::Put(Item::new(Value::Str(v))), Ok((false, true)))
             }
         })?;
+    let (old, changed) = old;
+    // As Redis: only a write that created, grew or changed the string says so.
+    if changed {
+        ctx.notify(STRING, "setbit", args.get(1));
+    }
     encode::int(out, i64::from(old));
     Ok(())
 }
@@ -137,7 +144,10 @@ pub fn getbit(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 .map(|v| bit_at(v, offset))
                 .ok_or(Error::WrongType)
         })
-        .unwrap_or(Ok(false))?;
+        .unwrap_or_else(|| {
+            ctx.notifier().keymiss(args.get(1));
+            Ok(false)
+        })?;
     encode::int(out, i64::from(bit));
     Ok(())
 }
@@ -242,7 +252,10 @@ pub fn bitcount(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
             };
             Ok(bits.map_or(0, |(s, e)| count_bits(v, s, e)))
         })
-        .unwrap_or(Ok(0))?;
+        .unwrap_or_else(|| {
+            ctx.notifier().keymiss(args.get(1));
+            Ok(0)
+        })?;
     int_reply(out, n);
     Ok(())
 }
@@ -331,7 +344,10 @@ pub fn bitpos(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 None => len.saturating_mul(8),
             })
         })
-        .unwrap_or(Ok(if bit { -1 } else { 0 }))?;
+        .unwrap_or_else(|| {
+            ctx.notifier().keymiss(args.get(1));
+            Ok(if bit { -1 } else { 0 })
+        })?;
     encode::int(out, pos);
     Ok(())
 }
@@ -366,18 +382,24 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     }
     let keys: Vec<&[u8]> = args.iter().skip(2).collect();
     let (dest, sources) = keys.split_first().ok_or(Error::Syntax)?;
+    let notify = ctx.notifier();
     let len = ctx.db().multi(&keys, ctx.now.unix, |m| {
         let mut srcs: Vec<Vec<u8>> = Vec::with_capacity(sources.len());
         for key in sources {
             match m.read(key, |item| item.value.as_str().cloned()) {
                 Some(Some(v)) => srcs.push(v),
                 Some(None) => return Err(Error::WrongType),
-                None => srcs.push(Vec::new()),
+                None => {
+                    notify.keymiss(key);
+                    srcs.push(Vec::new());
+                }
             }
         }
         let maxlen = srcs.iter().map(Vec::len).max().unwrap_or(0);
         if maxlen == 0 {
-            m.remove(dest);
+            if m.remove(dest) {
+                notify.event(GENERIC, "del", dest);
+            }
             return Ok(0);
         }
         let mut res = vec![0u8; maxlen];
@@ -409,6 +431,7 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             }
         }
         m.put(dest, Item::new(Value::Str(res)));
+        notify.event(STRING, "set", dest);
         Ok(maxlen)
     })?;
     int_reply(out, len as u64);
@@ -608,9 +631,9 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<Opt
     }
 }
 
-/// Runs one SET or INCRBY on `v`: the reply value, or `None` for a FAIL overflow (nothing
-/// written).
-fn write_field(v: &mut [u8], f: &Field) -> Option<i64> {
+/// Runs one SET or INCRBY on `v`: the reply value and whether the field's value changed,
+/// or `None` for a FAIL overflow (nothing written).
+fn write_field(v: &mut [u8], f: &Field) -> Option<(i64, bool)> {
     if f.signed {
         let old = get_signed(v, f.offset, f.bits);
         let (new, reply) = if f.op == FieldOp::IncrBy {
@@ -627,7 +650,7 @@ fn write_field(v: &mut [u8], f: &Field) -> Option<i64> {
             (new, old)
         };
         set_field(v, f.offset, f.bits, new as u64);
-        Some(reply)
+        Some((reply, new != old))
     } else {
         let old = get_unsigned(v, f.offset, f.bits);
         let (new, reply) = if f.op == FieldOp::IncrBy {
@@ -644,7 +667,7 @@ fn write_field(v: &mut [u8], f: &Field) -> Option<i64> {
             (new, old)
         };
         set_field(v, f.offset, f.bits, new);
-        Some(reply as i64)
+        Some((reply as i64, new != old))
     }
 }
 
@@ -679,6 +702,7 @@ fn bitfield_generic(
         if let Some(r) = found {
             return r;
         }
+        ctx.notifier().keymiss(args.get(1));
         encode::array(out, fields.len());
         for f in &fields {
             get_field(out, empty, f);
@@ -695,35 +719,49 @@ fn bitfield_generic(
         .map(|f| f.offset + u64::from(f.bits) - 1)
         .max()
         .unwrap_or(0);
-    let run = |v: &mut Vec<u8>, out: &mut Vec<u8>| {
+    // Whether a write changed the string (Redis's `changes`: a write that did not FAIL
+    // counts when the string was created or grown, or when the field's value changed).
+    let run = |v: &mut Vec<u8>, created: bool, out: &mut Vec<u8>| -> bool {
+        let len = v.len();
         grow_to(v, highest >> 3);
+        let dirty = created || v.len() != len;
+        let mut changes = false;
         encode::array(out, fields.len());
         for f in &fields {
             if f.op == FieldOp::Get {
                 get_field(out, v, f);
             } else {
                 match write_field(v, f) {
-                    Some(n) => encode::int(out, n),
+                    Some((n, changed)) => {
+                        changes |= dirty || changed;
+                        encode::int(out, n);
+                    }
                     None => encode::nil(out),
                 }
             }
         }
+        changes
     };
-    ctx.db()
+    let changed = ctx
+        .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => {
                 let Some(v) = item.value.as_str_mut() else {
                     return (Write::Keep, Err(Error::WrongType));
                 };
-                run(v, out);
-                (Write::Keep, Ok(()))
+                let changed = run(v, false, out);
+                (Write::Keep, Ok(changed))
             }
             None => {
                 let mut v = Vec::new();
-                run(&mut v, out);
-                (Write::Put(Item::new(Value::Str(v))), Ok(()))
+                let changed = run(&mut v, true, out);
+                (Write::Put(Item::new(Value::Str(v))), Ok(changed))
             }
-        })
+        })?;
+    if changed {
+        ctx.notify(STRING, "setbit", args.get(1));
+    }
+    Ok(())
 }
 
 /// `BITFIELD key [GET type offset | SET type offset value | INCRBY type offset incr |
@@ -746,19 +784,23 @@ type LcsMatch = ((u64, u64), (u64, u64), u64);
 pub fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let (ka, kb) = (args.get(1), args.get(2));
     let keys = [ka, kb];
+    // Both keys are read (and a missing one notified) before either's type is checked.
     let (a, b) = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
-        let get = |k: &[u8]| match m.read(k, |item| item.value.as_str().cloned()) {
-            Some(Some(v)) => Ok(v),
-            Some(None) => Err(LCS_TYPE_ERR),
-            None => Ok(Vec::new()),
-        };
-        let a = get(ka);
-        let b = get(kb);
-        match (a, b) {
-            (Ok(a), Ok(b)) => Ok((a, b)),
-            _ => Err(LCS_TYPE_ERR),
+        let get = |k: &[u8]| m.read(k, |item| item.value.as_str().cloned());
+        (get(ka), get(kb))
+    });
+    for (k, v) in [(ka, &a), (kb, &b)] {
+        if v.is_none() {
+            ctx.notifier().keymiss(k);
         }
-    })?;
+    }
+    let (a, b) = match (a, b) {
+        (Some(None), _) | (_, Some(None)) => return Err(LCS_TYPE_ERR),
+        (a, b) => (
+            a.flatten().unwrap_or_default(),
+            b.flatten().unwrap_or_default(),
+        ),
+    };
     let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
     let mut minmatchlen: u64 = 0;
     let mut j = 3;

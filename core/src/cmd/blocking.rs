@@ -12,9 +12,11 @@
 //! serves the clients blocked on them, in the order they blocked, before the writer's next
 //! command: LPUSH's reply counts the elements that blocked clients then take.
 
-use super::lists::{after, move_in, mpop_args as lmpop_args, parse_end, pop_one, push_at};
+use super::lists::{
+    after, move_in, mpop_args as lmpop_args, parse_end, pop_event, pop_one, push_at,
+};
 use super::zsets::{mpop_args as zmpop_args, mpop_reply as zmpop_reply, pop_items, score_reply};
-use super::{CmdResult, Command, Ctx, Error};
+use super::{CmdResult, Command, Ctx, Error, Notify};
 use crate::blocking::{Check, End, Op, Server, Undo, Waiter};
 use crate::db::{Item, Multi, Value, Write};
 use crate::num::LongDouble;
@@ -68,9 +70,11 @@ fn kind(m: &mut Multi<'_>, key: &[u8]) -> Kind {
 /// Pops for `op` from `key` (which holds data of the op's kind): the reply, and what to put
 /// back if the reply cannot be delivered. For BLMOVE the destination's type is checked
 /// first (WRONGTYPE and nothing popped, as LMOVE), the element pushed there and `dst`
-/// named in `ready`.
+/// named in `ready`. Notifies as the non-blocking form (whether the client is served now
+/// or later): the pop's event, then `del` if the key went.
 fn pop_for(
     m: &mut Multi<'_>,
+    notify: Notify<'_>,
     fill: i32,
     db: usize,
     key: &[u8],
@@ -84,7 +88,7 @@ fn pop_for(
                 Op::MPop(_, c) => *c,
                 _ => 1,
             };
-            let items = m
+            let (items, emptied) = m
                 .write(key, |item| match item.map(|i| &mut i.value) {
                     Some(Value::List(l)) => {
                         let mut v = Vec::new();
@@ -94,11 +98,17 @@ fn pop_for(
                                 None => break,
                             }
                         }
-                        (after(l), v)
+                        (after(l), (v, l.is_empty()))
                     }
-                    _ => (Write::Keep, Vec::new()),
+                    _ => (Write::Keep, (Vec::new(), false)),
                 })
                 .unwrap_or_default();
+            if !items.is_empty() {
+                notify.event(crate::notify::LIST, pop_event(*end), key);
+                if emptied {
+                    notify.event(crate::notify::GENERIC, "del", key);
+                }
+            }
             if let Op::Pop(_) = op {
                 encode::array(&mut out, 2);
                 encode::bulk(&mut out, key);
@@ -122,7 +132,7 @@ fn pop_for(
             (out, Some(undo))
         }
         Op::Move { dst, from, to } => {
-            match move_in(m, key, dst, *from, *to, fill) {
+            match move_in(m, notify, key, dst, *from, *to, fill) {
                 Ok(Some(e)) => {
                     ready.push((db, dst.clone()));
                     encode::bulk(&mut out, &e);
@@ -137,15 +147,22 @@ fn pop_for(
                 Op::ZMPop(_, c) => *c,
                 _ => 1,
             };
-            let items = m
+            let (items, emptied) = m
                 .write(key, |item| match item.map(|i| &mut i.value) {
                     Some(Value::ZSet(z)) => {
                         let v = pop_items(z, *max, count);
-                        (leave(z.is_empty()), v)
+                        (leave(z.is_empty()), (v, z.is_empty()))
                     }
-                    _ => (Write::Keep, Vec::new()),
+                    _ => (Write::Keep, (Vec::new(), false)),
                 })
                 .unwrap_or_default();
+            if !items.is_empty() {
+                let event = if *max { "zpopmax" } else { "zpopmin" };
+                notify.event(crate::notify::ZSET, event, key);
+                if emptied {
+                    notify.event(crate::notify::GENERIC, "del", key);
+                }
+            }
             if let Op::ZPop(_) = op {
                 encode::array(&mut out, 3);
                 encode::bulk(&mut out, key);
@@ -172,6 +189,8 @@ pub struct CmdServer<'a> {
     fill: i32,
     /// What serving writes touches WATCH.
     watches: &'a crate::watch::Watches,
+    /// Where serving's keyspace notifications go.
+    engine: &'a crate::engine::Engine,
 }
 
 impl<'a> CmdServer<'a> {
@@ -180,6 +199,7 @@ impl<'a> CmdServer<'a> {
         CmdServer {
             fill: engine.encodings().list_max_listpack_size,
             watches: &engine.watches,
+            engine,
         }
     }
 }
@@ -201,7 +221,8 @@ impl Server for CmdServer<'_> {
         ready: &mut Vec<(usize, Vec<u8>)>,
     ) -> (Vec<u8>, Option<Undo>) {
         let before = ready.len();
-        let r = pop_for(m, self.fill, w.db, key, &w.op, ready);
+        let notify = Notify::new(self.engine, w.db);
+        let r = pop_for(m, notify, self.fill, w.db, key, &w.op, ready);
         // Serving writes the key popped from (and a BLMOVE's destination, named in
         // `ready`): WATCH sees those as writes, as in Redis.
         if r.1.is_some() || ready.len() > before {
@@ -309,7 +330,8 @@ pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMi
     };
     let limits = crate::types::zset::Limits::from(engine.encodings());
     let fill = engine.encodings().list_max_listpack_size;
-    db.write(&key, now, |item| match undo {
+    // Putting back is invisible to clients: no keyspace notification.
+    db.write_quiet(&key, now, |item| match undo {
         Undo::List { end, items, .. } => match item {
             Some(Item {
                 value: Value::List(l),
@@ -373,6 +395,7 @@ fn block_on(
         locks.push(dst);
     }
     let blocking = &ctx.engine.blocking;
+    let notify = ctx.notifier();
     let session = &mut *ctx.session;
     let reply = ctx.engine.db(db).multi(&locks, ctx.now.unix, |m| {
         for k in &keys {
@@ -381,7 +404,9 @@ fn block_on(
                 (Kind::List, true) | (Kind::ZSet, false) => {
                     // The keys this gives data (BLMOVE's destination) are served by
                     // `signal` after the command, like any write's.
-                    return Ok(Some(pop_for(m, fill, db, k, &op, &mut Vec::new()).0));
+                    return Ok(Some(
+                        pop_for(m, notify, fill, db, k, &op, &mut Vec::new()).0,
+                    ));
                 }
                 _ => return Err(Error::WrongType),
             }

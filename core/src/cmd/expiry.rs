@@ -3,6 +3,7 @@
 
 use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::Write;
+use crate::notify::GENERIC;
 use crate::resp::{encode, Args};
 use crate::time::UnixMillis;
 use alloc::vec::Vec;
@@ -67,7 +68,7 @@ fn expire_generic(
     let now = ctx.now.unix;
     let done = ctx.db().write(args.get(1), now, |item| {
         let Some(item) = item else {
-            return (Write::Keep, false);
+            return (Write::Keep, None);
         };
         let current = item.expire_at.map(|t| t.0);
         if (flags.nx && current.is_some())
@@ -75,16 +76,19 @@ fn expire_generic(
             || (flags.gt && current.is_none_or(|c| when <= c))
             || (flags.lt && current.is_some_and(|c| when >= c))
         {
-            return (Write::Keep, false);
+            return (Write::Keep, None);
         }
         if when <= now.0 {
             // Already in the past: the key goes now (Redis's checkAlreadyExpired).
-            return (Write::Remove, true);
+            return (Write::Remove, Some("del"));
         }
         item.expire_at = Some(UnixMillis(when));
-        (Write::Keep, true)
+        (Write::Keep, Some("expire"))
     });
-    encode::int(out, i64::from(done));
+    if let Some(event) = done {
+        ctx.notify(GENERIC, event, args.get(1));
+    }
+    encode::int(out, i64::from(done.is_some()));
     Ok(())
 }
 
@@ -108,10 +112,13 @@ pub fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRe
     expire_generic(ctx, args, out, false, false)
 }
 
-/// The key's expire time: `Err(-2)` missing, `Err(-1)` no TTL.
+/// The key's expire time: `Err(-2)` missing (a `keymiss`), `Err(-1)` no TTL.
 fn expire_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<i64, i64> {
     match ctx.db().peek(key, ctx.now.unix, |item, _| item.expire_at) {
-        None => Err(-2),
+        None => {
+            ctx.notifier().keymiss(key);
+            Err(-2)
+        }
         Some(None) => Err(-1),
         Some(Some(t)) => Ok(t.0),
     }
@@ -156,6 +163,9 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
             }
             _ => (Write::Keep, false),
         });
+    if done {
+        ctx.notify(GENERIC, "persist", args.get(1));
+    }
     encode::int(out, i64::from(done));
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Item, Value, Write};
+use crate::notify::{GENERIC, HASH};
 use crate::num::LongDouble;
 use crate::resp::{encode, Args};
 use crate::types::hash::Hash;
@@ -36,11 +37,16 @@ fn hash(item: &Item) -> Result<&Hash, Error> {
     }
 }
 
-/// Reads the hash at `key`: `Ok(None)` if missing.
+/// Reads the hash at `key`: `Ok(None)` if missing (a `keymiss`).
 fn read<R>(ctx: &Ctx<'_>, key: &[u8], f: impl FnOnce(&Hash) -> R) -> Result<Option<R>, Error> {
-    ctx.db()
+    let r = ctx
+        .db()
         .read(key, ctx.now.unix, |item| hash(item).map(f))
-        .transpose()
+        .transpose();
+    if let Ok(None) = r {
+        ctx.notifier().keymiss(key);
+    }
+    r
 }
 
 /// Runs `f` on the hash at `key` for a write, creating an empty one if missing (it is
@@ -104,6 +110,7 @@ fn set_pairs(ctx: &Ctx<'_>, args: &Args<'_>) -> Result<usize, Error> {
 pub fn hset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     pairs_arity(args, "ERR wrong number of arguments for 'hset' command")?;
     let added = set_pairs(ctx, args)?;
+    ctx.notify(HASH, "hset", args.get(1));
     int_reply(out, added);
     Ok(())
 }
@@ -112,6 +119,7 @@ pub fn hset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 pub fn hmset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     pairs_arity(args, "ERR wrong number of arguments for 'hmset' command")?;
     set_pairs(ctx, args)?;
+    ctx.notify(HASH, "hset", args.get(1));
     encode::ok(out);
     Ok(())
 }
@@ -124,6 +132,9 @@ pub fn hsetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     let set = write(ctx, args.get(1), |h| {
         Ok(!h.contains(field) && h.set(field, value, &limits))
     })?;
+    if set {
+        ctx.notify(HASH, "hset", args.get(1));
+    }
     int_reply(out, usize::from(set));
     Ok(())
 }
@@ -166,7 +177,7 @@ pub fn hmget(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 pub fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let removed = ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let Some(item) = item else {
-            return (Write::Keep, Ok(0));
+            return (Write::Keep, Ok((0, false)));
         };
         let Value::Hash(h) = &mut item.value else {
             return (Write::Keep, Err(Error::WrongType));
@@ -180,13 +191,19 @@ pub fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                 break;
             }
         }
-        let w = if h.is_empty() {
-            Write::Remove
+        if h.is_empty() {
+            (Write::Remove, Ok((n, true)))
         } else {
-            Write::Keep
-        };
-        (w, Ok(n))
+            (Write::Keep, Ok((n, false)))
+        }
     })?;
+    let (removed, emptied) = removed;
+    if removed > 0 {
+        ctx.notify(HASH, "hdel", args.get(1));
+        if emptied {
+            ctx.notify(GENERIC, "del", args.get(1));
+        }
+    }
     int_reply(out, removed);
     Ok(())
 }
@@ -275,6 +292,7 @@ pub fn hincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         h.set(field, encode::fmt_i64(new, &mut buf), &limits);
         Ok(new)
     })?;
+    ctx.notify(HASH, "hincrby", args.get(1));
     encode::int(out, n);
     Ok(())
 }
@@ -304,6 +322,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cm
         h.set(field, &text, &limits);
         Ok(text)
     })?;
+    ctx.notify(HASH, "hincrbyfloat", args.get(1));
     encode::bulk(out, &text);
     Ok(())
 }

@@ -4,6 +4,7 @@
 use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Db, Multi};
 use crate::glob;
+use crate::notify::{GENERIC, NEW};
 use crate::resp::{encode, Args};
 use alloc::vec::Vec;
 
@@ -20,10 +21,13 @@ pub(crate) fn key_args<'a>(args: &'a Args<'_>) -> Vec<&'a [u8]> {
 /// `DEL key [key ...]`: how many existed. All the keys' shards are locked at once, so no
 /// client sees some of them deleted and others not.
 pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let notify = ctx.notifier();
     if args.len() == 2 {
         // One key: one shard lock, no lock set to build.
         let gone = ctx.db().remove(args.get(1), ctx.now.unix);
-        if !gone {
+        if gone {
+            notify.event(GENERIC, "del", args.get(1));
+        } else {
             ctx.session.touched = Some(Vec::new()); // nothing deleted: nothing touched
         }
         encode::int(out, i64::from(gone));
@@ -33,7 +37,13 @@ pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let removed: Vec<usize> = ctx.db().multi(&keys, ctx.now.unix, |m| {
         keys.iter()
             .enumerate()
-            .filter(|(_, k)| m.remove(k))
+            .filter(|(_, k)| {
+                let gone = m.remove(k);
+                if gone {
+                    notify.event(GENERIC, "del", k);
+                }
+                gone
+            })
             .map(|(i, _)| i)
             .collect()
     });
@@ -49,15 +59,41 @@ pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
 pub fn exists(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     if args.len() == 2 {
         let found = ctx.db().exists(args.get(1), ctx.now.unix);
+        if !found {
+            ctx.notifier().keymiss(args.get(1));
+        }
         encode::int(out, i64::from(found));
         return Ok(());
     }
-    let keys = key_args(args);
-    let n = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
-        keys.iter().filter(|k| m.exists(k)).count()
-    });
+    let n = count_found(ctx, args, false);
     encode::int(out, count(n));
     Ok(())
+}
+
+/// EXISTS and TOUCH of several keys: how many of them exist, all seen at one instant
+/// (`touch`: each found key counts as accessed). The missing ones are notified
+/// (`keymiss`) in argument order once the locks go (after the `expired` events of the keys
+/// found expired).
+fn count_found(ctx: &Ctx<'_>, args: &Args<'_>, touch: bool) -> usize {
+    let keys = key_args(args);
+    let mut missed: Vec<&[u8]> = Vec::new();
+    let n = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
+        let mut n = 0;
+        for k in &keys {
+            let found = if touch { m.touch(k) } else { m.exists(k) };
+            if found {
+                n += 1;
+            } else {
+                missed.push(k);
+            }
+        }
+        n
+    });
+    let notify = ctx.notifier();
+    for k in missed {
+        notify.keymiss(k);
+    }
+    n
 }
 
 /// `DBSIZE`.
@@ -107,6 +143,10 @@ pub fn move_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     }
     let (a, b) = (ctx.engine.db(src), ctx.engine.db(dst));
     let moved = crate::db::Db::move_key(a, b, src < dst, args.get(1), ctx.now.unix);
+    if moved {
+        ctx.engine.notify(GENERIC, "move_from", args.get(1), src);
+        ctx.engine.notify(GENERIC, "move_to", args.get(1), dst);
+    }
     encode::int(out, i64::from(moved));
     Ok(())
 }
@@ -144,13 +184,13 @@ pub fn unlink(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 pub fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     if args.len() == 2 {
         let found = ctx.db().read(args.get(1), ctx.now.unix, |_| ()).is_some();
+        if !found {
+            ctx.notifier().keymiss(args.get(1));
+        }
         encode::int(out, i64::from(found));
         return Ok(());
     }
-    let keys = key_args(args);
-    let n = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
-        keys.iter().filter(|k| m.touch(k)).count()
-    });
+    let n = count_found(ctx, args, true);
     encode::int(out, count(n));
     Ok(())
 }
@@ -160,7 +200,10 @@ pub fn type_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     let t = ctx
         .db()
         .peek(args.get(1), ctx.now.unix, |item, _| item.value.type_name())
-        .unwrap_or("none");
+        .unwrap_or_else(|| {
+            ctx.notifier().keymiss(args.get(1));
+            "none"
+        });
     encode::simple(out, t.as_bytes());
     Ok(())
 }
@@ -168,6 +211,7 @@ pub fn type_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
 /// RENAME and RENAMENX: moves the value and its TTL, both keys locked together.
 fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: bool) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
+    let notify = ctx.notifier();
     let r = ctx.db().multi(&[src, dst], ctx.now.unix, |m| {
         if !m.exists(src) {
             return Err(Error::Msg("ERR no such key"));
@@ -175,12 +219,19 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: boo
         if src == dst {
             return Ok(!nx);
         }
-        if nx && m.exists(dst) {
+        let replaced = m.exists(dst);
+        if nx && replaced {
             return Ok(false);
         }
         if let Some(item) = m.take(src) {
             m.put(dst, item);
+            if replaced {
+                // Redis deletes the old destination and adds the key anew.
+                notify.event(NEW, "new", dst);
+            }
         }
+        notify.event(GENERIC, "rename_from", src);
+        notify.event(GENERIC, "rename_to", dst);
         Ok(true)
     })?;
     if nx {
@@ -229,28 +280,42 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         ));
     }
     let now = ctx.now.unix;
+    let engine = ctx.engine;
+    let src_db = ctx.session.db;
+    // The source is read (a `keymiss` when missing), the destination looked up for
+    // writing; a replaced destination is deleted and added anew (its `new` event), as in
+    // Redis; `new` of a fresh destination comes from the keyspace.
     let copy = |s: &mut Multi<'_>, d: &mut Multi<'_>| {
         let Some(item) = s.get(src) else {
+            engine.notify(crate::notify::KEY_MISS, "keymiss", src, src_db);
             return false;
         };
-        if !replace && d.exists(dst) {
+        let replaced = d.exists(dst);
+        if !replace && replaced {
             return false;
         }
         d.put(dst, item);
+        if replaced {
+            engine.notify(NEW, "new", dst, dst_db);
+        }
         true
     };
-    let src_db = ctx.session.db;
     let (a, b) = (ctx.engine.db(src_db), ctx.engine.db(dst_db));
     let copied = if dst_db == src_db {
         // Both keys in one lock set: `s` and `d` are the same locks.
         a.multi(&[src, dst], now, |m| {
             let Some(item) = m.get(src) else {
+                engine.notify(crate::notify::KEY_MISS, "keymiss", src, src_db);
                 return false;
             };
-            if !replace && m.exists(dst) {
+            let replaced = m.exists(dst);
+            if !replace && replaced {
                 return false;
             }
             m.put(dst, item);
+            if replaced {
+                engine.notify(NEW, "new", dst, dst_db);
+            }
             true
         })
     } else if src_db < dst_db {
@@ -258,6 +323,9 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     } else {
         Db::multi_two(b, &[dst], a, &[src], now, |d, s| copy(s, d))
     };
+    if copied {
+        engine.notify(GENERIC, "copy_to", dst, dst_db);
+    }
     encode::int(out, i64::from(copied));
     Ok(())
 }

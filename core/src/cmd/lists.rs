@@ -13,8 +13,9 @@
 //!
 //! [`Db::multi`]: crate::db::Db::multi
 
-use super::{arg_i64, CmdResult, Ctx, Error};
+use super::{arg_i64, CmdResult, Ctx, Error, Notify};
 use crate::db::{Item, Multi, Value, Write};
+use crate::notify::{GENERIC, LIST};
 use crate::resp::parse::parse_i64;
 use crate::resp::{encode, Args};
 use crate::types::list::List;
@@ -61,20 +62,25 @@ fn list_mut(item: &mut Item) -> Result<&mut List, Error> {
     }
 }
 
-/// Reads the list at `key`: `Ok(None)` if missing.
+/// Reads the list at `key`: `Ok(None)` if missing (a `keymiss`).
 fn read<R>(ctx: &Ctx<'_>, key: &[u8], f: impl FnOnce(&List) -> R) -> Result<Option<R>, Error> {
-    ctx.db()
+    let r = ctx
+        .db()
         .read(key, ctx.now.unix, |item| list(item).map(f))
-        .transpose()
+        .transpose();
+    if let Ok(None) = r {
+        ctx.notifier().keymiss(key);
+    }
+    r
 }
 
 /// Runs `f` on the list at `key` for writing; removes the key if it ends empty. `Ok(None)`
-/// when the key is missing.
+/// when the key is missing; else `f`'s result and whether the key went.
 fn modify<R>(
     ctx: &Ctx<'_>,
     key: &[u8],
     f: impl FnOnce(&mut List) -> Result<R, Error>,
-) -> Result<Option<R>, Error> {
+) -> Result<Option<(R, bool)>, Error> {
     ctx.db().write(key, ctx.now.unix, |item| {
         let Some(item) = item else {
             return (Write::Keep, Ok(None));
@@ -83,10 +89,36 @@ fn modify<R>(
             Err(e) => (Write::Keep, Err(e)),
             Ok(l) => {
                 let r = f(l);
-                (after(l), r.map(Some))
+                let emptied = l.is_empty();
+                (after(l), r.map(|r| Some((r, emptied))))
             }
         }
     })
+}
+
+/// The events of a write that may have emptied the list: `event`, then `del` if it did
+/// (Redis's `listElementsRemoved` and friends).
+fn notify_change(notify: Notify<'_>, event: &str, key: &[u8], emptied: bool) {
+    notify.event(LIST, event, key);
+    if emptied {
+        notify.event(GENERIC, "del", key);
+    }
+}
+
+/// The name of a pop's event.
+pub(crate) fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
+}
+
+/// The name of a push's event.
+pub(crate) fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
 }
 
 /// What a write leaves: the key goes with its last element.
@@ -198,6 +230,7 @@ pub(crate) fn mpop_args(
 /// WRONGTYPE for a key of another type met before a list.
 pub(crate) fn mpop_in(
     m: &mut Multi<'_>,
+    notify: Notify<'_>,
     keys: &[&[u8]],
     end: End,
     count: u64,
@@ -206,18 +239,19 @@ pub(crate) fn mpop_in(
     for &key in keys {
         let popped = m.write(key, |item| {
             let Some(item) = item else {
-                return (Write::Keep, Ok(false));
+                return (Write::Keep, Ok(None));
             };
             match list_mut(item) {
                 Err(e) => (Write::Keep, Err(e)),
-                Ok(l) if l.is_empty() => (Write::Keep, Ok(false)),
+                Ok(l) if l.is_empty() => (Write::Keep, Ok(None)),
                 Ok(l) => {
                     pop_reply_with_key(l, key, end, count, out);
-                    (after(l), Ok(true))
+                    (after(l), Ok(Some(l.is_empty())))
                 }
             }
         });
-        if popped.transpose()? == Some(true) {
+        if let Some(emptied) = popped.transpose()?.flatten() {
+            notify_change(notify, pop_event(end), key, emptied);
             return Ok(true);
         }
     }
@@ -226,9 +260,11 @@ pub(crate) fn mpop_in(
 
 /// LMOVE's work on the locked `src` and `dst`: pops from `from` of `src` and pushes to `to`
 /// of `dst` (a new list of fill `fill` if missing). `Ok(None)` when `src` is missing;
-/// WRONGTYPE (and nothing moved) when either key holds another type.
+/// WRONGTYPE (and nothing moved) when either key holds another type. Notifies as Redis's
+/// `lmoveGenericCommand`: (`new`), the push on `dst`, the pop on `src`, (`del` of `src`).
 pub(crate) fn move_in(
     m: &mut Multi<'_>,
+    notify: Notify<'_>,
     src: &[u8],
     dst: &[u8],
     from: End,
@@ -254,7 +290,12 @@ pub(crate) fn move_in(
             }
             (after(l), v)
         });
-        return Ok(v.flatten());
+        let v = v.flatten();
+        if v.is_some() {
+            notify.event(LIST, push_event(to), dst);
+            notify.event(LIST, pop_event(from), src);
+        }
+        return Ok(v);
     }
     let v = m
         .write(src, |item| {
@@ -262,10 +303,12 @@ pub(crate) fn move_in(
                 return (Write::Keep, None);
             };
             let v = pop_one(l, from);
-            (after(l), v)
+            (after(l), v.map(|v| (v, l.is_empty())))
         })
         .flatten();
-    let Some(v) = v else { return Ok(None) };
+    let Some((v, emptied)) = v else {
+        return Ok(None);
+    };
     m.write(dst, |item| match item.and_then(|i| list_mut(i).ok()) {
         Some(l) => {
             push_at(l, to, &v);
@@ -277,6 +320,8 @@ pub(crate) fn move_in(
             (Write::Put(Item::new(Value::List(Box::new(l)))), ())
         }
     });
+    notify.event(LIST, push_event(to), dst);
+    notify_change(notify, pop_event(from), src, emptied);
     Ok(Some(v))
 }
 
@@ -305,6 +350,9 @@ fn push(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, end: End, xx: boo
                 (Write::Put(Item::new(Value::List(Box::new(l)))), Ok(n))
             }
         })?;
+    if n > 0 {
+        ctx.notify(LIST, push_event(end), args.get(1));
+    }
     int_reply(out, n);
     Ok(())
 }
@@ -353,11 +401,16 @@ fn pop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, end: End) -> CmdRe
         }
         Ok(())
     })?;
-    if found.is_none() {
-        match count {
+    match found {
+        // COUNT 0 changes nothing and says nothing.
+        Some(((), emptied)) if count != Some(0) => {
+            notify_change(ctx.notifier(), pop_event(end), args.get(1), emptied)
+        }
+        Some(_) => {}
+        None => match count {
             None => encode::nil(out),
             Some(_) => encode::null_array(out),
-        }
+        },
     }
     Ok(())
 }
@@ -414,6 +467,7 @@ pub fn lset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         }
     })?
     .ok_or(NO_SUCH_KEY)?;
+    ctx.notify(LIST, "lset", args.get(1));
     encode::ok(out);
     Ok(())
 }
@@ -461,7 +515,7 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 pub fn ltrim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let start = arg_i64(args.get(2))?;
     let end = arg_i64(args.get(3))?;
-    modify(ctx, args.get(1), |l| {
+    let found = modify(ctx, args.get(1), |l| {
         match clamp_range(start, end, l.len()) {
             None => l.clear(),
             Some((s, e)) => {
@@ -472,6 +526,9 @@ pub fn ltrim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         }
         Ok(())
     })?;
+    if let Some(((), emptied)) = found {
+        notify_change(ctx.notifier(), "ltrim", args.get(1), emptied);
+    }
     encode::ok(out);
     Ok(())
 }
@@ -483,7 +540,14 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         let k = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
         Ok(l.remove_matching(args.get(3), k, count < 0))
     })?;
-    int_reply(out, n.unwrap_or(0));
+    let n = match n {
+        Some((n, emptied)) if n > 0 => {
+            notify_change(ctx.notifier(), "lrem", args.get(1), emptied);
+            n
+        }
+        _ => 0,
+    };
+    int_reply(out, n);
     Ok(())
 }
 
@@ -505,7 +569,11 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         };
         l.insert(at + usize::from(after_pivot), element);
         Ok(i64::try_from(l.len()).unwrap_or(i64::MAX))
-    })?;
+    })?
+    .map(|(n, _)| n);
+    if n.is_some_and(|n| n > 0) {
+        ctx.notify(LIST, "linsert", args.get(1));
+    }
     encode::int(out, n.unwrap_or(0));
     Ok(())
 }
@@ -629,8 +697,9 @@ fn lmove_generic(
 ) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
     let fill = fill(ctx);
+    let notify = ctx.notifier();
     let moved = ctx.db().multi(&[src, dst], ctx.now.unix, |m| {
-        move_in(m, src, dst, from, to, fill)
+        move_in(m, notify, src, dst, from, to, fill)
     })?;
     match moved {
         Some(v) => encode::bulk(out, &v),
@@ -655,9 +724,10 @@ pub fn rpoplpush(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRe
 pub fn lmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let (positions, end, count) = mpop_args(args, 1)?;
     let keys: Vec<&[u8]> = positions.iter().map(|&i| args.get(i)).collect();
-    let popped = ctx
-        .db()
-        .multi(&keys, ctx.now.unix, |m| mpop_in(m, &keys, end, count, out))?;
+    let notify = ctx.notifier();
+    let popped = ctx.db().multi(&keys, ctx.now.unix, |m| {
+        mpop_in(m, notify, &keys, end, count, out)
+    })?;
     if !popped {
         encode::null_array(out);
     }

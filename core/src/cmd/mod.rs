@@ -122,10 +122,68 @@ pub struct Ctx<'a> {
     pub session: &'a mut Session,
 }
 
+/// Where a command's keyspace notifications go: the engine and the selected database. A
+/// copy, so that closures run under shard locks can publish too.
+#[derive(Clone, Copy)]
+pub struct Notify<'a> {
+    engine: &'a Engine,
+    db: usize,
+}
+
+impl<'a> Notify<'a> {
+    /// The notifications of database `db`.
+    pub fn new(engine: &'a Engine, db: usize) -> Self {
+        Notify { engine, db }
+    }
+}
+
+impl Notify<'_> {
+    /// Publishes `event` of `class` for `key` (one relaxed load when that class is off).
+    #[inline]
+    pub fn event(self, class: u32, event: &str, key: &[u8]) {
+        self.engine.notify(class, event, key, self.db);
+    }
+
+    /// A read found no `key`: the `keymiss` notification (Redis's `lookupKeyRead`).
+    #[inline]
+    pub fn keymiss(self, key: &[u8]) {
+        self.event(crate::notify::KEY_MISS, "keymiss", key);
+    }
+
+    /// Whether events of `class` are published now.
+    #[inline]
+    pub fn on(self, class: u32) -> bool {
+        self.engine.notifying(class)
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The notifications of this command, in the selected database.
+    pub fn notifier(&self) -> Notify<'a> {
+        Notify {
+            engine: self.engine,
+            db: self.session.db,
+        }
+    }
+}
+
 impl Ctx<'_> {
     /// The database this connection has selected.
     pub fn db(&self) -> &crate::db::Db {
         self.engine.db(self.session.db)
+    }
+
+    /// Publishes keyspace notification `event` of `class` for `key` in the selected
+    /// database (one relaxed load when notifications are off).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.engine.notify(class, event, key, self.session.db);
+    }
+
+    /// A read found no `key`: the `keymiss` notification (Redis's `lookupKeyRead`).
+    #[inline]
+    pub fn keymiss(&self, key: &[u8]) {
+        self.notify(crate::notify::KEY_MISS, "keymiss", key);
     }
 }
 

@@ -679,7 +679,21 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        assert!(h.s("CONFIG GET *").starts_with("*56\r\n"));
+        assert!(h.s("CONFIG GET *").starts_with("*58\r\n"));
+        // notify-keyspace-events as Redis shows it, and its error.
+        assert_eq!(
+            h.s("CONFIG GET notify-keyspace-events"),
+            "*2\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n"
+        );
+        assert_eq!(h.s("CONFIG SET notify-keyspace-events KEAmn"), "+OK\r\n");
+        assert_eq!(
+            h.s("CONFIG GET notify-keyspace-events"),
+            "*2\r\n$22\r\nnotify-keyspace-events\r\n$4\r\nAKEm\r\n"
+        );
+        assert_eq!(
+            h.s("CONFIG SET notify-keyspace-events xyz"),
+            "-ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.\r\n"
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //!
 //! [`Db::multi`]: crate::db::Db::multi
 
-use super::{arg_i64, CmdResult, Ctx, Error};
+use super::{arg_i64, CmdResult, Ctx, Error, Notify};
 use crate::db::{Item, Multi, Value, Write};
+use crate::notify::{GENERIC, SET};
 use crate::resp::parse::parse_i64;
 use crate::resp::{encode, Args};
 use crate::types::set::{Member, Set};
@@ -53,31 +54,47 @@ fn set_mut(item: &mut Item) -> Result<&mut Set, Error> {
     }
 }
 
-/// Reads the set at `key`: `Ok(None)` if missing.
+/// Reads the set at `key`: `Ok(None)` if missing (a `keymiss`).
 fn read<R>(ctx: &Ctx<'_>, key: &[u8], f: impl FnOnce(&Set) -> R) -> Result<Option<R>, Error> {
-    ctx.db()
+    let r = ctx
+        .db()
         .read(key, ctx.now.unix, |item| set(item).map(f))
-        .transpose()
+        .transpose();
+    if let Ok(None) = r {
+        ctx.notifier().keymiss(key);
+    }
+    r
 }
 
 /// Runs `f` on the set at `key` for writing; removes the key if it ends empty. `Ok(None)`
-/// when the key is missing.
-fn modify<R>(ctx: &Ctx<'_>, key: &[u8], f: impl FnOnce(&mut Set) -> R) -> Result<Option<R>, Error> {
+/// when the key is missing; else `f`'s result and whether the key went.
+fn modify<R>(
+    ctx: &Ctx<'_>,
+    key: &[u8],
+    f: impl FnOnce(&mut Set) -> R,
+) -> Result<Option<(R, bool)>, Error> {
     ctx.db().write(key, ctx.now.unix, |item| match item {
         None => (Write::Keep, Ok(None)),
         Some(item) => match set_mut(item) {
             Err(e) => (Write::Keep, Err(e)),
             Ok(s) => {
                 let r = f(s);
-                let w = if s.is_empty() {
-                    Write::Remove
+                if s.is_empty() {
+                    (Write::Remove, Ok(Some((r, true))))
                 } else {
-                    Write::Keep
-                };
-                (w, Ok(Some(r)))
+                    (Write::Keep, Ok(Some((r, false))))
+                }
             }
         },
     })
+}
+
+/// A set write's event, then `del` if it emptied the set.
+fn notify_change(notify: Notify<'_>, event: &str, key: &[u8], emptied: bool) {
+    notify.event(SET, event, key);
+    if emptied {
+        notify.event(GENERIC, "del", key);
+    }
 }
 
 fn int_reply(out: &mut Vec<u8>, n: usize) {
@@ -166,6 +183,9 @@ pub fn sadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             None => (Write::Keep, Ok(n)),
         }
     })?;
+    if added > 0 {
+        ctx.notify(SET, "sadd", args.get(1));
+    }
     int_reply(out, added);
     Ok(())
 }
@@ -175,7 +195,14 @@ pub fn srem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     let n = modify(ctx, args.get(1), |s| {
         args.iter().skip(2).filter(|m| s.remove(m)).count()
     })?;
-    int_reply(out, n.unwrap_or(0));
+    let n = match n {
+        Some((n, emptied)) if n > 0 => {
+            notify_change(ctx.notifier(), "srem", args.get(1), emptied);
+            n
+        }
+        _ => 0,
+    };
+    int_reply(out, n);
     Ok(())
 }
 
@@ -233,7 +260,7 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     let mut rng = Rng::new(ctx);
     let found = ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let Some(item) = item else {
-            return (Write::Keep, Ok(false));
+            return (Write::Keep, Ok(None));
         };
         let s = match set_mut(item) {
             Ok(s) => s,
@@ -244,10 +271,14 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                 Some(m) => encode::bulk(out, &m),
                 None => encode::nil(out),
             },
-            Some(0) => encode::array(out, 0),
+            Some(0) => {
+                // An empty reply, and nothing changed or said.
+                encode::array(out, 0);
+                return (Write::Keep, Ok(Some(None)));
+            }
             Some(c) if c >= s.len() => {
                 members_reply(out, &result_order(s, limit));
-                return (Write::Remove, Ok(true));
+                return (Write::Remove, Ok(Some(Some(true))));
             }
             Some(c) => {
                 let remaining = s.len() - c;
@@ -272,18 +303,19 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                 }
             }
         }
-        let w = if s.is_empty() {
-            Write::Remove
+        if s.is_empty() {
+            (Write::Remove, Ok(Some(Some(true))))
         } else {
-            Write::Keep
-        };
-        (w, Ok(true))
+            (Write::Keep, Ok(Some(Some(false))))
+        }
     })?;
-    if !found {
-        match count {
+    match found {
+        Some(Some(emptied)) => notify_change(ctx.notifier(), "spop", args.get(1), emptied),
+        Some(None) => {}
+        None => match count {
             None => encode::nil(out),
             Some(_) => encode::array(out, 0),
-        }
+        },
     }
     Ok(())
 }
@@ -371,6 +403,7 @@ fn distinct_picks<'a>(s: &'a Set, c: usize, rng: &mut Rng) -> Vec<Member<'a>> {
 pub fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let (src, dst, member) = (args.get(1), args.get(2), args.get(3));
     let limit = intset_limit(ctx);
+    let notify = ctx.notifier();
     let moved = ctx.db().multi(&[src, dst], ctx.now.unix, |m| {
         let Some(has) = m.read(src, |item| set(item).map(|s| s.contains(member))) else {
             return Ok((false, false));
@@ -382,18 +415,19 @@ pub fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         if src == dst || !has {
             return Ok((has, false));
         }
-        m.write(src, |item| match item.and_then(|i| set_mut(i).ok()) {
+        let emptied = m.write(src, |item| match item.and_then(|i| set_mut(i).ok()) {
             Some(s) => {
                 s.remove(member);
-                let w = if s.is_empty() {
-                    Write::Remove
+                if s.is_empty() {
+                    (Write::Remove, true)
                 } else {
-                    Write::Keep
-                };
-                (w, ())
+                    (Write::Keep, false)
+                }
             }
-            None => (Write::Keep, ()),
+            None => (Write::Keep, false),
         });
+        // As Redis: the removal's events, then the destination's (`new` if created).
+        notify_change(notify, "srem", src, emptied == Some(true));
         let added = m.write(dst, |item| match item.and_then(|i| set_mut(i).ok()) {
             Some(s) => {
                 let added = s.add(member, limit);
@@ -405,6 +439,9 @@ pub fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
                 (Write::Put(Item::new(Value::Set(Box::new(s)))), true)
             }
         });
+        if added == Some(true) {
+            notify.event(SET, "sadd", dst);
+        }
         Ok((true, added == Some(true)))
     })?;
     let (moved, added) = moved;
@@ -499,10 +536,20 @@ enum Combined {
 
 /// Combines the sets at `keys` inside one multi-key lock (`m` holds `keys` and the
 /// destination, if any). WRONGTYPE if any key holds another type, checked before anything.
-fn combine(m: &mut Multi<'_>, keys: &[&[u8]], op: SetOp, limit: usize) -> Result<Combined, Error> {
+fn combine(
+    m: &mut Multi<'_>,
+    notify: Notify<'_>,
+    keys: &[&[u8]],
+    op: SetOp,
+    limit: usize,
+) -> Result<Combined, Error> {
     let mut sizes: Vec<Option<usize>> = Vec::with_capacity(keys.len());
     for k in keys {
-        sizes.push(m.read(k, |item| set(item).map(Set::len)).transpose()?);
+        let size = m.read(k, |item| set(item).map(Set::len)).transpose()?;
+        if size.is_none() {
+            notify.keymiss(k);
+        }
+        sizes.push(size);
     }
     match op {
         SetOp::Inter => {
@@ -601,8 +648,9 @@ fn setop(
     let limit = intset_limit(ctx);
     let mut all = keys.clone();
     all.extend(dst);
+    let notify = ctx.notifier();
     ctx.db().multi(&all, ctx.now.unix, |m| {
-        let combined = combine(m, &keys, op, limit)?;
+        let combined = combine(m, notify, &keys, op, limit)?;
         match dst {
             Some(d) => {
                 let result = match combined {
@@ -616,13 +664,24 @@ fn setop(
                     }
                 };
                 let n = result.len();
-                m.write(d, |_| {
+                let existed = m.write(d, |item| {
+                    let existed = item.is_some();
                     if n == 0 {
-                        (Write::Remove, ())
+                        (Write::Remove, existed)
                     } else {
-                        (Write::Put(Item::new(Value::Set(Box::new(result)))), ())
+                        (Write::Put(Item::new(Value::Set(Box::new(result)))), existed)
                     }
                 });
+                if n > 0 {
+                    let event = match op {
+                        SetOp::Inter => "sinterstore",
+                        SetOp::Union => "sunionstore",
+                        SetOp::Diff => "sdiffstore",
+                    };
+                    notify.event(SET, event, d);
+                } else if existed == Some(true) {
+                    notify.event(GENERIC, "del", d);
+                }
                 int_reply(out, n);
             }
             None => match combined {
@@ -701,8 +760,9 @@ pub fn sintercard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
     }
     let keys: Vec<&[u8]> = (2..2 + numkeys).map(|i| args.get(i)).collect();
     let max_intset = intset_limit(ctx);
+    let notify = ctx.notifier();
     let n = ctx.db().multi(&keys, ctx.now.unix, |m| {
-        match combine(m, &keys, SetOp::Inter, max_intset)? {
+        match combine(m, notify, &keys, SetOp::Inter, max_intset)? {
             Combined::Members(v) => Ok(v.len()),
             Combined::Set(s) => Ok(s.len()),
         }

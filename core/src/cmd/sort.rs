@@ -19,8 +19,9 @@
 //! sort with patterns needs two unless another client keeps changing the sorted key). When
 //! the attempts run out it answers an error rather than a reply that mixes two instants.
 
-use super::{arg_i64, CmdResult, Ctx, Error};
+use super::{arg_i64, CmdResult, Ctx, Error, Notify};
 use crate::db::{Item, Multi, Value, Write};
+use crate::notify::{GENERIC, LIST};
 use crate::resp::{encode, Args};
 use crate::types::list::List;
 use alloc::boxed::Box;
@@ -167,18 +168,27 @@ fn target<'p>(pattern: &'p [u8], elem: &[u8]) -> Option<Target<'p>> {
 }
 
 /// Reads what `pattern` names for `elem` from the locked keys: a string's value, a hash
-/// field's value, the element itself for `#`; `None` for anything else.
-fn lookup(m: &mut Multi<'_>, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
-    match target(pattern, elem)? {
-        Target::Element => Some(elem.to_vec()),
-        Target::Key(k) => m.read(&k, |item| item.value.as_str().cloned()).flatten(),
-        Target::Field(k, f) => m
-            .read(&k, |item| match &item.value {
+/// field's value, the element itself for `#`; `None` for anything else. A missing key is
+/// a `keymiss` (Redis's `lookupKeyByPattern` reads with `lookupKeyRead`).
+fn lookup(m: &mut Multi<'_>, notify: Notify<'_>, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
+    let (key, found) = match target(pattern, elem)? {
+        Target::Element => return Some(elem.to_vec()),
+        Target::Key(k) => {
+            let v = m.read(&k, |item| item.value.as_str().cloned());
+            (k, v)
+        }
+        Target::Field(k, f) => {
+            let v = m.read(&k, |item| match &item.value {
                 Value::Hash(h) => h.get(f).map(<[u8]>::to_vec),
                 _ => None,
-            })
-            .flatten(),
+            });
+            (k, v)
+        }
+    };
+    if found.is_none() {
+        notify.keymiss(&key);
     }
+    found.flatten()
 }
 
 /// Redis's LIMIT arithmetic: the first position and the number of elements to answer.
@@ -215,6 +225,8 @@ struct Loaded {
     alpha: bool,
     /// The BY pattern in force.
     by: bool,
+    /// The sorted key is missing.
+    missing: bool,
 }
 
 /// Loads the sorted key's elements under the lock; converts a small sorted set to the big
@@ -270,6 +282,7 @@ fn load(m: &mut Multi<'_>, key: &[u8], o: &Options<'_>) -> Result<Loaded, Error>
         };
         (Write::Keep, r)
     });
+    let missing = r.is_none();
     let (elems, windowed) = match r {
         Some(r) => r?,
         None => (Vec::new(), false),
@@ -280,6 +293,7 @@ fn load(m: &mut Multi<'_>, key: &[u8], o: &Options<'_>) -> Result<Loaded, Error>
         sorting,
         alpha,
         by,
+        missing,
     })
 }
 
@@ -320,6 +334,7 @@ enum Attempt {
 /// keys known so far, sorted).
 fn attempt(
     m: &mut Multi<'_>,
+    notify: Notify<'_>,
     src: &[u8],
     o: &Options<'_>,
     locked: &[Vec<u8>],
@@ -333,6 +348,10 @@ fn attempt(
     if needed.iter().any(|k| locked.binary_search(k).is_err()) {
         return Attempt::Need(needed);
     }
+    // The attempt that runs: its reads are the command's (notified once).
+    if l.missing {
+        notify.keymiss(src);
+    }
     let by = o.by.filter(|_| l.by);
     let mut bad_weight = false;
     let mut entries: Vec<Entry> = Vec::with_capacity(l.elems.len());
@@ -344,7 +363,7 @@ fn attempt(
         };
         if l.sorting {
             let byval = match by {
-                Some(p) => lookup(m, p, &e.elem),
+                Some(p) => lookup(m, notify, p, &e.elem),
                 None => None,
             };
             if by.is_none() || byval.is_some() {
@@ -411,7 +430,7 @@ fn attempt(
             values.push(Some(e.elem.clone()));
         }
         for p in &o.gets {
-            values.push(lookup(m, p, &e.elem));
+            values.push(lookup(m, notify, p, &e.elem));
         }
     }
     match o.store {
@@ -430,13 +449,19 @@ fn attempt(
                 list.push_back(v.as_deref().unwrap_or_default());
             }
             let n = list.len();
-            m.write(dst, |_| {
+            let existed = m.write(dst, |item| {
+                let existed = item.is_some();
                 if n == 0 {
-                    (Write::Remove, ())
+                    (Write::Remove, existed)
                 } else {
-                    (Write::Put(Item::new(Value::List(Box::new(list)))), ())
+                    (Write::Put(Item::new(Value::List(Box::new(list)))), existed)
                 }
             });
+            if n > 0 {
+                notify.event(LIST, "sortstore", dst);
+            } else if existed == Some(true) {
+                notify.event(GENERIC, "del", dst);
+            }
             encode::int(out, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
@@ -452,15 +477,16 @@ fn sort_generic(
     let mut o = parse(args, readonly)?;
     o.fill = ctx.engine.encodings().list_max_listpack_size;
     let src = args.get(1);
+    let notify = ctx.notifier();
     let mut locked: Vec<Vec<u8>> = Vec::new();
     for _ in 0..SORT_LOCK_ATTEMPTS {
         let mut keys: Vec<&[u8]> = Vec::with_capacity(locked.len() + 2);
         keys.push(src);
         keys.extend(o.store);
         keys.extend(locked.iter().map(Vec::as_slice));
-        let r = ctx
-            .db()
-            .multi(&keys, ctx.now.unix, |m| attempt(m, src, &o, &locked, out));
+        let r = ctx.db().multi(&keys, ctx.now.unix, |m| {
+            attempt(m, notify, src, &o, &locked, out)
+        });
         match r {
             Attempt::Done(r) => return r,
             Attempt::Need(more) => {

@@ -4,6 +4,7 @@
 
 use super::{arg_i64, CmdResult, Ctx, Error};
 use crate::db::{Item, Value, Write};
+use crate::notify::{GENERIC, STRING};
 use crate::num::LongDouble;
 use crate::resp::{encode, Args};
 use crate::time::{Now, UnixMillis};
@@ -41,6 +42,7 @@ pub fn get(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         ctx.stats.keyspace_hits.bump(1);
     } else {
         ctx.stats.keyspace_misses.bump(1);
+        ctx.notifier().keymiss(args.get(1));
         encode::nil(out);
     }
     Ok(())
@@ -153,7 +155,8 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         Some((kind, arg)) => Some(expire_at(kind, arg, ctx.now)?),
         None => None,
     };
-    ctx.db().write(key, ctx.now.unix, |item| match item {
+    let notify = ctx.notifier();
+    let set = ctx.db().write(key, ctx.now.unix, |item| match item {
         Some(item) => {
             if o.get {
                 // SET ... GET needs the old value to be a string; plain SET replaces any type.
@@ -166,7 +169,7 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
                 if !o.get {
                     encode::nil(out);
                 }
-                return (Write::Keep, Ok(()));
+                return (Write::Keep, Ok(false));
             }
             match item.value.as_str_mut() {
                 Some(buf) => store_bytes(buf, val),
@@ -178,14 +181,18 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
             if !o.get {
                 encode::ok(out);
             }
-            (Write::Keep, Ok(()))
+            (Write::Keep, Ok(true))
         }
         None => {
+            if o.get {
+                // GET's read comes first (Redis's getGenericCommand).
+                notify.keymiss(key);
+            }
             if o.get || o.xx {
                 encode::nil(out);
             }
             if o.xx {
-                return (Write::Keep, Ok(()));
+                return (Write::Keep, Ok(false));
             }
             if !o.get {
                 encode::ok(out);
@@ -194,9 +201,16 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
                 value: Value::Str(val.to_vec()),
                 expire_at: expire,
             };
-            (Write::Put(item), Ok(()))
+            (Write::Put(item), Ok(true))
         }
-    })
+    })?;
+    if set {
+        notify.event(STRING, "set", key);
+        if expire.is_some() {
+            notify.event(GENERIC, "expire", key);
+        }
+    }
+    Ok(())
 }
 
 /// `SETNX key value`: `:1` if it set the key, `:0` if the key existed.
@@ -208,6 +222,9 @@ pub fn setnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             Some(_) => (Write::Keep, false),
             None => (Write::Put(Item::new(Value::Str(val.to_vec()))), true),
         });
+    if set {
+        ctx.notify(STRING, "set", args.get(1));
+    }
     encode::int(out, i64::from(set));
     Ok(())
 }
@@ -227,6 +244,8 @@ fn set_with_expire(
         };
         (Write::Put(item), ())
     });
+    ctx.notify(STRING, "set", args.get(1));
+    ctx.notify(GENERIC, "expire", args.get(1));
     encode::ok(out);
     Ok(())
 }
@@ -244,6 +263,7 @@ pub fn psetex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 /// `GETSET key value`: the old value (or nil); the new value has no TTL.
 pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let val = args.get(2);
+    let notify = ctx.notifier();
     ctx.db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => {
@@ -256,28 +276,38 @@ pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 (Write::Keep, Ok(()))
             }
             None => {
+                notify.keymiss(args.get(1));
                 encode::nil(out);
                 (Write::Put(Item::new(Value::Str(val.to_vec()))), Ok(()))
             }
-        })
+        })?;
+    notify.event(STRING, "set", args.get(1));
+    Ok(())
 }
 
 /// `GETDEL key`: the value (or nil), and the key is deleted.
 pub fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    ctx.db()
+    let deleted = ctx
+        .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(item) => match item.value.as_str() {
                 Some(v) => {
                     encode::bulk(out, v);
-                    (Write::Remove, Ok(()))
+                    (Write::Remove, Ok(true))
                 }
                 None => (Write::Keep, Err(Error::WrongType)),
             },
             None => {
                 encode::nil(out);
-                (Write::Keep, Ok(()))
+                (Write::Keep, Ok(false))
             }
-        })
+        })?;
+    if deleted {
+        ctx.notify(GENERIC, "del", args.get(1));
+    } else {
+        ctx.notifier().keymiss(args.get(1));
+    }
+    Ok(())
 }
 
 /// `GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]`.
@@ -304,10 +334,10 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         j += 1;
     }
     let now = ctx.now;
-    ctx.db().write(args.get(1), now.unix, |item| {
+    let event = ctx.db().write(args.get(1), now.unix, |item| {
         let Some(item) = item else {
             encode::nil(out);
-            return (Write::Keep, Ok(()));
+            return (Write::Keep, Ok(Some("keymiss")));
         };
         if item.value.as_str().is_none() {
             return (Write::Keep, Err(Error::WrongType));
@@ -323,20 +353,25 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         match at {
             // An absolute time already reached deletes the key (Redis's checkAlreadyExpired).
             Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now.unix => {
-                (Write::Remove, Ok(()))
+                (Write::Remove, Ok(Some("del")))
             }
             Some((_, at)) => {
                 item.expire_at = Some(at);
-                (Write::Keep, Ok(()))
+                (Write::Keep, Ok(Some("expire")))
             }
-            None => {
-                if persist {
-                    item.expire_at = None;
-                }
-                (Write::Keep, Ok(()))
+            None if persist && item.expire_at.is_some() => {
+                item.expire_at = None;
+                (Write::Keep, Ok(Some("persist")))
             }
+            None => (Write::Keep, Ok(None)),
         }
-    })
+    })?;
+    match event {
+        Some("keymiss") => ctx.notifier().keymiss(args.get(1)),
+        Some(e) => ctx.notify(GENERIC, e, args.get(1)),
+        None => {}
+    }
+    Ok(())
 }
 
 /// `MGET key [key ...]`: values in order, nil for missing keys, all read at one instant.
@@ -349,23 +384,40 @@ pub fn mget(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         }
         None => false,
     };
+    let notify = ctx.notifier();
     if args.len() == 2 {
         // One key: one shard lock, no lock set to build.
         encode::array(out, 1);
-        if ctx.db().read(args.get(1), ctx.now.unix, |i| reply(i, out)) != Some(true) {
-            encode::nil(out);
+        match ctx.db().read(args.get(1), ctx.now.unix, |i| reply(i, out)) {
+            Some(true) => {}
+            Some(false) => encode::nil(out),
+            None => {
+                notify.keymiss(args.get(1));
+                encode::nil(out);
+            }
         }
         return Ok(());
     }
     let keys = super::keyspace::key_args(args);
     encode::array(out, keys.len());
+    // Keys found expired are removed (and notified) when the read locks go: the misses
+    // are notified after that.
+    let mut missed: Vec<&[u8]> = Vec::new();
     ctx.db().multi_read(&keys, ctx.now.unix, |m| {
         for key in &keys {
-            if m.read(key, |i| reply(i, out)) != Some(true) {
-                encode::nil(out);
+            match m.read(key, |i| reply(i, out)) {
+                Some(true) => {}
+                Some(false) => encode::nil(out),
+                None => {
+                    missed.push(key);
+                    encode::nil(out);
+                }
             }
         }
     });
+    for key in missed {
+        notify.keymiss(key);
+    }
     Ok(())
 }
 
@@ -380,15 +432,24 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, Er
         }));
     }
     let keys: Vec<&[u8]> = args.iter().skip(1).step_by(2).collect();
+    let notify = ctx.notifier();
     Ok(ctx.db().multi(&keys, ctx.now.unix, |m| {
-        if nx && keys.iter().any(|k| m.get(k).is_some()) {
-            return false;
+        if nx {
+            // Redis looks every key up for writing first (expiring those whose time
+            // has passed), then sets.
+            for k in &keys {
+                m.write(k, |_| (Write::Keep, ()));
+            }
+            if keys.iter().any(|k| m.exists(k)) {
+                return false;
+            }
         }
         for pair in 0..keys.len() {
             let (key, val) = (args.get(1 + 2 * pair), args.get(2 + 2 * pair));
             m.write(key, |_| {
                 (Write::Put(Item::new(Value::Str(val.to_vec()))), ())
             });
+            notify.event(STRING, "set", key);
         }
         true
     }))
@@ -433,6 +494,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64, out: &mut Vec<u8>) -> CmdResu
             (Write::Put(Item::new(Value::Str(v))), Ok(by))
         }
     })?;
+    ctx.notify(STRING, "incrby", key);
     encode::int(out, r);
     Ok(())
 }
@@ -511,7 +573,9 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
             }
             None => (Write::Put(Item::new(Value::Str(text))), Ok(())),
         }
-    })
+    })?;
+    ctx.notify(STRING, "incrbyfloat", args.get(1));
+    Ok(())
 }
 
 /// `APPEND key value`: the new length.
@@ -536,6 +600,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 Ok(val.len()),
             ),
         })?;
+    ctx.notify(STRING, "append", args.get(1));
     int_reply(out, len);
     Ok(())
 }
@@ -545,6 +610,9 @@ pub fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     let len = ctx.db().read(args.get(1), ctx.now.unix, |item| {
         item.value.as_str().map(Vec::len).ok_or(Error::WrongType)
     });
+    if len.is_none() {
+        ctx.notifier().keymiss(args.get(1));
+    }
     int_reply(out, len.unwrap_or(Ok(0))?);
     Ok(())
 }
@@ -580,6 +648,7 @@ pub fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
     match found {
         Some(r) => r,
         None => {
+            ctx.notifier().keymiss(args.get(1));
             encode::bulk(out, b"");
             Ok(())
         }
@@ -635,6 +704,9 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
             }
         }
     })?;
+    if !val.is_empty() {
+        ctx.notify(STRING, "setrange", args.get(1));
+    }
     int_reply(out, len);
     Ok(())
 }

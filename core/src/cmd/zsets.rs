@@ -3,8 +3,9 @@
 //! ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZPOPMIN, ZPOPMAX,
 //! ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX, and the book's ZQUERY.
 
-use super::{arg_i64, CmdResult, Ctx, Error};
+use super::{arg_i64, CmdResult, Ctx, Error, Notify};
 use crate::db::{Item, Value, Write};
+use crate::notify::{GENERIC, ZSET};
 use crate::num::fmt_double;
 use crate::resp::{encode, Args};
 use crate::types::zset::{Limits, ZSet};
@@ -66,11 +67,24 @@ pub(crate) fn zset_mut(item: &mut Item) -> Result<&mut ZSet, Error> {
     }
 }
 
-/// Reads the sorted set at `key`: `Ok(None)` if missing.
+/// Reads the sorted set at `key`: `Ok(None)` if missing (a `keymiss`).
 fn read<R>(ctx: &Ctx<'_>, key: &[u8], f: impl FnOnce(&ZSet) -> R) -> Result<Option<R>, Error> {
-    ctx.db()
+    let r = ctx
+        .db()
         .read(key, ctx.now.unix, |item| zset(item).map(f))
-        .transpose()
+        .transpose();
+    if let Ok(None) = r {
+        ctx.notifier().keymiss(key);
+    }
+    r
+}
+
+/// A sorted-set write's event, then `del` if it emptied the set.
+fn notify_change(notify: Notify<'_>, event: &str, key: &[u8], emptied: bool) {
+    notify.event(ZSET, event, key);
+    if emptied {
+        notify.event(GENERIC, "del", key);
+    }
 }
 
 fn int_reply(out: &mut Vec<u8>, n: usize) {
@@ -184,6 +198,9 @@ pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         }
     })?;
     let (added, updated, last) = r;
+    if added + updated > 0 {
+        ctx.notify(ZSET, if incr { "zincr" } else { "zadd" }, args.get(1));
+    }
     if incr {
         match last {
             Some(s) => score_reply(out, s),
@@ -220,40 +237,59 @@ pub fn zincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         }
         // As Redis's `zsetAdd`: an equal score (0 and -0 are equal) is not stored again,
         // so the stored zero keeps its sign; the reply is the computed score.
-        if cur != Some(new) {
+        let changed = cur != Some(new);
+        if changed {
             z.insert(member, new, limits);
         }
         match fresh {
-            Some(z) => (Write::Put(Item::new(Value::ZSet(Box::new(z)))), Ok(new)),
-            None => (Write::Keep, Ok(new)),
+            Some(z) => (
+                Write::Put(Item::new(Value::ZSet(Box::new(z)))),
+                Ok((new, true)),
+            ),
+            None => (Write::Keep, Ok((new, changed))),
         }
     })?;
+    let (new, changed) = new;
+    if changed {
+        ctx.notify(ZSET, "zincr", args.get(1));
+    }
     score_reply(out, new);
     Ok(())
 }
 
 /// Runs `f` on the sorted set at `key` for writing; removes the key if it ends empty.
-/// `Ok(None)` when the key is missing.
+/// `Ok(None)` when the key is missing; else `f`'s result and whether the key went.
 fn modify<R>(
     ctx: &Ctx<'_>,
     key: &[u8],
     f: impl FnOnce(&mut ZSet) -> R,
-) -> Result<Option<R>, Error> {
+) -> Result<Option<(R, bool)>, Error> {
     ctx.db().write(key, ctx.now.unix, |item| match item {
         None => (Write::Keep, Ok(None)),
         Some(item) => match zset_mut(item) {
             Err(e) => (Write::Keep, Err(e)),
             Ok(z) => {
                 let r = f(z);
-                let w = if z.is_empty() {
-                    Write::Remove
+                if z.is_empty() {
+                    (Write::Remove, Ok(Some((r, true))))
                 } else {
-                    Write::Keep
-                };
-                (w, Ok(Some(r)))
+                    (Write::Keep, Ok(Some((r, false))))
+                }
             }
         },
     })
+}
+
+/// A removal of `n` members by `event` from `key`: notified when `n > 0` (with `del` if
+/// the set went); `n`, 0 for a missing key.
+fn removed(ctx: &Ctx<'_>, event: &str, key: &[u8], r: Option<(usize, bool)>) -> usize {
+    match r {
+        Some((n, emptied)) if n > 0 => {
+            notify_change(ctx.notifier(), event, key, emptied);
+            n
+        }
+        _ => 0,
+    }
 }
 
 /// `ZREM key member [member ...]`.
@@ -264,7 +300,7 @@ pub fn zrem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             .filter(|m| z.remove(m).is_some())
             .count()
     })?;
-    int_reply(out, n.unwrap_or(0));
+    int_reply(out, removed(ctx, "zrem", args.get(1), n));
     Ok(())
 }
 
@@ -654,6 +690,7 @@ fn zrange_generic(
         // ZRANGESTORE dst src ...: both keys locked together.
         let (dst, src) = (args.get(1), args.get(2));
         let limits = Limits::from(ctx.engine.encodings());
+        let notify = ctx.notifier();
         let n = ctx.db().multi(&[dst, src], ctx.now.unix, |m| {
             let picked = match m.read(src, |item| -> Result<ZSet, Error> {
                 let z = zset(item)?;
@@ -673,10 +710,13 @@ fn zrange_generic(
                 }
                 Ok(result)
             }) {
-                None => ZSet::new(),
+                None => {
+                    notify.keymiss(src);
+                    ZSet::new()
+                }
                 Some(r) => r?,
             };
-            Ok(store_result(m, dst, picked))
+            Ok(store_result(m, notify, "zrangestore", dst, picked))
         })?;
         int_reply(out, n);
         return Ok(());
@@ -711,16 +751,28 @@ pub fn zrangestore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
 }
 
 /// Stores `z` at `dst` (replacing whatever was there; an empty set deletes `dst`) and
-/// returns its size.
-fn store_result(m: &mut crate::db::Multi<'_>, dst: &[u8], z: ZSet) -> usize {
+/// returns its size. Notifies `event` for a stored set, `del` for a deleted `dst`.
+fn store_result(
+    m: &mut crate::db::Multi<'_>,
+    notify: Notify<'_>,
+    event: &str,
+    dst: &[u8],
+    z: ZSet,
+) -> usize {
     let n = z.len();
-    m.write(dst, |_| {
+    let existed = m.write(dst, |item| {
+        let existed = item.is_some();
         if n == 0 {
-            (Write::Remove, ())
+            (Write::Remove, existed)
         } else {
-            (Write::Put(Item::new(Value::ZSet(Box::new(z)))), ())
+            (Write::Put(Item::new(Value::ZSet(Box::new(z)))), existed)
         }
     });
+    if n > 0 {
+        notify.event(ZSET, event, dst);
+    } else if existed == Some(true) {
+        notify.event(GENERIC, "del", dst);
+    }
     n
 }
 
@@ -762,7 +814,15 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, max: bool)
     } else {
         1
     };
-    let popped = modify(ctx, args.get(1), |z| pop_items(z, max, count))?.unwrap_or_default();
+    let popped = modify(ctx, args.get(1), |z| pop_items(z, max, count))?;
+    let popped = match popped {
+        Some((v, emptied)) if !v.is_empty() => {
+            let event = if max { "zpopmax" } else { "zpopmin" };
+            notify_change(ctx.notifier(), event, args.get(1), emptied);
+            v
+        }
+        _ => Vec::new(),
+    };
     encode::array(out, popped.len() * 2);
     for (member, score) in popped {
         encode::bulk(out, &member);
@@ -799,7 +859,7 @@ pub fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) ->
         Some((a, b)) => remove_ranks(z, a, b),
         None => 0,
     })?;
-    int_reply(out, n.unwrap_or(0));
+    int_reply(out, removed(ctx, "zremrangebyrank", args.get(1), n));
     Ok(())
 }
 
@@ -810,7 +870,7 @@ pub fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -
         let (a, b) = range.ranks(z);
         remove_ranks(z, a, b)
     })?;
-    int_reply(out, n.unwrap_or(0));
+    int_reply(out, removed(ctx, "zremrangebyscore", args.get(1), n));
     Ok(())
 }
 
@@ -821,7 +881,7 @@ pub fn zremrangebylex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> 
         let (a, b) = lex_ranks(z, min, max, false);
         remove_ranks(z, a, b)
     })?;
-    int_reply(out, n.unwrap_or(0));
+    int_reply(out, removed(ctx, "zremrangebylex", args.get(1), n));
     Ok(())
 }
 
@@ -930,12 +990,16 @@ fn setop(
     if let Some(d) = dst {
         all_keys.push(d);
     }
+    let notify = ctx.notifier();
     ctx.db().multi(&all_keys, ctx.now.unix, |m| {
         // Input keys first: a key of another type is WRONGTYPE before any option error.
         let mut sets: Vec<(Option<ZSet>, f64)> = Vec::with_capacity(keys.len());
         for k in &keys {
             let z = match m.get(k) {
-                None => None,
+                None => {
+                    notify.keymiss(k);
+                    None
+                }
                 Some(item) => match item.value {
                     Value::ZSet(z) => Some(*z),
                     // Plain sets take part with every score 1, as in Redis.
@@ -1057,7 +1121,7 @@ fn setop(
         }
         match dst {
             Some(d) => {
-                let n = store_result(m, d, result.repacked(limits));
+                let n = store_result(m, notify, name, d, result.repacked(limits));
                 int_reply(out, n);
             }
             None => {
@@ -1244,6 +1308,7 @@ pub fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
         return Err(Error::Syntax);
     }
     let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(2 + i)).collect();
+    let notify = ctx.notifier();
     let n = ctx.db().multi(&keys, ctx.now.unix, |m| {
         enum Src {
             Z(ZSet),
@@ -1267,7 +1332,10 @@ pub fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
         let mut srcs: Vec<Option<Src>> = Vec::with_capacity(keys.len());
         for k in &keys {
             srcs.push(match m.get(k) {
-                None => None,
+                None => {
+                    notify.keymiss(k);
+                    None
+                }
                 Some(item) => match item.value {
                     Value::ZSet(z) => Some(Src::Z(*z)),
                     Value::Set(s) => Some(Src::S(*s)),
@@ -1328,6 +1396,7 @@ pub fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
 pub fn zmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let (numkeys, max, count) = mpop_args(args, 1)?;
     let keys: Vec<&[u8]> = (0..numkeys).map(|i| args.get(2 + i)).collect();
+    let notify = ctx.notifier();
     let popped = ctx.db().multi(&keys, ctx.now.unix, |m| {
         for k in &keys {
             let r = m.write(k, |item| {
@@ -1339,14 +1408,15 @@ pub fn zmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
                     Err(e) => return (Write::Keep, Err(e)),
                 };
                 let v = pop_items(z, max, count);
-                let w = if z.is_empty() {
-                    Write::Remove
+                if z.is_empty() {
+                    (Write::Remove, Ok(Some((v, true))))
                 } else {
-                    Write::Keep
-                };
-                (w, Ok(Some(v)))
+                    (Write::Keep, Ok(Some((v, false))))
+                }
             });
-            if let Some(v) = r.transpose()?.flatten() {
+            if let Some((v, emptied)) = r.transpose()?.flatten() {
+                let event = if max { "zpopmax" } else { "zpopmin" };
+                notify_change(notify, event, k, emptied);
                 return Ok(Some((*k, v)));
             }
         }
