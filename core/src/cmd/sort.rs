@@ -235,8 +235,10 @@ fn load(m: &mut Multi<'_>, key: &[u8], o: &Options<'_>) -> Result<Loaded, Error>
     let mut sorting = !o.dontsort;
     let mut alpha = o.alpha;
     let mut by = o.by.is_some();
+    let mut missing = false;
     let r = m.write(key, |item| {
         let Some(item) = item else {
+            missing = true;
             return (Write::Keep, Ok((Vec::new(), false)));
         };
         let pick = |len: usize, at: &dyn Fn(usize) -> Option<Vec<u8>>| -> Vec<Vec<u8>> {
@@ -282,7 +284,6 @@ fn load(m: &mut Multi<'_>, key: &[u8], o: &Options<'_>) -> Result<Loaded, Error>
         };
         (Write::Keep, r)
     });
-    let missing = r.is_none();
     let (elems, windowed) = match r {
         Some(r) => r?,
         None => (Vec::new(), false),
