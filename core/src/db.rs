@@ -20,7 +20,7 @@
 //! from inside the shard's critical section, so those events come in the order the changes
 //! happened. A keyspace without a sink (the unit tests) reports nothing.
 
-use crate::map::{HopMap, HopTable, KeyHash, Segment};
+use crate::map::{HopMap, HopTable, KeyHash, Segment, Slot};
 use crate::sync::{Arc, AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
@@ -169,7 +169,7 @@ impl Hook<'_> {
         }
     }
 
-    #[inline]
+    #[inline(never)]
     fn created(self, key: &[u8]) {
         if let Some(e) = self.events {
             e.created(self.db, key);
@@ -249,6 +249,7 @@ trait ShardOps {
     ) -> R;
     fn rebuild_deadlines(&mut self);
     fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize;
+    fn remove_expired(&mut self, slot: Slot, hook: Hook<'_>);
 }
 
 impl ShardOps for Shard {
@@ -269,12 +270,7 @@ impl ShardOps for Shard {
         let mut slot = self.find(hash, key);
         if let Some(s) = slot {
             if self.get(s).is_some_and(|(_, e)| e.item.is_expired(now)) {
-                if let Some((k, old)) = self.remove(s) {
-                    self.extra.bytes -= heap(&k, &old);
-                    self.extra.expires -= 1;
-                    self.extra.expired += 1;
-                    hook.expired(&k);
-                }
+                self.remove_expired(s, hook);
                 slot = None;
             }
         }
@@ -331,6 +327,18 @@ impl ShardOps for Shard {
         r
     }
 
+    /// Lazy expiry of the key in `slot` (its time has passed): removed, counted, reported.
+    /// Not generic, so that the many instances of `write` share it.
+    #[inline(never)]
+    fn remove_expired(&mut self, slot: Slot, hook: Hook<'_>) {
+        if let Some((k, old)) = self.remove(slot) {
+            self.extra.bytes -= heap(&k, &old);
+            self.extra.expires -= 1;
+            self.extra.expired += 1;
+            hook.expired(&k);
+        }
+    }
+
     fn rebuild_deadlines(&mut self) {
         let seed = self.seed();
         let heap = self
@@ -364,6 +372,13 @@ impl ShardOps for Shard {
         }
         removed
     }
+}
+
+/// Removes `key` from its locked shard if its time has passed at `now` (lazy expiry after
+/// a read found it expired). Not generic, so the generic readers share one copy.
+#[inline(never)]
+fn expire_in(shard: &mut Shard, key: &[u8], hash: u64, now: UnixMillis, hook: Hook<'_>) {
+    shard.write(key, hash, now, hook, |_| (Write::Keep, ()));
 }
 
 /// Default number of shards (map segments; a power of two).
@@ -452,7 +467,7 @@ impl Multi<'_> {
             }
             Some(_) => {}
         }
-        shard.write(key, hash, now, hook, |_| (Write::Keep, ()));
+        expire_in(shard, key, hash, now, hook);
         None
     }
 
@@ -592,9 +607,7 @@ impl Db {
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
-        self.map
-            .write_segment(si)
-            .write(key, hash, now, self.hook(), |_| (Write::Keep, ()));
+        expire_in(&mut self.map.write_segment(si), key, hash, now, self.hook());
         None
     }
 
@@ -627,9 +640,7 @@ impl Db {
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
-        self.map
-            .write_segment(si)
-            .write(key, hash, now, self.hook(), |_| (Write::Keep, ()));
+        expire_in(&mut self.map.write_segment(si), key, hash, now, self.hook());
         None
     }
 
@@ -724,11 +735,25 @@ impl Db {
         let expired = m.saw_expired.get();
         drop(m);
         if expired {
-            for k in keys {
-                self.write(k, now, |_| (Write::Keep, ()));
-            }
+            self.expire_keys(keys, now);
         }
         r
+    }
+
+    /// Removes those of `keys` whose time has passed (lazy expiry after a read of several
+    /// keys met one). Not generic: one copy for every reader.
+    #[inline(never)]
+    fn expire_keys(&self, keys: &[&[u8]], now: UnixMillis) {
+        for k in keys {
+            let hash = self.hash(k);
+            expire_in(
+                &mut self.map.write_segment(self.shard_index(hash)),
+                k,
+                hash,
+                now,
+                self.hook(),
+            );
+        }
     }
 
     /// As [`Db::multi`] for keys in two databases at once (COPY ... DB, MOVE): `first` is

@@ -235,12 +235,6 @@ impl Engine {
         self.notifier.notify(class, event, key, db);
     }
 
-    /// Whether a keyspace notification of `class` would be published now.
-    #[inline]
-    pub fn notifying(&self, class: u32) -> bool {
-        self.notifier.enabled(class)
-    }
-
     /// Gives the engine its log sink (the first call wins); without one, lines are dropped.
     pub fn set_logger(&self, f: LogFn) {
         self.log.0.call_once(|| f);

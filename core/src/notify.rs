@@ -149,12 +149,6 @@ impl Notifier {
         self.flags.store(on, Ordering::Relaxed);
     }
 
-    /// Whether an event of `class` would be published (one relaxed load).
-    #[inline]
-    pub fn enabled(&self, class: u32) -> bool {
-        self.flags.load(Ordering::Relaxed) & class != 0
-    }
-
     /// Publishes event `event` of class `class` on `key` in database `db`, if that class
     /// is on: first on the key's keyspace channel, then on the event's keyevent channel.
     #[inline]

@@ -144,16 +144,11 @@ impl Notify<'_> {
         self.engine.notify(class, event, key, self.db);
     }
 
-    /// A read found no `key`: the `keymiss` notification (Redis's `lookupKeyRead`).
-    #[inline]
+    /// A read found no `key`: the `keymiss` notification (Redis's `lookupKeyRead`). Out
+    /// of line: the read paths that miss are many, and a miss is not the hot path.
+    #[inline(never)]
     pub fn keymiss(self, key: &[u8]) {
         self.event(crate::notify::KEY_MISS, "keymiss", key);
-    }
-
-    /// Whether events of `class` are published now.
-    #[inline]
-    pub fn on(self, class: u32) -> bool {
-        self.engine.notifying(class)
     }
 }
 
@@ -178,12 +173,6 @@ impl Ctx<'_> {
     #[inline]
     pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
         self.engine.notify(class, event, key, self.session.db);
-    }
-
-    /// A read found no `key`: the `keymiss` notification (Redis's `lookupKeyRead`).
-    #[inline]
-    pub fn keymiss(&self, key: &[u8]) {
-        self.notify(crate::notify::KEY_MISS, "keymiss", key);
     }
 }
 
