@@ -479,6 +479,27 @@ impl Multi<'_> {
         }) == Some(true)
     }
 
+    /// Deletes the entry under `key` (one of the declared keys) even if its time has passed,
+    /// as Redis's `dbDelete` does (what the store commands do with a destination they
+    /// leave empty: a key that had expired but was still there is deleted, not expired).
+    /// True if there was an entry.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let Some((shard, hash)) = self.shard(key) else {
+            return false;
+        };
+        let Some(slot) = shard.find(hash, key) else {
+            return false;
+        };
+        match shard.remove(slot) {
+            Some((k, old)) => {
+                shard.extra.bytes -= heap(&k, &old);
+                shard.extra.expires -= usize::from(old.item.expire_at.is_some());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes `key` (one of the declared keys) and hands its value and TTL over without
     /// copying them; `None` if it did not exist.
     pub fn take(&mut self, key: &[u8]) -> Option<Item> {
@@ -1185,6 +1206,28 @@ mod tests {
         assert!(seen);
         assert!(!db.exists(b"a", T0));
         assert!(db.exists(b"b", T0));
+    }
+
+    #[test]
+    fn multi_delete_removes_an_expired_entry_without_expiring_it() {
+        let db = Db::with_shards(9, 4);
+        put(&db, b"gone", b"x", Some(T0.0 - 1));
+        put(&db, b"live", b"x", Some(T0.0 + 100));
+        let keys: [&[u8]; 3] = [b"gone", b"live", b"missing"];
+        let deleted = db.multi(&keys, T0, |m| keys.map(|k| m.delete(k)));
+        assert_eq!(deleted, [true, true, false]);
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.expires_len(), 0);
+        assert_eq!(
+            db.expired_total(),
+            0,
+            "deleted, not expired (Redis's dbDelete)"
+        );
+        let bytes: usize = db
+            .shards()
+            .map(|i| db.map.read_segment(i).extra.bytes)
+            .sum();
+        assert_eq!(bytes, 0);
     }
 
     #[test]

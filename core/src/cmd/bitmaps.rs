@@ -397,7 +397,7 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         }
         let maxlen = srcs.iter().map(Vec::len).max().unwrap_or(0);
         if maxlen == 0 {
-            if m.remove(dest) {
+            if m.delete(dest) {
                 notify.event(GENERIC, "del", dest);
             }
             return Ok(0);

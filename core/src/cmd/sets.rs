@@ -405,7 +405,10 @@ pub fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     let limit = intset_limit(ctx);
     let notify = ctx.notifier();
     let moved = ctx.db().multi(&[src, dst], ctx.now.unix, |m| {
-        let Some(has) = m.read(src, |item| set(item).map(|s| s.contains(member))) else {
+        let has = m.read(src, |item| set(item).map(|s| s.contains(member)));
+        // Redis looks both keys up (expiring them, in this order) before anything else.
+        m.exists(dst);
+        let Some(has) = has else {
             return Ok((false, false));
         };
         let has = has?;
@@ -664,22 +667,15 @@ fn setop(
                     }
                 };
                 let n = result.len();
-                let existed = m.write(d, |item| {
-                    let existed = item.is_some();
-                    if n == 0 {
-                        (Write::Remove, existed)
-                    } else {
-                        (Write::Put(Item::new(Value::Set(Box::new(result)))), existed)
-                    }
-                });
                 if n > 0 {
+                    m.put(d, Item::new(Value::Set(Box::new(result))));
                     let event = match op {
                         SetOp::Inter => "sinterstore",
                         SetOp::Union => "sunionstore",
                         SetOp::Diff => "sdiffstore",
                     };
                     notify.event(SET, event, d);
-                } else if existed == Some(true) {
+                } else if m.delete(d) {
                     notify.event(GENERIC, "del", d);
                 }
                 int_reply(out, n);

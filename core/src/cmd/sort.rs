@@ -450,17 +450,10 @@ fn attempt(
                 list.push_back(v.as_deref().unwrap_or_default());
             }
             let n = list.len();
-            let existed = m.write(dst, |item| {
-                let existed = item.is_some();
-                if n == 0 {
-                    (Write::Remove, existed)
-                } else {
-                    (Write::Put(Item::new(Value::List(Box::new(list)))), existed)
-                }
-            });
             if n > 0 {
+                m.put(dst, Item::new(Value::List(Box::new(list))));
                 notify.event(LIST, "sortstore", dst);
-            } else if existed == Some(true) {
+            } else if m.delete(dst) {
                 notify.event(GENERIC, "del", dst);
             }
             encode::int(out, i64::try_from(n).unwrap_or(i64::MAX));

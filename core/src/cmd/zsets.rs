@@ -760,17 +760,10 @@ fn store_result(
     z: ZSet,
 ) -> usize {
     let n = z.len();
-    let existed = m.write(dst, |item| {
-        let existed = item.is_some();
-        if n == 0 {
-            (Write::Remove, existed)
-        } else {
-            (Write::Put(Item::new(Value::ZSet(Box::new(z)))), existed)
-        }
-    });
     if n > 0 {
+        m.put(dst, Item::new(Value::ZSet(Box::new(z))));
         notify.event(ZSET, event, dst);
-    } else if existed == Some(true) {
+    } else if m.delete(dst) {
         notify.event(GENERIC, "del", dst);
     }
     n
