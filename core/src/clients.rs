@@ -42,6 +42,10 @@ pub struct ClientView {
     pub last_active: Instant,
     /// CLIENT SETINFO lib-name and lib-ver.
     pub lib: (Vec<u8>, Vec<u8>),
+    /// Subscriptions: channels, patterns, shard channels.
+    pub subs: (usize, usize, usize),
+    /// In MULTI: commands queued and their `multi-mem`.
+    pub multi: Option<(usize, usize)>,
 }
 
 /// One connected client.

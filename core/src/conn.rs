@@ -136,6 +136,12 @@ impl Conn {
             v.omem = self.output.len() - self.written;
             v.tot_mem = self.buffer_bytes();
             v.last_active = self.last_active;
+            v.subs = (
+                s.subs.channels.len(),
+                s.subs.patterns.len(),
+                s.subs.shard.len(),
+            );
+            v.multi = s.multi.as_ref().map(|m| (m.queue.len(), m.mem));
         });
     }
 

@@ -89,7 +89,7 @@ const CLIENT_HELP: &[&str] = &[
     "KILL <ip:port>",
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
-    "    Kill connections. Options are: ID, ADDR, LADDR, TYPE (normal), SKIPME (yes|no).",
+    "    Kill connections. Options are: ID, ADDR, LADDR, TYPE (normal|pubsub), SKIPME (yes|no).",
     "LIST [options ...]",
     "    Return information about client connections. Options: TYPE (normal|master|replica|pubsub), ID <id> [<id> ...].",
     "NO-EVICT (ON|OFF)",
@@ -229,6 +229,15 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     Ok(())
 }
 
+/// Whether client `e` is of CLIENT LIST's `pubsub` type (subscribed to anything).
+fn is_pubsub(ctx: &Ctx<'_>, e: &ClientEntry) -> bool {
+    if e.id == ctx.session.id {
+        ctx.session.subs.total() > 0
+    } else {
+        e.view().subs != (0, 0, 0)
+    }
+}
+
 /// Decimal digits of `k`.
 fn itoa_len(mut k: usize) -> usize {
     let mut n = 1;
@@ -260,7 +269,28 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
         v.db = ctx.session.db;
         v.cmd = ctx.session.cmd;
         v.last_active = ctx.now.mono;
+        let subs = &ctx.session.subs;
+        v.subs = (subs.channels.len(), subs.patterns.len(), subs.shard.len());
+        v.multi = ctx.session.multi.as_ref().map(|m| (m.queue.len(), m.mem));
     }
+    // Redis's flag letters, in its order (getClientInfoString).
+    let mut flags = alloc::string::String::new();
+    if v.subs != (0, 0, 0) {
+        let _ = flags.push('P');
+    }
+    if v.multi.is_some() {
+        let _ = flags.push('x');
+    }
+    if ctx.engine.blocking.is_blocked(e.id) {
+        let _ = flags.push('b');
+    }
+    if flags.is_empty() {
+        let _ = flags.push('N');
+    }
+    let (multi, multi_mem) = match v.multi {
+        Some((n, mem)) => (i64::try_from(n).unwrap_or(i64::MAX), mem),
+        None => (-1, 0),
+    };
     let secs = |since| ctx.now.mono.saturating_duration_since(since).as_secs();
     let name = v.name.as_deref().unwrap_or(b"");
     let mut w = FmtOut(out);
@@ -273,17 +303,18 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
     let mut w = FmtOut(out);
     let _ = write!(
         w,
-        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
+        " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem={} rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
         secs(e.created),
         secs(v.last_active),
-        if ctx.engine.blocking.is_blocked(e.id) {
-            "b"
-        } else {
-            "N"
-        },
+        flags,
         v.db,
+        v.subs.0,
+        v.subs.1,
+        v.subs.2,
+        multi,
         v.qbuf,
         argv_mem,
+        multi_mem,
         v.omem,
         v.tot_mem,
     );
@@ -354,12 +385,17 @@ fn client_unblock(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut ids: Option<Vec<usize>> = None;
     let mut none = false;
+    // TYPE normal / pubsub: whether the listed clients must be subscribers.
+    let mut want: Option<bool> = None;
     if args.len() > 2 {
         let opt = args.get(2);
         if opt.eq_ignore_ascii_case(b"TYPE") && args.len() == 4 {
             let t = args.get(3);
             if t.eq_ignore_ascii_case(b"normal") {
-            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                want = Some(false);
+            } else if t.eq_ignore_ascii_case(b"pubsub") {
+                want = Some(true);
+            } else if [&b"master"[..], b"replica", b"slave"]
                 .iter()
                 .any(|k| t.eq_ignore_ascii_case(k))
             {
@@ -390,7 +426,9 @@ fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut body = Vec::new();
     if !none {
         for e in ctx.engine.clients.list() {
-            if ids.as_ref().is_none_or(|ids| ids.contains(&e.id)) {
+            if ids.as_ref().is_none_or(|ids| ids.contains(&e.id))
+                && want.is_none_or(|p| is_pubsub(ctx, &e) == p)
+            {
                 client_line(ctx, &e, args, &mut body);
             }
         }
@@ -420,6 +458,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         return Err(Error::Syntax);
     }
     let (mut id, mut addr, mut laddr, mut skipme, mut type_ok) = (None, None, None, true, true);
+    let mut want: Option<bool> = None;
     for i in (2..args.len()).step_by(2) {
         let (opt, val) = (args.get(i), args.get(i + 1));
         let is = |n: &[u8]| opt.eq_ignore_ascii_case(n);
@@ -435,7 +474,10 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
             laddr = Some(val);
         } else if is(b"TYPE") {
             if val.eq_ignore_ascii_case(b"normal") {
-            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                want = Some(false);
+            } else if val.eq_ignore_ascii_case(b"pubsub") {
+                want = Some(true);
+            } else if [&b"master"[..], b"replica", b"slave"]
                 .iter()
                 .any(|k| val.eq_ignore_ascii_case(k))
             {
@@ -463,6 +505,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         let matches = id.is_none_or(|i| e.id == i)
             && addr.is_none_or(|a| e.addr.addr.as_bytes() == a)
             && laddr.is_none_or(|a| e.addr.laddr.as_bytes() == a)
+            && want.is_none_or(|p| is_pubsub(ctx, e) == p)
             && !(skipme && e.id == ctx.session.id);
         if matches {
             kill_one(ctx, e);

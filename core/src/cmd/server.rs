@@ -522,9 +522,10 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         }
         "stats" => {
             let t = e.totals();
+            let pubsub = e.pubsub.sizes();
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
                 t.connections,
                 t.commands,
                 e.ops_per_sec(),
@@ -534,6 +535,9 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 t.expired,
                 t.hits,
                 t.misses,
+                pubsub.0,
+                pubsub.1,
+                pubsub.2,
             );
         }
         "persistence" => {
