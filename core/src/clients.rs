@@ -6,7 +6,7 @@
 //! touching the workers. CLIENT KILL sets an entry's kill flag; the owning worker closes
 //! the connection at its next tick or event.
 
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::time::Instant;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -34,8 +34,6 @@ pub struct ClientView {
     pub cmd: (&'static str, &'static str),
     /// Bytes waiting in the input buffer.
     pub qbuf: usize,
-    /// Bytes of unsent output.
-    pub omem: usize,
     /// Buffer capacity held.
     pub tot_mem: usize,
     /// When the client last sent something.
@@ -59,6 +57,8 @@ pub struct ClientEntry {
     pub created: Instant,
     view: Mutex<ClientView>,
     kill: AtomicBool,
+    /// Unsent output bytes, stored by the worker after each flush (no lock).
+    omem: AtomicUsize,
 }
 
 impl ClientEntry {
@@ -70,6 +70,18 @@ impl ClientEntry {
     /// A copy of the published view.
     pub fn view(&self) -> ClientView {
         self.view.lock().clone()
+    }
+
+    /// Records the unsent output after a flush (CLIENT LIST's `omem`).
+    pub fn set_omem(&self, n: usize) {
+        if self.omem.load(Ordering::Relaxed) != n {
+            self.omem.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Unsent output bytes at the last flush.
+    pub fn omem(&self) -> usize {
+        self.omem.load(Ordering::Relaxed)
     }
 
     /// Whether CLIENT KILL asked for this client to go.
@@ -101,6 +113,7 @@ impl Registry {
                 ..ClientView::default()
             }),
             kill: AtomicBool::new(false),
+            omem: AtomicUsize::new(0),
         });
         self.map.lock().insert(id, Arc::clone(&entry));
         entry

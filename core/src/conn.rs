@@ -133,7 +133,6 @@ impl Conn {
             v.db = s.db;
             v.cmd = s.cmd;
             v.qbuf = self.pending_input();
-            v.omem = self.output.len() - self.written;
             v.tot_mem = self.buffer_bytes();
             v.last_active = self.last_active;
             v.subs = (

@@ -439,6 +439,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 }
             }
         };
+        if let Some(e) = slot.conn.entry() {
+            e.set_omem(slot.conn.output().len());
+        }
         if let Some(due) = slot.conn.take_new_deadline() {
             self.timeouts.push(Reverse((due, t, slot.conn.session.id)));
         }

@@ -262,7 +262,6 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
             + (0..n)
                 .map(|i| header(current.get(i).len()) + current.get(i).len() + 2)
                 .sum::<usize>();
-        v.omem = 0;
         // This connection has not published its current state yet.
         v.name.clone_from(&ctx.session.name);
         v.lib.clone_from(&ctx.session.lib);
@@ -287,6 +286,7 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
     if flags.is_empty() {
         let _ = flags.push('N');
     }
+    let omem = if e.id == ctx.session.id { 0 } else { e.omem() };
     let (multi, multi_mem) = match v.multi {
         Some((n, mem)) => (i64::try_from(n).unwrap_or(i64::MAX), mem),
         None => (-1, 0),
@@ -315,7 +315,7 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
         v.qbuf,
         argv_mem,
         multi_mem,
-        v.omem,
+        omem,
         v.tot_mem,
     );
     match v.cmd {

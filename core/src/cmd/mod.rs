@@ -648,6 +648,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         return (Flow::CloseSilently, None);
     }
     let Some((index, cmd)) = lookup_index(name) else {
+        ctx.session.cmd = ("", "");
         unknown_command(args, out);
         if let Some(m) = ctx.session.multi.as_mut() {
             m.failed = true;
@@ -655,6 +656,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         return (Flow::Continue, None);
     };
     let counters = ctx.stats.per_command.get(index);
+    // As Redis's lastcmd: set once the command is found, whether it runs, is queued or
+    // is rejected.
+    ctx.session.cmd = (cmd.name, subcommand_name(args));
     if !cmd.arity_ok(args.len()) {
         out.extend_from_slice(b"-ERR wrong number of arguments for '");
         out.extend_from_slice(cmd.name.as_bytes());
@@ -699,7 +703,6 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         Some(ctx.engine.gate(ctx.session.worker))
     };
     ctx.stats.commands.bump(1);
-    ctx.session.cmd = (cmd.name, subcommand_name(args));
     let mark = out.len();
     if !ctx.engine.watches.is_empty() && (cmd.name.starts_with("flush") || cmd.name == "swapdb") {
         blocking::touch_before_flush(ctx, cmd, args);
