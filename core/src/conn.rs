@@ -170,6 +170,8 @@ impl Conn {
         if self.written == self.output.len() {
             self.output.clear();
             self.written = 0;
+            // Under every limit again: the soft limit's clock restarts.
+            self.soft_since = None;
             if self.output.capacity() > KEEP_BUFFER_BYTES {
                 self.output = Vec::new();
             }
@@ -574,5 +576,51 @@ mod tests {
             &e,
         );
         assert_eq!(c.output(), b"$1\r\n1\r\n+OK\r\n$1\r\n2\r\n");
+    }
+
+    #[test]
+    fn output_buffer_limits_close_slow_subscribers() {
+        let h = Harness::new();
+        h.engine
+            .set_config("client-output-buffer-limit", "pubsub 1000 100 2")
+            .unwrap();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+            clock: None,
+        };
+        let limits = h.engine.limits().obuf;
+        let t0 = h.now.mono;
+        let secs = |n: u64| t0.saturating_add(core::time::Duration::from_secs(n));
+        // Hard limit.
+        let mut c = Conn::new(1);
+        c.feed(b"SUBSCRIBE ch\r\n", &e);
+        assert!(c.push_message(&[b'x'; 600], &limits, t0, &h.engine));
+        assert_eq!(c.state(), State::Open);
+        c.push_message(&[b'x'; 600], &limits, t0, &h.engine);
+        assert_eq!(c.state(), State::Abort);
+        // Soft limit: over it for more than 2 s.
+        let mut c = Conn::new(2);
+        c.feed(b"SUBSCRIBE ch\r\n", &e);
+        c.push_message(&[b'x'; 200], &limits, t0, &h.engine);
+        c.push_message(&[b'x'; 10], &limits, secs(2), &h.engine);
+        assert_eq!(c.state(), State::Open);
+        c.push_message(&[b'x'; 10], &limits, secs(3), &h.engine);
+        assert_eq!(c.state(), State::Abort);
+        // Back under the soft limit restarts the clock; a non-subscriber is the normal
+        // class (no limit by default).
+        let mut c = Conn::new(3);
+        c.feed(b"SUBSCRIBE ch\r\n", &e);
+        c.push_message(&[b'x'; 200], &limits, t0, &h.engine);
+        let n = c.output().len();
+        c.consume_output(n);
+        c.push_message(&[b'x'; 200], &limits, secs(3), &h.engine);
+        c.push_message(&[b'x'; 10], &limits, secs(4), &h.engine);
+        assert_eq!(c.state(), State::Open);
+        let mut c = Conn::new(4);
+        c.push_message(&[b'x'; 5000], &limits, t0, &h.engine);
+        assert_eq!(c.state(), State::Open);
     }
 }
