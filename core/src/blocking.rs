@@ -367,7 +367,8 @@ impl Blocking {
     /// Takes worker `worker`'s mail, oldest first (cheap when there is none).
     pub fn take_mail(&self, worker: usize) -> Vec<Mail> {
         match self.has_mail.get(worker) {
-            Some(f) if f.swap(false, Ordering::AcqRel) => {}
+            // A plain load first: the common case (no mail) writes no shared cache line.
+            Some(f) if f.load(Ordering::Acquire) && f.swap(false, Ordering::AcqRel) => {}
             _ => return Vec::new(),
         }
         self.mail
