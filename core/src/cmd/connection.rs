@@ -275,16 +275,16 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
     // Redis's flag letters, in its order (getClientInfoString).
     let mut flags = alloc::string::String::new();
     if v.subs != (0, 0, 0) {
-        let _ = flags.push('P');
+        flags.push('P');
     }
     if v.multi.is_some() {
-        let _ = flags.push('x');
+        flags.push('x');
     }
     if ctx.engine.blocking.is_blocked(e.id) {
-        let _ = flags.push('b');
+        flags.push('b');
     }
     if flags.is_empty() {
-        let _ = flags.push('N');
+        flags.push('N');
     }
     let omem = if e.id == ctx.session.id { 0 } else { e.omem() };
     let (multi, multi_mem) = match v.multi {

@@ -632,6 +632,11 @@ pub fn info(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     Ok(())
 }
 
+/// `MONITOR`: not yet (a stream of every command from every worker).
+pub fn monitor(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
+    Err(super::Error::Msg("ERR MONITOR is not supported yet"))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cmd::testing::Harness;
@@ -722,9 +727,4 @@ mod tests {
         super::human(&mut s, 3 * 1024 * 1024);
         assert_eq!(s, "1023B 1.50K 3.00M");
     }
-}
-
-/// `MONITOR`: not yet (a stream of every command from every worker).
-pub fn monitor(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
-    Err(super::Error::Msg("ERR MONITOR is not supported yet"))
 }
