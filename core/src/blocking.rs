@@ -364,6 +364,30 @@ impl Blocking {
             .is_some_and(|f| f.load(Ordering::Acquire))
     }
 
+    /// Takes the messages waiting in worker `worker`'s mailbox for client `client`, oldest
+    /// first, leaving everything else in place and in order (UNSUBSCRIBE and RESET send
+    /// them before their own reply, as Redis, whose output buffer already holds them).
+    pub fn take_messages_for(&self, worker: usize, client: usize) -> Vec<Arc<[u8]>> {
+        if !self.has_mail(worker) {
+            return Vec::new();
+        }
+        let Some(mb) = self.mail.get(worker) else {
+            return Vec::new();
+        };
+        let mut mb = mb.lock();
+        let mut mine = Vec::new();
+        mb.retain(|m| match m {
+            Mail::Message {
+                client: c, bytes, ..
+            } if *c == client => {
+                mine.push(Arc::clone(bytes));
+                false
+            }
+            _ => true,
+        });
+        mine
+    }
+
     /// Takes worker `worker`'s mail, oldest first (cheap when there is none).
     pub fn take_mail(&self, worker: usize) -> Vec<Mail> {
         match self.has_mail.get(worker) {

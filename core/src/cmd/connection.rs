@@ -66,7 +66,7 @@ pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 /// `RESET`: back to a fresh connection's state (database 0, no name, replies on).
 pub fn reset(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     super::transactions::unwatch_all(ctx);
-    super::pubsub::unsubscribe_all(ctx);
+    super::pubsub::unsubscribe_all(ctx, out);
     let s = &mut *ctx.session;
     s.multi = None;
     s.db = 0;

@@ -126,11 +126,39 @@ fn do_unsubscribe(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, kind: K
         args.iter().skip(1).collect()
     };
     let id = ctx.session.id;
-    for name in names {
-        if remove(ctx, kind, name) {
+    // Leave the registry first: once out, no PUBLISH can post to this client any more,
+    // and whatever was posted before is in this worker's mailbox; it goes out before the
+    // acknowledgements (Redis would have it in the output buffer already), so no message
+    // ever follows the reply that says the client is no longer subscribed.
+    let mut removed = Vec::with_capacity(names.len());
+    for name in &names {
+        let gone = remove(ctx, kind, name);
+        if gone {
             ctx.engine.pubsub.unsubscribe(kind, name, id);
         }
-        ack(out, what, Some(name), count(ctx, kind));
+        removed.push(gone);
+    }
+    flush_mail(ctx, out);
+    let mut left = count(ctx, kind) + removed.iter().filter(|&&g| g).count();
+    for (name, gone) in names.iter().zip(removed) {
+        if gone {
+            left -= 1;
+        }
+        ack(out, what, Some(name), left);
+    }
+}
+
+/// Appends the messages already posted to this client (see [`do_unsubscribe`]).
+fn flush_mail(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
+    if ctx.session.reply_off {
+        return;
+    }
+    for m in ctx
+        .engine
+        .blocking
+        .take_messages_for(ctx.session.worker, ctx.session.id)
+    {
+        out.extend_from_slice(&m);
     }
 }
 
@@ -168,9 +196,13 @@ pub fn sunsubscribe(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cm
 }
 
 /// Drops every subscription of the session without replies (RESET).
-pub fn unsubscribe_all(ctx: &mut Ctx<'_>) {
+pub fn unsubscribe_all(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) {
+    if ctx.session.subs.total() == 0 {
+        return;
+    }
     let subs = core::mem::take(&mut ctx.session.subs);
     ctx.engine.pubsub.forget(&subs, ctx.session.id);
+    flush_mail(ctx, out);
 }
 
 /// `PUBLISH channel message`: the number of receivers on all workers.
@@ -340,6 +372,33 @@ mod tests {
             "*3\r\n$12\r\nsunsubscribe\r\n$2\r\nch\r\n:0\r\n"
         );
         assert!(h.engine.pubsub.is_empty());
+    }
+
+    #[test]
+    fn messages_posted_before_unsubscribe_precede_its_reply() {
+        let h = Harness::new();
+        let mut a = session(10, 0, 3);
+        let mut b = session(11, 0, 4);
+        let mut p = session(12, 0, 5);
+        let run = |s: &mut Session, l: &str| {
+            String::from_utf8_lossy(&run_line(&h.engine, s, h.now, l)).into_owned()
+        };
+        run(&mut a, "SUBSCRIBE x y");
+        run(&mut b, "SUBSCRIBE x");
+        assert_eq!(run(&mut p, "PUBLISH x 1"), ":2\r\n");
+        assert_eq!(
+            run(&mut a, "UNSUBSCRIBE x y"),
+            "*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$1\r\n1\r\n\
+             *3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:1\r\n\
+             *3\r\n$11\r\nunsubscribe\r\n$1\r\ny\r\n:0\r\n"
+        );
+        // b's message stays in the mailbox for the worker.
+        assert_eq!(messages(&h, 0).len(), 1);
+        assert_eq!(run(&mut p, "PUBLISH x 2"), ":1\r\n");
+        assert_eq!(
+            run(&mut b, "RESET"),
+            "*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$1\r\n2\r\n+RESET\r\n"
+        );
     }
 
     #[test]
