@@ -15,8 +15,10 @@
 //! `expired_keys`) by the first call that meets it. Work under a lock is bounded by the
 //! operation: no call walks more than one shard at a time.
 
-use crate::map::{HopMap, HopTable, KeyHash, Segment};
-use crate::sync::{AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard};
+use crate::map::{HopMap, HopTable, KeyHash, Segment, Slot};
+use crate::sync::{
+    AtomicBool, AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard,
+};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
@@ -201,8 +203,10 @@ trait ShardOps {
         key: &[u8],
         hash: u64,
         now: UnixMillis,
+        frozen: &AtomicBool,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R;
+    fn remove_expired(&mut self, slot: Option<Slot>);
     fn rebuild_deadlines(&mut self);
     fn reap(&mut self, now: UnixMillis, max: usize) -> usize;
 }
@@ -219,18 +223,21 @@ impl ShardOps for Shard {
         key: &[u8],
         hash: u64,
         now: UnixMillis,
+        frozen: &AtomicBool,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
         let mut slot = self.find(hash, key);
+        // An expired entry: removed now, unless CLIENT PAUSE keeps the keyspace constant
+        // and the call writes nothing (then it stays, invisible, until the pause ends).
+        let mut stale = None;
         if let Some(s) = slot {
             if self.get(s).is_some_and(|(_, e)| e.item.is_expired(now)) {
-                if let Some((k, old)) = self.remove(s) {
-                    self.extra.bytes -= heap(&k, &old);
-                    self.extra.expires -= 1;
-                    self.extra.expired += 1;
-                }
+                stale = Some(s);
                 slot = None;
             }
+        }
+        if stale.is_some() && !frozen.load(Ordering::Relaxed) {
+            self.remove_expired(stale.take());
         }
         let (r, deadline) = match slot {
             Some(s) => {
@@ -264,6 +271,7 @@ impl ShardOps for Shard {
                 let Write::Put(item) = w else {
                     return r;
                 };
+                self.remove_expired(stale);
                 let e = Stored {
                     item,
                     access: AtomicU32::new(access_secs(now)),
@@ -282,6 +290,14 @@ impl ShardOps for Shard {
             }
         }
         r
+    }
+
+    fn remove_expired(&mut self, slot: Option<Slot>) {
+        if let Some((k, old)) = slot.and_then(|s| self.remove(s)) {
+            self.extra.bytes -= heap(&k, &old);
+            self.extra.expires -= 1;
+            self.extra.expired += 1;
+        }
     }
 
     fn rebuild_deadlines(&mut self) {
@@ -327,6 +343,8 @@ pub struct Db {
     mask: usize,
     /// Where the next active-expiry pass starts (shards are visited round-robin).
     reap_cursor: AtomicUsize,
+    /// CLIENT PAUSE is in force: expired keys are not removed (see [`Db::set_frozen`]).
+    frozen: AtomicBool,
 }
 
 impl core::fmt::Debug for Db {
@@ -362,9 +380,9 @@ impl Multi<'_> {
         key: &[u8],
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> Option<R> {
-        let now = self.now;
+        let (now, db) = (self.now, self.db);
         let (shard, hash) = self.shard(key)?;
-        Some(shard.write(key, hash, now, f))
+        Some(shard.write(key, hash, now, &db.frozen, f))
     }
 
     /// A copy of the live item under `key` (one of the declared keys), if any.
@@ -476,6 +494,7 @@ impl Db {
             mask: map.segment_count() - 1,
             map,
             reap_cursor: AtomicUsize::new(0),
+            frozen: AtomicBool::new(false),
         }
     }
 
@@ -512,7 +531,7 @@ impl Db {
         // Expired: remove it now, as Redis's lazy expiry does.
         self.map
             .write_segment(si)
-            .write(key, hash, now, |_| (Write::Keep, ()));
+            .write(key, hash, now, &self.frozen, |_| (Write::Keep, ()));
         None
     }
 
@@ -547,7 +566,7 @@ impl Db {
         // Expired: remove it now, as Redis's lazy expiry does.
         self.map
             .write_segment(si)
-            .write(key, hash, now, |_| (Write::Keep, ()));
+            .write(key, hash, now, &self.frozen, |_| (Write::Keep, ()));
         None
     }
 
@@ -562,7 +581,7 @@ impl Db {
         let hash = self.hash(key);
         self.map
             .write_segment(self.shard_index(hash))
-            .write(key, hash, now, f)
+            .write(key, hash, now, &self.frozen, f)
     }
 
     /// Locks the shards of all `keys` (each once, in index order, so two callers never
@@ -692,6 +711,19 @@ impl Db {
         } else {
             Db::multi_two(dst, &[key], src, &[key], now, |d, s| mv(s, d))
         }
+    }
+
+    /// While `frozen`, keys past their time read as missing but are not removed by the
+    /// calls that meet them (only a write of the key replaces one): CLIENT PAUSE keeps the
+    /// keyspace constant, as Redis's `expireIfNeeded` does. Active expiry is the caller's
+    /// to skip. Costs one relaxed load, and only when an expired key is met.
+    pub fn set_frozen(&self, frozen: bool) {
+        self.frozen.store(frozen, Ordering::Relaxed);
+    }
+
+    /// Whether [`Db::set_frozen`] is in force.
+    pub fn frozen(&self) -> bool {
+        self.frozen.load(Ordering::Relaxed)
     }
 
     /// Deletes `key`; true if it existed (and had not expired).
@@ -955,6 +987,31 @@ mod tests {
         put(&db, b"y", b"v", None);
         db.for_each_key(UnixMillis(T0.0 + 5), |k| keys.push(k.to_vec()));
         assert_eq!(keys, vec![b"y".to_vec()]);
+    }
+
+    #[test]
+    fn frozen_keyspace_keeps_expired_keys_until_thawed() {
+        let db = Db::with_shards(1, 2);
+        put(&db, b"k", b"v", Some(T0.0 + 1));
+        put(&db, b"w", b"v", Some(T0.0 + 1));
+        db.set_frozen(true);
+        let later = UnixMillis(T0.0 + 5);
+        assert_eq!(get(&db, b"k", later), None, "invisible");
+        assert!(!db.exists(b"k", later));
+        assert!(!db.remove(b"k", later));
+        assert_eq!(db.multi_read(&[b"k"], later, |m| m.exists(b"k")), false);
+        assert_eq!(db.len(), 2, "still stored");
+        assert_eq!(db.expired_total(), 0);
+        // A real write replaces the expired entry.
+        db.write(b"w", later, |i| {
+            assert!(i.is_none());
+            (Write::Put(Item::new(Value::Str(b"new".to_vec()))), ())
+        });
+        assert_eq!(get(&db, b"w", later), Some(b"new".to_vec()));
+        assert_eq!((db.len(), db.expired_total(), db.expires_len()), (2, 1, 1));
+        db.set_frozen(false);
+        assert_eq!(get(&db, b"k", later), None);
+        assert_eq!((db.len(), db.expired_total()), (1, 2));
     }
 
     /// Differential check against std's HashMap over a seeded random sequence.
