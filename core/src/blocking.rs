@@ -129,7 +129,8 @@ pub struct Delivery {
     pub undo: Option<Undo>,
 }
 
-/// What a worker's mailbox holds: replies for blocked clients and pub/sub messages.
+/// What a worker's mailbox holds: replies for blocked clients, pub/sub messages and
+/// MONITOR lines, and resumptions of clients postponed by CLIENT PAUSE.
 #[derive(Debug)]
 pub enum Mail {
     /// The reply that ends a block.
@@ -142,6 +143,15 @@ pub enum Mail {
         client: usize,
         /// The RESP bytes, shared by every receiver of the same message.
         bytes: Arc<[u8]>,
+    },
+    /// The CLIENT PAUSE that postponed the client is over: it runs the postponed command
+    /// and what it sent since, then the worker resumes the next client
+    /// (`crate::pause::Pause::resume_next`).
+    Resume {
+        /// The connection's token in the worker.
+        token: usize,
+        /// Client id (the token may have been reused since).
+        client: usize,
     },
 }
 
@@ -244,7 +254,13 @@ impl Blocking {
         self.wakers.call_once(|| wakers.into_boxed_slice());
     }
 
-    /// Number of blocked clients (INFO `blocked_clients`).
+    /// Number of workers (mailboxes).
+    pub fn workers(&self) -> usize {
+        self.mail.len()
+    }
+
+    /// Number of clients blocked on keys (INFO `blocked_clients` adds the clients that
+    /// CLIENT PAUSE postponed).
     pub fn blocked(&self) -> usize {
         self.blocked.load(Ordering::Acquire)
     }

@@ -44,6 +44,8 @@ pub struct ClientView {
     pub subs: (usize, usize, usize),
     /// In MULTI: commands queued and their `multi-mem`.
     pub multi: Option<(usize, usize)>,
+    /// In MONITOR mode (flag `O`).
+    pub monitor: bool,
 }
 
 /// One connected client.

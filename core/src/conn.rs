@@ -75,6 +75,10 @@ pub struct Conn {
     /// Blocked by a blocking command (BLPOP...): nothing more runs until the reply arrives
     /// ([`Conn::unblock`]); input is still read and buffered, as while paused.
     blocked: bool,
+    /// Postponed by CLIENT PAUSE: the command at the start of the unexecuted input runs
+    /// again once the pause is over ([`Conn::resume_postponed`]); input is still read
+    /// and buffered, as while blocked.
+    postponed: bool,
     /// The reply that ends the block is dropped (CLIENT REPLY OFF or SKIP was in force).
     drop_block_reply: bool,
     /// When the block times out, if it does.
@@ -101,6 +105,7 @@ impl Conn {
             last_active: crate::time::Instant::default(),
             entry: None,
             blocked: false,
+            postponed: false,
             drop_block_reply: false,
             deadline: None,
             new_deadline: None,
@@ -132,6 +137,7 @@ impl Conn {
             }
             v.db = s.db;
             v.cmd = s.cmd;
+            v.monitor = s.monitor;
             v.qbuf = self.pending_input();
             v.tot_mem = self.buffer_bytes();
             v.last_active = self.last_active;
@@ -187,6 +193,19 @@ impl Conn {
     /// True while blocked by a blocking command.
     pub fn blocked(&self) -> bool {
         self.blocked
+    }
+
+    /// True while postponed by CLIENT PAUSE.
+    pub fn postponed(&self) -> bool {
+        self.postponed
+    }
+
+    /// The pause that postponed the connection is over: the postponed command (and what
+    /// the client sent behind it) runs at the worker's next turn on this connection.
+    pub fn resume_postponed(&mut self) {
+        if core::mem::take(&mut self.postponed) {
+            self.paused = self.pending_input() > 0;
+        }
     }
 
     /// The blocked client's deadline, if it has one.
@@ -361,7 +380,7 @@ impl Conn {
         let limits = &env.engine.limits();
         let mut pos = 0;
         self.paused = false;
-        while self.state == State::Open && !self.blocked {
+        while self.state == State::Open && !self.blocked && !self.postponed {
             if self.output_full() {
                 // Requests left in `buf` wait until the client reads.
                 self.paused = pos < buf.len();
@@ -383,6 +402,13 @@ impl Conn {
                     };
                     let started = env.clock.map(|c| c.now());
                     let (flow, ran) = cmd::dispatch(&mut ctx, &args, &mut self.output);
+                    if flow == Flow::Postpone {
+                        // CLIENT PAUSE: this request stays unexecuted in the input, and
+                        // runs again, from the start, when the pause is over.
+                        self.session.skip_next = self.session.skip_this;
+                        self.postponed = true;
+                        break;
+                    }
                     if let (Some(start), Some(clock), Some(i)) = (started, env.clock, ran) {
                         let us = clock.now().saturating_duration_since(start).as_micros();
                         if let Some(c) = env.stats.per_command.get(i) {
@@ -396,6 +422,7 @@ impl Conn {
                     match flow {
                         Flow::Continue => {}
                         Flow::CloseAfterReply | Flow::CloseSilently => self.state = State::Closing,
+                        Flow::Postpone => {}
                     }
                     if let Some(ms) = self.session.block.take() {
                         // Registered as blocked: stop here until the reply arrives.

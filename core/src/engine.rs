@@ -71,6 +71,10 @@ pub struct Engine {
     pub watches: crate::watch::Watches,
     /// Pub/sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
     pub pubsub: crate::pubsub::PubSub,
+    /// The clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
+    /// CLIENT PAUSE: the pause in force and the clients it postponed.
+    pub pause: crate::pause::Pause,
     /// One gate a worker: each worker holds its own (read side) around every command it
     /// runs; EXEC takes the write side of all of them ([`Engine::exclusive`]).
     gates: Box<[CachePadded<RwLock<()>>]>,
@@ -116,6 +120,8 @@ impl Engine {
             blocking: crate::blocking::Blocking::new(workers_n),
             watches: crate::watch::Watches::default(),
             pubsub: crate::pubsub::PubSub::default(),
+            monitors: crate::monitor::Monitors::default(),
+            pause: crate::pause::Pause::default(),
             gates: (0..workers_n)
                 .map(|_| CachePadded(RwLock::new(())))
                 .collect(),
@@ -208,6 +214,29 @@ impl Engine {
     /// every worker; returns the number of receivers (PUBLISH's reply).
     pub fn publish(&self, shard: bool, channel: &[u8], payload: &[u8]) -> usize {
         self.pubsub.publish(&self.blocking, shard, channel, payload)
+    }
+
+    /// CLIENT PAUSE: pauses `mode` commands of every client until `end` (Unix ms).
+    pub fn pause_clients(&self, mode: crate::pause::Mode, end: i64, now: Now) {
+        self.pause
+            .pause(mode, end, now.unix.0, &self.dbs, &self.blocking);
+    }
+
+    /// CLIENT UNPAUSE: ends the pause; the postponed clients resume in order.
+    pub fn unpause_clients(&self) {
+        self.pause.unpause(&self.dbs, &self.blocking);
+    }
+
+    /// Ends the pause if its end passed at `now` (each worker's timer calls this).
+    pub fn expire_pause(&self, now: Now) {
+        self.pause.expire(now.unix.0, &self.dbs, &self.blocking);
+    }
+
+    /// Sends a MONITOR line for the command `args` that the client at `addr`, in
+    /// database `db`, ran at `now`, to every monitor (the caller checked that there is one).
+    pub fn feed_monitors(&self, now: Now, db: usize, addr: &str, args: &crate::resp::Args<'_>) {
+        let line = crate::monitor::line(now.unix_micros, db, addr, args);
+        self.monitors.feed(&self.blocking, line);
     }
 
     /// Gives the engine its log sink (the first call wins); without one, lines are dropped.

@@ -98,6 +98,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         let mut conn = Conn::new(id);
         let now = self.clock.now();
         conn.touch(now);
+        conn.session.addr.clone_from(&addr.addr);
         conn.set_entry(self.engine.clients.register(id, addr, now));
         let slot = Slot {
             socket,
@@ -163,9 +164,15 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     // and will be undone when it finds no one here.
                     self.engine.blocking.cancel(old.conn.session.id);
                 }
+                if old.conn.postponed() {
+                    self.engine.pause.forget(old.conn.session.id);
+                }
                 let mut session = old.conn.session;
                 crate::cmd::transactions::forget_watches(&self.engine, &mut session);
                 self.engine.pubsub.forget(&session.subs, session.id);
+                if session.monitor {
+                    self.engine.monitors.remove(session.id);
+                }
                 self.engine.clients.unregister(session.id);
                 self.free.push(t);
                 self.live -= 1;
@@ -195,12 +202,23 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         if let Some(Reverse((d, _, _))) = self.timeouts.peek() {
             due = due.min(*d);
         }
-        due.saturating_duration_since(self.clock.now())
+        let left = due.saturating_duration_since(self.clock.now());
+        match self.engine.pause.end() {
+            // The pause is in force up to and including its end: wake just after it.
+            Some(end) => {
+                let ms = end
+                    .saturating_add(1)
+                    .saturating_sub(self.clock.unix_millis().0);
+                left.min(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+            }
+            None => left,
+        }
     }
 
     /// Serves connections with work left and runs the periodic tick when it is due.
     pub fn handle_timeout(&mut self) {
         let now = self.clock.snapshot();
+        self.engine.expire_pause(now);
         self.deliver(now);
         self.expire_blocks(now);
         for _ in 0..self.pending.len() {
@@ -221,8 +239,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 .map(|s| s.conn.buffer_bytes())
                 .sum();
             self.engine.worker_stats(self.index).buffer_bytes.set(bytes);
-            {
-                // Not while an EXEC runs: its transaction sees no key expire.
+            if !self.engine.pause.active() {
+                // Not while an EXEC runs: its transaction sees no key expire. Not while
+                // CLIENT PAUSE keeps the keyspace constant either.
                 let _gate = self.engine.gate(self.index);
                 for db in self.engine.dbs() {
                     db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
@@ -236,7 +255,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
 
     /// Hands the replies that other workers (or this one) produced for blocked clients to
     /// their connections and runs what those clients sent meanwhile; a reply whose client
-    /// is gone is undone (its elements go back).
+    /// is gone is undone (its elements go back). Appends pub/sub messages and MONITOR lines
+    /// to their clients' output, and resumes a client that CLIENT PAUSE postponed.
     fn deliver(&mut self, now: crate::time::Now) {
         let mail = self.engine.blocking.take_mail(self.index);
         if mail.is_empty() {
@@ -247,6 +267,20 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         for m in mail {
             match m {
                 Mail::Reply(d) => self.deliver_reply(d, now),
+                Mail::Resume { token, client } => {
+                    let here = matches!(
+                        self.slots.get(token),
+                        Some(Some(s)) if s.conn.session.id == client && s.conn.postponed()
+                    );
+                    if here {
+                        if let Some(Some(slot)) = self.slots.get_mut(token) {
+                            slot.conn.resume_postponed();
+                        }
+                        self.drive(token, now);
+                    }
+                    // Its commands ran (or it is gone): the next postponed client's turn.
+                    self.engine.pause.resume_next(&self.engine.blocking);
+                }
                 Mail::Message {
                     token,
                     client,
@@ -323,8 +357,10 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             return;
         }
         let limit = Duration::from_secs(timeout);
-        // Blocked clients are exempt, as in Redis.
-        self.close_where(|conn| !conn.blocked() && conn.idle(now) > limit);
+        // Blocked (and paused) clients and monitors are exempt, as in Redis.
+        self.close_where(|conn| {
+            !conn.blocked() && !conn.postponed() && !conn.session.monitor && conn.idle(now) > limit
+        });
     }
 
     /// Closes connections that CLIENT KILL marked.

@@ -63,10 +63,14 @@ pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     Ok(())
 }
 
-/// `RESET`: back to a fresh connection's state (database 0, no name, replies on).
+/// `RESET`: back to a fresh connection's state (database 0, no name, replies on, no
+/// longer a monitor).
 pub fn reset(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     super::transactions::unwatch_all(ctx);
     super::pubsub::unsubscribe_all(ctx, out);
+    if core::mem::take(&mut ctx.session.monitor) {
+        ctx.engine.monitors.remove(ctx.session.id);
+    }
     let s = &mut *ctx.session;
     s.multi = None;
     s.db = 0;
@@ -92,6 +96,10 @@ const CLIENT_HELP: &[&str] = &[
     "    Kill connections. Options are: ID, ADDR, LADDR, TYPE (normal|pubsub), SKIPME (yes|no).",
     "LIST [options ...]",
     "    Return information about client connections. Options: TYPE (normal|master|replica|pubsub), ID <id> [<id> ...].",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "NO-EVICT (ON|OFF)",
     "    Protect the current client connection from eviction in the case of OOM.",
     "NO-TOUCH (ON|OFF)",
@@ -217,6 +225,12 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         client_kill(ctx, args, out)?;
     } else if is(b"UNBLOCK") {
         client_unblock(ctx, args, out)?;
+    } else if is(b"PAUSE") {
+        client_pause(ctx, args, out)?;
+    } else if is(b"UNPAUSE") {
+        arity(2, "unpause")?;
+        ctx.engine.unpause_clients();
+        encode::ok(out);
     } else if is(b"HELP") {
         arity(2, "help")?;
         encode::array(out, CLIENT_HELP.len());
@@ -267,6 +281,7 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
         v.lib.clone_from(&ctx.session.lib);
         v.db = ctx.session.db;
         v.cmd = ctx.session.cmd;
+        v.monitor = ctx.session.monitor;
         v.last_active = ctx.now.mono;
         let subs = &ctx.session.subs;
         v.subs = (subs.channels.len(), subs.patterns.len(), subs.shard.len());
@@ -274,13 +289,16 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
     }
     // Redis's flag letters, in its order (getClientInfoString).
     let mut flags = alloc::string::String::new();
+    if v.monitor {
+        flags.push('O');
+    }
     if v.subs != (0, 0, 0) {
         flags.push('P');
     }
     if v.multi.is_some() {
         flags.push('x');
     }
-    if ctx.engine.blocking.is_blocked(e.id) {
+    if ctx.engine.blocking.is_blocked(e.id) || ctx.engine.pause.is_postponed(e.id) {
         flags.push('b');
     }
     if flags.is_empty() {
@@ -334,6 +352,51 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
     out.push(b'\n');
 }
 
+/// Redis's `addReplySubcommandSyntaxError`: the subcommand as given, the command in
+/// capitals.
+fn subcommand_syntax_error(args: &Args<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"-ERR unknown subcommand or wrong number of arguments for '");
+    encode::error_body(out, super::c_str_prefix(args.get(1), 128));
+    out.extend_from_slice(b"'. Try ");
+    out.extend(args.get(0).iter().map(u8::to_ascii_uppercase));
+    out.extend_from_slice(b" HELP.\r\n");
+}
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: pauses every client's commands (ALL, the default)
+/// or their writes (WRITE) for `timeout` milliseconds; see [`crate::pause`]. The mode is
+/// checked before the timeout, as in Redis.
+fn client_pause(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    use crate::pause::Mode;
+    if args.len() < 3 {
+        return Err(Error::SubcommandArity("pause"));
+    }
+    if args.len() > 4 {
+        subcommand_syntax_error(args, out);
+        return Ok(());
+    }
+    let mode = match args.len() {
+        4 if args.get(3).eq_ignore_ascii_case(b"WRITE") => Mode::Write,
+        4 if args.get(3).eq_ignore_ascii_case(b"ALL") => Mode::All,
+        4 => return Err(Error::Msg("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => Mode::All,
+    };
+    let ms = crate::resp::parse::parse_i64(args.get(2))
+        .ok_or(Error::Msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(Error::Msg("ERR timeout is negative"));
+    }
+    // Redis adds the timeout to the time in signed 64 bits; a sum past the range wraps
+    // into the past there, which ends the pause at once: the same here.
+    let end = if ms > 0 {
+        ms.wrapping_add(ctx.now.unix.0)
+    } else {
+        0
+    };
+    ctx.engine.pause_clients(mode, end, ctx.now);
+    encode::ok(out);
+    Ok(())
+}
+
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`.
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: ends another client's block as a timeout (`*-1`)
 /// or with `-UNBLOCKED client unblocked via CLIENT UNBLOCK`; `:1` if it was blocked.
@@ -342,9 +405,7 @@ fn client_unblock(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         return Err(Error::SubcommandArity("unblock"));
     }
     if args.len() > 4 {
-        out.extend_from_slice(
-            b"-ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.\r\n",
-        );
+        subcommand_syntax_error(args, out);
         return Ok(());
     }
     let error = match args.len() {

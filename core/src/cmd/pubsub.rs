@@ -309,7 +309,7 @@ mod tests {
                 Mail::Message { client, bytes, .. } => {
                     Some((client, String::from_utf8_lossy(&bytes).into_owned()))
                 }
-                Mail::Reply(_) => None,
+                Mail::Reply(_) | Mail::Resume { .. } => None,
             })
             .collect()
     }

@@ -497,7 +497,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
                 e.stats.connected_clients.load(crate::sync::Ordering::Relaxed),
                 e.config().maxclients,
-                e.blocking.blocked(),
+                e.blocking.blocked() + e.pause.postponed(),
             );
         }
         "memory" => {
@@ -632,9 +632,26 @@ pub fn info(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     Ok(())
 }
 
-/// `MONITOR`: not yet (a stream of every command from every worker).
-pub fn monitor(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
-    Err(super::Error::Msg("ERR MONITOR is not supported yet"))
+/// `MONITOR`: `+OK`, then a line for every command any client runs (see
+/// [`crate::monitor`]). Inside EXEC it is refused, as Redis refuses it to a client that
+/// must get one reply per command; a monitor's second MONITOR is ignored, without a reply.
+pub fn monitor(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if ctx.session.deny_blocking {
+        return Err(super::Error::Msg(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
+    if ctx.session.monitor {
+        return Ok(());
+    }
+    ctx.session.monitor = true;
+    ctx.engine.monitors.add(crate::pubsub::Sub {
+        client: ctx.session.id,
+        worker: ctx.session.worker,
+        token: ctx.session.token,
+    });
+    crate::resp::encode::ok(out);
+    Ok(())
 }
 
 #[cfg(test)]
