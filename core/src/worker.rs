@@ -770,4 +770,121 @@ mod tests {
         assert_eq!(out.len(), 5 + 10 + big.len() + 2);
         assert!(out.ends_with(b"xxx\r\n"));
     }
+
+    fn out(w: &mut Worker<MemSocket, ManualClock>, t: Token) -> std::string::String {
+        let s = w.socket_mut(t).unwrap();
+        let o = std::string::String::from_utf8_lossy(&s.output).into_owned();
+        s.output.clear();
+        o
+    }
+
+    fn send(w: &mut Worker<MemSocket, ManualClock>, t: Token, bytes: &[u8]) {
+        w.socket_mut(t).unwrap().input.extend(bytes.iter());
+        w.ready(t);
+        while w.poll_timeout() == Duration::ZERO {
+            w.handle_timeout();
+        }
+    }
+
+    #[test]
+    fn client_pause_postpones_pipelines_and_unpause_resumes_them_in_order() {
+        let mut w = worker();
+        let (a, b, c) = (
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+        );
+        send(&mut w, a, b"CLIENT PAUSE 100000 WRITE\r\n");
+        assert_eq!(out(&mut w, a), "+OK\r\n");
+        send(&mut w, b, b"SET k 1\r\nGET k\r\n");
+        send(&mut w, c, b"GET k\r\nSET k 2\r\nPING\r\n");
+        assert_eq!(out(&mut w, b), "");
+        assert_eq!(out(&mut w, c), "$-1\r\n", "reads run, the write waits");
+        send(&mut w, a, b"INFO clients\r\nCLIENT LIST\r\n");
+        let info = out(&mut w, a);
+        assert!(info.contains("blocked_clients:2\r\n"), "{info}");
+        assert_eq!(info.matches("flags=b ").count(), 2, "{info}");
+        assert!(info.contains("flags=b db=0 sub=0 psub=0 ssub=0 multi=-1"));
+        // More pipelined behind a postponed command waits too.
+        send(&mut w, b, b"INCR n\r\n");
+        assert_eq!(out(&mut w, b), "");
+        send(&mut w, a, b"CLIENT UNPAUSE\r\nINFO clients\r\n");
+        assert!(out(&mut w, a).contains("blocked_clients:0\r\n"));
+        assert_eq!(out(&mut w, b), "+OK\r\n$1\r\n1\r\n:1\r\n");
+        assert_eq!(out(&mut w, c), "+OK\r\n+PONG\r\n");
+        send(&mut w, a, b"GET k\r\n");
+        assert_eq!(
+            out(&mut w, a),
+            "$1\r\n2\r\n",
+            "in the order they were postponed"
+        );
+    }
+
+    #[test]
+    fn client_pause_all_ends_at_its_deadline_and_a_closed_client_is_forgotten() {
+        let mut w = worker();
+        let (a, b, c) = (
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+        );
+        send(&mut w, a, b"CLIENT PAUSE 500 ALL\r\nPING\r\n");
+        assert_eq!(out(&mut w, a), "+OK\r\n", "its own next command waits too");
+        send(&mut w, b, b"PING\r\n");
+        send(&mut w, c, b"PING\r\n");
+        assert_eq!(w.engine.pause.postponed(), 3);
+        w.close(c);
+        assert_eq!(w.engine.pause.postponed(), 2);
+        assert!(w.poll_timeout() <= Duration::from_millis(501));
+        w.clock.advance(Duration::from_millis(500));
+        w.handle_timeout();
+        assert_eq!(out(&mut w, b), "", "in force up to its end");
+        w.clock.advance(Duration::from_millis(1));
+        w.handle_timeout();
+        while w.poll_timeout() == Duration::ZERO {
+            w.handle_timeout();
+        }
+        assert_eq!(out(&mut w, a), "+PONG\r\n");
+        assert_eq!(out(&mut w, b), "+PONG\r\n");
+    }
+
+    #[test]
+    fn monitors_see_every_client_and_stop_on_reset_or_close() {
+        let mut w = worker();
+        let addr = |p: u16| ClientAddr {
+            addr: std::format!("127.0.0.1:{p}"),
+            ..ClientAddr::default()
+        };
+        let m = w.add_with_addr(MemSocket::default(), addr(1));
+        let c = w.add_with_addr(MemSocket::default(), addr(2));
+        send(&mut w, m, b"MONITOR\r\nMONITOR\r\nGET k\r\nPING\r\n");
+        let t = "+1700000000.000000";
+        assert_eq!(
+            out(&mut w, m),
+            std::format!(
+                "+OK\r\n-ERR Replica can't interact with the keyspace\r\n+PONG\r\n{t} [0 127.0.0.1:1] \"PING\"\r\n"
+            )
+        );
+        send(
+            &mut w,
+            c,
+            b"SELECT 2\r\nSET k \"a b\\n\"\r\nCONFIG GET x\r\nCLIENT ID\r\n",
+        );
+        assert_eq!(
+            out(&mut w, m),
+            std::format!(
+                "{t} [2 127.0.0.1:2] \"SELECT\" \"2\"\r\n{t} [2 127.0.0.1:2] \"SET\" \"k\" \"a b\\n\"\r\n{t} [2 127.0.0.1:2] \"CLIENT\" \"ID\"\r\n"
+            )
+        );
+        send(&mut w, c, b"CLIENT LIST\r\n");
+        assert!(out(&mut w, c).contains("flags=O db=0"));
+        send(&mut w, m, b"RESET\r\n");
+        assert_eq!(out(&mut w, m), "+RESET\r\n");
+        send(&mut w, c, b"PING\r\n");
+        assert_eq!(out(&mut w, m), "");
+        send(&mut w, m, b"MONITOR\r\n");
+        assert_eq!(w.engine.monitors.len(), 1);
+        w.close(m);
+        assert!(w.engine.monitors.is_empty());
+    }
 }

@@ -698,4 +698,39 @@ mod tests {
         assert_eq!(h.s("QUIT"), "+OK\r\n");
         assert!(h.session.quit);
     }
+
+    #[test]
+    fn client_pause_arguments_and_monitor_refusals() {
+        let mut h = Harness::new();
+        let cases = [
+            ("CLIENT PAUSE", "-ERR wrong number of arguments for 'client|pause' command\r\n"),
+            ("CLIENT PAUSE 10 foo", "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"),
+            ("CLIENT PAUSE x foo", "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"),
+            ("CLIENT PAUSE x", "-ERR timeout is not an integer or out of range\r\n"),
+            ("CLIENT PAUSE 1.5 all", "-ERR timeout is not an integer or out of range\r\n"),
+            ("CLIENT PAUSE -1", "-ERR timeout is negative\r\n"),
+            ("client pause 1 write x", "-ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.\r\n"),
+            ("CLIENT UNPAUSE x", "-ERR wrong number of arguments for 'client|unpause' command\r\n"),
+            ("CLIENT UNPAUSE", "+OK\r\n"),
+            ("CLIENT PAUSE 0 WRITE", "+OK\r\n"),
+            ("CLIENT PAUSE 9223372036854775807", "+OK\r\n"),
+            ("EXEC x", "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+            ("MULTI", "+OK\r\n"),
+            ("MONITOR", "+QUEUED\r\n"),
+            ("EXEC", "*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n"),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(h.s(cmd), want, "{cmd}");
+        }
+        // A zero timeout, or one that wraps past the range, pauses nothing.
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::Off);
+        assert_eq!(h.s("CLIENT PAUSE 1000 WRITE"), "+OK\r\n");
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::Write);
+        assert_eq!(h.s("CLIENT PAUSE 10 ALL"), "+OK\r\n");
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::All);
+        assert_eq!(h.engine.pause.end(), Some(1_700_000_001_000));
+        assert_eq!(h.s("CLIENT UNPAUSE"), "", "ALL holds back UNPAUSE too");
+        h.engine.unpause_clients();
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::Off);
+    }
 }
