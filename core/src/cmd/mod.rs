@@ -822,8 +822,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     }
     // Scripts are shown before they run (Redis feeds them from evalCommand and fcall,
     // which are `skip_monitor` for `call()`).
-    let script = cmd.flags.contains(&"skip_monitor");
-    if script && !ctx.engine.monitors.is_empty() {
+    let script = !ctx.engine.monitors.is_empty() && cmd.flags.contains(&"skip_monitor");
+    if script {
         let s = &ctx.session;
         ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
     }
