@@ -67,10 +67,15 @@ pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 /// longer a monitor).
 pub fn reset(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     super::transactions::unwatch_all(ctx);
-    super::pubsub::unsubscribe_all(ctx, out);
     if core::mem::take(&mut ctx.session.monitor) {
+        // The lines already posted to it go out before `+RESET`, as they would sit in
+        // Redis's output buffer already; none can come after.
         ctx.engine.monitors.remove(ctx.session.id);
+        if ctx.session.subs.total() == 0 {
+            super::pubsub::flush_mail(ctx, out);
+        }
     }
+    super::pubsub::unsubscribe_all(ctx, out);
     let s = &mut *ctx.session;
     s.multi = None;
     s.db = 0;

@@ -149,7 +149,7 @@ fn do_unsubscribe(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, kind: K
 }
 
 /// Appends the messages already posted to this client (see [`do_unsubscribe`]).
-fn flush_mail(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
+pub(crate) fn flush_mail(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
     if ctx.session.reply_off {
         return;
     }
