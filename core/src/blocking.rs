@@ -129,7 +129,8 @@ pub struct Delivery {
     pub undo: Option<Undo>,
 }
 
-/// What a worker's mailbox holds: replies for blocked clients and pub/sub messages.
+/// What a worker's mailbox holds: replies for blocked clients, pub/sub messages and
+/// MONITOR lines, and resumptions of clients postponed by CLIENT PAUSE.
 #[derive(Debug)]
 pub enum Mail {
     /// The reply that ends a block.
@@ -142,6 +143,15 @@ pub enum Mail {
         client: usize,
         /// The RESP bytes, shared by every receiver of the same message.
         bytes: Arc<[u8]>,
+    },
+    /// The CLIENT PAUSE that postponed the client is over: it runs the postponed command
+    /// and what it sent since, then the worker resumes the next client
+    /// (`crate::pause::Pause::resume_next`).
+    Resume {
+        /// The connection's token in the worker.
+        token: usize,
+        /// Client id (the token may have been reused since).
+        client: usize,
     },
 }
 
@@ -244,7 +254,13 @@ impl Blocking {
         self.wakers.call_once(|| wakers.into_boxed_slice());
     }
 
-    /// Number of blocked clients (INFO `blocked_clients`).
+    /// Number of workers (mailboxes).
+    pub fn workers(&self) -> usize {
+        self.mail.len()
+    }
+
+    /// Number of clients blocked on keys (INFO `blocked_clients` adds the clients that
+    /// CLIENT PAUSE postponed).
     pub fn blocked(&self) -> usize {
         self.blocked.load(Ordering::Acquire)
     }
@@ -364,10 +380,35 @@ impl Blocking {
             .is_some_and(|f| f.load(Ordering::Acquire))
     }
 
+    /// Takes the messages waiting in worker `worker`'s mailbox for client `client`, oldest
+    /// first, leaving everything else in place and in order (UNSUBSCRIBE and RESET send
+    /// them before their own reply, as Redis, whose output buffer already holds them).
+    pub fn take_messages_for(&self, worker: usize, client: usize) -> Vec<Arc<[u8]>> {
+        if !self.has_mail(worker) {
+            return Vec::new();
+        }
+        let Some(mb) = self.mail.get(worker) else {
+            return Vec::new();
+        };
+        let mut mb = mb.lock();
+        let mut mine = Vec::new();
+        mb.retain(|m| match m {
+            Mail::Message {
+                client: c, bytes, ..
+            } if *c == client => {
+                mine.push(Arc::clone(bytes));
+                false
+            }
+            _ => true,
+        });
+        mine
+    }
+
     /// Takes worker `worker`'s mail, oldest first (cheap when there is none).
     pub fn take_mail(&self, worker: usize) -> Vec<Mail> {
         match self.has_mail.get(worker) {
-            Some(f) if f.swap(false, Ordering::AcqRel) => {}
+            // A plain load first: the common case (no mail) writes no shared cache line.
+            Some(f) if f.load(Ordering::Acquire) && f.swap(false, Ordering::AcqRel) => {}
             _ => return Vec::new(),
         }
         self.mail

@@ -6,7 +6,7 @@
 //! touching the workers. CLIENT KILL sets an entry's kill flag; the owning worker closes
 //! the connection at its next tick or event.
 
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::time::Instant;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -34,14 +34,18 @@ pub struct ClientView {
     pub cmd: (&'static str, &'static str),
     /// Bytes waiting in the input buffer.
     pub qbuf: usize,
-    /// Bytes of unsent output.
-    pub omem: usize,
     /// Buffer capacity held.
     pub tot_mem: usize,
     /// When the client last sent something.
     pub last_active: Instant,
     /// CLIENT SETINFO lib-name and lib-ver.
     pub lib: (Vec<u8>, Vec<u8>),
+    /// Subscriptions: channels, patterns, shard channels.
+    pub subs: (usize, usize, usize),
+    /// In MULTI: commands queued and their `multi-mem`.
+    pub multi: Option<(usize, usize)>,
+    /// In MONITOR mode (flag `O`).
+    pub monitor: bool,
 }
 
 /// One connected client.
@@ -55,6 +59,8 @@ pub struct ClientEntry {
     pub created: Instant,
     view: Mutex<ClientView>,
     kill: AtomicBool,
+    /// Unsent output bytes, stored by the worker after each flush (no lock).
+    omem: AtomicUsize,
 }
 
 impl ClientEntry {
@@ -66,6 +72,18 @@ impl ClientEntry {
     /// A copy of the published view.
     pub fn view(&self) -> ClientView {
         self.view.lock().clone()
+    }
+
+    /// Records the unsent output after a flush (CLIENT LIST's `omem`).
+    pub fn set_omem(&self, n: usize) {
+        if self.omem.load(Ordering::Relaxed) != n {
+            self.omem.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Unsent output bytes at the last flush.
+    pub fn omem(&self) -> usize {
+        self.omem.load(Ordering::Relaxed)
     }
 
     /// Whether CLIENT KILL asked for this client to go.
@@ -97,6 +115,7 @@ impl Registry {
                 ..ClientView::default()
             }),
             kill: AtomicBool::new(false),
+            omem: AtomicUsize::new(0),
         });
         self.map.lock().insert(id, Arc::clone(&entry));
         entry

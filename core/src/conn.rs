@@ -75,6 +75,10 @@ pub struct Conn {
     /// Blocked by a blocking command (BLPOP...): nothing more runs until the reply arrives
     /// ([`Conn::unblock`]); input is still read and buffered, as while paused.
     blocked: bool,
+    /// Postponed by CLIENT PAUSE: the command at the start of the unexecuted input runs
+    /// again once the pause is over ([`Conn::resume_postponed`]); input is still read
+    /// and buffered, as while blocked.
+    postponed: bool,
     /// The reply that ends the block is dropped (CLIENT REPLY OFF or SKIP was in force).
     drop_block_reply: bool,
     /// When the block times out, if it does.
@@ -101,6 +105,7 @@ impl Conn {
             last_active: crate::time::Instant::default(),
             entry: None,
             blocked: false,
+            postponed: false,
             drop_block_reply: false,
             deadline: None,
             new_deadline: None,
@@ -132,10 +137,16 @@ impl Conn {
             }
             v.db = s.db;
             v.cmd = s.cmd;
+            v.monitor = s.monitor;
             v.qbuf = self.pending_input();
-            v.omem = self.output.len() - self.written;
             v.tot_mem = self.buffer_bytes();
             v.last_active = self.last_active;
+            v.subs = (
+                s.subs.channels.len(),
+                s.subs.patterns.len(),
+                s.subs.shard.len(),
+            );
+            v.multi = s.multi.as_ref().map(|m| (m.queue.len(), m.mem));
         });
     }
 
@@ -165,6 +176,8 @@ impl Conn {
         if self.written == self.output.len() {
             self.output.clear();
             self.written = 0;
+            // Under every limit again: the soft limit's clock restarts.
+            self.soft_since = None;
             if self.output.capacity() > KEEP_BUFFER_BYTES {
                 self.output = Vec::new();
             }
@@ -180,6 +193,19 @@ impl Conn {
     /// True while blocked by a blocking command.
     pub fn blocked(&self) -> bool {
         self.blocked
+    }
+
+    /// True while postponed by CLIENT PAUSE.
+    pub fn postponed(&self) -> bool {
+        self.postponed
+    }
+
+    /// The pause that postponed the connection is over: the postponed command (and what
+    /// the client sent behind it) runs at the worker's next turn on this connection.
+    pub fn resume_postponed(&mut self) {
+        if core::mem::take(&mut self.postponed) {
+            self.paused = self.pending_input() > 0;
+        }
     }
 
     /// The blocked client's deadline, if it has one.
@@ -354,7 +380,7 @@ impl Conn {
         let limits = &env.engine.limits();
         let mut pos = 0;
         self.paused = false;
-        while self.state == State::Open && !self.blocked {
+        while self.state == State::Open && !self.blocked && !self.postponed {
             if self.output_full() {
                 // Requests left in `buf` wait until the client reads.
                 self.paused = pos < buf.len();
@@ -376,6 +402,13 @@ impl Conn {
                     };
                     let started = env.clock.map(|c| c.now());
                     let (flow, ran) = cmd::dispatch(&mut ctx, &args, &mut self.output);
+                    if flow == Flow::Postpone {
+                        // CLIENT PAUSE: this request stays unexecuted in the input, and
+                        // runs again, from the start, when the pause is over.
+                        self.session.skip_next = self.session.skip_this;
+                        self.postponed = true;
+                        break;
+                    }
                     if let (Some(start), Some(clock), Some(i)) = (started, env.clock, ran) {
                         let us = clock.now().saturating_duration_since(start).as_micros();
                         if let Some(c) = env.stats.per_command.get(i) {
@@ -389,6 +422,7 @@ impl Conn {
                     match flow {
                         Flow::Continue => {}
                         Flow::CloseAfterReply | Flow::CloseSilently => self.state = State::Closing,
+                        Flow::Postpone => {}
                     }
                     if let Some(ms) = self.session.block.take() {
                         // Registered as blocked: stop here until the reply arrives.
@@ -569,5 +603,51 @@ mod tests {
             &e,
         );
         assert_eq!(c.output(), b"$1\r\n1\r\n+OK\r\n$1\r\n2\r\n");
+    }
+
+    #[test]
+    fn output_buffer_limits_close_slow_subscribers() {
+        let h = Harness::new();
+        h.engine
+            .set_config("client-output-buffer-limit", "pubsub 1000 100 2")
+            .unwrap();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+            clock: None,
+        };
+        let limits = h.engine.limits().obuf;
+        let t0 = h.now.mono;
+        let secs = |n: u64| t0.saturating_add(core::time::Duration::from_secs(n));
+        // Hard limit.
+        let mut c = Conn::new(1);
+        c.feed(b"SUBSCRIBE ch\r\n", &e);
+        assert!(c.push_message(&[b'x'; 600], &limits, t0, &h.engine));
+        assert_eq!(c.state(), State::Open);
+        c.push_message(&[b'x'; 600], &limits, t0, &h.engine);
+        assert_eq!(c.state(), State::Abort);
+        // Soft limit: over it for more than 2 s.
+        let mut c = Conn::new(2);
+        c.feed(b"SUBSCRIBE ch\r\n", &e);
+        c.push_message(&[b'x'; 200], &limits, t0, &h.engine);
+        c.push_message(&[b'x'; 10], &limits, secs(2), &h.engine);
+        assert_eq!(c.state(), State::Open);
+        c.push_message(&[b'x'; 10], &limits, secs(3), &h.engine);
+        assert_eq!(c.state(), State::Abort);
+        // Back under the soft limit restarts the clock; a non-subscriber is the normal
+        // class (no limit by default).
+        let mut c = Conn::new(3);
+        c.feed(b"SUBSCRIBE ch\r\n", &e);
+        c.push_message(&[b'x'; 200], &limits, t0, &h.engine);
+        let n = c.output().len();
+        c.consume_output(n);
+        c.push_message(&[b'x'; 200], &limits, secs(3), &h.engine);
+        c.push_message(&[b'x'; 10], &limits, secs(4), &h.engine);
+        assert_eq!(c.state(), State::Open);
+        let mut c = Conn::new(4);
+        c.push_message(&[b'x'; 5000], &limits, t0, &h.engine);
+        assert_eq!(c.state(), State::Open);
     }
 }

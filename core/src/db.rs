@@ -21,7 +21,9 @@
 //! happened. A keyspace without a sink (the unit tests) reports nothing.
 
 use crate::map::{HopMap, HopTable, KeyHash, Segment, Slot};
-use crate::sync::{Arc, AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard};
+use crate::sync::{
+    Arc, AtomicBool, AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard,
+};
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
@@ -154,14 +156,11 @@ pub trait KeyEvents: Send + Sync {
 struct Hook<'a> {
     events: Option<&'a dyn KeyEvents>,
     db: usize,
+    /// CLIENT PAUSE keeps expired keys (see [`Db::set_frozen`]).
+    frozen: &'a AtomicBool,
 }
 
 impl Hook<'_> {
-    const NONE: Hook<'static> = Hook {
-        events: None,
-        db: 0,
-    };
-
     #[inline]
     fn expired(self, key: &[u8]) {
         if let Some(e) = self.events {
@@ -247,9 +246,9 @@ trait ShardOps {
         hook: Hook<'_>,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R;
+    fn remove_expired(&mut self, slot: Option<Slot>, hook: Hook<'_>);
     fn rebuild_deadlines(&mut self);
     fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize;
-    fn remove_expired(&mut self, slot: Slot, hook: Hook<'_>);
 }
 
 impl ShardOps for Shard {
@@ -268,11 +267,17 @@ impl ShardOps for Shard {
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
         let mut slot = self.find(hash, key);
+        // An expired entry: removed now, unless CLIENT PAUSE keeps the keyspace constant
+        // and the call writes nothing (then it stays, invisible, until the pause ends).
+        let mut stale = None;
         if let Some(s) = slot {
             if self.get(s).is_some_and(|(_, e)| e.item.is_expired(now)) {
-                self.remove_expired(s, hook);
+                stale = Some(s);
                 slot = None;
             }
+        }
+        if stale.is_some() && !hook.frozen.load(Ordering::Relaxed) {
+            self.remove_expired(stale.take(), hook);
         }
         let (r, deadline) = match slot {
             Some(s) => {
@@ -306,6 +311,7 @@ impl ShardOps for Shard {
                 let Write::Put(item) = w else {
                     return r;
                 };
+                self.remove_expired(stale, hook);
                 let e = Stored {
                     item,
                     access: AtomicU32::new(access_secs(now)),
@@ -330,8 +336,8 @@ impl ShardOps for Shard {
     /// Lazy expiry of the key in `slot` (its time has passed): removed, counted, reported.
     /// Not generic, so that the many instances of `write` share it.
     #[inline(never)]
-    fn remove_expired(&mut self, slot: Slot, hook: Hook<'_>) {
-        if let Some((k, old)) = self.remove(slot) {
+    fn remove_expired(&mut self, slot: Option<Slot>, hook: Hook<'_>) {
+        if let Some((k, old)) = slot.and_then(|s| self.remove(s)) {
             self.extra.bytes -= heap(&k, &old);
             self.extra.expires -= 1;
             self.extra.expired += 1;
@@ -394,6 +400,8 @@ pub struct Db {
     index: usize,
     /// Where expired and created keys are reported, if anywhere.
     events: Option<Arc<dyn KeyEvents>>,
+    /// CLIENT PAUSE is in force: expired keys are not removed (see [`Db::set_frozen`]).
+    frozen: AtomicBool,
 }
 
 impl core::fmt::Debug for Db {
@@ -576,6 +584,7 @@ impl Db {
             reap_cursor: AtomicUsize::new(0),
             index: 0,
             events: None,
+            frozen: AtomicBool::new(false),
         }
     }
 
@@ -589,11 +598,13 @@ impl Db {
         }
     }
 
+    /// Where this keyspace's calls report, and whether CLIENT PAUSE keeps expired keys.
     #[inline]
     fn hook(&self) -> Hook<'_> {
         Hook {
             events: self.events.as_deref(),
             db: self.index,
+            frozen: &self.frozen,
         }
     }
 
@@ -688,9 +699,13 @@ impl Db {
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
         let hash = self.hash(key);
+        let hook = Hook {
+            events: None,
+            ..self.hook()
+        };
         self.map
             .write_segment(self.shard_index(hash))
-            .write(key, hash, now, Hook::NONE, f)
+            .write(key, hash, now, hook, f)
     }
 
     /// Locks the shards of all `keys` (each once, in index order, so two callers never
@@ -836,6 +851,19 @@ impl Db {
         } else {
             Db::multi_two(dst, &[key], src, &[key], now, |d, s| mv(s, d))
         }
+    }
+
+    /// While `frozen`, keys past their time read as missing but are not removed by the
+    /// calls that meet them (only a write of the key replaces one): CLIENT PAUSE keeps the
+    /// keyspace constant, as Redis's `expireIfNeeded` does. Active expiry is the caller's
+    /// to skip. Costs one relaxed load, and only when an expired key is met.
+    pub fn set_frozen(&self, frozen: bool) {
+        self.frozen.store(frozen, Ordering::Relaxed);
+    }
+
+    /// Whether [`Db::set_frozen`] is in force.
+    pub fn frozen(&self) -> bool {
+        self.frozen.load(Ordering::Relaxed)
     }
 
     /// Deletes `key`; true if it existed (and had not expired).
@@ -1099,6 +1127,31 @@ mod tests {
         put(&db, b"y", b"v", None);
         db.for_each_key(UnixMillis(T0.0 + 5), |k| keys.push(k.to_vec()));
         assert_eq!(keys, vec![b"y".to_vec()]);
+    }
+
+    #[test]
+    fn frozen_keyspace_keeps_expired_keys_until_thawed() {
+        let db = Db::with_shards(1, 2);
+        put(&db, b"k", b"v", Some(T0.0 + 1));
+        put(&db, b"w", b"v", Some(T0.0 + 1));
+        db.set_frozen(true);
+        let later = UnixMillis(T0.0 + 5);
+        assert_eq!(get(&db, b"k", later), None, "invisible");
+        assert!(!db.exists(b"k", later));
+        assert!(!db.remove(b"k", later));
+        assert_eq!(db.multi_read(&[b"k"], later, |m| m.exists(b"k")), false);
+        assert_eq!(db.len(), 2, "still stored");
+        assert_eq!(db.expired_total(), 0);
+        // A real write replaces the expired entry.
+        db.write(b"w", later, |i| {
+            assert!(i.is_none());
+            (Write::Put(Item::new(Value::Str(b"new".to_vec()))), ())
+        });
+        assert_eq!(get(&db, b"w", later), Some(b"new".to_vec()));
+        assert_eq!((db.len(), db.expired_total(), db.expires_len()), (2, 1, 1));
+        db.set_frozen(false);
+        assert_eq!(get(&db, b"k", later), None);
+        assert_eq!((db.len(), db.expired_total()), (1, 2));
     }
 
     /// Differential check against std's HashMap over a seeded random sequence.

@@ -73,6 +73,10 @@ pub struct Engine {
     pub pubsub: crate::sync::Arc<crate::pubsub::PubSub>,
     /// Keyspace notifications (`notify-keyspace-events`); the keyspaces share it.
     notifier: crate::sync::Arc<crate::notify::Notifier>,
+    /// The clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
+    /// CLIENT PAUSE: the pause in force and the clients it postponed.
+    pub pause: crate::pause::Pause,
     /// One gate a worker: each worker holds its own (read side) around every command it
     /// runs; EXEC takes the write side of all of them ([`Engine::exclusive`]).
     gates: Box<[CachePadded<RwLock<()>>]>,
@@ -128,6 +132,8 @@ impl Engine {
             watches: crate::watch::Watches::default(),
             pubsub,
             notifier,
+            monitors: crate::monitor::Monitors::default(),
+            pause: crate::pause::Pause::default(),
             gates: (0..workers_n)
                 .map(|_| CachePadded(RwLock::new(())))
                 .collect(),
@@ -233,6 +239,29 @@ impl Engine {
     #[inline]
     pub fn notify(&self, class: u32, event: &str, key: &[u8], db: usize) {
         self.notifier.notify(class, event, key, db);
+    }
+
+    /// CLIENT PAUSE: pauses `mode` commands of every client until `end` (Unix ms).
+    pub fn pause_clients(&self, mode: crate::pause::Mode, end: i64, now: Now) {
+        self.pause
+            .pause(mode, end, now.unix.0, &self.dbs, &self.blocking);
+    }
+
+    /// CLIENT UNPAUSE: ends the pause; the postponed clients resume in order.
+    pub fn unpause_clients(&self) {
+        self.pause.unpause(&self.dbs, &self.blocking);
+    }
+
+    /// Ends the pause if its end passed at `now` (each worker's timer calls this).
+    pub fn expire_pause(&self, now: Now) {
+        self.pause.expire(now.unix.0, &self.dbs, &self.blocking);
+    }
+
+    /// Sends a MONITOR line for the command `args` that the client at `addr`, in
+    /// database `db`, ran at `now`, to every monitor (the caller checked that there is one).
+    pub fn feed_monitors(&self, now: Now, db: usize, addr: &str, args: &crate::resp::Args<'_>) {
+        let line = crate::monitor::line(now.unix_micros, db, addr, args);
+        self.monitors.feed(&self.blocking, line);
     }
 
     /// Gives the engine its log sink (the first call wins); without one, lines are dropped.

@@ -98,6 +98,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         let mut conn = Conn::new(id);
         let now = self.clock.now();
         conn.touch(now);
+        conn.session.addr.clone_from(&addr.addr);
         conn.set_entry(self.engine.clients.register(id, addr, now));
         let slot = Slot {
             socket,
@@ -163,9 +164,15 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     // and will be undone when it finds no one here.
                     self.engine.blocking.cancel(old.conn.session.id);
                 }
+                if old.conn.postponed() {
+                    self.engine.pause.forget(old.conn.session.id);
+                }
                 let mut session = old.conn.session;
                 crate::cmd::transactions::forget_watches(&self.engine, &mut session);
                 self.engine.pubsub.forget(&session.subs, session.id);
+                if session.monitor {
+                    self.engine.monitors.remove(session.id);
+                }
                 self.engine.clients.unregister(session.id);
                 self.free.push(t);
                 self.live -= 1;
@@ -195,12 +202,23 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         if let Some(Reverse((d, _, _))) = self.timeouts.peek() {
             due = due.min(*d);
         }
-        due.saturating_duration_since(self.clock.now())
+        let left = due.saturating_duration_since(self.clock.now());
+        match self.engine.pause.end() {
+            // The pause is in force up to and including its end: wake just after it.
+            Some(end) => {
+                let ms = end
+                    .saturating_add(1)
+                    .saturating_sub(self.clock.unix_millis().0);
+                left.min(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+            }
+            None => left,
+        }
     }
 
     /// Serves connections with work left and runs the periodic tick when it is due.
     pub fn handle_timeout(&mut self) {
         let now = self.clock.snapshot();
+        self.engine.expire_pause(now);
         self.deliver(now);
         self.expire_blocks(now);
         for _ in 0..self.pending.len() {
@@ -221,8 +239,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 .map(|s| s.conn.buffer_bytes())
                 .sum();
             self.engine.worker_stats(self.index).buffer_bytes.set(bytes);
-            {
-                // Not while an EXEC runs: its transaction sees no key expire.
+            if !self.engine.pause.active() {
+                // Not while an EXEC runs: its transaction sees no key expire. Not while
+                // CLIENT PAUSE keeps the keyspace constant either.
                 let _gate = self.engine.gate(self.index);
                 for db in self.engine.dbs() {
                     db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
@@ -236,7 +255,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
 
     /// Hands the replies that other workers (or this one) produced for blocked clients to
     /// their connections and runs what those clients sent meanwhile; a reply whose client
-    /// is gone is undone (its elements go back).
+    /// is gone is undone (its elements go back). Appends pub/sub messages and MONITOR lines
+    /// to their clients' output, and resumes a client that CLIENT PAUSE postponed.
     fn deliver(&mut self, now: crate::time::Now) {
         let mail = self.engine.blocking.take_mail(self.index);
         if mail.is_empty() {
@@ -247,6 +267,20 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         for m in mail {
             match m {
                 Mail::Reply(d) => self.deliver_reply(d, now),
+                Mail::Resume { token, client } => {
+                    let here = matches!(
+                        self.slots.get(token),
+                        Some(Some(s)) if s.conn.session.id == client && s.conn.postponed()
+                    );
+                    if here {
+                        if let Some(Some(slot)) = self.slots.get_mut(token) {
+                            slot.conn.resume_postponed();
+                        }
+                        self.drive(token, now);
+                    }
+                    // Its commands ran (or it is gone): the next postponed client's turn.
+                    self.engine.pause.resume_next(&self.engine.blocking);
+                }
                 Mail::Message {
                     token,
                     client,
@@ -323,8 +357,10 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             return;
         }
         let limit = Duration::from_secs(timeout);
-        // Blocked clients are exempt, as in Redis.
-        self.close_where(|conn| !conn.blocked() && conn.idle(now) > limit);
+        // Blocked (and paused) clients and monitors are exempt, as in Redis.
+        self.close_where(|conn| {
+            !conn.blocked() && !conn.postponed() && !conn.session.monitor && conn.idle(now) > limit
+        });
     }
 
     /// Closes connections that CLIENT KILL marked.
@@ -439,6 +475,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 }
             }
         };
+        if let Some(e) = slot.conn.entry() {
+            e.set_omem(slot.conn.output().len());
+        }
         if let Some(due) = slot.conn.take_new_deadline() {
             self.timeouts.push(Reverse((due, t, slot.conn.session.id)));
         }
@@ -730,5 +769,122 @@ mod tests {
         let out = &w.socket_mut(t).unwrap().output;
         assert_eq!(out.len(), 5 + 10 + big.len() + 2);
         assert!(out.ends_with(b"xxx\r\n"));
+    }
+
+    fn out(w: &mut Worker<MemSocket, ManualClock>, t: Token) -> std::string::String {
+        let s = w.socket_mut(t).unwrap();
+        let o = std::string::String::from_utf8_lossy(&s.output).into_owned();
+        s.output.clear();
+        o
+    }
+
+    fn send(w: &mut Worker<MemSocket, ManualClock>, t: Token, bytes: &[u8]) {
+        w.socket_mut(t).unwrap().input.extend(bytes.iter());
+        w.ready(t);
+        while w.poll_timeout() == Duration::ZERO {
+            w.handle_timeout();
+        }
+    }
+
+    #[test]
+    fn client_pause_postpones_pipelines_and_unpause_resumes_them_in_order() {
+        let mut w = worker();
+        let (a, b, c) = (
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+        );
+        send(&mut w, a, b"CLIENT PAUSE 100000 WRITE\r\n");
+        assert_eq!(out(&mut w, a), "+OK\r\n");
+        send(&mut w, b, b"SET k 1\r\nGET k\r\n");
+        send(&mut w, c, b"GET k\r\nSET k 2\r\nPING\r\n");
+        assert_eq!(out(&mut w, b), "");
+        assert_eq!(out(&mut w, c), "$-1\r\n", "reads run, the write waits");
+        send(&mut w, a, b"INFO clients\r\nCLIENT LIST\r\n");
+        let info = out(&mut w, a);
+        assert!(info.contains("blocked_clients:2\r\n"), "{info}");
+        assert_eq!(info.matches("flags=b ").count(), 2, "{info}");
+        assert!(info.contains("flags=b db=0 sub=0 psub=0 ssub=0 multi=-1"));
+        // More pipelined behind a postponed command waits too.
+        send(&mut w, b, b"INCR n\r\n");
+        assert_eq!(out(&mut w, b), "");
+        send(&mut w, a, b"CLIENT UNPAUSE\r\nINFO clients\r\n");
+        assert!(out(&mut w, a).contains("blocked_clients:0\r\n"));
+        assert_eq!(out(&mut w, b), "+OK\r\n$1\r\n1\r\n:1\r\n");
+        assert_eq!(out(&mut w, c), "+OK\r\n+PONG\r\n");
+        send(&mut w, a, b"GET k\r\n");
+        assert_eq!(
+            out(&mut w, a),
+            "$1\r\n2\r\n",
+            "in the order they were postponed"
+        );
+    }
+
+    #[test]
+    fn client_pause_all_ends_at_its_deadline_and_a_closed_client_is_forgotten() {
+        let mut w = worker();
+        let (a, b, c) = (
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+            w.add(MemSocket::default()),
+        );
+        send(&mut w, a, b"CLIENT PAUSE 500 ALL\r\nPING\r\n");
+        assert_eq!(out(&mut w, a), "+OK\r\n", "its own next command waits too");
+        send(&mut w, b, b"PING\r\n");
+        send(&mut w, c, b"PING\r\n");
+        assert_eq!(w.engine.pause.postponed(), 3);
+        w.close(c);
+        assert_eq!(w.engine.pause.postponed(), 2);
+        assert!(w.poll_timeout() <= Duration::from_millis(501));
+        w.clock.advance(Duration::from_millis(500));
+        w.handle_timeout();
+        assert_eq!(out(&mut w, b), "", "in force up to its end");
+        w.clock.advance(Duration::from_millis(1));
+        w.handle_timeout();
+        while w.poll_timeout() == Duration::ZERO {
+            w.handle_timeout();
+        }
+        assert_eq!(out(&mut w, a), "+PONG\r\n");
+        assert_eq!(out(&mut w, b), "+PONG\r\n");
+    }
+
+    #[test]
+    fn monitors_see_every_client_and_stop_on_reset_or_close() {
+        let mut w = worker();
+        let addr = |p: u16| ClientAddr {
+            addr: std::format!("127.0.0.1:{p}"),
+            ..ClientAddr::default()
+        };
+        let m = w.add_with_addr(MemSocket::default(), addr(1));
+        let c = w.add_with_addr(MemSocket::default(), addr(2));
+        send(&mut w, m, b"MONITOR\r\nMONITOR\r\nGET k\r\nPING\r\n");
+        let t = "+1700000000.000000";
+        assert_eq!(
+            out(&mut w, m),
+            std::format!(
+                "+OK\r\n-ERR Replica can't interact with the keyspace\r\n+PONG\r\n{t} [0 127.0.0.1:1] \"PING\"\r\n"
+            )
+        );
+        send(
+            &mut w,
+            c,
+            b"SELECT 2\r\nSET k \"a b\\n\"\r\nCONFIG GET x\r\nCLIENT ID\r\n",
+        );
+        assert_eq!(
+            out(&mut w, m),
+            std::format!(
+                "{t} [2 127.0.0.1:2] \"SELECT\" \"2\"\r\n{t} [2 127.0.0.1:2] \"SET\" \"k\" \"a b\\n\"\r\n{t} [2 127.0.0.1:2] \"CLIENT\" \"ID\"\r\n"
+            )
+        );
+        send(&mut w, c, b"CLIENT LIST\r\n");
+        assert!(out(&mut w, c).contains("flags=O db=0"));
+        send(&mut w, m, b"RESET\r\n");
+        assert_eq!(out(&mut w, m), "+RESET\r\n");
+        send(&mut w, c, b"PING\r\n");
+        assert_eq!(out(&mut w, m), "");
+        send(&mut w, m, b"MONITOR\r\n");
+        assert_eq!(w.engine.monitors.len(), 1);
+        w.close(m);
+        assert!(w.engine.monitors.is_empty());
     }
 }

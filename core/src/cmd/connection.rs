@@ -63,10 +63,19 @@ pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     Ok(())
 }
 
-/// `RESET`: back to a fresh connection's state (database 0, no name, replies on).
+/// `RESET`: back to a fresh connection's state (database 0, no name, replies on, no
+/// longer a monitor).
 pub fn reset(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     super::transactions::unwatch_all(ctx);
-    super::pubsub::unsubscribe_all(ctx);
+    if core::mem::take(&mut ctx.session.monitor) {
+        // The lines already posted to it go out before `+RESET`, as they would sit in
+        // Redis's output buffer already; none can come after.
+        ctx.engine.monitors.remove(ctx.session.id);
+        if ctx.session.subs.total() == 0 {
+            super::pubsub::flush_mail(ctx, out);
+        }
+    }
+    super::pubsub::unsubscribe_all(ctx, out);
     let s = &mut *ctx.session;
     s.multi = None;
     s.db = 0;
@@ -89,9 +98,13 @@ const CLIENT_HELP: &[&str] = &[
     "KILL <ip:port>",
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
-    "    Kill connections. Options are: ID, ADDR, LADDR, TYPE (normal), SKIPME (yes|no).",
+    "    Kill connections. Options are: ID, ADDR, LADDR, TYPE (normal|pubsub), SKIPME (yes|no).",
     "LIST [options ...]",
     "    Return information about client connections. Options: TYPE (normal|master|replica|pubsub), ID <id> [<id> ...].",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "NO-EVICT (ON|OFF)",
     "    Protect the current client connection from eviction in the case of OOM.",
     "NO-TOUCH (ON|OFF)",
@@ -217,6 +230,12 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         client_kill(ctx, args, out)?;
     } else if is(b"UNBLOCK") {
         client_unblock(ctx, args, out)?;
+    } else if is(b"PAUSE") {
+        client_pause(ctx, args, out)?;
+    } else if is(b"UNPAUSE") {
+        arity(2, "unpause")?;
+        ctx.engine.unpause_clients();
+        encode::ok(out);
     } else if is(b"HELP") {
         arity(2, "help")?;
         encode::array(out, CLIENT_HELP.len());
@@ -227,6 +246,15 @@ pub fn client(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         return Err(Error::UnknownSubcommand);
     }
     Ok(())
+}
+
+/// Whether client `e` is of CLIENT LIST's `pubsub` type (subscribed to anything).
+fn is_pubsub(ctx: &Ctx<'_>, e: &ClientEntry) -> bool {
+    if e.id == ctx.session.id {
+        ctx.session.subs.total() > 0
+    } else {
+        e.view().subs != (0, 0, 0)
+    }
 }
 
 /// Decimal digits of `k`.
@@ -253,14 +281,39 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
             + (0..n)
                 .map(|i| header(current.get(i).len()) + current.get(i).len() + 2)
                 .sum::<usize>();
-        v.omem = 0;
         // This connection has not published its current state yet.
         v.name.clone_from(&ctx.session.name);
         v.lib.clone_from(&ctx.session.lib);
         v.db = ctx.session.db;
         v.cmd = ctx.session.cmd;
+        v.monitor = ctx.session.monitor;
         v.last_active = ctx.now.mono;
+        let subs = &ctx.session.subs;
+        v.subs = (subs.channels.len(), subs.patterns.len(), subs.shard.len());
+        v.multi = ctx.session.multi.as_ref().map(|m| (m.queue.len(), m.mem));
     }
+    // Redis's flag letters, in its order (getClientInfoString).
+    let mut flags = alloc::string::String::new();
+    if v.monitor {
+        flags.push('O');
+    }
+    if v.subs != (0, 0, 0) {
+        flags.push('P');
+    }
+    if v.multi.is_some() {
+        flags.push('x');
+    }
+    if ctx.engine.blocking.is_blocked(e.id) || ctx.engine.pause.is_postponed(e.id) {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let omem = if e.id == ctx.session.id { 0 } else { e.omem() };
+    let (multi, multi_mem) = match v.multi {
+        Some((n, mem)) => (i64::try_from(n).unwrap_or(i64::MAX), mem),
+        None => (-1, 0),
+    };
     let secs = |since| ctx.now.mono.saturating_duration_since(since).as_secs();
     let name = v.name.as_deref().unwrap_or(b"");
     let mut w = FmtOut(out);
@@ -273,18 +326,19 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
     let mut w = FmtOut(out);
     let _ = write!(
         w,
-        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
+        " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem={} rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd=",
         secs(e.created),
         secs(v.last_active),
-        if ctx.engine.blocking.is_blocked(e.id) {
-            "b"
-        } else {
-            "N"
-        },
+        flags,
         v.db,
+        v.subs.0,
+        v.subs.1,
+        v.subs.2,
+        multi,
         v.qbuf,
         argv_mem,
-        v.omem,
+        multi_mem,
+        omem,
         v.tot_mem,
     );
     match v.cmd {
@@ -303,6 +357,51 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
     out.push(b'\n');
 }
 
+/// Redis's `addReplySubcommandSyntaxError`: the subcommand as given, the command in
+/// capitals.
+fn subcommand_syntax_error(args: &Args<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"-ERR unknown subcommand or wrong number of arguments for '");
+    encode::error_body(out, super::c_str_prefix(args.get(1), 128));
+    out.extend_from_slice(b"'. Try ");
+    out.extend(args.get(0).iter().map(u8::to_ascii_uppercase));
+    out.extend_from_slice(b" HELP.\r\n");
+}
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: pauses every client's commands (ALL, the default)
+/// or their writes (WRITE) for `timeout` milliseconds; see [`crate::pause`]. The mode is
+/// checked before the timeout, as in Redis.
+fn client_pause(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    use crate::pause::Mode;
+    if args.len() < 3 {
+        return Err(Error::SubcommandArity("pause"));
+    }
+    if args.len() > 4 {
+        subcommand_syntax_error(args, out);
+        return Ok(());
+    }
+    let mode = match args.len() {
+        4 if args.get(3).eq_ignore_ascii_case(b"WRITE") => Mode::Write,
+        4 if args.get(3).eq_ignore_ascii_case(b"ALL") => Mode::All,
+        4 => return Err(Error::Msg("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => Mode::All,
+    };
+    let ms = crate::resp::parse::parse_i64(args.get(2))
+        .ok_or(Error::Msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(Error::Msg("ERR timeout is negative"));
+    }
+    // Redis adds the timeout to the time in signed 64 bits; a sum past the range wraps
+    // into the past there, which ends the pause at once: the same here.
+    let end = if ms > 0 {
+        ms.wrapping_add(ctx.now.unix.0)
+    } else {
+        0
+    };
+    ctx.engine.pause_clients(mode, end, ctx.now);
+    encode::ok(out);
+    Ok(())
+}
+
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`.
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: ends another client's block as a timeout (`*-1`)
 /// or with `-UNBLOCKED client unblocked via CLIENT UNBLOCK`; `:1` if it was blocked.
@@ -311,9 +410,7 @@ fn client_unblock(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         return Err(Error::SubcommandArity("unblock"));
     }
     if args.len() > 4 {
-        out.extend_from_slice(
-            b"-ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.\r\n",
-        );
+        subcommand_syntax_error(args, out);
         return Ok(());
     }
     let error = match args.len() {
@@ -354,12 +451,17 @@ fn client_unblock(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut ids: Option<Vec<usize>> = None;
     let mut none = false;
+    // TYPE normal / pubsub: whether the listed clients must be subscribers.
+    let mut want: Option<bool> = None;
     if args.len() > 2 {
         let opt = args.get(2);
         if opt.eq_ignore_ascii_case(b"TYPE") && args.len() == 4 {
             let t = args.get(3);
             if t.eq_ignore_ascii_case(b"normal") {
-            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                want = Some(false);
+            } else if t.eq_ignore_ascii_case(b"pubsub") {
+                want = Some(true);
+            } else if [&b"master"[..], b"replica", b"slave"]
                 .iter()
                 .any(|k| t.eq_ignore_ascii_case(k))
             {
@@ -390,7 +492,9 @@ fn client_list(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut body = Vec::new();
     if !none {
         for e in ctx.engine.clients.list() {
-            if ids.as_ref().is_none_or(|ids| ids.contains(&e.id)) {
+            if ids.as_ref().is_none_or(|ids| ids.contains(&e.id))
+                && want.is_none_or(|p| is_pubsub(ctx, &e) == p)
+            {
                 client_line(ctx, &e, args, &mut body);
             }
         }
@@ -420,6 +524,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         return Err(Error::Syntax);
     }
     let (mut id, mut addr, mut laddr, mut skipme, mut type_ok) = (None, None, None, true, true);
+    let mut want: Option<bool> = None;
     for i in (2..args.len()).step_by(2) {
         let (opt, val) = (args.get(i), args.get(i + 1));
         let is = |n: &[u8]| opt.eq_ignore_ascii_case(n);
@@ -435,7 +540,10 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
             laddr = Some(val);
         } else if is(b"TYPE") {
             if val.eq_ignore_ascii_case(b"normal") {
-            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                want = Some(false);
+            } else if val.eq_ignore_ascii_case(b"pubsub") {
+                want = Some(true);
+            } else if [&b"master"[..], b"replica", b"slave"]
                 .iter()
                 .any(|k| val.eq_ignore_ascii_case(k))
             {
@@ -463,6 +571,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         let matches = id.is_none_or(|i| e.id == i)
             && addr.is_none_or(|a| e.addr.addr.as_bytes() == a)
             && laddr.is_none_or(|a| e.addr.laddr.as_bytes() == a)
+            && want.is_none_or(|p| is_pubsub(ctx, e) == p)
             && !(skipme && e.id == ctx.session.id);
         if matches {
             kill_one(ctx, e);
@@ -593,5 +702,40 @@ mod tests {
         assert_eq!(h.session.name.as_deref(), Some(&b"me"[..]));
         assert_eq!(h.s("QUIT"), "+OK\r\n");
         assert!(h.session.quit);
+    }
+
+    #[test]
+    fn client_pause_arguments_and_monitor_refusals() {
+        let mut h = Harness::new();
+        let cases = [
+            ("CLIENT PAUSE", "-ERR wrong number of arguments for 'client|pause' command\r\n"),
+            ("CLIENT PAUSE 10 foo", "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"),
+            ("CLIENT PAUSE x foo", "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"),
+            ("CLIENT PAUSE x", "-ERR timeout is not an integer or out of range\r\n"),
+            ("CLIENT PAUSE 1.5 all", "-ERR timeout is not an integer or out of range\r\n"),
+            ("CLIENT PAUSE -1", "-ERR timeout is negative\r\n"),
+            ("client pause 1 write x", "-ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.\r\n"),
+            ("CLIENT UNPAUSE x", "-ERR wrong number of arguments for 'client|unpause' command\r\n"),
+            ("CLIENT UNPAUSE", "+OK\r\n"),
+            ("CLIENT PAUSE 0 WRITE", "+OK\r\n"),
+            ("CLIENT PAUSE 9223372036854775807", "+OK\r\n"),
+            ("EXEC x", "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+            ("MULTI", "+OK\r\n"),
+            ("MONITOR", "+QUEUED\r\n"),
+            ("EXEC", "*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n"),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(h.s(cmd), want, "{cmd}");
+        }
+        // A zero timeout, or one that wraps past the range, pauses nothing.
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::Off);
+        assert_eq!(h.s("CLIENT PAUSE 1000 WRITE"), "+OK\r\n");
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::Write);
+        assert_eq!(h.s("CLIENT PAUSE 10 ALL"), "+OK\r\n");
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::All);
+        assert_eq!(h.engine.pause.end(), Some(1_700_000_001_000));
+        assert_eq!(h.s("CLIENT UNPAUSE"), "", "ALL holds back UNPAUSE too");
+        h.engine.unpause_clients();
+        assert_eq!(h.engine.pause.mode(), crate::pause::Mode::Off);
     }
 }

@@ -38,6 +38,9 @@ pub enum Flow {
     /// Close without replying to this request (Redis's answer to HTTP requests); earlier
     /// replies are still flushed.
     CloseSilently,
+    /// CLIENT PAUSE holds this request back: it did not run; the connection keeps it and
+    /// runs nothing more until the pause is over (then dispatches it again).
+    Postpone,
 }
 
 /// Per-connection state that commands read and change.
@@ -87,6 +90,11 @@ pub struct Session {
     pub touched: Option<Vec<usize>>,
     /// Pub/sub subscriptions: while there are any, a RESP2 client is in subscriber mode.
     pub subs: crate::pubsub::ClientSubs,
+    /// The client's address, `ip:port` (MONITOR lines show it).
+    pub addr: alloc::string::String,
+    /// In MONITOR mode: it receives a line per command run, may not touch the keyspace
+    /// and is never paused (Redis marks monitors as replicas).
+    pub monitor: bool,
 }
 
 impl Session {
@@ -686,8 +694,103 @@ const SUBSCRIBER_COMMANDS: &[&str] = &[
     "reset",
 ];
 
+/// Commands without the `write` flag that Redis flags may-replicate (a hidden flag):
+/// CLIENT PAUSE WRITE holds them back too, and a monitor may not run them.
+const MAY_REPLICATE: &[&str] = &["publish", "spublish", "eval", "evalsha", "fcall", "pfcount"];
+
+impl Command {
+    /// Whether the command only reads the keyspace (its flags say `readonly`).
+    pub fn is_read(&self) -> bool {
+        self.flags.contains(&"readonly")
+    }
+
+    /// Whether CLIENT PAUSE WRITE holds the command back: a write, or a command Redis
+    /// flags may-replicate (PUBLISH, SPUBLISH, EVAL, EVALSHA, FCALL).
+    pub fn may_replicate(&self) -> bool {
+        self.is_write() || MAY_REPLICATE.contains(&self.name)
+    }
+
+    /// Whether MONITOR does not show the command: Redis's admin commands and
+    /// subcommands (MONITOR, CONFIG GET/SET/RESETSTAT/REWRITE, CLIENT
+    /// KILL/LIST/NO-EVICT/PAUSE/UNBLOCK/UNPAUSE), "too dangerous to be shown".
+    fn hidden_from_monitors(&self, args: &Args<'_>) -> bool {
+        let sub = args.get(1);
+        let any = |names: &[&str]| names.iter().any(|n| sub.eq_ignore_ascii_case(n.as_bytes()));
+        self.flags.contains(&"admin")
+            || match self.name {
+                "client" => any(&["kill", "list", "no-evict", "pause", "unblock", "unpause"]),
+                "config" => any(&["get", "set", "resetstat", "rewrite"]),
+                _ => false,
+            }
+    }
+}
+
+/// Refuses a command before it runs (Redis's `rejectCommand`): `-ERR <msg>`, counted as
+/// rejected, and the open transaction, if any, will abort. EXEC refused this way discards
+/// the transaction and answers `-EXECABORT Transaction discarded because of: <msg>`, and
+/// monitors see it (Redis's `execCommandAbort`).
+fn reject(
+    ctx: &mut Ctx<'_>,
+    (index, cmd): (usize, &Command),
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    msg: &[&[u8]],
+) -> (Flow, Option<usize>) {
+    if let Some(c) = ctx.stats.per_command.get(index) {
+        c.rejected.bump(1);
+    }
+    if cmd.name == "exec" {
+        ctx.session.multi = None;
+        transactions::unwatch_all(ctx);
+        out.extend_from_slice(b"-EXECABORT Transaction discarded because of: ");
+        msg.iter().for_each(|m| out.extend_from_slice(m));
+        out.extend_from_slice(b"\r\n");
+        if !ctx.engine.monitors.is_empty() {
+            let s = &ctx.session;
+            ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
+        }
+        return (Flow::Continue, None);
+    }
+    if let Some(m) = ctx.session.multi.as_mut() {
+        m.failed = true;
+    }
+    out.extend_from_slice(b"-ERR ");
+    msg.iter().for_each(|m| out.extend_from_slice(m));
+    out.extend_from_slice(b"\r\n");
+    (Flow::Continue, None)
+}
+
+/// Whether the pause in force holds `cmd` back for this client; if it does, the client
+/// is queued to resume when the pause ends (see [`crate::pause`]).
+#[cold]
+fn postpone(ctx: &mut Ctx<'_>, cmd: &Command) -> bool {
+    let write = cmd.may_replicate()
+        || (cmd.name == "exec"
+            && ctx.session.multi.as_ref().is_some_and(|m| {
+                m.queue.iter().any(|q| {
+                    q.first()
+                        .and_then(|n| lookup(n))
+                        .is_some_and(Command::may_replicate)
+                })
+            }));
+    let s = &ctx.session;
+    let who = crate::pubsub::Sub {
+        client: s.id,
+        worker: s.worker,
+        token: s.token,
+    };
+    let e = ctx.engine;
+    e.pause
+        .try_postpone(ctx.now.unix.0, who, write, e.dbs(), &e.blocking)
+}
+
 /// Runs one command and writes its reply. Returns what the connection does next and the
 /// index of the command that ran (for its timing), if one ran.
+///
+/// The checks come in Redis's order (`processCommand`): unknown command, arity, RESP2
+/// subscriber mode, a monitor touching the keyspace, CLIENT PAUSE, then MULTI queueing;
+/// monitors see every command that ran (after it ran, as Redis's `call()`), except the
+/// admin ones.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
     let name = args.get(0);
     if name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:") {
@@ -695,6 +798,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         return (Flow::CloseSilently, None);
     }
     let Some((index, cmd)) = lookup_index(name) else {
+        ctx.session.cmd = ("", "");
         unknown_command(args, out);
         if let Some(m) = ctx.session.multi.as_mut() {
             m.failed = true;
@@ -702,32 +806,45 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         return (Flow::Continue, None);
     };
     let counters = ctx.stats.per_command.get(index);
+    // As Redis's lastcmd: set once the command is found, whether it runs, is queued or
+    // is rejected.
+    ctx.session.cmd = (cmd.name, subcommand_name(args));
     if !cmd.arity_ok(args.len()) {
-        out.extend_from_slice(b"-ERR wrong number of arguments for '");
-        out.extend_from_slice(cmd.name.as_bytes());
-        out.extend_from_slice(b"' command\r\n");
-        if let Some(c) = counters {
-            c.rejected.bump(1);
-        }
-        if let Some(m) = ctx.session.multi.as_mut() {
-            m.failed = true;
-        }
-        return (Flow::Continue, None);
+        let msg: &[&[u8]] = &[
+            b"wrong number of arguments for '",
+            cmd.name.as_bytes(),
+            b"' command",
+        ];
+        return reject(ctx, (index, cmd), args, out, msg);
     }
     if ctx.session.subs.total() > 0 && !SUBSCRIBER_COMMANDS.contains(&cmd.name) {
         // RESP2 subscriber mode (Redis's processCommand, after the arity check).
-        out.extend_from_slice(b"-ERR Can't execute '");
-        out.extend_from_slice(cmd.name.as_bytes());
         let sub = subcommand_name(args);
-        if !sub.is_empty() {
-            out.push(b'|');
-            out.extend_from_slice(sub.as_bytes());
-        }
-        out.extend_from_slice(b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n");
-        if let Some(c) = counters {
-            c.rejected.bump(1);
-        }
-        return (Flow::Continue, None);
+        let msg: &[&[u8]] = &[
+            b"Can't execute '",
+            cmd.name.as_bytes(),
+            if sub.is_empty() { b"" } else { b"|" },
+            sub.as_bytes(),
+            b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+        ];
+        return reject(ctx, (index, cmd), args, out, msg);
+    }
+    if ctx.session.monitor && (cmd.is_read() || cmd.may_replicate()) {
+        // Redis marks a monitor as a replica, and replicas may not touch the keyspace.
+        return reject(
+            ctx,
+            (index, cmd),
+            args,
+            out,
+            &[b"Replica can't interact with the keyspace"],
+        );
+    }
+    if ctx.engine.pause.mode() != crate::pause::Mode::Off
+        && !ctx.session.in_exec
+        && !ctx.session.monitor
+        && postpone(ctx, cmd)
+    {
+        return (Flow::Postpone, None);
     }
     if ctx.session.multi.is_some()
         && !matches!(
@@ -746,16 +863,33 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         Some(ctx.engine.gate(ctx.session.worker))
     };
     ctx.stats.commands.bump(1);
-    ctx.session.cmd = (cmd.name, subcommand_name(args));
     let mark = out.len();
     if !ctx.engine.watches.is_empty() && (cmd.name.starts_with("flush") || cmd.name == "swapdb") {
         blocking::touch_before_flush(ctx, cmd, args);
     }
+    // Scripts are shown before they run (Redis feeds them from evalCommand and fcall,
+    // which are `skip_monitor` for `call()`).
+    let script = !ctx.engine.monitors.is_empty() && cmd.flags.contains(&"skip_monitor");
+    if script {
+        let s = &ctx.session;
+        ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
+    }
     ctx.session.touched = None;
-    if let Err(e) = (cmd.run)(ctx, args, out) {
+    let result = (cmd.run)(ctx, args, out);
+    // What Redis refuses before running (an unknown subcommand, a subcommand's arity)
+    // is not shown to monitors.
+    let refused = matches!(
+        result,
+        Err(Error::UnknownSubcommand | Error::SubcommandArity(_))
+    );
+    if let Err(e) = result {
         e.reply(cmd, args, out);
     } else if cmd.is_write() {
         blocking::signal(ctx, cmd, args);
+    }
+    if !ctx.engine.monitors.is_empty() && !script && !refused && !cmd.hidden_from_monitors(args) {
+        let s = &ctx.session;
+        ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
     }
     if let Some(c) = counters {
         c.calls.bump(1);

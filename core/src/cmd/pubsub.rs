@@ -126,11 +126,39 @@ fn do_unsubscribe(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, kind: K
         args.iter().skip(1).collect()
     };
     let id = ctx.session.id;
-    for name in names {
-        if remove(ctx, kind, name) {
+    // Leave the registry first: once out, no PUBLISH can post to this client any more,
+    // and whatever was posted before is in this worker's mailbox; it goes out before the
+    // acknowledgements (Redis would have it in the output buffer already), so no message
+    // ever follows the reply that says the client is no longer subscribed.
+    let mut removed = Vec::with_capacity(names.len());
+    for name in &names {
+        let gone = remove(ctx, kind, name);
+        if gone {
             ctx.engine.pubsub.unsubscribe(kind, name, id);
         }
-        ack(out, what, Some(name), count(ctx, kind));
+        removed.push(gone);
+    }
+    flush_mail(ctx, out);
+    let mut left = count(ctx, kind) + removed.iter().filter(|&&g| g).count();
+    for (name, gone) in names.iter().zip(removed) {
+        if gone {
+            left -= 1;
+        }
+        ack(out, what, Some(name), left);
+    }
+}
+
+/// Appends the messages already posted to this client (see [`do_unsubscribe`]).
+pub(crate) fn flush_mail(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
+    if ctx.session.reply_off {
+        return;
+    }
+    for m in ctx
+        .engine
+        .blocking
+        .take_messages_for(ctx.session.worker, ctx.session.id)
+    {
+        out.extend_from_slice(&m);
     }
 }
 
@@ -168,9 +196,13 @@ pub fn sunsubscribe(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cm
 }
 
 /// Drops every subscription of the session without replies (RESET).
-pub fn unsubscribe_all(ctx: &mut Ctx<'_>) {
+pub fn unsubscribe_all(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) {
+    if ctx.session.subs.total() == 0 {
+        return;
+    }
     let subs = core::mem::take(&mut ctx.session.subs);
     ctx.engine.pubsub.forget(&subs, ctx.session.id);
+    flush_mail(ctx, out);
 }
 
 /// `PUBLISH channel message`: the number of receivers on all workers.
@@ -248,4 +280,142 @@ pub fn pubsub(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         return Err(Error::UnknownSubcommand);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::run_line;
+    use super::super::Session;
+    use crate::blocking::Mail;
+    use crate::cmd::testing::Harness;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn session(id: usize, worker: usize, token: usize) -> Session {
+        Session {
+            id,
+            worker,
+            token,
+            ..Session::default()
+        }
+    }
+
+    fn messages(h: &Harness, worker: usize) -> Vec<(usize, String)> {
+        h.engine
+            .blocking
+            .take_mail(worker)
+            .into_iter()
+            .filter_map(|m| match m {
+                Mail::Message { client, bytes, .. } => {
+                    Some((client, String::from_utf8_lossy(&bytes).into_owned()))
+                }
+                Mail::Reply(_) | Mail::Resume { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn publish_reaches_channel_and_pattern_subscribers_in_order() {
+        let h = Harness::new();
+        let mut a = session(10, 0, 3);
+        let mut b = session(11, 0, 4);
+        let mut p = session(12, 0, 5);
+        let run = |s: &mut Session, l: &str| {
+            String::from_utf8_lossy(&run_line(&h.engine, s, h.now, l)).into_owned()
+        };
+        assert_eq!(
+            run(&mut a, "SUBSCRIBE ch other"),
+            "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$5\r\nother\r\n:2\r\n"
+        );
+        assert_eq!(
+            run(&mut a, "PSUBSCRIBE c*"),
+            "*3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:3\r\n"
+        );
+        assert_eq!(
+            run(&mut b, "SSUBSCRIBE ch"),
+            "*3\r\n$10\r\nssubscribe\r\n$2\r\nch\r\n:1\r\n"
+        );
+        assert_eq!(run(&mut p, "PUBLISH ch hi"), ":2\r\n");
+        assert_eq!(run(&mut p, "SPUBLISH ch s"), ":1\r\n");
+        assert_eq!(run(&mut p, "PUBLISH nobody x"), ":0\r\n");
+        assert_eq!(
+            messages(&h, 0),
+            [
+                (10, "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n".into()),
+                (
+                    10,
+                    "*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$2\r\nhi\r\n".into()
+                ),
+                (11, "*3\r\n$8\r\nsmessage\r\n$2\r\nch\r\n$1\r\ns\r\n".into()),
+            ]
+        );
+        assert_eq!(
+            run(&mut p, "PUBSUB NUMSUB ch other none"),
+            "*6\r\n$2\r\nch\r\n:1\r\n$5\r\nother\r\n:1\r\n$4\r\nnone\r\n:0\r\n"
+        );
+        assert_eq!(run(&mut p, "PUBSUB NUMPAT"), ":1\r\n");
+        assert_eq!(run(&mut p, "PUBSUB SHARDCHANNELS"), "*1\r\n$2\r\nch\r\n");
+        assert_eq!(run(&mut p, "PUBSUB CHANNELS o*"), "*1\r\n$5\r\nother\r\n");
+        // Subscriber mode.
+        assert!(run(&mut a, "GET x").starts_with("-ERR Can't execute 'get': only (P|S)SUBSCRIBE"));
+        assert_eq!(run(&mut a, "PING"), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+        assert_eq!(run(&mut a, "RESET"), "+RESET\r\n");
+        assert_eq!(run(&mut a, "GET x"), "$-1\r\n");
+        assert_eq!(run(&mut p, "PUBLISH ch hi"), ":0\r\n");
+        assert_eq!(h.engine.pubsub.sizes(), (0, 0, 1));
+        assert_eq!(
+            run(&mut a, "UNSUBSCRIBE"),
+            "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+        );
+        assert_eq!(
+            run(&mut b, "SUNSUBSCRIBE"),
+            "*3\r\n$12\r\nsunsubscribe\r\n$2\r\nch\r\n:0\r\n"
+        );
+        assert!(h.engine.pubsub.is_empty());
+    }
+
+    #[test]
+    fn messages_posted_before_unsubscribe_precede_its_reply() {
+        let h = Harness::new();
+        let mut a = session(10, 0, 3);
+        let mut b = session(11, 0, 4);
+        let mut p = session(12, 0, 5);
+        let run = |s: &mut Session, l: &str| {
+            String::from_utf8_lossy(&run_line(&h.engine, s, h.now, l)).into_owned()
+        };
+        run(&mut a, "SUBSCRIBE x y");
+        run(&mut b, "SUBSCRIBE x");
+        assert_eq!(run(&mut p, "PUBLISH x 1"), ":2\r\n");
+        assert_eq!(
+            run(&mut a, "UNSUBSCRIBE x y"),
+            "*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$1\r\n1\r\n\
+             *3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:1\r\n\
+             *3\r\n$11\r\nunsubscribe\r\n$1\r\ny\r\n:0\r\n"
+        );
+        // b's message stays in the mailbox for the worker.
+        assert_eq!(messages(&h, 0).len(), 1);
+        assert_eq!(run(&mut p, "PUBLISH x 2"), ":1\r\n");
+        assert_eq!(
+            run(&mut b, "RESET"),
+            "*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$1\r\n2\r\n+RESET\r\n"
+        );
+    }
+
+    #[test]
+    fn pubsub_subcommand_errors_match_redis() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.s("PUBSUB foo"),
+            "-ERR unknown subcommand 'foo'. Try PUBSUB HELP.\r\n"
+        );
+        assert_eq!(
+            h.s("PUBSUB NUMPAT x"),
+            "-ERR wrong number of arguments for 'pubsub|numpat' command\r\n"
+        );
+        assert_eq!(
+            h.s("PUBSUB CHANNELS a b"),
+            "-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n"
+        );
+        assert_eq!(h.s("PUBSUB NUMSUB"), "*0\r\n");
+    }
 }

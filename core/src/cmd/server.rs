@@ -497,7 +497,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
                 e.stats.connected_clients.load(crate::sync::Ordering::Relaxed),
                 e.config().maxclients,
-                e.blocking.blocked(),
+                e.blocking.blocked() + e.pause.postponed(),
             );
         }
         "memory" => {
@@ -522,9 +522,10 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         }
         "stats" => {
             let t = e.totals();
+            let pubsub = e.pubsub.sizes();
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
                 t.connections,
                 t.commands,
                 e.ops_per_sec(),
@@ -534,6 +535,9 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 t.expired,
                 t.hits,
                 t.misses,
+                pubsub.0,
+                pubsub.1,
+                pubsub.2,
             );
         }
         "persistence" => {
@@ -625,6 +629,28 @@ pub fn info(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         section(ctx, name, &mut s);
     }
     encode::bulk(out, s.as_bytes());
+    Ok(())
+}
+
+/// `MONITOR`: `+OK`, then a line for every command any client runs (see
+/// [`crate::monitor`]). Inside EXEC it is refused, as Redis refuses it to a client that
+/// must get one reply per command; a monitor's second MONITOR is ignored, without a reply.
+pub fn monitor(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if ctx.session.deny_blocking {
+        return Err(super::Error::Msg(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
+    if ctx.session.monitor {
+        return Ok(());
+    }
+    ctx.session.monitor = true;
+    ctx.engine.monitors.add(crate::pubsub::Sub {
+        client: ctx.session.id,
+        worker: ctx.session.worker,
+        token: ctx.session.token,
+    });
+    crate::resp::encode::ok(out);
     Ok(())
 }
 
@@ -732,9 +758,4 @@ mod tests {
         super::human(&mut s, 3 * 1024 * 1024);
         assert_eq!(s, "1023B 1.50K 3.00M");
     }
-}
-
-/// `MONITOR`: not yet (a stream of every command from every worker).
-pub fn monitor(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
-    Err(super::Error::Msg("ERR MONITOR is not supported yet"))
 }

@@ -28,6 +28,9 @@ pub struct MultiState {
     pub failed: bool,
     /// Bytes of the queued arguments (bounded by `client-query-buffer-limit`).
     pub bytes: usize,
+    /// CLIENT LIST's `multi-mem`: Redis's `argv_len_sums` (argument bytes plus a pointer
+    /// per argument, of the commands queued).
+    pub mem: usize,
 }
 
 /// A client's watched keys.
@@ -193,6 +196,7 @@ pub(crate) fn queue(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"-ERR too many commands queued in this transaction\r\n");
         return;
     }
+    state.mem = state.mem.saturating_add(bytes + 8 * args.len());
     state.queue.push(args.iter().map(<[u8]>::to_vec).collect());
     out.extend_from_slice(b"+QUEUED\r\n");
 }

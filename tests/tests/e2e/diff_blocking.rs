@@ -13,6 +13,12 @@
 //! a bug of the scenario and fails as such. Then `kv_server` runs it, stopping at the first
 //! event that differs; a failure prints the scenario, step by step, with both transcripts.
 //!
+//! MONITOR lines carry a time and the client's port, which differ between the servers:
+//! `cN?monitor` reads one line of a monitor and writes `+<secs>.<micros> [<db> <ip:port>]`
+//! as `+TIME [<db> cK]` (cK: the scenario's client connected from that port; `?` for
+//! another), after skipping the lines of the runner's own control connection (its INFO
+//! polls, whose number depends on timing).
+//!
 //! `KV_DIFF_ORACLE_ONLY=1` points the `kv_server` side at a second `redis-server`: a
 //! self-test of the runner and the scenarios. `KV_BLOCKING_SCENARIO=substring` runs only
 //! the scenarios whose name contains it; `KV_BLOCKING_SHOW=1` prints redis-server's
@@ -71,6 +77,8 @@ pub(crate) enum Step {
     Send(usize, Vec<Vec<u8>>),
     /// `cN?`: read one reply.
     Read(usize),
+    /// `cN?monitor`: read one MONITOR line, normalised (see the module documentation).
+    ReadMonitor(usize),
     /// `cN.`: nothing arrives for [`QUIET`].
     Quiet(usize),
     /// `cN close`: close the connection.
@@ -223,6 +231,9 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
                 client_index(&head[..head.len() - 1], line),
                 split_args(rest, line),
             ),
+            _ if head.ends_with("?monitor") && rest.is_empty() => {
+                Step::ReadMonitor(client_index(&head[..head.len() - 8], line))
+            }
             _ if head.ends_with('?') && rest.is_empty() => {
                 Step::Read(client_index(&head[..head.len() - 1], line))
             }
@@ -239,6 +250,7 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
             Step::Call(c, _)
             | Step::Send(c, _)
             | Step::Read(c)
+            | Step::ReadMonitor(c)
             | Step::Quiet(c)
             | Step::Close(c)
             | Step::ClientList(c, _) => Some(*c),
@@ -275,6 +287,11 @@ pub(crate) struct Conn {
     w: TcpStream,
     r: BufReader<TcpStream>,
     pub(crate) id: i64,
+    /// The address the server sees it at (`ip:port`).
+    addr: String,
+    /// MONITOR lines of the connection at this address are skipped (the runner's control
+    /// connection): what this connection reads next is the next other reply or line.
+    skip_from: Option<String>,
     /// Commands sent whose replies were not read yet.
     pending: usize,
     open: bool,
@@ -287,6 +304,8 @@ impl Conn {
         s.set_read_timeout(Some(REPLY_WAIT)).unwrap();
         let mut c = Conn {
             r: BufReader::new(s.try_clone().unwrap()),
+            addr: s.local_addr().unwrap().to_string(),
+            skip_from: None,
             w: s,
             id: 0,
             pending: 0,
@@ -301,6 +320,11 @@ impl Conn {
         c
     }
 
+    /// The address the server sees this connection at (`ip:port`).
+    pub(crate) fn local_addr(&self) -> String {
+        self.addr.clone()
+    }
+
     pub(crate) fn send(&mut self, args: &[Vec<u8>]) {
         self.w.write_all(&encode_command(args)).expect("send");
         self.pending += 1;
@@ -309,11 +333,18 @@ impl Conn {
     /// One reply, or an error (timeout, closed connection).
     pub(crate) fn read(&mut self, wait: Duration) -> std::io::Result<Vec<u8>> {
         self.w.set_read_timeout(Some(wait)).unwrap();
-        let r = read_reply(&mut self.r);
-        if r.is_ok() {
+        loop {
+            let r = read_reply(&mut self.r)?;
+            if self
+                .skip_from
+                .as_ref()
+                .is_some_and(|a| monitor_line_of(&r, a))
+            {
+                continue;
+            }
             self.pending = self.pending.saturating_sub(1);
+            return Ok(r);
         }
-        r
     }
 
     pub(crate) fn call(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
@@ -322,16 +353,28 @@ impl Conn {
     }
 
     /// True when bytes are ready to read now (within `wait`).
+    /// Skipped MONITOR lines (see `skip_from`) that are already here are consumed.
     pub(crate) fn readable(&mut self, wait: Duration) -> bool {
-        if !self.r.buffer().is_empty() {
-            return true;
-        }
-        self.w
-            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
-            .unwrap();
-        match self.r.fill_buf() {
-            Ok(b) => !b.is_empty(), // empty: EOF, reported by the read that follows
-            Err(_) => false,
+        loop {
+            if self.r.buffer().is_empty() {
+                self.w
+                    .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+                    .unwrap();
+                match self.r.fill_buf() {
+                    Ok(b) if b.is_empty() => return false, // EOF, reported by a read
+                    Ok(_) => {}
+                    Err(_) => return false,
+                }
+            }
+            let buf = self.r.buffer();
+            let skip = self.skip_from.as_ref().and_then(|a| {
+                let end = buf.windows(2).position(|w| w == b"\r\n")? + 2;
+                monitor_line_of(&buf[..end], a).then_some(end)
+            });
+            match skip {
+                Some(n) => self.r.consume(n),
+                None => return true,
+            }
         }
     }
 }
@@ -344,6 +387,35 @@ fn info_field(ctl: &mut Conn, field: &str) -> Option<String> {
     text.split("\r\n")
         .find_map(|l| l.strip_prefix(want.as_str()))
         .map(str::to_string)
+}
+
+/// A MONITOR line with its time and address normalised: `+TIME [<db> cK]` (see the
+/// module documentation); anything else as it is.
+fn monitor_line(line: &[u8], conns: &[Conn]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(line);
+    let norm = (|| {
+        let rest = text.strip_prefix('+')?;
+        let (time, rest) = rest.split_once(' ')?;
+        let (secs, micros) = time.split_once('.')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(secs) || !digits(micros) || micros.len() != 6 {
+            return None;
+        }
+        let (db, rest) = rest.strip_prefix('[')?.split_once(' ')?;
+        let (addr, rest) = rest.split_once("] ")?;
+        let who = conns
+            .iter()
+            .position(|c| c.addr == addr)
+            .map_or("?".to_string(), |i| format!("c{}", i + 1));
+        Some(format!("+TIME [{db} {who}] {rest}"))
+    })();
+    norm.map_or_else(|| line.to_vec(), String::into_bytes)
+}
+
+/// True if `line` is a MONITOR line of the connection at `addr`.
+fn monitor_line_of(line: &[u8], addr: &str) -> bool {
+    let text = String::from_utf8_lossy(line);
+    text.starts_with('+') && text.contains(&format!(" {addr}] "))
 }
 
 /// Substitutes `$id(cN)` in an argument with that client's id on this server.
@@ -434,6 +506,9 @@ impl Side {
             }
         }
         let mut conns: Vec<Conn> = (0..sc.clients).map(|_| Conn::connect(self.port)).collect();
+        for c in &mut conns {
+            c.skip_from = Some(self.ctl.addr.clone());
+        }
         let mut events: Vec<Event> = Vec::new();
         let differs = |events: &Vec<Event>| -> bool {
             let Some(exp) = expect else { return false };
@@ -466,6 +541,18 @@ impl Side {
                     Ok(r) => ev(format!("c{} <- {}", c + 1, show(&r)), false),
                     Err(e) => ev(format!("c{}: no reply ({e})", c + 1), true),
                 },
+                Step::ReadMonitor(c) => {
+                    let pending = conns[*c].pending; // a line is not a reply
+                    let got = conns[*c].read(REPLY_WAIT);
+                    conns[*c].pending = pending;
+                    match got {
+                        Ok(r) => ev(
+                            format!("c{} <- {}", c + 1, show(&monitor_line(&r, &conns))),
+                            false,
+                        ),
+                        Err(e) => ev(format!("c{}: no line ({e})", c + 1), true),
+                    }
+                }
                 Step::Quiet(c) => {
                     if conns[*c].readable(QUIET) {
                         match conns[*c].read(REPLY_WAIT) {
