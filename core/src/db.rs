@@ -151,7 +151,8 @@ pub trait KeyEvents: Send + Sync {
     fn created(&self, db: usize, key: &[u8]);
 }
 
-/// Where one call reports its [`KeyEvents`]: the keyspace's sink and index, or nowhere.
+/// The keyspace's context of one call: where it reports its [`KeyEvents`] (the sink and the
+/// database index, or nowhere) and whether expired keys stay (CLIENT PAUSE).
 #[derive(Clone, Copy)]
 struct Hook<'a> {
     events: Option<&'a dyn KeyEvents>,
