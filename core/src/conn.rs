@@ -242,7 +242,9 @@ impl Conn {
         now: crate::time::Instant,
         engine: &Engine,
     ) -> bool {
-        if self.state != State::Open || self.session.reply_off {
+        // Pub/sub messages (arrays) are pushes: Redis sends them even under CLIENT REPLY
+        // OFF; MONITOR lines (simple strings) are ordinary replies, dropped then.
+        if self.state != State::Open || (self.session.reply_off && bytes.first() != Some(&b'*')) {
             return false;
         }
         self.output.extend_from_slice(bytes);
@@ -415,8 +417,13 @@ impl Conn {
                             c.usec.bump(usize::try_from(us).unwrap_or(usize::MAX));
                         }
                     }
-                    // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped.
-                    if self.session.reply_off || self.session.skip_this {
+                    // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped; but
+                    // (un)subscribe acknowledgements are pushes, which Redis sends anyway.
+                    if (self.session.reply_off || self.session.skip_this)
+                        && !ran.and_then(|i| cmd::COMMANDS.get(i)).is_some_and(|c| {
+                            c.flags.first() == Some(&"pubsub") && c.name.ends_with("subscribe")
+                        })
+                    {
                         self.output.truncate(mark.max(self.written));
                     }
                     match flow {

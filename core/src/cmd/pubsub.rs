@@ -150,14 +150,16 @@ fn do_unsubscribe(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, kind: K
 
 /// Appends the messages already posted to this client (see [`do_unsubscribe`]).
 pub(crate) fn flush_mail(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
-    if ctx.session.reply_off {
-        return;
-    }
     for m in ctx
         .engine
         .blocking
         .take_messages_for(ctx.session.worker, ctx.session.id)
     {
+        // Under CLIENT REPLY OFF only pushes (pub/sub messages) go out, as in
+        // `Conn::push_message`.
+        if ctx.session.reply_off && m.first() != Some(&b'*') {
+            continue;
+        }
         out.extend_from_slice(&m);
     }
 }
