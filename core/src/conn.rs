@@ -613,6 +613,27 @@ mod tests {
     }
 
     #[test]
+    fn subscribe_acks_and_messages_are_pushes_under_client_reply_off() {
+        let h = Harness::new();
+        let stats = WorkerStats::default();
+        let e = Env {
+            engine: &h.engine,
+            stats: &stats,
+            now: h.now,
+            clock: None,
+        };
+        let limits = h.engine.limits().obuf;
+        let mut c = Conn::new(1);
+        c.feed(b"CLIENT REPLY OFF\r\nPSUBSCRIBE *\r\nPING\r\n", &e);
+        assert_eq!(c.output(), b"*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:1\r\n");
+        let n = c.output().len();
+        c.consume_output(n);
+        assert!(c.push_message(b"*3\r\nmsg", &limits, h.now.mono, &h.engine));
+        assert!(!c.push_message(b"+monitor line\r\n", &limits, h.now.mono, &h.engine));
+        assert_eq!(c.output(), b"*3\r\nmsg");
+    }
+
+    #[test]
     fn output_buffer_limits_close_slow_subscribers() {
         let h = Harness::new();
         h.engine
