@@ -91,9 +91,9 @@ impl ClientEntry {
         self.kill.load(Ordering::Relaxed)
     }
 
-    /// Asks for this client to be closed.
-    pub fn kill(&self) {
-        self.kill.store(true, Ordering::Relaxed);
+    /// Asks for this client to be closed; true the first time.
+    pub fn kill(&self) -> bool {
+        !self.kill.swap(true, Ordering::AcqRel)
     }
 }
 
@@ -128,6 +128,13 @@ impl Registry {
 
     /// Every client, by id.
     pub fn list(&self) -> Vec<Arc<ClientEntry>> {
-        self.map.lock().values().cloned().collect()
+        // A killed client is gone for everyone (Redis frees it at once); its worker
+        // closes the connection at its next turn.
+        self.map
+            .lock()
+            .values()
+            .filter(|e| !e.killed())
+            .cloned()
+            .collect()
     }
 }

@@ -167,6 +167,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 if old.conn.postponed() {
                     self.engine.pause.forget(old.conn.session.id);
                 }
+                // CLIENT KILL already took a killed client out of the count.
+                let counted = !old.conn.entry().is_some_and(|e| e.killed());
                 let mut session = old.conn.session;
                 crate::cmd::transactions::forget_watches(&self.engine, &mut session);
                 self.engine.pubsub.forget(&session.subs, session.id);
@@ -176,7 +178,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 self.engine.clients.unregister(session.id);
                 self.free.push(t);
                 self.live -= 1;
-                self.engine.stats.client_disconnected();
+                if counted {
+                    self.engine.stats.client_disconnected();
+                }
                 self.engine
                     .worker_stats(self.index)
                     .connections

@@ -554,6 +554,14 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
                 out.extend_from_slice(b"'\r\n");
                 return Ok(());
             }
+        } else if is(b"USER") {
+            // Every client is the default user until ACL users exist.
+            if val != b"default" {
+                out.extend_from_slice(b"-ERR No such user '");
+                encode::error_body(out, val);
+                out.extend_from_slice(b"'\r\n");
+                return Ok(());
+            }
         } else if is(b"SKIPME") {
             skipme = if val.eq_ignore_ascii_case(b"yes") {
                 true
@@ -585,8 +593,9 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
 fn kill_one(ctx: &mut Ctx<'_>, e: &ClientEntry) {
     if e.id == ctx.session.id {
         ctx.session.quit = true;
-    } else {
-        e.kill();
+    } else if e.kill() {
+        // Gone from connected_clients at once, as Redis frees it at once.
+        ctx.engine.stats.client_disconnected();
     }
 }
 
