@@ -11,6 +11,7 @@ mod diff_blocking;
 mod diff_glob;
 mod diff_hashes;
 mod diff_lists;
+mod diff_pubsub;
 mod diff_sets;
 mod diff_sort;
 mod differential;
