@@ -667,8 +667,12 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         }
         return (Flow::Continue, None);
     }
-    if ctx.session.subs.total() > 0 && !SUBSCRIBER_COMMANDS.contains(&cmd.name) {
-        // RESP2 subscriber mode (Redis's processCommand, after the arity check).
+    if ctx.session.subs.total() > 0
+        && !ctx.session.in_exec
+        && !SUBSCRIBER_COMMANDS.contains(&cmd.name)
+    {
+        // RESP2 subscriber mode (Redis's processCommand, after the arity check; the
+        // commands of an EXEC that subscribed run, as in Redis).
         out.extend_from_slice(b"-ERR Can't execute '");
         out.extend_from_slice(cmd.name.as_bytes());
         let sub = subcommand_name(args);
