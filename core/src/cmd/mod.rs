@@ -639,6 +639,19 @@ const SUBSCRIBER_COMMANDS: &[&str] = &[
     "reset",
 ];
 
+/// Starts the error reply of a command rejected before it runs: `-ERR `, or for EXEC
+/// (Redis's `rejectCommand` -> `execCommandAbort`) `-EXECABORT Transaction discarded
+/// because of: `, and the transaction and the watched keys are dropped.
+fn reject_prefix(ctx: &mut Ctx<'_>, cmd: &Command, out: &mut Vec<u8>) {
+    if cmd.name == "exec" {
+        ctx.session.multi = None;
+        transactions::unwatch_all(ctx);
+        out.extend_from_slice(b"-EXECABORT Transaction discarded because of: ");
+    } else {
+        out.extend_from_slice(b"-ERR ");
+    }
+}
+
 /// Runs one command and writes its reply. Returns what the connection does next and the
 /// index of the command that ran (for its timing), if one ran.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
@@ -656,7 +669,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     };
     let counters = ctx.stats.per_command.get(index);
     if !cmd.arity_ok(args.len()) {
-        out.extend_from_slice(b"-ERR wrong number of arguments for '");
+        reject_prefix(ctx, cmd, out);
+        out.extend_from_slice(b"wrong number of arguments for '");
         out.extend_from_slice(cmd.name.as_bytes());
         out.extend_from_slice(b"' command\r\n");
         if let Some(c) = counters {
@@ -673,7 +687,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     {
         // RESP2 subscriber mode (Redis's processCommand, after the arity check; the
         // commands of an EXEC that subscribed run, as in Redis).
-        out.extend_from_slice(b"-ERR Can't execute '");
+        reject_prefix(ctx, cmd, out);
+        out.extend_from_slice(b"Can't execute '");
         out.extend_from_slice(cmd.name.as_bytes());
         let sub = subcommand_name(args);
         if !sub.is_empty() {
