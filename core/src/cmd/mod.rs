@@ -223,9 +223,12 @@ impl Command {
         self.flags.first() == Some(&"write")
     }
 
-    /// Whether the command takes key arguments at all.
+    /// Whether the command takes key arguments at all. The shard channels of SSUBSCRIBE,
+    /// SUNSUBSCRIBE and SPUBLISH are not keys: their key specs are flagged `not_key`, and
+    /// Redis's COMMAND GETKEYS says they have none.
     pub fn has_keys(&self) -> bool {
-        self.first_key != 0 || self.flags.contains(&"movablekeys")
+        (self.first_key != 0 && !matches!(self.name, "ssubscribe" | "sunsubscribe" | "spublish"))
+            || self.flags.contains(&"movablekeys")
     }
 
     /// The positions in `args` (0 is the name; arity already checked) of the command's
