@@ -17,6 +17,7 @@ mod diff_sort;
 mod differential;
 mod pipeline;
 mod protocol;
+mod pubsub_stress;
 mod support;
 mod tools;
 mod transactions;
