@@ -260,12 +260,21 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     token,
                     client,
                     bytes,
+                    sub,
                 } => {
                     let Some(Some(slot)) = self.slots.get_mut(token) else {
                         continue;
                     };
                     if slot.conn.session.id != client {
                         continue;
+                    }
+                    if let Some((kind, name)) = sub {
+                        // Unsubscribed meanwhile: Redis never sends a message of a
+                        // channel after the reply to its UNSUBSCRIBE.
+                        let name = bytes.get(name).unwrap_or(&[]);
+                        if !slot.conn.session.subs.holds(kind, name) {
+                            continue;
+                        }
                     }
                     if slot
                         .conn
