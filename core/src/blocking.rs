@@ -143,6 +143,11 @@ pub enum Mail {
         client: usize,
         /// The RESP bytes, shared by every receiver of the same message.
         bytes: Arc<[u8]>,
+        /// The subscription it was sent for (its kind, and where in `bytes` its name is):
+        /// delivered only if the client still holds it then, so that nothing comes after
+        /// the reply to an UNSUBSCRIBE that ran before the message reached the worker.
+        /// `None`: always delivered.
+        sub: Option<(crate::pubsub::Kind, core::ops::Range<usize>)>,
     },
     /// The CLIENT PAUSE that postponed the client is over: it runs the postponed command
     /// and what it sent since, then the worker resumes the next client

@@ -321,6 +321,23 @@ impl Conn {
         self.publish();
     }
 
+    /// Buffers `data` (bytes just read) without executing it: the worker has mail to
+    /// deliver first (messages published before the client sent these bytes), then runs
+    /// it with [`Conn::resume`].
+    pub fn hold(&mut self, data: &[u8], env: &Env<'_>) {
+        self.last_active = env.now.mono;
+        if self.state != State::Open {
+            return;
+        }
+        if self.pending_input() == 0 {
+            self.input.clear();
+            self.input_pos = 0;
+        }
+        self.input.extend_from_slice(data);
+        self.check_query_limit(env);
+        self.paused = true;
+    }
+
     /// Bytes received and not yet executed.
     fn pending_input(&self) -> usize {
         self.input.len() - self.input_pos

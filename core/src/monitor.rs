@@ -97,6 +97,7 @@ impl Monitors {
                     token: s.token,
                     client: s.client,
                     bytes: Arc::clone(&bytes),
+                    sub: None,
                 });
             }
         }
@@ -201,7 +202,7 @@ mod tests {
         m.feed(&mail, b"+x\r\n".to_vec());
         let got = mail.take_mail(1);
         assert!(
-            matches!(got.as_slice(), [Mail::Message { token: 3, client: 7, bytes }] if &bytes[..] == b"+x\r\n")
+            matches!(got.as_slice(), [Mail::Message { token: 3, client: 7, bytes, .. }] if &bytes[..] == b"+x\r\n")
         );
         assert_eq!(mail.take_mail(0).len(), 1);
         assert!(m.remove(7));

@@ -23,6 +23,7 @@ use crate::blocking::Mail;
 use crate::sync::{Arc, AtomicUsize, Ordering, RwLock};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
+use core::ops::Range;
 
 /// Most channels (or patterns) one SUBSCRIBE-like command may name is bounded by the
 /// request itself (`proto-max-multibulk-len`); what a client may hold in all is bounded by
@@ -72,6 +73,15 @@ impl ClientSubs {
     pub fn total(&self) -> usize {
         self.count() + self.shard.len()
     }
+
+    /// Whether the client holds this subscription (a message sent for it is delivered).
+    pub fn holds(&self, kind: Kind, name: &[u8]) -> bool {
+        match kind {
+            Kind::Channel => self.channels.contains(name),
+            Kind::Pattern => self.patterns.iter().any(|p| p == name),
+            Kind::Shard => self.shard.contains(name),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -116,17 +126,27 @@ impl Default for PubSub {
 }
 
 /// The bytes of a message: `*3 message channel payload` (or `smessage`), or for a pattern
-/// `*4 pmessage pattern channel payload`.
-fn message(kind: &[u8], pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) -> Arc<[u8]> {
+/// `*4 pmessage pattern channel payload`; and where in them the name of the subscription
+/// it is sent for is (the pattern, or the channel).
+fn message(
+    kind: &[u8],
+    pattern: Option<&[u8]>,
+    channel: &[u8],
+    payload: &[u8],
+) -> (Arc<[u8]>, Range<usize>) {
     let mut out = Vec::with_capacity(48 + channel.len() + payload.len());
     crate::resp::encode::array(&mut out, if pattern.is_some() { 4 } else { 3 });
     crate::resp::encode::bulk(&mut out, kind);
-    if let Some(p) = pattern {
-        crate::resp::encode::bulk(&mut out, p);
+    let name = pattern.unwrap_or(channel);
+    crate::resp::encode::bulk(&mut out, name);
+    // The bulk string ends with the name and CRLF.
+    let end = out.len() - 2;
+    let at = end - name.len()..end;
+    if pattern.is_some() {
+        crate::resp::encode::bulk(&mut out, channel);
     }
-    crate::resp::encode::bulk(&mut out, channel);
     crate::resp::encode::bulk(&mut out, payload);
-    Arc::from(out)
+    (Arc::from(out), at)
 }
 
 impl PubSub {
@@ -195,7 +215,10 @@ impl PubSub {
         let reg = self.reg.read();
         let mut batches: Vec<Vec<Mail>> = Vec::new();
         let mut receivers = 0;
-        let mut post = |batches: &mut Vec<Vec<Mail>>, s: &Sub, bytes: &Arc<[u8]>| {
+        let mut post = |batches: &mut Vec<Vec<Mail>>,
+                        s: &Sub,
+                        (bytes, name): &(Arc<[u8]>, Range<usize>),
+                        kind: Kind| {
             if batches.len() <= s.worker {
                 batches.resize_with(s.worker + 1, Vec::new);
             }
@@ -204,16 +227,21 @@ impl PubSub {
                     token: s.token,
                     client: s.client,
                     bytes: Arc::clone(bytes),
+                    sub: Some((kind, name.clone())),
                 });
             }
             receivers += 1;
         };
         let direct = if shard { &reg.shard } else { &reg.channels };
         if let Some(list) = direct.get(channel) {
-            let kind: &[u8] = if shard { b"smessage" } else { b"message" };
-            let bytes = message(kind, None, channel, payload);
+            let (what, kind): (&[u8], Kind) = if shard {
+                (b"smessage", Kind::Shard)
+            } else {
+                (b"message", Kind::Channel)
+            };
+            let m = message(what, None, channel, payload);
             for s in list {
-                post(&mut batches, s, &bytes);
+                post(&mut batches, s, &m, kind);
             }
         }
         if !shard {
@@ -221,9 +249,9 @@ impl PubSub {
                 if !crate::glob::matches(pattern, channel, false) {
                     continue;
                 }
-                let bytes = message(b"pmessage", Some(pattern), channel, payload);
+                let m = message(b"pmessage", Some(pattern), channel, payload);
                 for s in list {
-                    post(&mut batches, s, &bytes);
+                    post(&mut batches, s, &m, Kind::Pattern);
                 }
             }
         }

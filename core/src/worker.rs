@@ -48,6 +48,9 @@ struct Slot<S> {
     eof: bool,
     /// Messages were appended to its output during this mail drain (flush it once).
     mail: bool,
+    /// Bytes were read while mail was waiting and are held, unexecuted, until a mail
+    /// delivery after that ([`Worker::deliveries`] then).
+    held_at: Option<u64>,
 }
 
 /// A worker: see the module documentation.
@@ -65,6 +68,9 @@ pub struct Worker<S: Socket, C: Clock> {
     /// Deadlines of blocked connections: (deadline, token, client id), earliest first.
     /// Entries whose connection is no longer blocked with that deadline are skipped.
     timeouts: BinaryHeap<Reverse<(Instant, Token, usize)>>,
+    /// Mail deliveries so far (each [`Worker::deliver`] call), to tell whether mail that
+    /// was waiting when a connection's bytes were held has been delivered since.
+    deliveries: u64,
 }
 
 impl<S: Socket, C: Clock> Worker<S, C> {
@@ -83,6 +89,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             shutting_down: false,
             next_tick,
             timeouts: BinaryHeap::new(),
+            deliveries: 0,
         }
     }
 
@@ -106,6 +113,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             queued: false,
             eof: false,
             mail: false,
+            held_at: None,
         };
         self.engine.stats.client_connected();
         self.live += 1;
@@ -262,6 +270,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     /// is gone is undone (its elements go back). Appends pub/sub messages and MONITOR lines
     /// to their clients' output, and resumes a client that CLIENT PAUSE postponed.
     fn deliver(&mut self, now: crate::time::Now) {
+        self.deliveries = self.deliveries.wrapping_add(1);
         let mail = self.engine.blocking.take_mail(self.index);
         if mail.is_empty() {
             return;
@@ -289,12 +298,21 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     token,
                     client,
                     bytes,
+                    sub,
                 } => {
                     let Some(Some(slot)) = self.slots.get_mut(token) else {
                         continue;
                     };
                     if slot.conn.session.id != client {
                         continue;
+                    }
+                    if let Some((kind, name)) = sub {
+                        // Unsubscribed meanwhile: Redis never sends a message of a
+                        // channel after the reply to its UNSUBSCRIBE.
+                        let name = bytes.get(name).unwrap_or(&[]);
+                        if !slot.conn.session.subs.holds(kind, name) {
+                            continue;
+                        }
                     }
                     if slot
                         .conn
@@ -442,6 +460,15 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 State::Open => {}
             }
             if slot.conn.paused() && !slot.conn.output_full() {
+                if slot.held_at == Some(self.deliveries) {
+                    // Held bytes wait for the mail that was there when they were read.
+                    if !slot.queued {
+                        slot.queued = true;
+                        self.pending.push_back(t);
+                    }
+                    break false;
+                }
+                slot.held_at = None;
                 // Output drained below the mark: run the requests that waited. `resume`
                 // either runs at least one of them or clears `paused`, so this ends.
                 slot.conn.resume(&env);
@@ -468,7 +495,21 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             match slot.socket.read(&mut self.buf) {
                 Ok(n) => {
                     stats.net_input_bytes.bump(n);
-                    slot.conn.feed(self.buf.get(..n).unwrap_or(&[]), &env);
+                    let data = self.buf.get(..n).unwrap_or(&[]);
+                    if engine.blocking.has_mail(self.index) {
+                        // Mail posted before these bytes were read goes out before their
+                        // replies (a message published before the client sent its next
+                        // command comes first, as in Redis): they run after the next
+                        // delivery.
+                        slot.conn.hold(data, &env);
+                        slot.held_at = Some(self.deliveries);
+                        if !slot.queued {
+                            slot.queued = true;
+                            self.pending.push_back(t);
+                        }
+                        break false;
+                    }
+                    slot.conn.feed(data, &env);
                 }
                 Err(IoError::WouldBlock) => break false,
                 Err(IoError::Closed) => {

@@ -278,9 +278,12 @@ impl Command {
         self.flags.first() == Some(&"write")
     }
 
-    /// Whether the command takes key arguments at all.
+    /// Whether the command takes key arguments at all. The shard channels of SSUBSCRIBE,
+    /// SUNSUBSCRIBE and SPUBLISH are not keys: their key specs are flagged `not_key`, and
+    /// Redis's COMMAND GETKEYS says they have none.
     pub fn has_keys(&self) -> bool {
-        self.first_key != 0 || self.flags.contains(&"movablekeys")
+        (self.first_key != 0 && !matches!(self.name, "ssubscribe" | "sunsubscribe" | "spublish"))
+            || self.flags.contains(&"movablekeys")
     }
 
     /// The positions in `args` (0 is the name; arity already checked) of the command's
@@ -817,8 +820,12 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         ];
         return reject(ctx, (index, cmd), args, out, msg);
     }
-    if ctx.session.subs.total() > 0 && !SUBSCRIBER_COMMANDS.contains(&cmd.name) {
-        // RESP2 subscriber mode (Redis's processCommand, after the arity check).
+    if ctx.session.subs.total() > 0
+        && !ctx.session.in_exec
+        && !SUBSCRIBER_COMMANDS.contains(&cmd.name)
+    {
+        // RESP2 subscriber mode (Redis's processCommand, after the arity check; the
+        // commands of an EXEC that subscribed run, as in Redis).
         let sub = subcommand_name(args);
         let msg: &[&[u8]] = &[
             b"Can't execute '",

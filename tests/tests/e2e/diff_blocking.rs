@@ -73,6 +73,12 @@ pub(crate) fn server_under_test() -> Server {
 pub(crate) enum Step {
     /// `cN: ARGS`: send and read one reply.
     Call(usize, Vec<Vec<u8>>),
+    /// `cN~ ARGS`: send and read one reply, an array whose elements are compared in any
+    /// order (sorted): PUBSUB CHANNELS lists in the order of Redis's dict.
+    CallSorted(usize, Vec<Vec<u8>>),
+    /// `cN?~ K`: read K replies, compared in any order (UNSUBSCRIBE without arguments
+    /// answers in the order of Redis's dict).
+    ReadSorted(usize, usize),
     /// `cN> ARGS`: send only (the reply is read later with `cN?`).
     Send(usize, Vec<Vec<u8>>),
     /// `cN?`: read one reply.
@@ -92,15 +98,15 @@ pub(crate) enum Step {
     Sleep(u64),
     /// `clientlist cN FIELD...`: these fields of cN's CLIENT LIST line.
     ClientList(usize, Vec<String>),
-    /// `info FIELD`: this field of INFO clients.
-    Info(String),
+    /// `info [SECTION] FIELD`: this field of INFO SECTION (default `clients`).
+    Info(String, String),
 }
 
 /// A scenario: its `group/name`, its steps with their line numbers and text, and how many
 /// clients it uses.
 #[derive(Clone, Debug)]
 pub(crate) struct Scenario {
-    name: String,
+    pub(crate) name: String,
     steps: Vec<(usize, String, Step)>,
     clients: usize,
 }
@@ -215,7 +221,10 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
             "wait-blocked" => Step::WaitBlocked(num(rest)),
             "wait-clients" => Step::WaitClients(num(rest)),
             "sleep" => Step::Sleep(num(rest) as u64),
-            "info" => Step::Info(rest.to_string()),
+            "info" => match rest.split_once(char::is_whitespace) {
+                Some((section, field)) => Step::Info(section.to_string(), field.trim().to_string()),
+                None => Step::Info("clients".to_string(), rest.to_string()),
+            },
             "clientlist" => {
                 let mut w = rest.split_whitespace();
                 let c = client_index(w.next().unwrap_or(""), line);
@@ -227,6 +236,13 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
                 client_index(&head[..head.len() - 1], line),
                 split_args(rest, line),
             ),
+            _ if head.ends_with('~') && !head.ends_with("?~") => Step::CallSorted(
+                client_index(&head[..head.len() - 1], line),
+                split_args(rest, line),
+            ),
+            _ if head.ends_with("?~") => {
+                Step::ReadSorted(client_index(&head[..head.len() - 2], line), num(rest))
+            }
             _ if head.ends_with('>') => Step::Send(
                 client_index(&head[..head.len() - 1], line),
                 split_args(rest, line),
@@ -243,12 +259,14 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
             _ if rest == "close" => Step::Close(client_index(head, line)),
             _ => panic!("line {line}: cannot parse `{l}`"),
         };
-        if let Step::Call(_, a) | Step::Send(_, a) = &step {
+        if let Step::Call(_, a) | Step::Send(_, a) | Step::CallSorted(_, a) = &step {
             assert!(!a.is_empty(), "line {line}: a command without arguments");
         }
         let c = match &step {
             Step::Call(c, _)
             | Step::Send(c, _)
+            | Step::CallSorted(c, _)
+            | Step::ReadSorted(c, _)
             | Step::Read(c)
             | Step::ReadMonitor(c)
             | Step::Quiet(c)
@@ -263,6 +281,44 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
     }
     for sc in &out {
         assert!(!sc.steps.is_empty(), "scenario `{}` has no steps", sc.name);
+    }
+    out
+}
+
+/// An array reply whose last element is an integer (a (un)subscribe ack): the reply
+/// without that element, and the element; any other reply as it is.
+fn split_count(reply: &[u8]) -> (&[u8], Option<&[u8]>) {
+    if reply.first() == Some(&b'*') && reply.ends_with(b"\r\n") {
+        let body = &reply[..reply.len() - 2];
+        if let Some(at) = body.windows(2).rposition(|w| w == b"\r\n") {
+            if reply.get(at + 2) == Some(&b':') {
+                return (&reply[..at + 2], Some(&reply[at + 2..]));
+            }
+        }
+    }
+    (reply, None)
+}
+
+/// An array reply with its elements sorted (by their bytes); any other reply as it is.
+fn sorted_array(reply: &[u8]) -> Vec<u8> {
+    if reply.first() != Some(&b'*') {
+        return reply.to_vec();
+    }
+    let Some(eol) = reply.windows(2).position(|w| w == b"\r\n") else {
+        return reply.to_vec();
+    };
+    let mut rest = &reply[eol + 2..];
+    let mut items = Vec::new();
+    while !rest.is_empty() {
+        match read_reply(&mut rest) {
+            Ok(item) => items.push(item),
+            Err(_) => return reply.to_vec(),
+        }
+    }
+    items.sort();
+    let mut out = reply[..eol + 2].to_vec();
+    for i in items {
+        out.extend_from_slice(&i);
     }
     out
 }
@@ -381,7 +437,12 @@ impl Conn {
 
 /// The INFO clients field `field` over `ctl`.
 fn info_field(ctl: &mut Conn, field: &str) -> Option<String> {
-    let info = ctl.call(&[b"INFO".to_vec(), b"clients".to_vec()]);
+    info_section_field(ctl, "clients", field)
+}
+
+/// The field `field` of INFO `section` over `ctl`.
+fn info_section_field(ctl: &mut Conn, section: &str, field: &str) -> Option<String> {
+    let info = ctl.call(&[b"INFO".to_vec(), section.as_bytes().to_vec()]);
     let text = String::from_utf8_lossy(&info).into_owned();
     let want = format!("{field}:");
     text.split("\r\n")
@@ -525,6 +586,58 @@ impl Side {
                 })
             };
             match step {
+                Step::CallSorted(c, args) => {
+                    let args: Vec<Vec<u8>> = args.iter().map(|a| substitute(a, &conns)).collect();
+                    let conn = &mut conns[*c];
+                    assert!(conn.open, "line of `{}`: c{} is closed", sc.name, c + 1);
+                    conn.send(&args);
+                    match conn.read(REPLY_WAIT) {
+                        Ok(r) => ev(
+                            format!("c{} <- (sorted) {}", c + 1, show(&sorted_array(&r))),
+                            false,
+                        ),
+                        Err(e) => ev(format!("c{}: no reply ({e})", c + 1), true),
+                    }
+                }
+                Step::ReadSorted(c, k) => {
+                    let mut got = Vec::new();
+                    let mut counts = Vec::new();
+                    let mut err = None;
+                    for _ in 0..*k {
+                        match conns[*c].read(REPLY_WAIT) {
+                            Ok(r) => {
+                                // An ack's count (its last element) depends on how many came
+                                // before it: compared in reply order, the rest in any order.
+                                let (body, count) = split_count(&r);
+                                got.push(show(body));
+                                counts.extend(count.map(show));
+                            }
+                            Err(e) => {
+                                err = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    got.sort();
+                    if !counts.is_empty() {
+                        got.push(format!("(counts in order: {})", counts.join(" ")));
+                    }
+                    match err {
+                        None => ev(
+                            format!("c{} <- {k} in any order: {}", c + 1, got.join(" ")),
+                            false,
+                        ),
+                        Some(e) => ev(
+                            format!(
+                                "c{}: {} of {k} replies ({e}): {}",
+                                c + 1,
+                                got.len(),
+                                got.join(" ")
+                            ),
+                            true,
+                        ),
+                    }
+                }
                 Step::Call(c, args) | Step::Send(c, args) => {
                     let args: Vec<Vec<u8>> = args.iter().map(|a| substitute(a, &conns)).collect();
                     let conn = &mut conns[*c];
@@ -611,8 +724,9 @@ impl Side {
                     };
                     ev(format!("c{}: {text}", c + 1), false)
                 }
-                Step::Info(field) => {
-                    let v = info_field(&mut self.ctl, field).unwrap_or_else(|| "(missing)".into());
+                Step::Info(section, field) => {
+                    let v = info_section_field(&mut self.ctl, section, field)
+                        .unwrap_or_else(|| "(missing)".into());
                     ev(format!("{field}:{v}"), false)
                 }
             }
