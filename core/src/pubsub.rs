@@ -183,6 +183,30 @@ impl PubSub {
         }
     }
 
+    /// Removes client `client` from every subscription at once (CLIENT KILL: Redis frees
+    /// the client on the spot; its worker closes the connection a moment later, and its
+    /// own [`PubSub::forget`] then finds nothing left). O(subscriptions), under the write
+    /// lock.
+    pub fn purge(&self, client: usize) {
+        if self.is_empty() {
+            return;
+        }
+        let mut guard = self.reg.write();
+        let reg = &mut *guard;
+        let mut removed = 0;
+        for map in [&mut reg.channels, &mut reg.patterns, &mut reg.shard] {
+            map.retain(|_, list| {
+                let before = list.len();
+                list.retain(|s| s.client != client);
+                removed += before - list.len();
+                !list.is_empty()
+            });
+        }
+        if removed > 0 {
+            self.subs.fetch_sub(removed, Ordering::AcqRel);
+        }
+    }
+
     /// Forgets every subscription of a closing client.
     pub fn forget(&self, subs: &ClientSubs, client: usize) {
         if subs.total() == 0 {

@@ -594,8 +594,10 @@ fn kill_one(ctx: &mut Ctx<'_>, e: &ClientEntry) {
     if e.id == ctx.session.id {
         ctx.session.quit = true;
     } else if e.kill() {
-        // Gone from connected_clients at once, as Redis frees it at once.
+        // Gone from connected_clients and from every channel at once, as Redis frees it
+        // at once; its worker closes the connection at its next turn.
         ctx.engine.stats.client_disconnected();
+        ctx.engine.pubsub.purge(e.id);
     }
 }
 
