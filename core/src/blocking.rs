@@ -370,11 +370,17 @@ impl Blocking {
                 mb.extend(batch);
             }
         }
-        if let Some(f) = self.has_mail.get(worker) {
-            f.store(true, Ordering::Release);
-        }
-        if let Some(wake) = self.wakers.get().and_then(|w| w.get(worker)) {
-            wake();
+        // Wake the worker only when its flag goes up: while it is up, the worker has a
+        // take ahead of it (it lowers the flag before it takes the mailbox), which will
+        // find this batch too. One wake (a syscall) per drain, not per post.
+        let raised = self
+            .has_mail
+            .get(worker)
+            .is_some_and(|f| !f.swap(true, Ordering::AcqRel));
+        if raised {
+            if let Some(wake) = self.wakers.get().and_then(|w| w.get(worker)) {
+                wake();
+            }
         }
     }
 
