@@ -160,6 +160,44 @@ pub enum Mail {
     },
 }
 
+/// Mail for several workers, gathered and then posted with one lock and at most one wake
+/// per worker ([`Batches::post_all`]): PUBLISH and MONITOR fan out this way.
+#[derive(Default)]
+pub struct Batches(Vec<Vec<Mail>>);
+
+impl Batches {
+    /// Adds a message for client `client` (connection `token`) of worker `worker`.
+    pub fn add(
+        &mut self,
+        worker: usize,
+        token: usize,
+        client: usize,
+        bytes: &Arc<[u8]>,
+        sub: Option<(crate::pubsub::Kind, core::ops::Range<usize>)>,
+    ) {
+        if self.0.len() <= worker {
+            self.0.resize_with(worker + 1, Vec::new);
+        }
+        if let Some(b) = self.0.get_mut(worker) {
+            b.push(Mail::Message {
+                token,
+                client,
+                bytes: Arc::clone(bytes),
+                sub,
+            });
+        }
+    }
+
+    /// Posts every worker's batch, in worker order.
+    pub fn post_all(self, mail: &Blocking) {
+        for (worker, batch) in self.0.into_iter().enumerate() {
+            if !batch.is_empty() {
+                mail.post(worker, batch);
+            }
+        }
+    }
+}
+
 /// The outcome of looking at a ready key for one waiter (see [`Server`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Check {

@@ -15,7 +15,7 @@
 //! commands in execution order. Lock order: the registry lock, then a mailbox lock (a
 //! leaf), as in `crate::pubsub`.
 
-use crate::blocking::{Blocking, Mail};
+use crate::blocking::{Batches, Blocking};
 use crate::pubsub::Sub;
 use crate::resp::Args;
 use crate::sync::{Arc, AtomicUsize, Ordering, RwLock};
@@ -87,27 +87,13 @@ impl Monitors {
             return;
         }
         let bytes: Arc<[u8]> = Arc::from(line);
-        let mut batches: Vec<Vec<Mail>> = Vec::new();
+        let mut batches = Batches::default();
         for s in list.iter() {
-            if batches.len() <= s.worker {
-                batches.resize_with(s.worker + 1, Vec::new);
-            }
-            if let Some(b) = batches.get_mut(s.worker) {
-                b.push(Mail::Message {
-                    token: s.token,
-                    client: s.client,
-                    bytes: Arc::clone(&bytes),
-                    sub: None,
-                });
-            }
+            batches.add(s.worker, s.token, s.client, &bytes, None);
         }
         // Still under the registry's read lock: a monitor that leaves waits for this line
         // to be posted, and two lines of one client cannot reorder.
-        for (worker, batch) in batches.into_iter().enumerate() {
-            if !batch.is_empty() {
-                mail.post(worker, batch);
-            }
-        }
+        batches.post_all(mail);
     }
 }
 
@@ -202,7 +188,7 @@ mod tests {
         m.feed(&mail, b"+x\r\n".to_vec());
         let got = mail.take_mail(1);
         assert!(
-            matches!(got.as_slice(), [Mail::Message { token: 3, client: 7, bytes, .. }] if &bytes[..] == b"+x\r\n")
+            matches!(got.as_slice(), [crate::blocking::Mail::Message { token: 3, client: 7, bytes, .. }] if &bytes[..] == b"+x\r\n")
         );
         assert_eq!(mail.take_mail(0).len(), 1);
         assert!(m.remove(7));

@@ -19,7 +19,7 @@
 //! everything else (shard locks may be held around a keyspace notification, never the
 //! other way round), so nothing deadlocks.
 
-use crate::blocking::Mail;
+use crate::blocking::Batches;
 use crate::sync::{Arc, AtomicUsize, Ordering, RwLock};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -237,23 +237,16 @@ impl PubSub {
             return 0;
         }
         let reg = self.reg.read();
-        let mut batches: Vec<Vec<Mail>> = Vec::new();
+        let mut batches = Batches::default();
         let mut receivers = 0;
-        let mut post = |batches: &mut Vec<Vec<Mail>>,
-                        s: &Sub,
-                        (bytes, name): &(Arc<[u8]>, Range<usize>),
-                        kind: Kind| {
-            if batches.len() <= s.worker {
-                batches.resize_with(s.worker + 1, Vec::new);
-            }
-            if let Some(b) = batches.get_mut(s.worker) {
-                b.push(Mail::Message {
-                    token: s.token,
-                    client: s.client,
-                    bytes: Arc::clone(bytes),
-                    sub: Some((kind, name.clone())),
-                });
-            }
+        let mut post = |s: &Sub, (bytes, name): &(Arc<[u8]>, Range<usize>), kind: Kind| {
+            batches.add(
+                s.worker,
+                s.token,
+                s.client,
+                bytes,
+                Some((kind, name.clone())),
+            );
             receivers += 1;
         };
         let direct = if shard { &reg.shard } else { &reg.channels };
@@ -265,7 +258,7 @@ impl PubSub {
             };
             let m = message(what, None, channel, payload);
             for s in list {
-                post(&mut batches, s, &m, kind);
+                post(s, &m, kind);
             }
         }
         if !shard {
@@ -275,17 +268,13 @@ impl PubSub {
                 }
                 let m = message(b"pmessage", Some(pattern), channel, payload);
                 for s in list {
-                    post(&mut batches, s, &m, Kind::Pattern);
+                    post(s, &m, Kind::Pattern);
                 }
             }
         }
         // Still under the registry's read lock: two PUBLISHes of one connection cannot
         // reorder, and a subscriber that unsubscribes waits for this one to be posted.
-        for (worker, batch) in batches.into_iter().enumerate() {
-            if !batch.is_empty() {
-                mail.post(worker, batch);
-            }
-        }
+        batches.post_all(mail);
         receivers
     }
 
