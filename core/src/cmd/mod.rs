@@ -732,6 +732,85 @@ impl Command {
 /// rejected, and the open transaction, if any, will abort. EXEC refused this way discards
 /// the transaction and answers `-EXECABORT Transaction discarded because of: <msg>`, and
 /// monitors see it (Redis's `execCommandAbort`).
+/// Skips one RESP value of Redis's (trusted, generated) command metadata at `at`;
+/// returns where the next one starts. Metadata nests a few levels at most.
+fn skip_resp(b: &[u8], at: usize) -> Option<usize> {
+    let line_end = at + b.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+    let head = b.get(at + 1..line_end)?;
+    let n = || core::str::from_utf8(head).ok()?.parse::<i64>().ok();
+    let mut next = line_end + 2;
+    match b.get(at)? {
+        b'$' => next += usize::try_from(n()?).ok()? + 2,
+        b'*' => {
+            for _ in 0..n()?.max(0) {
+                next = skip_resp(b, next)?;
+            }
+        }
+        _ => {}
+    }
+    Some(next)
+}
+
+/// Whether `args` names a subcommand of container `cmd` that Redis knows, with the right
+/// arity: `None` if it does (or `cmd` has no subcommands), else Redis's rejection text,
+/// which processCommand gives before anything else (the subscriber-mode check, MULTI's
+/// queueing). Read from the COMMAND INFO metadata (cold path).
+fn subcommand_rejection(cmd: &Command, args: &Args<'_>) -> Option<Vec<u8>> {
+    let m = meta::meta(cmd.name)?;
+    let mut tail = Vec::new();
+    meta::unpack(m.info_tail, &mut tail);
+    // tips, key specs, then the subcommands: arrays of (name, arity, ...).
+    let subs_at = skip_resp(&tail, skip_resp(&tail, 0)?)?;
+    let count = core::str::from_utf8(tail.get(subs_at + 1..)?.split(|&c| c == b'\r').next()?)
+        .ok()?
+        .parse::<usize>()
+        .ok()?;
+    if count == 0 {
+        return None;
+    }
+    let sub = args.get(1);
+    let mut at = subs_at + 1 + itoa_len(count) + 2;
+    for _ in 0..count {
+        let entry = at;
+        at = skip_resp(&tail, at)?;
+        // *10\r\n $len\r\n name\r\n :arity\r\n
+        let body = tail.get(entry..at)?;
+        let mut lines = body.split(|&c| c == b'\n').skip(2);
+        let name = lines.next()?.strip_suffix(b"\r")?;
+        let arity = core::str::from_utf8(lines.next()?.strip_suffix(b"\r")?.get(1..)?)
+            .ok()?
+            .parse::<i32>()
+            .ok()?;
+        let short = name.split(|&c| c == b'|').nth(1)?;
+        if short.eq_ignore_ascii_case(sub) {
+            let probe = Command { arity, ..*cmd };
+            if probe.arity_ok(args.len()) {
+                return None;
+            }
+            let mut e = b"wrong number of arguments for '".to_vec();
+            e.extend_from_slice(name);
+            e.extend_from_slice(b"' command");
+            return Some(e);
+        }
+    }
+    let mut e = b"unknown subcommand '".to_vec();
+    encode::error_body(&mut e, c_str_prefix(sub, 128));
+    e.extend_from_slice(b"'. Try ");
+    e.extend(cmd.name.bytes().map(|b| b.to_ascii_uppercase()));
+    e.extend_from_slice(b" HELP.");
+    Some(e)
+}
+
+/// Decimal digits of `k`.
+fn itoa_len(mut k: usize) -> usize {
+    let mut n = 1;
+    while k >= 10 {
+        k /= 10;
+        n += 1;
+    }
+    n
+}
+
 fn reject(
     ctx: &mut Ctx<'_>,
     (index, cmd): (usize, &Command),
@@ -819,6 +898,18 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
             b"' command",
         ];
         return reject(ctx, (index, cmd), args, out, msg);
+    }
+    if (ctx.session.multi.is_some()
+        || ctx.session.subs.total() > 0
+        || ctx.engine.pause.mode() != crate::pause::Mode::Off)
+        && !ctx.session.in_exec
+    {
+        // Redis looks the subcommand up (existence, arity) before queueing, before the
+        // subscriber-mode check and before a pause holds the command; elsewhere the
+        // container command says so itself.
+        if let Some(msg) = subcommand_rejection(cmd, args) {
+            return reject(ctx, (index, cmd), args, out, &[&msg]);
+        }
     }
     if ctx.session.subs.total() > 0
         && !ctx.session.in_exec

@@ -417,7 +417,7 @@ impl Conn {
                     .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
                     .unwrap();
                 match self.r.fill_buf() {
-                    Ok(b) if b.is_empty() => return false, // EOF, reported by a read
+                    Ok([]) => return false, // EOF, reported by a read
                     Ok(_) => {}
                     Err(_) => return false,
                 }

