@@ -666,14 +666,13 @@ const SUBCOMMANDS: &[&str] = &[
 ];
 
 /// The subcommand of a container command, if it is a known one; "" otherwise.
-fn subcommand_name(args: &Args<'_>) -> &'static str {
-    let name = args.get(0);
-    let container = [
+fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
+    // Only the container commands have subcommands; found by their (static) name, no
+    // case-folding on the hot path.
+    const CONTAINERS: [&str; 7] = [
         "client", "config", "command", "function", "object", "memory", "pubsub",
-    ]
-    .iter()
-    .any(|c| name.eq_ignore_ascii_case(c.as_bytes()));
-    if !container {
+    ];
+    if !CONTAINERS.contains(&cmd.name) {
         return "";
     }
     let sub = args.get(1);
@@ -866,6 +865,56 @@ fn postpone(ctx: &mut Ctx<'_>, cmd: &Command) -> bool {
         .try_postpone(ctx.now.unix.0, who, write, e.dbs(), &e.blocking)
 }
 
+/// The checks a command passes before it runs or is queued when the client is in MULTI,
+/// subscribed, a monitor, or a pause is in force (not inside EXEC), in Redis's order:
+/// the subcommand lookup, subscriber mode, a monitor's keyspace ban, CLIENT PAUSE. `Some`
+/// when the command is refused or postponed (what `dispatch` returns).
+#[cold]
+#[inline(never)]
+fn gatekeep(
+    ctx: &mut Ctx<'_>,
+    (index, cmd): (usize, &Command),
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+) -> Option<(Flow, Option<usize>)> {
+    // Redis looks the subcommand up (existence, arity) before queueing, before the
+    // subscriber-mode check and before a pause holds the command; elsewhere the
+    // container command says so itself.
+    if let Some(msg) = subcommand_rejection(cmd, args) {
+        return Some(reject(ctx, (index, cmd), args, out, &[&msg]));
+    }
+    if ctx.session.subs.total() > 0 && !SUBSCRIBER_COMMANDS.contains(&cmd.name) {
+        // RESP2 subscriber mode (Redis's processCommand, after the arity check; the
+        // commands of an EXEC that subscribed run, as in Redis).
+        let sub = subcommand_name(cmd, args);
+        let msg: &[&[u8]] = &[
+            b"Can't execute '",
+            cmd.name.as_bytes(),
+            if sub.is_empty() { b"" } else { b"|" },
+            sub.as_bytes(),
+            b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+        ];
+        return Some(reject(ctx, (index, cmd), args, out, msg));
+    }
+    if ctx.session.monitor && (cmd.is_read() || cmd.may_replicate()) {
+        // Redis marks a monitor as a replica, and replicas may not touch the keyspace.
+        return Some(reject(
+            ctx,
+            (index, cmd),
+            args,
+            out,
+            &[b"Replica can't interact with the keyspace"],
+        ));
+    }
+    if ctx.engine.pause.mode() != crate::pause::Mode::Off
+        && !ctx.session.monitor
+        && postpone(ctx, cmd)
+    {
+        return Some((Flow::Postpone, None));
+    }
+    None
+}
+
 /// Runs one command and writes its reply. Returns what the connection does next and the
 /// index of the command that ran (for its timing), if one ran.
 ///
@@ -890,7 +939,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     let counters = ctx.stats.per_command.get(index);
     // As Redis's lastcmd: set once the command is found, whether it runs, is queued or
     // is rejected.
-    ctx.session.cmd = (cmd.name, subcommand_name(args));
+    ctx.session.cmd = (cmd.name, subcommand_name(cmd, args));
     if !cmd.arity_ok(args.len()) {
         let msg: &[&[u8]] = &[
             b"wrong number of arguments for '",
@@ -899,36 +948,19 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         ];
         return reject(ctx, (index, cmd), args, out, msg);
     }
+    // Subscriber mode, MULTI, MONITOR and CLIENT PAUSE are rare: their checks are out of
+    // line, behind one test.
     if (ctx.session.multi.is_some()
+        || ctx.session.monitor
         || ctx.session.subs.total() > 0
         || ctx.engine.pause.mode() != crate::pause::Mode::Off)
         && !ctx.session.in_exec
     {
-        // Redis looks the subcommand up (existence, arity) before queueing, before the
-        // subscriber-mode check and before a pause holds the command; elsewhere the
-        // container command says so itself.
-        if let Some(msg) = subcommand_rejection(cmd, args) {
-            return reject(ctx, (index, cmd), args, out, &[&msg]);
+        if let Some(done) = gatekeep(ctx, (index, cmd), args, out) {
+            return done;
         }
-    }
-    if ctx.session.subs.total() > 0
-        && !ctx.session.in_exec
-        && !SUBSCRIBER_COMMANDS.contains(&cmd.name)
-    {
-        // RESP2 subscriber mode (Redis's processCommand, after the arity check; the
-        // commands of an EXEC that subscribed run, as in Redis).
-        let sub = subcommand_name(args);
-        let msg: &[&[u8]] = &[
-            b"Can't execute '",
-            cmd.name.as_bytes(),
-            if sub.is_empty() { b"" } else { b"|" },
-            sub.as_bytes(),
-            b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-        ];
-        return reject(ctx, (index, cmd), args, out, msg);
-    }
-    if ctx.session.monitor && (cmd.is_read() || cmd.may_replicate()) {
-        // Redis marks a monitor as a replica, and replicas may not touch the keyspace.
+    } else if ctx.session.monitor && (cmd.is_read() || cmd.may_replicate()) {
+        // A monitor inside EXEC (the queue was checked when it was built).
         return reject(
             ctx,
             (index, cmd),
@@ -936,13 +968,6 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
             out,
             &[b"Replica can't interact with the keyspace"],
         );
-    }
-    if ctx.engine.pause.mode() != crate::pause::Mode::Off
-        && !ctx.session.in_exec
-        && !ctx.session.monitor
-        && postpone(ctx, cmd)
-    {
-        return (Flow::Postpone, None);
     }
     if ctx.session.multi.is_some()
         && !matches!(
