@@ -672,7 +672,8 @@ fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
     const CONTAINERS: [&str; 7] = [
         "client", "config", "command", "function", "object", "memory", "pubsub",
     ];
-    if !CONTAINERS.contains(&cmd.name) {
+    // Every container but COMMAND has no flags of its own: one test for everyone else.
+    if !(cmd.flags.is_empty() || cmd.name == "command") || !CONTAINERS.contains(&cmd.name) {
         return "";
     }
     let sub = args.get(1);
