@@ -667,13 +667,7 @@ const SUBCOMMANDS: &[&str] = &[
 
 /// The subcommand of a container command, if it is a known one; "" otherwise.
 fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
-    // Only the container commands have subcommands; found by their (static) name, no
-    // case-folding on the hot path.
-    const CONTAINERS: [&str; 7] = [
-        "client", "config", "command", "function", "object", "memory", "pubsub",
-    ];
-    // Every container but COMMAND has no flags of its own: one test for everyone else.
-    if !(cmd.flags.is_empty() || cmd.name == "command") || !CONTAINERS.contains(&cmd.name) {
+    if !is_container(cmd) {
         return "";
     }
     let sub = args.get(1);
@@ -682,6 +676,16 @@ fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
         .find(|s| sub.eq_ignore_ascii_case(s.as_bytes()))
         .copied()
         .unwrap_or("")
+}
+
+/// Whether `cmd` is a container of subcommands (CLIENT, CONFIG, ...): found by its static
+/// name, no case-folding on the hot path.
+fn is_container(cmd: &Command) -> bool {
+    const CONTAINERS: [&str; 7] = [
+        "client", "config", "command", "function", "object", "memory", "pubsub",
+    ];
+    // Every container but COMMAND has no flags of its own: one test for everyone else.
+    (cmd.flags.is_empty() || cmd.name == "command") && CONTAINERS.contains(&cmd.name)
 }
 
 /// What a RESP2 client in subscriber mode may run.
@@ -728,21 +732,28 @@ impl Command {
     }
 }
 
-/// Refuses a command before it runs (Redis's `rejectCommand`): `-ERR <msg>`, counted as
-/// rejected, and the open transaction, if any, will abort. EXEC refused this way discards
-/// the transaction and answers `-EXECABORT Transaction discarded because of: <msg>`, and
-/// monitors see it (Redis's `execCommandAbort`).
-/// Skips one RESP value of Redis's (trusted, generated) command metadata at `at`;
-/// returns where the next one starts. Metadata nests a few levels at most.
-fn skip_resp(b: &[u8], at: usize) -> Option<usize> {
+/// The header of the RESP value at `at` of Redis's (trusted, generated) command
+/// metadata: its type byte, its number (length or count; 0 for other types) and where
+/// its body starts.
+fn resp_header(b: &[u8], at: usize) -> Option<(u8, i64, usize)> {
     let line_end = at + b.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+    let kind = *b.get(at)?;
     let head = b.get(at + 1..line_end)?;
-    let n = || core::str::from_utf8(head).ok()?.parse::<i64>().ok();
-    let mut next = line_end + 2;
-    match b.get(at)? {
-        b'$' => next += usize::try_from(n()?).ok()? + 2,
+    let n = match kind {
+        b'$' | b'*' | b':' => core::str::from_utf8(head).ok()?.parse::<i64>().ok()?,
+        _ => 0,
+    };
+    Some((kind, n, line_end + 2))
+}
+
+/// Skips one RESP value of the metadata at `at`; returns where the next one starts.
+/// Metadata nests a few levels at most.
+fn skip_resp(b: &[u8], at: usize) -> Option<usize> {
+    let (kind, n, mut next) = resp_header(b, at)?;
+    match kind {
+        b'$' => next += usize::try_from(n).ok()? + 2,
         b'*' => {
-            for _ in 0..n()?.max(0) {
+            for _ in 0..n.max(0) {
                 next = skip_resp(b, next)?;
             }
         }
@@ -752,38 +763,32 @@ fn skip_resp(b: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Whether `args` names a subcommand of container `cmd` that Redis knows, with the right
-/// arity: `None` if it does (or `cmd` has no subcommands), else Redis's rejection text,
+/// arity: `None` if it does (or `cmd` is no container), else Redis's rejection text,
 /// which processCommand gives before anything else (the subscriber-mode check, MULTI's
-/// queueing). Read from the COMMAND INFO metadata (cold path).
+/// queueing). Read from the COMMAND INFO metadata, for container commands only.
 fn subcommand_rejection(cmd: &Command, args: &Args<'_>) -> Option<Vec<u8>> {
+    if !is_container(cmd) {
+        return None;
+    }
     let m = meta::meta(cmd.name)?;
     let mut tail = Vec::new();
     meta::unpack(m.info_tail, &mut tail);
     // tips, key specs, then the subcommands: arrays of (name, arity, ...).
-    let subs_at = skip_resp(&tail, skip_resp(&tail, 0)?)?;
-    let count = core::str::from_utf8(tail.get(subs_at + 1..)?.split(|&c| c == b'\r').next()?)
-        .ok()?
-        .parse::<usize>()
-        .ok()?;
-    if count == 0 {
-        return None;
-    }
+    let (_, count, mut at) = resp_header(&tail, skip_resp(&tail, skip_resp(&tail, 0)?)?)?;
     let sub = args.get(1);
-    let mut at = subs_at + 1 + itoa_len(count) + 2;
-    for _ in 0..count {
+    for _ in 0..count.max(0) {
         let entry = at;
         at = skip_resp(&tail, at)?;
-        // *10\r\n $len\r\n name\r\n :arity\r\n
-        let body = tail.get(entry..at)?;
-        let mut lines = body.split(|&c| c == b'\n').skip(2);
-        let name = lines.next()?.strip_suffix(b"\r")?;
-        let arity = core::str::from_utf8(lines.next()?.strip_suffix(b"\r")?.get(1..)?)
-            .ok()?
-            .parse::<i32>()
-            .ok()?;
+        let (_, _, name_at) = resp_header(&tail, entry)?;
+        let (_, name_len, name_body) = resp_header(&tail, name_at)?;
+        let name = tail.get(name_body..name_body + usize::try_from(name_len).ok()?)?;
+        let (_, arity, _) = resp_header(&tail, name_body + name.len() + 2)?;
         let short = name.split(|&c| c == b'|').nth(1)?;
         if short.eq_ignore_ascii_case(sub) {
-            let probe = Command { arity, ..*cmd };
+            let probe = Command {
+                arity: i32::try_from(arity).ok()?,
+                ..*cmd
+            };
             if probe.arity_ok(args.len()) {
                 return None;
             }
@@ -801,16 +806,10 @@ fn subcommand_rejection(cmd: &Command, args: &Args<'_>) -> Option<Vec<u8>> {
     Some(e)
 }
 
-/// Decimal digits of `k`.
-fn itoa_len(mut k: usize) -> usize {
-    let mut n = 1;
-    while k >= 10 {
-        k /= 10;
-        n += 1;
-    }
-    n
-}
-
+/// Refuses a command before it runs (Redis's `rejectCommand`): `-ERR <msg>`, counted as
+/// rejected, and the open transaction, if any, will abort. EXEC refused this way discards
+/// the transaction and answers `-EXECABORT Transaction discarded because of: <msg>`, and
+/// monitors see it (Redis's `execCommandAbort`).
 fn reject(
     ctx: &mut Ctx<'_>,
     (index, cmd): (usize, &Command),
