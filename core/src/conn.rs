@@ -244,7 +244,7 @@ impl Conn {
     ) -> bool {
         // Pub/sub messages (arrays) are pushes: Redis sends them even under CLIENT REPLY
         // OFF; MONITOR lines (simple strings) are ordinary replies, dropped then.
-        if self.state != State::Open || (self.session.reply_off && bytes.first() != Some(&b'*')) {
+        if self.state != State::Open || (self.session.reply_off && !crate::pubsub::is_push(bytes)) {
             return false;
         }
         self.output.extend_from_slice(bytes);
@@ -470,7 +470,7 @@ impl Conn {
         if self.parser.at_start() {
             self.parser.shrink(KEEP_ARG_SLOTS);
         }
-        if limits.obuf.iter().any(|l| l.hard != 0 || l.soft != 0) && self.state == State::Open {
+        if self.state == State::Open {
             self.check_output_limit(&limits.obuf, env.now.mono, env.engine);
         }
         pos

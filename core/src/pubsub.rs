@@ -125,6 +125,12 @@ impl Default for PubSub {
     }
 }
 
+/// Whether mailed bytes are a push (a pub/sub message: an array), which Redis sends even
+/// under CLIENT REPLY OFF, rather than a MONITOR line (a simple string), which it drops.
+pub fn is_push(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'*')
+}
+
 /// The bytes of a message: `*3 message channel payload` (or `smessage`), or for a pattern
 /// `*4 pmessage pattern channel payload`; and where in them the name of the subscription
 /// it is sent for is (the pattern, or the channel).

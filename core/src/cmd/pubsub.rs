@@ -157,7 +157,7 @@ pub(crate) fn flush_mail(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
     {
         // Under CLIENT REPLY OFF only pushes (pub/sub messages) go out, as in
         // `Conn::push_message`.
-        if ctx.session.reply_off && m.first() != Some(&b'*') {
+        if ctx.session.reply_off && !crate::pubsub::is_push(&m) {
             continue;
         }
         out.extend_from_slice(&m);
