@@ -283,9 +283,7 @@ impl Conn {
         if hard || soft {
             self.state = State::Abort;
             let addr = self.entry().map_or("", |e| e.addr.addr.as_str());
-            engine.log(
-                crate::engine::LogLevel::Warning,
-                &alloc::format!(
+            engine.warn(&alloc::format!(
                     "Client id={} addr={} omem={} scheduled to be closed ASAP for overcoming of output buffer limits.",
                     self.session.id, addr, used
                 ),

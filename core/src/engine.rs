@@ -30,19 +30,8 @@ pub struct HostFacts {
     pub config_file: String,
 }
 
-/// A sink for the engine's log lines (level, text).
-pub type LogFn = Box<dyn Fn(LogLevel, &str) + Send + Sync>;
-
-/// How important a log line is (Redis's levels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogLevel {
-    /// `loglevel verbose` and below.
-    Verbose,
-    /// `loglevel notice` and below.
-    Notice,
-    /// Always shown.
-    Warning,
-}
+/// A sink for the engine's warnings (the frontend logs them at its warning level).
+pub type LogFn = Box<dyn Fn(&str) + Send + Sync>;
 
 struct LogSink(crate::sync::Once<LogFn>);
 
@@ -269,10 +258,10 @@ impl Engine {
         self.log.0.call_once(|| f);
     }
 
-    /// Writes a log line through the frontend's sink.
-    pub fn log(&self, level: LogLevel, text: &str) {
+    /// Writes a warning through the frontend's sink.
+    pub fn warn(&self, text: &str) {
         if let Some(f) = self.log.0.get() {
-            f(level, text);
+            f(text);
         }
     }
 

@@ -143,11 +143,7 @@ pub fn run(config: Config) -> io::Result<()> {
         seed,
         kv_core::time::Clock::snapshot(&clock),
     ));
-    engine.set_logger(Box::new(|level, text| match level {
-        kv_core::engine::LogLevel::Warning => warn!("{text}"),
-        kv_core::engine::LogLevel::Notice => info!("{text}"),
-        kv_core::engine::LogLevel::Verbose => log::debug!("{text}"),
-    }));
+    engine.set_logger(Box::new(|text| warn!("{text}")));
     let stop = Arc::new(AtomicBool::new(false));
 
     let mut workers = Vec::with_capacity(workers_n);
