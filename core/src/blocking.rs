@@ -390,12 +390,13 @@ impl Blocking {
             .cloned()
     }
 
-    /// Posts `d` to worker `worker`'s mailbox and wakes it.
+    /// Posts `d` to worker `worker`'s mailbox (see [`Blocking::post`]).
     pub fn deliver(&self, worker: usize, d: Delivery) {
         self.post(worker, alloc::vec![Mail::Reply(d)]);
     }
 
-    /// Appends `batch` to worker `worker`'s mailbox, in order, and wakes it.
+    /// Appends `batch` to worker `worker`'s mailbox, in order, and wakes the worker if its
+    /// mail flag was down.
     pub fn post(&self, worker: usize, batch: Vec<Mail>) {
         let Some(mb) = self.mail.get(worker) else {
             return;

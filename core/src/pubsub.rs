@@ -8,7 +8,7 @@
 //!
 //! PUBLISH builds each message once (an `Arc<[u8]>` of RESP bytes), groups the receivers by
 //! worker and appends one batch to each worker's mailbox (the mailboxes of
-//! [`crate::blocking::Blocking`]) under that mailbox's lock, then wakes the worker. Ordering:
+//! [`crate::blocking::Blocking`]) under that mailbox's lock, waking the worker if its mailbox was empty. Ordering:
 //! a connection's commands run one after the other on one thread, so its second PUBLISH
 //! appends to a mailbox after its first one did; mailboxes are FIFO and a worker drains its
 //! own in order into each subscriber's output buffer. So every subscriber gets one
