@@ -278,11 +278,11 @@ impl Command {
         self.flags.first() == Some(&"write")
     }
 
-    /// Whether the command takes key arguments at all. The shard channels of SSUBSCRIBE,
-    /// SUNSUBSCRIBE and SPUBLISH are not keys: their key specs are flagged `not_key`, and
-    /// Redis's COMMAND GETKEYS says they have none.
+    /// Whether the command takes key arguments at all. The pub/sub commands name
+    /// channels, not keys: the key specs of SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH are
+    /// flagged `not_key`, and Redis's COMMAND GETKEYS says they have none.
     pub fn has_keys(&self) -> bool {
-        (self.first_key != 0 && !matches!(self.name, "ssubscribe" | "sunsubscribe" | "spublish"))
+        (self.first_key != 0 && self.flags.first() != Some(&"pubsub"))
             || self.flags.contains(&"movablekeys")
     }
 
