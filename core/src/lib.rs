@@ -45,6 +45,7 @@ pub mod monitor;
 pub mod notify;
 pub mod num;
 pub mod pause;
+pub mod persist;
 pub mod pubsub;
 pub mod resp;
 pub mod stats;
