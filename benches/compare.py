@@ -65,8 +65,9 @@ def side_by_side(kv_bin, workers, prefix):
     procs = {
         "kv_server": subprocess.Popen(
             [kv_binary(kv_bin), "--port", str(kv_port),
-             "--bind", "127.0.0.1", "--workers", str(workers), "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+             "--bind", "127.0.0.1", "--workers", str(workers), "--loglevel", "warning",
+             "--save", "", "--dir", scratch],
+            cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         "redis-server": subprocess.Popen(
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",

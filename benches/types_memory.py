@@ -116,7 +116,7 @@ def main():
                 port = free_port()
                 d = tempfile.mkdtemp(prefix="kv-typesmem-")
                 if name == "kv":
-                    cmd = [a.kv_bin, "--port", str(port), "--bind", "127.0.0.1", "--loglevel", "warning"]
+                    cmd = [a.kv_bin, "--port", str(port), "--bind", "127.0.0.1", "--loglevel", "warning", "--save", ""]
                 else:
                     cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                            "--appendonly", "no", "--dir", d, "--loglevel", "warning"]

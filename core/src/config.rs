@@ -152,7 +152,41 @@ pub struct Config {
     /// `notify-keyspace-events`: the classes of keyspace notifications, as
     /// [`crate::notify`] flags (default none).
     pub notify_keyspace_events: u32,
+    /// `save`: the snapshot schedule, (seconds, changes) pairs: a background save starts
+    /// when at least `changes` changes are older than `seconds` (Redis 7.0's default
+    /// `3600 1 300 100 60 10000`; empty = no automatic saves).
+    pub save_points: Vec<(u64, u64)>,
+    /// `dir`: where the RDB file lives (the frontend makes it absolute at start).
+    pub dir: String,
+    /// `dbfilename`: the RDB file's name (`dump.rdb`; a name, not a path).
+    pub dbfilename: String,
+    /// `rdbcompression`: LZF-compress long strings in RDB files (yes).
+    pub rdbcompression: bool,
+    /// `rdbchecksum`: end RDB files with a CRC-64 and check it on load (yes).
+    pub rdbchecksum: bool,
+    /// `stop-writes-on-bgsave-error`: refuse writes while the last background save failed
+    /// and save points are set (yes).
+    pub stop_writes_on_bgsave_error: bool,
+    /// `rdb-del-sync-files` (no; mini-kv has no replication sync files).
+    pub rdb_del_sync_files: bool,
+    /// `rdb-save-incremental-fsync`: fsync the RDB file every 4 MB while it is written (yes).
+    pub rdb_save_incremental_fsync: bool,
+    /// `sanitize-dump-payload`: no, yes or clients (RESTORE payloads are always checked
+    /// fully here; the setting is kept for CONFIG).
+    pub sanitize_dump_payload: String,
+    /// `rdb-key-save-delay` (hidden, a test aid as in Redis): microseconds to sleep after
+    /// each key a snapshot writes (0).
+    pub rdb_key_save_delay: i64,
+    /// `enable-protected-configs`: no, yes or local (startup only): whether CONFIG SET
+    /// may change `dir` and `dbfilename` (Redis's protected configs).
+    pub enable_protected_configs: String,
+    /// A `save` line was read at start (config file or command line): later ones add
+    /// points rather than replace them, as Redis reads its config.
+    save_seen: bool,
 }
+
+/// Redis 7.0's default `save` schedule.
+pub const DEFAULT_SAVE_POINTS: [(u64, u64); 3] = [(3600, 1), (300, 100), (60, 10000)];
 
 impl Default for Config {
     fn default() -> Self {
@@ -169,7 +203,60 @@ impl Default for Config {
             encodings: crate::types::EncodingLimits::default(),
             list_compress_depth: 0,
             notify_keyspace_events: 0,
+            save_points: DEFAULT_SAVE_POINTS.to_vec(),
+            dir: String::from("."),
+            dbfilename: String::from("dump.rdb"),
+            rdbcompression: true,
+            rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
+            rdb_del_sync_files: false,
+            rdb_save_incremental_fsync: true,
+            sanitize_dump_payload: String::from("no"),
+            rdb_key_save_delay: 0,
+            enable_protected_configs: String::from("no"),
+            save_seen: false,
         }
+    }
+}
+
+/// Parses `save`'s value: pairs of seconds (>= 1) and changes (>= 0); `""` is none.
+fn parse_save(value: &str) -> Result<Vec<(u64, u64)>, SetError> {
+    let words: Vec<&str> = value.split_ascii_whitespace().collect();
+    let bad = || SetError::Invalid(String::from("Invalid save parameters"));
+    if words.len() % 2 != 0 {
+        return Err(bad());
+    }
+    let mut points = Vec::with_capacity(words.len() / 2);
+    for pair in words.chunks(2) {
+        let [secs, changes] = pair else {
+            return Err(bad());
+        };
+        let secs: i64 = secs.parse().map_err(|_| bad())?;
+        let changes: i64 = changes.parse().map_err(|_| bad())?;
+        if secs < 1 || changes < 0 {
+            return Err(bad());
+        }
+        points.push((secs as u64, changes as u64));
+    }
+    Ok(points)
+}
+
+/// Parses a yes/no setting with Redis's error text.
+fn parse_bool(value: &str) -> Result<bool, SetError> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(SetError::Invalid(String::from(
+            "argument must be 'yes' or 'no'",
+        ))),
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
     }
 }
 
@@ -271,7 +358,6 @@ fn parse_limit(value: &str) -> Result<usize, String> {
 /// Values that are fixed in this version but that tools ask for (redis-benchmark reads
 /// `save` and `appendonly`): reported by `CONFIG GET`, not settable.
 const FIXED: &[(&str, &str)] = &[
-    ("save", ""),
     ("appendonly", "no"),
     ("maxmemory", "0"),
     ("maxmemory-policy", "noeviction"),
@@ -310,11 +396,33 @@ impl Config {
         "maxmemory",
         "maxmemory-policy",
         "hz",
+        "dir",
+        "dbfilename",
+        "rdbcompression",
+        "rdbchecksum",
+        "stop-writes-on-bgsave-error",
+        "rdb-del-sync-files",
+        "rdb-save-incremental-fsync",
+        "sanitize-dump-payload",
+        "enable-protected-configs",
     ];
 
+    /// Parameters CONFIG SET refuses unless `enable-protected-configs` allows it.
+    pub const PROTECTED: &'static [&'static str] = &["dir", "dbfilename"];
+
+    /// Parameters CONFIG GET answers when named but `*` does not list (Redis's
+    /// `HIDDEN_CONFIG`).
+    pub const HIDDEN: &'static [&'static str] = &["rdb-key-save-delay"];
+
     /// Parameters that only the command line or config file can set.
-    pub const IMMUTABLE: &'static [&'static str] =
-        &["port", "bind", "workers", "databases", "tcp-backlog"];
+    pub const IMMUTABLE: &'static [&'static str] = &[
+        "port",
+        "bind",
+        "workers",
+        "databases",
+        "tcp-backlog",
+        "enable-protected-configs",
+    ];
 
     /// The [`Config::IMMUTABLE`] parameters that CONFIG SET accepts when the value is the
     /// current one (`port` and `bind` are mutable in Redis).
@@ -337,6 +445,13 @@ impl Config {
             }
             return Err(SetError::Immutable);
         }
+        // `local` lets local clients change them: CONFIG SET does not know the client
+        // here, so it counts as `yes` (README, deliberate differences).
+        if Self::PROTECTED.contains(&lower.as_str()) && self.enable_protected_configs == "no" {
+            return Err(SetError::Invalid(String::from(
+                "can't set protected config",
+            )));
+        }
         self.set(&lower, value)
     }
 
@@ -357,10 +472,25 @@ impl Config {
                 .map(|w| String::from_utf8_lossy(&w).into_owned());
             let Some(name) = words.next() else { continue };
             let value = words.collect::<Vec<_>>().join(" ");
-            self.set(&name, &value)
+            self.set_startup(&name, &value)
                 .map_err(|e| fail(&e.message(&name)))?;
         }
         Ok(())
+    }
+
+    /// As [`Config::set`], for the config file and the command line: the first `save`
+    /// replaces the default schedule and later ones add to it, as Redis reads its config.
+    pub fn set_startup(&mut self, name: &str, value: &str) -> Result<(), SetError> {
+        if name.eq_ignore_ascii_case("save") {
+            let points = parse_save(value)?;
+            if !self.save_seen {
+                self.save_seen = true;
+                self.save_points.clear();
+            }
+            self.save_points.extend(points);
+            return Ok(());
+        }
+        self.set(name, value)
     }
 
     /// Sets parameter `name` (case-insensitive) from its text form, as the command line
@@ -368,6 +498,44 @@ impl Config {
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), SetError> {
         let invalid = |m: &str| SetError::Invalid(String::from(m));
         match name.to_ascii_lowercase().as_str() {
+            "save" => self.save_points = parse_save(value)?,
+            "dir" => {
+                if value.is_empty() {
+                    return Err(invalid("No such file or directory"));
+                }
+                self.dir = String::from(value)
+            }
+            "dbfilename" => {
+                if value.contains('/') || value.is_empty() || value == "." || value == ".." {
+                    return Err(invalid("dbfilename can't be a path, just a filename"));
+                }
+                self.dbfilename = String::from(value)
+            }
+            "rdbcompression" => self.rdbcompression = parse_bool(value)?,
+            "rdbchecksum" => self.rdbchecksum = parse_bool(value)?,
+            "stop-writes-on-bgsave-error" => self.stop_writes_on_bgsave_error = parse_bool(value)?,
+            "rdb-del-sync-files" => self.rdb_del_sync_files = parse_bool(value)?,
+            "rdb-save-incremental-fsync" => self.rdb_save_incremental_fsync = parse_bool(value)?,
+            "sanitize-dump-payload" => match value.to_ascii_lowercase().as_str() {
+                v @ ("no" | "yes" | "clients") => self.sanitize_dump_payload = String::from(v),
+                _ => {
+                    return Err(invalid(
+                        "argument(s) must be one of the following: no, yes, clients",
+                    ))
+                }
+            },
+            "enable-protected-configs" => match value.to_ascii_lowercase().as_str() {
+                v @ ("no" | "yes" | "local") => self.enable_protected_configs = String::from(v),
+                _ => {
+                    return Err(invalid(
+                        "argument(s) must be one of the following: no, yes, local",
+                    ))
+                }
+            },
+            "rdb-key-save-delay" => {
+                self.rdb_key_save_delay = parse_int(value, i64::from(i32::MIN), i64::from(i32::MAX))
+                    .map_err(SetError::Invalid)?
+            }
             "timeout" => {
                 self.timeout = parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)?
             }
@@ -508,6 +676,24 @@ impl Config {
             "notify-keyspace-events" => {
                 s = crate::notify::flags_to_string(self.notify_keyspace_events);
             }
+            "save" => {
+                for (i, (secs, changes)) in self.save_points.iter().enumerate() {
+                    let sep = if i > 0 { " " } else { "" };
+                    let _ = write!(s, "{sep}{secs} {changes}");
+                }
+            }
+            "dir" => s.push_str(&self.dir),
+            "dbfilename" => s.push_str(&self.dbfilename),
+            "rdbcompression" => s.push_str(yes_no(self.rdbcompression)),
+            "rdbchecksum" => s.push_str(yes_no(self.rdbchecksum)),
+            "stop-writes-on-bgsave-error" => s.push_str(yes_no(self.stop_writes_on_bgsave_error)),
+            "rdb-del-sync-files" => s.push_str(yes_no(self.rdb_del_sync_files)),
+            "rdb-save-incremental-fsync" => s.push_str(yes_no(self.rdb_save_incremental_fsync)),
+            "sanitize-dump-payload" => s.push_str(&self.sanitize_dump_payload),
+            "enable-protected-configs" => s.push_str(&self.enable_protected_configs),
+            "rdb-key-save-delay" => {
+                let _ = write!(s, "{}", self.rdb_key_save_delay);
+            }
             other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
         }
         Some(s)
@@ -522,7 +708,8 @@ impl Config {
         let mut seen: Vec<&'static str> = Vec::new();
         for p in patterns {
             let glob = p.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
-            for name in Self::NAMES {
+            let hidden = if glob { &[][..] } else { Self::HIDDEN };
+            for name in Self::NAMES.iter().chain(hidden) {
                 let hit = if glob {
                     crate::glob::matches(p, name.as_bytes(), true)
                 } else {

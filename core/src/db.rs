@@ -22,7 +22,7 @@
 
 use crate::map::{HopMap, HopTable, KeyHash, Segment, Slot};
 use crate::sync::{
-    Arc, AtomicBool, AtomicU32, AtomicUsize, Ordering, RwLockReadGuard, RwLockWriteGuard,
+    Arc, AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering, RwLockReadGuard, RwLockWriteGuard,
 };
 use crate::time::UnixMillis;
 use alloc::boxed::Box;
@@ -227,6 +227,8 @@ struct ShardState {
     bytes: usize,
     /// Keys removed because their TTL passed.
     expired: usize,
+    /// The snapshot epoch whose image of this shard is taken (see [`Db::begin_snapshot`]).
+    saved: u32,
 }
 
 /// Stale deadline entries a shard tolerates beyond twice its live TTL count before it
@@ -403,6 +405,24 @@ pub struct Db {
     events: Option<Arc<dyn KeyEvents>>,
     /// CLIENT PAUSE is in force: expired keys are not removed (see [`Db::set_frozen`]).
     frozen: AtomicBool,
+    /// The point-in-time snapshot in progress, if any (see [`Db::begin_snapshot`]).
+    snap: Snap,
+}
+
+/// A shard's live entries as a snapshot saw them.
+pub type ShardImage = Vec<(Box<[u8]>, Item)>;
+
+/// A keyspace's side of a snapshot in progress: the epoch it is taking, and the images of
+/// the shards that writers changed before the snapshot reached them.
+#[derive(Default)]
+struct Snap {
+    /// A snapshot is in progress: writers copy a shard before its first change.
+    active: AtomicBool,
+    /// The epoch of the snapshot in progress (the engine numbers them; never 0).
+    epoch: AtomicU32,
+    /// Shard index -> its live entries at the snapshot's instant, for the shards copied
+    /// before the snapshot read them.
+    copies: Mutex<Vec<(usize, ShardImage)>>,
 }
 
 impl core::fmt::Debug for Db {
@@ -586,7 +606,78 @@ impl Db {
             index: 0,
             events: None,
             frozen: AtomicBool::new(false),
+            snap: Snap::default(),
         }
+    }
+
+    /// Write-locks shard `i`: every write of the keyspace goes through here. While a
+    /// snapshot is in progress, a shard's entries are copied for it before its first change
+    /// (copy-before-write), so the snapshot sees every shard as it was at its instant.
+    #[inline]
+    fn wlock(&self, i: usize) -> RwLockWriteGuard<'_, Shard> {
+        let mut g = self.map.write_segment(i);
+        if self.snap.active.load(Ordering::Acquire) {
+            self.preserve(i, &mut g);
+        }
+        g
+    }
+
+    /// Copies shard `i`'s live entries for the snapshot in progress, unless it has them.
+    #[cold]
+    #[inline(never)]
+    fn preserve(&self, i: usize, g: &mut Shard) {
+        let epoch = self.snap.epoch.load(Ordering::Acquire);
+        if g.extra.saved == epoch {
+            return;
+        }
+        g.extra.saved = epoch;
+        if g.is_empty() {
+            return;
+        }
+        let copy: ShardImage = g.iter().map(|(k, e)| (k.clone(), e.item.clone())).collect();
+        self.snap.copies.lock().push((i, copy));
+    }
+
+    /// Starts snapshot `epoch` (non-zero, different from the last one) of this keyspace.
+    /// The caller makes this one instant for every database: no command may run while it
+    /// starts the snapshot of all of them ([`crate::engine::Engine::exclusive`]), so no
+    /// command is seen half done. From then on, every shard is copied before its first
+    /// change; [`Db::snapshot_shard`] reads each shard as it was at that instant.
+    pub fn begin_snapshot(&self, epoch: u32) {
+        self.snap.copies.lock().clear();
+        self.snap.epoch.store(epoch, Ordering::Release);
+        self.snap.active.store(true, Ordering::Release);
+    }
+
+    /// The entries shard `i` held at the instant of the snapshot in progress (its copy
+    /// if a writer made one, else copied now, under the shard's lock, which also marks it
+    /// taken); empty if no snapshot is in progress. Entries whose time had passed are
+    /// included: the reader filters them with its own `now`.
+    pub fn snapshot_shard(&self, i: usize) -> ShardImage {
+        if !self.snap.active.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        {
+            let mut g = self.map.write_segment(i);
+            self.preserve(i, &mut g);
+        }
+        let mut copies = self.snap.copies.lock();
+        match copies.iter().position(|(j, _)| *j == i) {
+            Some(pos) => copies.swap_remove(pos).1,
+            None => Vec::new(),
+        }
+    }
+
+    /// Ends the snapshot in progress: writers stop copying; copies not read are freed.
+    pub fn end_snapshot(&self) {
+        self.snap.active.store(false, Ordering::Release);
+        let old = core::mem::take(&mut *self.snap.copies.lock());
+        drop(old);
+    }
+
+    /// Number of shards ([`Db::snapshot_shard`] takes indexes below it).
+    pub fn shard_count(&self) -> usize {
+        self.map.segment_count()
     }
 
     /// A keyspace of [`DEFAULT_SHARDS`] shards hashing with `seed`, database `index`, that
@@ -640,7 +731,7 @@ impl Db {
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
-        expire_in(&mut self.map.write_segment(si), key, hash, now, self.hook());
+        expire_in(&mut self.wlock(si), key, hash, now, self.hook());
         None
     }
 
@@ -673,7 +764,7 @@ impl Db {
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
-        expire_in(&mut self.map.write_segment(si), key, hash, now, self.hook());
+        expire_in(&mut self.wlock(si), key, hash, now, self.hook());
         None
     }
 
@@ -686,8 +777,7 @@ impl Db {
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
         let hash = self.hash(key);
-        self.map
-            .write_segment(self.shard_index(hash))
+        self.wlock(self.shard_index(hash))
             .write(key, hash, now, self.hook(), f)
     }
 
@@ -704,8 +794,7 @@ impl Db {
             events: None,
             ..self.hook()
         };
-        self.map
-            .write_segment(self.shard_index(hash))
+        self.wlock(self.shard_index(hash))
             .write(key, hash, now, hook, f)
     }
 
@@ -738,7 +827,7 @@ impl Db {
         let guards = self
             .shard_set(keys)
             .into_iter()
-            .map(|i| (i, self.map.write_segment(i)))
+            .map(|i| (i, self.wlock(i)))
             .collect();
         Multi {
             db: self,
@@ -784,7 +873,7 @@ impl Db {
         for k in keys {
             let hash = self.hash(k);
             expire_in(
-                &mut self.map.write_segment(self.shard_index(hash)),
+                &mut self.wlock(self.shard_index(hash)),
                 k,
                 hash,
                 now,
@@ -819,11 +908,8 @@ impl Db {
     /// shards of `first` are locked, then all of `second` (callers pass the lower database
     /// index first, which keeps one global lock order), then the shards are exchanged.
     pub fn swap_contents(first: &Db, second: &Db) {
-        let mut a: Vec<_> = first.shards().map(|i| first.map.write_segment(i)).collect();
-        let mut b: Vec<_> = second
-            .shards()
-            .map(|i| second.map.write_segment(i))
-            .collect();
+        let mut a: Vec<_> = first.shards().map(|i| first.wlock(i)).collect();
+        let mut b: Vec<_> = second.shards().map(|i| second.wlock(i)).collect();
         for (x, y) in a.iter_mut().zip(b.iter_mut()) {
             core::mem::swap(&mut **x, &mut **y);
         }
@@ -891,7 +977,7 @@ impl Db {
                 .peek()
                 .is_some_and(|Reverse((t, _))| now.0 > *t);
             if due {
-                removed += self.map.write_segment(i).reap(now, per_shard, self.hook());
+                removed += self.wlock(i).reap(now, per_shard, self.hook());
             }
         }
         removed
@@ -974,15 +1060,16 @@ impl Db {
     pub fn clear_all(dbs: &[Db]) -> usize {
         let mut guards: Vec<RwLockWriteGuard<'_, Shard>> = Vec::new();
         for db in dbs {
-            guards.extend(db.shards().map(|i| db.map.write_segment(i)));
+            guards.extend(db.shards().map(|i| db.wlock(i)));
         }
         let mut old = Vec::with_capacity(guards.len());
         for g in guards.iter_mut() {
-            let expired = g.extra.expired;
+            let (expired, saved) = (g.extra.expired, g.extra.saved);
             let state = core::mem::replace(
                 &mut g.extra,
                 ShardState {
                     expired,
+                    saved,
                     ..ShardState::default()
                 },
             );

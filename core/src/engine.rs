@@ -88,6 +88,22 @@ pub struct Engine {
     /// The encoding thresholds of the configuration, readable without the config lock (the
     /// write paths of hashes, sets and sorted sets read them on every insert).
     encodings: [AtomicUsize; 6],
+    /// Persistence figures (INFO persistence, LASTSAVE, the save schedule).
+    pub persist: crate::persist::State,
+    /// What the frontend does for SAVE, BGSAVE and SHUTDOWN, once it says.
+    storage: crate::sync::Once<Box<dyn crate::persist::Storage>>,
+    /// The number of the last snapshot started (see [`Engine::begin_snapshot`]).
+    snapshot_epoch: crate::sync::AtomicU32,
+    /// The replication id (`master_replid`, the RDB's `repl-id`): 40 hex digits from the
+    /// seed.
+    replid: String,
+}
+
+/// The databases' sizes at the instant a snapshot started ([`Engine::begin_snapshot`]).
+#[derive(Clone, Debug)]
+pub struct SnapshotStart {
+    /// Per database: keys (expired ones not yet removed included) and keys with a TTL.
+    pub sizes: Vec<(usize, usize)>,
 }
 
 impl Engine {
@@ -136,6 +152,14 @@ impl Engine {
             baseline: Mutex::new(Totals::default()),
             next_client_id: AtomicUsize::new(1),
             encodings: Default::default(),
+            persist: crate::persist::State {
+                last_save: AtomicUsize::new(now.unix.0.div_euclid(1000) as usize),
+                last_bgsave_ok: crate::sync::AtomicBool::new(true),
+                ..Default::default()
+            },
+            storage: crate::sync::Once::new(),
+            snapshot_epoch: crate::sync::AtomicU32::new(0),
+            replid: replid_from(seed),
         }
         .with_encodings_published()
     }
@@ -214,6 +238,67 @@ impl Engine {
         drop(guards);
         self.exec_pending.store(false, Ordering::Release);
         r
+    }
+
+    /// Starts a point-in-time snapshot of every database: while no command runs anywhere
+    /// ([`Engine::exclusive`]), numbers it, records each database's size and the change
+    /// count ([`crate::persist::State::dirty_at_start`]), and tells every keyspace to copy
+    /// a shard before its first change from now on ([`Db::begin_snapshot`]). The caller
+    /// holds no gate, reads the shards with [`Db::snapshot_shard`] and then calls
+    /// [`Engine::end_snapshot`]. One snapshot at a time ([`crate::persist::State::try_start`]).
+    pub fn begin_snapshot(&self) -> SnapshotStart {
+        self.exclusive(|| {
+            let mut epoch = self.snapshot_epoch.load(Ordering::Relaxed).wrapping_add(1);
+            if epoch == 0 {
+                epoch = 1;
+            }
+            self.snapshot_epoch.store(epoch, Ordering::Relaxed);
+            self.persist
+                .dirty_at_start
+                .store(self.dirty_total(), Ordering::Relaxed);
+            let sizes = self
+                .dbs
+                .iter()
+                .map(|db| {
+                    db.begin_snapshot(epoch);
+                    (db.len(), db.expires_len())
+                })
+                .collect();
+            SnapshotStart { sizes }
+        })
+    }
+
+    /// Ends the snapshot begun by [`Engine::begin_snapshot`].
+    pub fn end_snapshot(&self) {
+        for db in self.dbs.iter() {
+            db.end_snapshot();
+        }
+    }
+
+    /// The replication id (`master_replid`).
+    pub fn replid(&self) -> &str {
+        &self.replid
+    }
+
+    /// Changes made to the dataset since start (Redis's `dirty`, summed over workers).
+    pub fn dirty_total(&self) -> usize {
+        self.sum(|w| w.dirty.get())
+    }
+
+    /// `rdb_changes_since_last_save`.
+    pub fn changes_since_save(&self) -> usize {
+        self.dirty_total()
+            .wrapping_sub(self.persist.dirty_saved.load(Ordering::Relaxed))
+    }
+
+    /// Gives the engine the frontend's [`crate::persist::Storage`] (the first call wins).
+    pub fn set_storage(&self, s: Box<dyn crate::persist::Storage>) {
+        self.storage.call_once(|| s);
+    }
+
+    /// The frontend's storage, if it gave one.
+    pub fn storage(&self) -> Option<&dyn crate::persist::Storage> {
+        self.storage.get().map(|b| &**b)
     }
 
     /// Publishes `payload` on `channel` (a shard channel if `shard`) to subscribers on
@@ -412,6 +497,17 @@ impl Engine {
     pub fn used_memory(&self) -> usize {
         self.dbs.iter().map(Db::mem_bytes).sum::<usize>() + self.sum(|w| w.buffer_bytes.get())
     }
+}
+
+/// 40 hex digits derived from `seed` (a replication id, as Redis's random `replid`).
+fn replid_from(seed: u64) -> String {
+    let mut s = String::with_capacity(40);
+    for salt in 0..3u64 {
+        let h = xxhash_rust::xxh3::xxh3_64_with_seed(b"replid", seed ^ salt.wrapping_mul(0x9E37));
+        let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{h:016x}"));
+    }
+    s.truncate(40);
+    s
 }
 
 /// The counters behind INFO stats and commandstats.

@@ -38,6 +38,9 @@ pub struct WorkerStats {
     pub buffer_bytes: Counter,
     /// Connections this worker owns now.
     pub connections: Counter,
+    /// Changes to the dataset made by this worker's write commands (Redis's `dirty`;
+    /// `rdb_changes_since_last_save` sums them).
+    pub dirty: Counter,
 }
 
 impl WorkerStats {

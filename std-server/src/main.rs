@@ -12,6 +12,7 @@ mod cli;
 mod host;
 mod logger;
 mod net;
+mod persist;
 
 use std::process::ExitCode;
 

@@ -103,7 +103,8 @@ struct WorkerHandle {
 }
 
 /// Runs the server until SIGINT or SIGTERM.
-pub fn run(config: Config) -> io::Result<()> {
+pub fn run(mut config: Config) -> io::Result<()> {
+    config.dir = crate::persist::resolve_dir(&config.dir)?;
     let addr = (config.bind.as_str(), config.port)
         .to_socket_addrs()?
         .next()
@@ -144,6 +145,11 @@ pub fn run(config: Config) -> io::Result<()> {
         kv_core::time::Clock::snapshot(&clock),
     ));
     engine.set_logger(Box::new(|text| warn!("{text}")));
+    let disk = crate::persist::Disk::default();
+    disk.attach(&engine);
+    let shutdown = Arc::clone(&disk.request);
+    engine.set_storage(Box::new(disk));
+    crate::persist::load_at_start(&engine)?;
     let stop = Arc::new(AtomicBool::new(false));
 
     let mut workers = Vec::with_capacity(workers_n);
@@ -184,6 +190,7 @@ pub fn run(config: Config) -> io::Result<()> {
     info!("Ready to accept connections tcp on {addr}");
 
     let mut next = 0usize;
+    let final_save;
     let mut last_rss = Instant::now();
     engine
         .stats
@@ -202,8 +209,16 @@ pub fn run(config: Config) -> io::Result<()> {
                 "SIGTERM"
             };
             info!("Received {name} scheduling shutdown...");
+            // As Redis: a signal saves when save points are configured.
+            final_save = !engine.config().save_points.is_empty();
             break;
         }
+        if shutdown.requested.load(Ordering::SeqCst) {
+            info!("User requested shutdown...");
+            final_save = shutdown.save.load(Ordering::SeqCst);
+            break;
+        }
+        crate::persist::cron(&engine);
         if last_rss.elapsed() >= Duration::from_secs(1) {
             last_rss = Instant::now();
             engine
@@ -260,6 +275,18 @@ pub fn run(config: Config) -> io::Result<()> {
         drop(w.tx);
         if w.thread.join().is_err() {
             warn!("a worker thread panicked");
+        }
+    }
+    if final_save {
+        // A background save in progress finishes first (its thread holds the snapshot).
+        while engine.persist.saving.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        info!("Saving the final RDB snapshot before exiting.");
+        if let Err(e) = crate::persist::save_now(&engine) {
+            return Err(io::Error::other(format!(
+                "Error trying to save the DB, can't exit: {e}"
+            )));
         }
     }
     info!("kv_server is now ready to exit, bye bye...");

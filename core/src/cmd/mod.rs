@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod keyspace;
 pub mod lists;
 pub mod meta;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -425,7 +426,10 @@ pub static COMMANDS: &[Command] = &[
     command!("client", -2, &[], 0, 0, 0, &["@slow"], connection::client),
     command!("reset", 1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::reset),
     command!("time", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@fast"], server::time),
-    command!("lastsave", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@admin", "@fast", "@dangerous"], server::lastsave),
+    command!("lastsave", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@admin", "@fast", "@dangerous"], persistence::lastsave),
+    command!("save", 1, &["admin", "noscript", "no_async_loading", "no_multi"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::save),
+    command!("bgsave", -1, &["admin", "noscript", "no_async_loading"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::bgsave),
+    command!("shutdown", -1, &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::shutdown),
     command!("object", -2, &[], 0, 0, 0, &["@slow"], server::object),
     command!("memory", -2, &[], 0, 0, 0, &["@slow"], server::memory),
     command!("function", -2, &[], 0, 0, 0, &["@slow"], server::function),
@@ -980,7 +984,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     }
     // Every command but EXEC runs under this worker's gate (read side); EXEC takes the
     // write side of all of them (see `Engine::exclusive`). Inside EXEC it is held already.
-    let _gate = if ctx.session.in_exec || cmd.name == "exec" {
+    // SAVE neither: it starts a snapshot, which waits for every gate (see
+    // `Engine::begin_snapshot`).
+    let _gate = if ctx.session.in_exec || cmd.name == "exec" || cmd.name == "save" {
         None
     } else {
         Some(ctx.engine.gate(ctx.session.worker))
@@ -1008,6 +1014,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     if let Err(e) = result {
         e.reply(cmd, args, out);
     } else if cmd.is_write() {
+        ctx.stats.dirty.bump(1);
         blocking::signal(ctx, cmd, args);
     }
     if !ctx.engine.monitors.is_empty() && !script && !refused && !cmd.hidden_from_monitors(args) {

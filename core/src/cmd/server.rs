@@ -245,12 +245,6 @@ pub fn time(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     Ok(())
 }
 
-/// `LASTSAVE`: nothing is ever saved, so, as Redis before its first save, the start time.
-pub fn lastsave(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    encode::int(out, ctx.engine.started.unix.0.div_euclid(1000));
-    Ok(())
-}
-
 /// `FUNCTION FLUSH | LIST | HELP`: there is no scripting, so there are no functions:
 /// FLUSH succeeds, LIST is empty, and the rest say so.
 pub fn function(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
@@ -540,13 +534,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 pubsub.2,
             );
         }
-        "persistence" => {
-            let start = e.started.unix.0.div_euclid(1000);
-            let _ = write!(
-                s,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{start}\r\nrdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n"
-            );
-        }
+        "persistence" => persistence_section(e, ctx.now, s),
         "cpu" => {
             let secs = |us: usize| alloc::format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
             let load = |a: &crate::sync::AtomicUsize| a.load(crate::sync::Ordering::Relaxed);
@@ -577,7 +565,11 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             }
         }
         "replication" => {
-            s.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+            let _ = write!(
+                s,
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                e.replid()
+            );
         }
         "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
@@ -758,4 +750,41 @@ mod tests {
         super::human(&mut s, 3 * 1024 * 1024);
         assert_eq!(s, "1023B 1.50K 3.00M");
     }
+}
+
+/// INFO persistence, with Redis 7.0.15's fields in its order. There is no fork: the
+/// copy-on-write figures are 0 (the snapshot's copies are counted in `used_memory`), and
+/// there is no AOF yet.
+fn persistence_section(e: &crate::engine::Engine, now: crate::time::Now, s: &mut String) {
+    let p = &e.persist;
+    let load = |a: &crate::sync::AtomicUsize| a.load(crate::sync::Ordering::Relaxed);
+    let flag = |a: &crate::sync::AtomicBool| usize::from(a.load(crate::sync::Ordering::Relaxed));
+    let bg = p.bgsave_in_progress.load(crate::sync::Ordering::Relaxed);
+    let secs_now = now.unix.0.div_euclid(1000);
+    let current = if bg {
+        secs_now - i64::try_from(load(&p.bgsave_started)).unwrap_or(0)
+    } else {
+        -1
+    };
+    let last = i64::try_from(load(&p.last_bgsave_secs)).unwrap_or(0) - 1;
+    let status = if p.last_bgsave_ok.load(crate::sync::Ordering::Relaxed) {
+        "ok"
+    } else {
+        "err"
+    };
+    let (processed, total) = if p.saving.load(crate::sync::Ordering::Relaxed) {
+        (load(&p.keys_processed), load(&p.keys_total))
+    } else {
+        (0, 0)
+    };
+    let _ = write!(
+        s,
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{status}\r\nrdb_last_bgsave_time_sec:{last}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        e.changes_since_save(),
+        flag(&p.bgsave_in_progress),
+        load(&p.last_save),
+        load(&p.saves),
+        load(&p.loaded_expired),
+        load(&p.loaded_keys),
+    );
 }

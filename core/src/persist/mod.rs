@@ -1,7 +1,86 @@
 //! Persistence, without I/O: Redis's RDB format (version 10, Redis 7.0) for whole files and
 //! DUMP payloads, its LZF compression and CRC-64 checksum, and the point-in-time snapshot
-//! of the keyspace that BGSAVE writes while clients keep writing. The std frontend owns the
-//! files, fsync and background threads; this module decides what the bytes are.
+//! of the keyspace that SAVE and BGSAVE write while clients keep writing. The frontend owns
+//! the files, fsync and background threads ([`Storage`]); this module decides what the
+//! bytes are and keeps the figures INFO persistence reports ([`State`]).
+
+pub mod rdb;
+pub mod snapshot;
+
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use alloc::string::String;
 
 /// The RDB version this build writes (Redis 7.0's), and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
+
+/// What the frontend does for the persistence commands (the core has no files). SAVE and
+/// SHUTDOWN call it from a worker that holds no gate, so a snapshot may start there.
+pub trait Storage: Send + Sync + core::fmt::Debug {
+    /// SAVE: writes a snapshot to the RDB file now, in the calling thread; `Err` holds
+    /// the reason (the caller answers `-ERR`, the frontend has logged it).
+    fn save(&self) -> Result<(), String>;
+    /// BGSAVE: starts writing a snapshot in the background. `Err` holds the error text.
+    fn bgsave(&self) -> Result<(), String>;
+    /// SHUTDOWN: checks that a final save could be written (the directory is writable)
+    /// when `save`; `Err` refuses the shutdown.
+    fn check_shutdown(&self, save: bool) -> Result<(), String>;
+    /// SHUTDOWN: stops the server after the replies in flight; saves the dataset after the
+    /// workers stopped when `save`.
+    fn shutdown(&self, save: bool);
+}
+
+/// The persistence figures INFO reports and the commands read (LASTSAVE, the save
+/// schedule). The frontend updates them around each save; changes since the last save are
+/// counted per worker ([`crate::stats::WorkerStats::dirty`]).
+#[derive(Debug, Default)]
+pub struct State {
+    /// A snapshot (SAVE or BGSAVE) is being written: only one at a time.
+    pub saving: AtomicBool,
+    /// The snapshot being written is a BGSAVE (`rdb_bgsave_in_progress`).
+    pub bgsave_in_progress: AtomicBool,
+    /// A BGSAVE was asked for while another ran (BGSAVE SCHEDULE).
+    pub bgsave_scheduled: AtomicBool,
+    /// The dirty total (summed over workers) when the snapshot being written started.
+    pub dirty_at_start: AtomicUsize,
+    /// The dirty total when the last successful save started: changes since the last
+    /// save are the total minus this.
+    pub dirty_saved: AtomicUsize,
+    /// Unix seconds of the last successful save (LASTSAVE; the start time until then).
+    pub last_save: AtomicUsize,
+    /// Unix seconds when the last background save was tried (retry delay after errors).
+    pub last_bgsave_try: AtomicUsize,
+    /// The last background save succeeded (`rdb_last_bgsave_status`).
+    pub last_bgsave_ok: AtomicBool,
+    /// Seconds the last background save took, plus one (0: none yet, INFO says -1).
+    pub last_bgsave_secs: AtomicUsize,
+    /// Unix seconds when the background save in progress started.
+    pub bgsave_started: AtomicUsize,
+    /// Successful saves since start (`rdb_saves`).
+    pub saves: AtomicUsize,
+    /// Keys written by the snapshot in progress (`current_save_keys_processed`).
+    pub keys_processed: AtomicUsize,
+    /// Keys the snapshot in progress will write (`current_save_keys_total`).
+    pub keys_total: AtomicUsize,
+    /// Keys loaded at start (`rdb_last_load_keys_loaded`).
+    pub loaded_keys: AtomicUsize,
+    /// Keys skipped at load because their time had passed (`rdb_last_load_keys_expired`).
+    pub loaded_expired: AtomicUsize,
+    /// The reason the last save failed, for the log and SAVE's caller.
+    pub last_error: Mutex<String>,
+}
+
+impl State {
+    /// Claims the right to write a snapshot (one at a time); false if one is being
+    /// written.
+    pub fn try_start(&self) -> bool {
+        self.saving
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Gives back the right taken by [`State::try_start`].
+    pub fn finish(&self) {
+        self.bgsave_in_progress.store(false, Ordering::Release);
+        self.saving.store(false, Ordering::Release);
+    }
+}

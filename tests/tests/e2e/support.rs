@@ -185,6 +185,12 @@ fn start_inner(
                 c.args(file);
                 c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
                 c.args(["--workers", "2", "--loglevel", "warning"]);
+                // No snapshots unless a test asks (its `extra` come later and win), and
+                // any file goes to a scratch folder, never into the repository.
+                c.args(["--save", ""]);
+                let dir = std::env::temp_dir().join(format!("kv-e2e-kv-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).expect("scratch dir for kv_server");
+                c.arg("--dir").arg(&dir).current_dir(&dir);
                 c
             }
             Kind::Redis => {

@@ -1,0 +1,172 @@
+//! The point-in-time image of the whole dataset that SAVE and BGSAVE write, and the load
+//! of an RDB file into the databases at start.
+//!
+//! Consistency without fork: [`crate::engine::Engine::begin_snapshot`] starts the snapshot
+//! while no command runs on any worker (so no command, not even an EXEC, is half done at
+//! its instant) and from then on every keyspace copies a shard's entries before the first
+//! write that changes it (`db::Db::wlock`, copy-before-write per shard, as Dragonfly's
+//! versioned snapshots). [`write`] then reads the shards one at a time, each as it was at
+//! the instant: either the copy a writer made, or the shard itself (copied under its lock,
+//! which also tells later writers that it is taken). Writers pay one relaxed load per shard
+//! lock while no snapshot runs, and one copy of each shard they touch while one does: at
+//! worst the dataset is held twice, as a fork's copy-on-write would.
+
+use super::rdb::{Loaded, RdbError, RdbWriter, Sink};
+use crate::db::{Item, Write};
+use crate::engine::Engine;
+use crate::sync::Ordering;
+use crate::time::UnixMillis;
+use alloc::format;
+use alloc::string::String;
+
+/// Ends the engine's snapshot when dropped, whatever happened while writing it.
+struct EndGuard<'a>(&'a Engine);
+
+impl Drop for EndGuard<'_> {
+    fn drop(&mut self) {
+        self.0.end_snapshot();
+    }
+}
+
+/// Options of one snapshot.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteOptions {
+    /// `rdbcompression`: LZF-compress long strings.
+    pub compress: bool,
+    /// `rdbchecksum`: end the file with its CRC-64 (else 0).
+    pub checksum: bool,
+    /// Wall-clock time of the snapshot (keys whose time had passed are left out; `ctime`).
+    pub now: UnixMillis,
+}
+
+/// Writes an RDB image of every database, as it was at one instant, to `sink`; the
+/// caller holds no gate and has claimed the right to snapshot
+/// ([`crate::persist::State::try_start`]). `per_key` is called after each key (the
+/// frontend's `rdb-key-save-delay`, a test aid). Returns the sink and the keys written.
+pub fn write<S: Sink>(
+    engine: &Engine,
+    sink: S,
+    opts: WriteOptions,
+    mut per_key: impl FnMut(),
+) -> Result<(S, usize), S::Error> {
+    let start = engine.begin_snapshot();
+    let _end = EndGuard(engine);
+    let state = &engine.persist;
+    state.keys_processed.store(0, Ordering::Relaxed);
+    state
+        .keys_total
+        .store(start.sizes.iter().map(|(k, _)| k).sum(), Ordering::Relaxed);
+    let mut w = RdbWriter::new(sink, opts.compress, opts.checksum);
+    let bits = format!("{}", usize::BITS);
+    let ctime = format!("{}", opts.now.0.div_euclid(1000));
+    let used = format!("{}", engine.used_memory());
+    let replid = engine.replid();
+    w.header(&[
+        (b"redis-ver", crate::REDIS_VERSION.as_bytes()),
+        (b"redis-bits", bits.as_bytes()),
+        (b"ctime", ctime.as_bytes()),
+        (b"used-mem", used.as_bytes()),
+        (b"repl-stream-db", b"0"),
+        (b"repl-id", replid.as_bytes()),
+        (b"repl-offset", b"0"),
+        (b"aof-base", b"0"),
+    ])?;
+    let mut written = 0usize;
+    for (i, db) in engine.dbs().iter().enumerate() {
+        let Some(&(keys, expires)) = start.sizes.get(i) else {
+            continue;
+        };
+        if keys == 0 {
+            continue;
+        }
+        w.select_db(i, keys, expires)?;
+        for s in 0..db.shard_count() {
+            for (key, item) in db.snapshot_shard(s) {
+                if item.is_expired(opts.now) {
+                    continue;
+                }
+                w.entry(&key, &item)?;
+                written += 1;
+                state.keys_processed.store(written, Ordering::Relaxed);
+                per_key();
+            }
+        }
+    }
+    let sink = w.finish()?;
+    Ok((sink, written))
+}
+
+/// What a load found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    /// Keys loaded.
+    pub keys: usize,
+    /// Keys left out because their time had passed at `now`.
+    pub expired: usize,
+}
+
+/// Loads an RDB file's contents into the engine's databases (at start, before clients
+/// are served): keys whose time passed before `now` are skipped, as a Redis master does.
+/// A key present twice, or a database index beyond `databases`, is an error; nothing is
+/// rolled back (the caller refuses to start).
+pub fn load(engine: &Engine, bytes: &[u8], now: UnixMillis) -> Result<LoadStats, String> {
+    let limits = engine.encodings();
+    let mut db = 0usize;
+    let mut stats = LoadStats::default();
+    let databases = engine.databases();
+    let mut fatal: Option<String> = None;
+    let r = super::rdb::load(bytes, &limits, |ev| {
+        match ev {
+            Loaded::SelectDb(i) => {
+                if i >= databases {
+                    fatal = Some(format!(
+                        "FATAL: Data file was created with a Redis server configured to handle more than {databases} databases. Exiting"
+                    ));
+                    return Err(RdbError::default());
+                }
+                db = i;
+            }
+            Loaded::Entry { key, item, .. } => {
+                if item.is_expired(now) {
+                    stats.expired += 1;
+                    return Ok(());
+                }
+                let dup = load_key(engine, db, &key, item, now);
+                if dup {
+                    fatal = Some(format!(
+                        "RDB has duplicated key '{}' in DB {db}",
+                        String::from_utf8_lossy(&key)
+                    ));
+                    return Err(RdbError::default());
+                }
+                stats.keys += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+    match (r, fatal) {
+        (_, Some(msg)) => Err(msg),
+        (Err(e), None) => Err(format!("{e}")),
+        (Ok(()), None) => {
+            engine
+                .persist
+                .loaded_keys
+                .store(stats.keys, Ordering::Relaxed);
+            engine
+                .persist
+                .loaded_expired
+                .store(stats.expired, Ordering::Relaxed);
+            Ok(stats)
+        }
+    }
+}
+
+/// Stores one loaded key without notifications; true if the key was there already.
+fn load_key(engine: &Engine, db: usize, key: &[u8], item: Item, now: UnixMillis) -> bool {
+    let mut item = Some(item);
+    engine.db(db).write_quiet(key, now, |old| match old {
+        Some(_) => (Write::Keep, true),
+        None => (item.take().map_or(Write::Keep, Write::Put), false),
+    })
+}
