@@ -1145,6 +1145,7 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::vec;
     use std::collections::HashMap;
 
@@ -1167,6 +1168,72 @@ mod tests {
             Value::Str(s) => s.clone(),
             _ => Vec::new(),
         })
+    }
+
+    /// Everything a snapshot of `db` holds, as sorted (key, value) pairs.
+    fn image(db: &Db) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut all = Vec::new();
+        for s in 0..db.shard_count() {
+            for (k, item) in db.snapshot_shard(s) {
+                let v = item.value.as_str().cloned().unwrap_or_default();
+                all.push((k.to_vec(), v));
+            }
+        }
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn a_snapshot_sees_the_keyspace_as_it_was_when_it_began() {
+        let a = Db::with_shards(7, 16);
+        let b = Db::with_shards(7, 16);
+        for i in 0..200u32 {
+            put(&a, format!("k{i}").as_bytes(), b"old", None);
+            put(&b, format!("k{i}").as_bytes(), b"b-old", None);
+        }
+        let before_a = image_now(&a);
+        let before_b = image_now(&b);
+        a.begin_snapshot(1);
+        b.begin_snapshot(1);
+        // Every kind of change after the instant: overwrite, delete, create, expire
+        // removal, multi-key writes, SWAPDB, FLUSHALL.
+        put(&a, b"k1", b"new", None);
+        a.remove(b"k2", T0);
+        put(&a, b"fresh", b"x", None);
+        a.multi(&[b"k3", b"k4"], T0, |m| {
+            m.delete(b"k3");
+            m.put(
+                b"k4",
+                Item::new(Value::Str(b"m".to_vec())),
+            );
+        });
+        Db::swap_contents(&a, &b);
+        Db::clear_all(core::slice::from_ref(&b));
+        put(&b, b"after", b"y", None);
+        assert_eq!(image(&a), before_a);
+        assert_eq!(image(&b), before_b);
+        a.end_snapshot();
+        b.end_snapshot();
+        // After the end nothing is copied any more, and the data is the changed one.
+        assert!(image(&a).is_empty());
+        assert_eq!(get(&b, b"after", T0), Some(b"y".to_vec()));
+        assert_eq!(get(&a, b"k1", T0), Some(b"b-old".to_vec()));
+        // A second snapshot starts from the state now.
+        let now_b = image_now(&b);
+        b.begin_snapshot(2);
+        put(&b, b"later", b"z", None);
+        assert_eq!(image(&b), now_b);
+        b.end_snapshot();
+    }
+
+    /// The live (key, value) pairs of `db` now, sorted.
+    fn image_now(db: &Db) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut all = Vec::new();
+        db.for_each(T0, |k, item| {
+            all.push((k.to_vec(), item.value.as_str().cloned().unwrap_or_default()))
+        });
+        all.sort();
+        all
     }
 
     #[test]

@@ -275,6 +275,17 @@ impl Engine {
         }
     }
 
+    /// Whether write commands are refused with `-MISCONF` now: the last background save
+    /// failed, save points are set and `stop-writes-on-bgsave-error` is on (Redis's
+    /// `writeCommandsDeniedByDiskError`).
+    pub fn writes_denied(&self) -> bool {
+        if self.persist.last_bgsave_ok.load(Ordering::Relaxed) {
+            return false;
+        }
+        let c = self.config.read();
+        c.stop_writes_on_bgsave_error && !c.save_points.is_empty()
+    }
+
     /// The replication id (`master_replid`).
     pub fn replid(&self) -> &str {
         &self.replid

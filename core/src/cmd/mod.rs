@@ -816,9 +816,21 @@ fn subcommand_rejection(cmd: &Command, args: &Args<'_>) -> Option<Vec<u8>> {
 /// monitors see it (Redis's `execCommandAbort`).
 fn reject(
     ctx: &mut Ctx<'_>,
+    found: (usize, &Command),
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    msg: &[&[u8]],
+) -> (Flow, Option<usize>) {
+    reject_with(ctx, found, args, out, b"ERR ", msg)
+}
+
+/// As [`reject`], with the error's code (`ERR `, `MISCONF `, ...).
+fn reject_with(
+    ctx: &mut Ctx<'_>,
     (index, cmd): (usize, &Command),
     args: &Args<'_>,
     out: &mut Vec<u8>,
+    code: &[u8],
     msg: &[&[u8]],
 ) -> (Flow, Option<usize>) {
     if let Some(c) = ctx.stats.per_command.get(index) {
@@ -828,6 +840,9 @@ fn reject(
         ctx.session.multi = None;
         transactions::unwatch_all(ctx);
         out.extend_from_slice(b"-EXECABORT Transaction discarded because of: ");
+        if code != b"ERR " {
+            out.extend_from_slice(code);
+        }
         msg.iter().for_each(|m| out.extend_from_slice(m));
         out.extend_from_slice(b"\r\n");
         if !ctx.engine.monitors.is_empty() {
@@ -839,7 +854,8 @@ fn reject(
     if let Some(m) = ctx.session.multi.as_mut() {
         m.failed = true;
     }
-    out.extend_from_slice(b"-ERR ");
+    out.push(b'-');
+    out.extend_from_slice(code);
     msg.iter().for_each(|m| out.extend_from_slice(m));
     out.extend_from_slice(b"\r\n");
     (Flow::Continue, None)
@@ -873,6 +889,19 @@ fn postpone(ctx: &mut Ctx<'_>, cmd: &Command) -> bool {
 /// subscribed, a monitor, or a pause is in force (not inside EXEC), in Redis's order:
 /// the subcommand lookup, subscriber mode, a monitor's keyspace ban, CLIENT PAUSE. `Some`
 /// when the command is refused or postponed (what `dispatch` returns).
+/// The error after `-MISCONF ` while writes are refused because the last background save
+/// failed (Redis's text).
+const MISCONF: &[u8] = b"Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Whether the transaction queued by this session holds a write command.
+fn queue_writes(ctx: &Ctx<'_>) -> bool {
+    ctx.session.multi.as_ref().is_some_and(|m| {
+        m.queue
+            .iter()
+            .any(|c| c.first().and_then(|n| lookup(n)).is_some_and(Command::is_write))
+    })
+}
+
 #[cold]
 #[inline(never)]
 fn gatekeep(
@@ -886,6 +915,14 @@ fn gatekeep(
     // container command says so itself.
     if let Some(msg) = subcommand_rejection(cmd, args) {
         return Some(reject(ctx, (index, cmd), args, out, &[&msg]));
+    }
+    // A failed background save stops writes (and PING), before subscriber mode and
+    // MULTI queueing, as Redis's processCommand.
+    if ctx.engine.persist.deny_writes.load(crate::sync::Ordering::Relaxed)
+        && (cmd.is_write() || cmd.name == "ping" || (cmd.name == "exec" && queue_writes(ctx)))
+        && ctx.engine.writes_denied()
+    {
+        return Some(reject_with(ctx, (index, cmd), args, out, b"MISCONF ", &[MISCONF]));
     }
     if ctx.session.subs.total() > 0 && !SUBSCRIBER_COMMANDS.contains(&cmd.name) {
         // RESP2 subscriber mode (Redis's processCommand, after the arity check; the
@@ -957,7 +994,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     if (ctx.session.multi.is_some()
         || ctx.session.monitor
         || ctx.session.subs.total() > 0
-        || ctx.engine.pause.mode() != crate::pause::Mode::Off)
+        || ctx.engine.pause.mode() != crate::pause::Mode::Off
+        || ctx.engine.persist.deny_writes.load(crate::sync::Ordering::Relaxed))
         && !ctx.session.in_exec
     {
         if let Some(done) = gatekeep(ctx, (index, cmd), args, out) {

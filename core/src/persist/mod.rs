@@ -51,6 +51,10 @@ pub struct State {
     pub last_bgsave_try: AtomicUsize,
     /// The last background save succeeded (`rdb_last_bgsave_status`).
     pub last_bgsave_ok: AtomicBool,
+    /// The last background save failed: the dispatcher looks closer
+    /// ([`crate::engine::Engine::writes_denied`]) before each write command. One relaxed
+    /// load per command while it is false.
+    pub deny_writes: AtomicBool,
     /// Seconds the last background save took, plus one (0: none yet, INFO says -1).
     pub last_bgsave_secs: AtomicUsize,
     /// Unix seconds when the background save in progress started.
