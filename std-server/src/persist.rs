@@ -27,6 +27,10 @@ pub const INCREMENTAL_FSYNC_BYTES: u64 = 4 * 1024 * 1024;
 /// `CONFIG_BGSAVE_RETRY_DELAY`).
 const BGSAVE_RETRY_DELAY_SECS: usize = 5;
 
+/// Held while a save renames its file into place or FLUSHALL abandons a save: a save
+/// abandoned by FLUSHALL never replaces the empty dataset's file.
+static RENAME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Wall-clock milliseconds now.
 fn unix_now() -> UnixMillis {
     let ms = SystemTime::now()
@@ -94,8 +98,8 @@ pub fn rdb_path(engine: &Engine) -> PathBuf {
 
 /// Writes the snapshot to a temporary file and renames it over the RDB file. The caller
 /// has claimed the snapshot ([`kv_core::persist::State::try_start`]). Returns the keys
-/// written.
-fn write_file(engine: &Engine) -> io::Result<usize> {
+/// written, or `None` if FLUSHALL abandoned the save (no file kept).
+fn write_file(engine: &Engine) -> io::Result<Option<usize>> {
     let (dir, name, opts, delay, incremental) = {
         let c = engine.config();
         (
@@ -148,6 +152,11 @@ fn write_file(engine: &Engine) -> io::Result<usize> {
         }
     };
     let path = dir.join(name);
+    let _one = RENAME.lock().unwrap_or_else(|p| p.into_inner());
+    if engine.persist.cancel.load(Ordering::Acquire) {
+        let _ = std::fs::remove_file(&tmp);
+        return Ok(None);
+    }
     if let Err(e) = std::fs::rename(&tmp, &path) {
         let _ = std::fs::remove_file(&tmp);
         return Err(io::Error::new(
@@ -163,7 +172,44 @@ fn write_file(engine: &Engine) -> io::Result<usize> {
     if let Ok(d) = File::open(&dir) {
         let _ = d.sync_all();
     }
-    Ok(keys)
+    Ok(Some(keys))
+}
+
+/// FLUSHALL with save points: abandons a save in progress and writes the empty dataset's
+/// file now (Redis's `flushAllDataAndResetRDB`).
+fn write_empty_file(engine: &Engine) -> io::Result<()> {
+    let _one = RENAME.lock().unwrap_or_else(|p| p.into_inner());
+    if engine.persist.saving.load(Ordering::Acquire) {
+        engine.persist.cancel.store(true, Ordering::Release);
+    }
+    let (dir, name, opts) = {
+        let c = engine.config();
+        (
+            PathBuf::from(&c.dir),
+            c.dbfilename.clone(),
+            WriteOptions {
+                compress: c.rdbcompression,
+                checksum: c.rdbchecksum,
+                now: unix_now(),
+            },
+        )
+    };
+    let tmp = dir.join(format!("temp-flush-{}.rdb", std::process::id()));
+    let sink = FileSink {
+        file: File::create(&tmp)?,
+        written: 0,
+        synced: 0,
+        incremental: false,
+    };
+    let written = snapshot::write_empty(engine, sink, opts).and_then(|s| s.file.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, dir.join(name))) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Records a successful save: LASTSAVE, the change count, `rdb_saves`.
@@ -183,10 +229,11 @@ pub fn save_now(engine: &Engine) -> Result<(), String> {
     }
     let r = write_file(engine);
     match &r {
-        Ok(_) => {
+        Ok(Some(_)) => {
             saved(engine);
             info!("DB saved on disk");
         }
+        Ok(None) => info!("Save abandoned: the dataset was flushed"),
         Err(e) => warn!("{e}"),
     }
     engine.persist.finish();
@@ -214,7 +261,8 @@ pub fn start_bgsave(engine: Arc<Engine>) -> Result<(), String> {
             p.last_bgsave_secs
                 .store(started.elapsed().as_secs() as usize + 1, Ordering::Relaxed);
             match r {
-                Ok(_) => {
+                Ok(None) => info!("Background saving abandoned: the dataset was flushed"),
+                Ok(Some(_)) => {
                     saved(&engine);
                     p.last_bgsave_ok.store(true, Ordering::Relaxed);
                     p.deny_writes.store(false, Ordering::Relaxed);
@@ -333,6 +381,24 @@ impl Storage for Disk {
     fn bgsave(&self) -> Result<(), String> {
         let engine = self.engine().ok_or("no engine")?;
         start_bgsave(engine)
+    }
+
+    fn flushed(&self) {
+        let Some(engine) = self.engine() else {
+            return;
+        };
+        match write_empty_file(&engine) {
+            Ok(()) => {
+                let p = &engine.persist;
+                let secs = usize::try_from(unix_now().0.div_euclid(1000)).unwrap_or(0);
+                p.last_save.store(secs, Ordering::Relaxed);
+                // The flushing command's own change is counted after it returns.
+                p.dirty_saved
+                    .store(engine.dirty_total().wrapping_add(1), Ordering::Relaxed);
+                info!("DB saved on disk");
+            }
+            Err(e) => warn!("Failed saving the empty dataset after FLUSHALL: {e}"),
+        }
     }
 
     fn check_shutdown(&self, save: bool) -> Result<(), String> {

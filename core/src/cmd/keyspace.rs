@@ -126,7 +126,15 @@ pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
 /// `FLUSHALL [ASYNC | SYNC]`: every database, in one step.
 pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     flush_mode(args)?;
-    crate::db::Db::clear_all(ctx.engine.dbs());
+    let removed = crate::db::Db::clear_all(ctx.engine.dbs());
+    ctx.stats.dirty.bump(removed);
+    // As Redis: with save points, the (now empty) dataset is saved at once, and a
+    // background save of the old data is abandoned.
+    if !ctx.engine.config().save_points.is_empty() {
+        if let Some(s) = ctx.engine.storage() {
+            s.flushed();
+        }
+    }
     encode::ok(out);
     Ok(())
 }

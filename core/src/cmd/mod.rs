@@ -1052,7 +1052,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     if let Err(e) = result {
         e.reply(cmd, args, out);
     } else if cmd.is_write() {
-        ctx.stats.dirty.bump(1);
+        // Redis's `dirty`: one change a write command, or the keys it says it changed.
+        let changes = ctx.session.touched.as_ref().map_or(1, Vec::len);
+        ctx.stats.dirty.bump(changes);
         blocking::signal(ctx, cmd, args);
     }
     if !ctx.engine.monitors.is_empty() && !script && !refused && !cmd.hidden_from_monitors(args) {

@@ -21,6 +21,10 @@ pub trait Storage: Send + Sync + core::fmt::Debug {
     fn save(&self) -> Result<(), String>;
     /// BGSAVE: starts writing a snapshot in the background. `Err` holds the error text.
     fn bgsave(&self) -> Result<(), String>;
+    /// FLUSHALL with save points set: writes an RDB file of the empty dataset now (and
+    /// abandons a background save of the old data), as Redis's `flushAllDataAndResetRDB`;
+    /// changes since the last save are 0 afterwards.
+    fn flushed(&self);
     /// SHUTDOWN: checks that a final save could be written (the directory is writable)
     /// when `save`; `Err` refuses the shutdown.
     fn check_shutdown(&self, save: bool) -> Result<(), String>;
@@ -38,6 +42,9 @@ pub struct State {
     pub saving: AtomicBool,
     /// The snapshot being written is a BGSAVE (`rdb_bgsave_in_progress`).
     pub bgsave_in_progress: AtomicBool,
+    /// The snapshot in progress is abandoned (FLUSHALL): its writer stops and its file
+    /// is not kept.
+    pub cancel: AtomicBool,
     /// A BGSAVE was asked for while another ran (BGSAVE SCHEDULE).
     pub bgsave_scheduled: AtomicBool,
     /// The dirty total (summed over workers) when the snapshot being written started.
@@ -77,9 +84,14 @@ impl State {
     /// Claims the right to write a snapshot (one at a time); false if one is being
     /// written.
     pub fn try_start(&self) -> bool {
-        self.saving
+        let won = self
+            .saving
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .is_ok();
+        if won {
+            self.cancel.store(false, Ordering::Release);
+        }
+        won
     }
 
     /// Gives back the right taken by [`State::try_start`].

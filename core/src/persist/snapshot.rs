@@ -57,20 +57,7 @@ pub fn write<S: Sink>(
         .keys_total
         .store(start.sizes.iter().map(|(k, _)| k).sum(), Ordering::Relaxed);
     let mut w = RdbWriter::new(sink, opts.compress, opts.checksum);
-    let bits = format!("{}", usize::BITS);
-    let ctime = format!("{}", opts.now.0.div_euclid(1000));
-    let used = format!("{}", engine.used_memory());
-    let replid = engine.replid();
-    w.header(&[
-        (b"redis-ver", crate::REDIS_VERSION.as_bytes()),
-        (b"redis-bits", bits.as_bytes()),
-        (b"ctime", ctime.as_bytes()),
-        (b"used-mem", used.as_bytes()),
-        (b"repl-stream-db", b"0"),
-        (b"repl-id", replid.as_bytes()),
-        (b"repl-offset", b"0"),
-        (b"aof-base", b"0"),
-    ])?;
+    header(engine, &mut w, opts)?;
     let mut written = 0usize;
     for (i, db) in engine.dbs().iter().enumerate() {
         let Some(&(keys, expires)) = start.sizes.get(i) else {
@@ -81,6 +68,10 @@ pub fn write<S: Sink>(
         }
         w.select_db(i, keys, expires)?;
         for s in 0..db.shard_count() {
+            if state.cancel.load(Ordering::Acquire) {
+                // FLUSHALL abandoned this snapshot: the caller drops the file.
+                return Ok((w.finish()?, written));
+            }
             for (key, item) in db.snapshot_shard(s) {
                 if item.is_expired(opts.now) {
                     continue;
@@ -94,6 +85,36 @@ pub fn write<S: Sink>(
     }
     let sink = w.finish()?;
     Ok((sink, written))
+}
+
+/// Writes an RDB file of an empty dataset (FLUSHALL with save points: no snapshot is
+/// needed, and none could start while the flushing command holds its gate).
+pub fn write_empty<S: Sink>(engine: &Engine, sink: S, opts: WriteOptions) -> Result<S, S::Error> {
+    let mut w = RdbWriter::new(sink, opts.compress, opts.checksum);
+    header(engine, &mut w, opts)?;
+    w.finish()
+}
+
+/// The file header and Redis 7.0's AUX fields.
+fn header<S: Sink>(
+    engine: &Engine,
+    w: &mut RdbWriter<S>,
+    opts: WriteOptions,
+) -> Result<(), S::Error> {
+    let bits = format!("{}", usize::BITS);
+    let ctime = format!("{}", opts.now.0.div_euclid(1000));
+    let used = format!("{}", engine.used_memory());
+    let replid = engine.replid();
+    w.header(&[
+        (b"redis-ver", crate::REDIS_VERSION.as_bytes()),
+        (b"redis-bits", bits.as_bytes()),
+        (b"ctime", ctime.as_bytes()),
+        (b"used-mem", used.as_bytes()),
+        (b"repl-stream-db", b"0"),
+        (b"repl-id", replid.as_bytes()),
+        (b"repl-offset", b"0"),
+        (b"aof-base", b"0"),
+    ])
 }
 
 /// What a load found.
