@@ -1202,10 +1202,7 @@ mod tests {
         put(&a, b"fresh", b"x", None);
         a.multi(&[b"k3", b"k4"], T0, |m| {
             m.delete(b"k3");
-            m.put(
-                b"k4",
-                Item::new(Value::Str(b"m".to_vec())),
-            );
+            m.put(b"k4", Item::new(Value::Str(b"m".to_vec())));
         });
         Db::swap_contents(&a, &b);
         Db::clear_all(core::slice::from_ref(&b));

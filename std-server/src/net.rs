@@ -149,7 +149,18 @@ pub fn run(mut config: Config) -> io::Result<()> {
     disk.attach(&engine);
     let shutdown = Arc::clone(&disk.request);
     engine.set_storage(Box::new(disk));
-    crate::persist::load_at_start(&engine)?;
+    // The dataset loads while clients are accepted: until it is in, they get -LOADING.
+    engine.persist.set_flag(kv_core::persist::LOADING, true);
+    let mut loader = Some({
+        let engine = Arc::clone(&engine);
+        std::thread::Builder::new()
+            .name("load".into())
+            .spawn(move || {
+                let r = crate::persist::load_at_start(&engine);
+                engine.persist.set_flag(kv_core::persist::LOADING, false);
+                r
+            })?
+    });
     let stop = Arc::new(AtomicBool::new(false));
 
     let mut workers = Vec::with_capacity(workers_n);
@@ -213,12 +224,23 @@ pub fn run(mut config: Config) -> io::Result<()> {
             final_save = !engine.config().save_points.is_empty();
             break;
         }
+        if loader.as_ref().is_some_and(|h| h.is_finished()) {
+            if let Some(h) = loader.take() {
+                match h.join() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => return Err(io::Error::other("the loading thread panicked")),
+                }
+            }
+        }
         if shutdown.requested.load(Ordering::SeqCst) {
             info!("User requested shutdown...");
             final_save = shutdown.save.load(Ordering::SeqCst);
             break;
         }
-        crate::persist::cron(&engine);
+        if loader.is_none() {
+            crate::persist::cron(&engine);
+        }
         if last_rss.elapsed() >= Duration::from_secs(1) {
             last_rss = Instant::now();
             engine
@@ -277,7 +299,8 @@ pub fn run(mut config: Config) -> io::Result<()> {
             warn!("a worker thread panicked");
         }
     }
-    if final_save {
+    // As Redis: no save while the dataset is still loading (it would be partial).
+    if final_save && loader.is_none() {
         // A background save in progress finishes first (its thread holds the snapshot).
         while engine.persist.saving.load(Ordering::Acquire) {
             std::thread::sleep(Duration::from_millis(10));

@@ -265,13 +265,13 @@ pub fn start_bgsave(engine: Arc<Engine>) -> Result<(), String> {
                 Ok(Some(_)) => {
                     saved(&engine);
                     p.last_bgsave_ok.store(true, Ordering::Relaxed);
-                    p.deny_writes.store(false, Ordering::Relaxed);
+                    p.set_flag(kv_core::persist::DENY_WRITES, false);
                     info!("DB saved on disk");
                     info!("Background saving terminated with success");
                 }
                 Err(e) => {
                     p.last_bgsave_ok.store(false, Ordering::Relaxed);
-                    p.deny_writes.store(true, Ordering::Relaxed);
+                    p.set_flag(kv_core::persist::DENY_WRITES, true);
                     warn!("{e}");
                     warn!("Background saving error");
                 }

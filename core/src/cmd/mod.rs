@@ -893,12 +893,26 @@ fn postpone(ctx: &mut Ctx<'_>, cmd: &Command) -> bool {
 /// failed (Redis's text).
 const MISCONF: &[u8] = b"Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
+/// Whether the transaction queued by this session holds a command not allowed while the
+/// dataset loads.
+fn queue_denies_loading(ctx: &Ctx<'_>) -> bool {
+    ctx.session.multi.as_ref().is_some_and(|m| {
+        m.queue.iter().any(|c| {
+            c.first()
+                .and_then(|n| lookup(n))
+                .is_some_and(|cmd| !cmd.flags.contains(&"loading"))
+        })
+    })
+}
+
 /// Whether the transaction queued by this session holds a write command.
 fn queue_writes(ctx: &Ctx<'_>) -> bool {
     ctx.session.multi.as_ref().is_some_and(|m| {
-        m.queue
-            .iter()
-            .any(|c| c.first().and_then(|n| lookup(n)).is_some_and(Command::is_write))
+        m.queue.iter().any(|c| {
+            c.first()
+                .and_then(|n| lookup(n))
+                .is_some_and(Command::is_write)
+        })
     })
 }
 
@@ -918,11 +932,23 @@ fn gatekeep(
     }
     // A failed background save stops writes (and PING), before subscriber mode and
     // MULTI queueing, as Redis's processCommand.
-    if ctx.engine.persist.deny_writes.load(crate::sync::Ordering::Relaxed)
+    let persist = ctx
+        .engine
+        .persist
+        .flags
+        .load(crate::sync::Ordering::Relaxed);
+    if persist & crate::persist::DENY_WRITES != 0
         && (cmd.is_write() || cmd.name == "ping" || (cmd.name == "exec" && queue_writes(ctx)))
         && ctx.engine.writes_denied()
     {
-        return Some(reject_with(ctx, (index, cmd), args, out, b"MISCONF ", &[MISCONF]));
+        return Some(reject_with(
+            ctx,
+            (index, cmd),
+            args,
+            out,
+            b"MISCONF ",
+            &[MISCONF],
+        ));
     }
     if ctx.session.subs.total() > 0 && !SUBSCRIBER_COMMANDS.contains(&cmd.name) {
         // RESP2 subscriber mode (Redis's processCommand, after the arity check; the
@@ -936,6 +962,20 @@ fn gatekeep(
             b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
         ];
         return Some(reject(ctx, (index, cmd), args, out, msg));
+    }
+    // While the dataset loads, only commands flagged `loading` run (EXEC only if its
+    // queue holds nothing else).
+    if persist & crate::persist::LOADING != 0
+        && (!cmd.flags.contains(&"loading") || (cmd.name == "exec" && queue_denies_loading(ctx)))
+    {
+        return Some(reject_with(
+            ctx,
+            (index, cmd),
+            args,
+            out,
+            b"LOADING ",
+            &[b"Redis is loading the dataset in memory"],
+        ));
     }
     if ctx.session.monitor && (cmd.is_read() || cmd.may_replicate()) {
         // Redis marks a monitor as a replica, and replicas may not touch the keyspace.
@@ -995,7 +1035,12 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         || ctx.session.monitor
         || ctx.session.subs.total() > 0
         || ctx.engine.pause.mode() != crate::pause::Mode::Off
-        || ctx.engine.persist.deny_writes.load(crate::sync::Ordering::Relaxed))
+        || ctx
+            .engine
+            .persist
+            .flags
+            .load(crate::sync::Ordering::Relaxed)
+            != 0)
         && !ctx.session.in_exec
     {
         if let Some(done) = gatekeep(ctx, (index, cmd), args, out) {

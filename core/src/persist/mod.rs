@@ -7,11 +7,18 @@
 pub mod rdb;
 pub mod snapshot;
 
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering};
 use alloc::string::String;
 
 /// The RDB version this build writes (Redis 7.0's), and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
+
+/// [`State::flags`]: the last background save failed; the dispatcher looks closer
+/// ([`crate::engine::Engine::writes_denied`]) before each write command.
+pub const DENY_WRITES: u32 = 1;
+/// [`State::flags`]: the dataset is being loaded; commands without the `loading` flag get
+/// `-LOADING`.
+pub const LOADING: u32 = 2;
 
 /// What the frontend does for the persistence commands (the core has no files). SAVE and
 /// SHUTDOWN call it from a worker that holds no gate, so a snapshot may start there.
@@ -58,10 +65,9 @@ pub struct State {
     pub last_bgsave_try: AtomicUsize,
     /// The last background save succeeded (`rdb_last_bgsave_status`).
     pub last_bgsave_ok: AtomicBool,
-    /// The last background save failed: the dispatcher looks closer
-    /// ([`crate::engine::Engine::writes_denied`]) before each write command. One relaxed
-    /// load per command while it is false.
-    pub deny_writes: AtomicBool,
+    /// [`DENY_WRITES`] and [`LOADING`]: what the dispatcher checks before each command,
+    /// one relaxed load while both are clear.
+    pub flags: AtomicU32,
     /// Seconds the last background save took, plus one (0: none yet, INFO says -1).
     pub last_bgsave_secs: AtomicUsize,
     /// Unix seconds when the background save in progress started.
@@ -92,6 +98,20 @@ impl State {
             self.cancel.store(false, Ordering::Release);
         }
         won
+    }
+
+    /// Sets or clears one of the [`State::flags`].
+    pub fn set_flag(&self, flag: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(flag, Ordering::Release);
+        } else {
+            self.flags.fetch_and(!flag, Ordering::Release);
+        }
+    }
+
+    /// Whether one of the [`State::flags`] is set.
+    pub fn flag(&self, flag: u32) -> bool {
+        self.flags.load(Ordering::Acquire) & flag != 0
     }
 
     /// Gives back the right taken by [`State::try_start`].
