@@ -5,3 +5,7 @@
 
 /// The RDB version this build writes (Redis 7.0's), and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
+
+pub mod crc64;
+pub mod lzf;
+pub mod rdb;
