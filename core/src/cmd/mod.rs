@@ -8,6 +8,7 @@
 pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
+pub mod dump;
 pub mod expiry;
 pub mod hashes;
 pub mod keyspace;
@@ -427,6 +428,8 @@ pub static COMMANDS: &[Command] = &[
     command!("time", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@fast"], server::time),
     command!("lastsave", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@admin", "@fast", "@dangerous"], server::lastsave),
     command!("object", -2, &[], 0, 0, 0, &["@slow"], server::object),
+    command!("dump", 2, &["readonly"], 1, 1, 1, &["@keyspace", "@read", "@slow"], dump::dump),
+    command!("restore", -4, W, 1, 1, 1, &["@keyspace", "@write", "@slow", "@dangerous"], dump::restore),
     command!("memory", -2, &[], 0, 0, 0, &["@slow"], server::memory),
     command!("function", -2, &[], 0, 0, 0, &["@slow"], server::function),
     command!("eval", -3, &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),
