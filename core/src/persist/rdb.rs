@@ -313,6 +313,11 @@ impl<'a> Reader<'a> {
                     return Err(self.corrupt("LZF length larger than its data can expand to"));
                 }
                 let c = self.bytes(clen)?;
+                if len == 0 {
+                    // Redis's `lzf_decompress` answers 0 on any error, which it then takes
+                    // for the expected length 0: whatever the data, an empty string.
+                    return Ok(Cow::Borrowed(&[]));
+                }
                 let mut out = Vec::new();
                 lzf::decompress(c, len, &mut out).map_err(|_| RdbError::Corrupt {
                     offset: at,

@@ -8,6 +8,7 @@ mod blocking_stress;
 mod commands;
 mod diff_bitmaps;
 mod diff_blocking;
+mod diff_dump;
 mod diff_glob;
 mod diff_hashes;
 mod diff_lists;
