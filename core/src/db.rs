@@ -1140,6 +1140,21 @@ impl Db {
         }
         None
     }
+
+    /// Sets `key`'s last access to `idle_secs` seconds before `now` (RESTORE ... IDLETIME),
+    /// so OBJECT IDLETIME answers `idle_secs`; false if the key is absent or expired.
+    pub fn set_idle(&self, key: &[u8], now: UnixMillis, idle_secs: u64) -> bool {
+        let hash = self.hash(key);
+        let guard = self.map.read_segment(self.shard_index(hash));
+        match guard.find_stored(key, hash) {
+            Some(e) if !e.item.is_expired(now) => {
+                let at = access_secs(now).wrapping_sub(idle_secs as u32);
+                e.access.store(at, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
+pub mod dump;
 pub mod expiry;
 pub mod hashes;
 pub mod keyspace;
@@ -431,6 +432,8 @@ pub static COMMANDS: &[Command] = &[
     command!("bgsave", -1, &["admin", "noscript", "no_async_loading"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::bgsave),
     command!("shutdown", -1, &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::shutdown),
     command!("object", -2, &[], 0, 0, 0, &["@slow"], server::object),
+    command!("dump", 2, &["readonly"], 1, 1, 1, &["@keyspace", "@read", "@slow"], dump::dump),
+    command!("restore", -4, W, 1, 1, 1, &["@keyspace", "@write", "@slow", "@dangerous"], dump::restore),
     command!("memory", -2, &[], 0, 0, 0, &["@slow"], server::memory),
     command!("function", -2, &[], 0, 0, 0, &["@slow"], server::function),
     command!("eval", -3, &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),

@@ -679,7 +679,10 @@ mod tests {
     #[test]
     fn config_get() {
         let mut h = Harness::new();
-        assert_eq!(h.s("CONFIG GET save"), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+        assert_eq!(
+            h.s("CONFIG GET save"),
+            "*2\r\n$4\r\nsave\r\n$23\r\n3600 1 300 100 60 10000\r\n"
+        );
         assert_eq!(
             h.s("CONFIG GET appendonly"),
             "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
@@ -697,7 +700,7 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        assert!(h.s("CONFIG GET *").starts_with("*58\r\n"));
+        assert!(h.s("CONFIG GET *").starts_with("*76\r\n"));
         // notify-keyspace-events as Redis shows it, and its error.
         assert_eq!(
             h.s("CONFIG GET notify-keyspace-events"),

@@ -4,6 +4,8 @@
 //! the files, fsync and background threads ([`Storage`]); this module decides what the
 //! bytes are and keeps the figures INFO persistence reports ([`State`]).
 
+pub mod crc64;
+pub mod lzf;
 pub mod rdb;
 pub mod snapshot;
 

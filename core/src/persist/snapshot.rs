@@ -57,7 +57,7 @@ pub fn write<S: Sink>(
         .keys_total
         .store(start.sizes.iter().map(|(k, _)| k).sum(), Ordering::Relaxed);
     let mut w = RdbWriter::new(sink, opts.compress, opts.checksum);
-    header(engine, &mut w, opts)?;
+    header(engine, &mut w, opts);
     let mut written = 0usize;
     for (i, db) in engine.dbs().iter().enumerate() {
         let Some(&(keys, expires)) = start.sizes.get(i) else {
@@ -66,7 +66,7 @@ pub fn write<S: Sink>(
         if keys == 0 {
             continue;
         }
-        w.select_db(i, keys, expires)?;
+        w.select_db(i, keys, expires);
         for s in 0..db.shard_count() {
             if state.cancel.load(Ordering::Acquire) {
                 // FLUSHALL abandoned this snapshot: the caller drops the file.
@@ -76,7 +76,7 @@ pub fn write<S: Sink>(
                 if item.is_expired(opts.now) {
                     continue;
                 }
-                w.entry(&key, &item)?;
+                w.entry(&key, &item);
                 written += 1;
                 state.keys_processed.store(written, Ordering::Relaxed);
                 per_key();
@@ -91,16 +91,12 @@ pub fn write<S: Sink>(
 /// needed, and none could start while the flushing command holds its gate).
 pub fn write_empty<S: Sink>(engine: &Engine, sink: S, opts: WriteOptions) -> Result<S, S::Error> {
     let mut w = RdbWriter::new(sink, opts.compress, opts.checksum);
-    header(engine, &mut w, opts)?;
+    header(engine, &mut w, opts);
     w.finish()
 }
 
 /// The file header and Redis 7.0's AUX fields.
-fn header<S: Sink>(
-    engine: &Engine,
-    w: &mut RdbWriter<S>,
-    opts: WriteOptions,
-) -> Result<(), S::Error> {
+fn header<S: Sink>(engine: &Engine, w: &mut RdbWriter<S>, opts: WriteOptions) {
     let bits = format!("{}", usize::BITS);
     let ctime = format!("{}", opts.now.0.div_euclid(1000));
     let used = format!("{}", engine.used_memory());
@@ -114,7 +110,7 @@ fn header<S: Sink>(
         (b"repl-id", replid.as_bytes()),
         (b"repl-offset", b"0"),
         (b"aof-base", b"0"),
-    ])
+    ]);
 }
 
 /// What a load found.
@@ -143,7 +139,7 @@ pub fn load(engine: &Engine, bytes: &[u8], now: UnixMillis) -> Result<LoadStats,
                     fatal = Some(format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {databases} databases. Exiting"
                     ));
-                    return Err(RdbError::default());
+                    return Err(RdbError::Payload);
                 }
                 db = i;
             }
@@ -158,7 +154,7 @@ pub fn load(engine: &Engine, bytes: &[u8], now: UnixMillis) -> Result<LoadStats,
                         "RDB has duplicated key '{}' in DB {db}",
                         String::from_utf8_lossy(&key)
                     ));
-                    return Err(RdbError::default());
+                    return Err(RdbError::Payload);
                 }
                 stats.keys += 1;
             }

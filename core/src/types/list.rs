@@ -735,6 +735,12 @@ impl List {
         self.chunks.capacity() * core::mem::size_of::<Chunk>() + self.buf_bytes
     }
 
+    /// The bounds of one chunk under the list's fill: (most encoded bytes, most elements),
+    /// which are also Redis's quicklist node bounds (the RDB writer splits nodes by them).
+    pub fn fill_bounds(&self) -> (usize, usize) {
+        (self.fill.bytes, self.fill.count)
+    }
+
     /// The encoding OBJECT ENCODING names (`quicklist`, as every list in Redis 7.0).
     pub fn encoding(&self) -> &'static str {
         "quicklist"

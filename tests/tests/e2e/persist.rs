@@ -49,7 +49,16 @@ fn build_dataset(r: &mut Raw) {
     let bin: Vec<u8> = (0..300).map(|_| rng.next() as u8).collect();
     ok(&[b"SET", b"bin\x00\xff\r\nkey", &bin]);
     ok(&[b"SET", b"t:ttl", b"v", b"EX", b"100000"]);
-    ok(&[b"RPUSH", b"l:small", b"a", b"b", b"1", b"-2", b"", b"12345678901"]);
+    ok(&[
+        b"RPUSH",
+        b"l:small",
+        b"a",
+        b"b",
+        b"1",
+        b"-2",
+        b"",
+        b"12345678901",
+    ]);
     for chunk in 0..20 {
         let items: Vec<Vec<u8>> = (0..100)
             .map(|i| format!("element-{chunk}-{i}").into_bytes())
@@ -61,7 +70,9 @@ fn build_dataset(r: &mut Raw) {
     ok(&[b"PEXPIRE", b"l:big", b"50000000"]);
     ok(&[b"SADD", b"set:ints", b"1", b"2", b"-5", b"4294967296"]);
     ok(&[b"SADD", b"set:strs", b"a", b"b", b"c", b""]);
-    let many: Vec<Vec<u8>> = (0..600).map(|i| format!("{}", i * 7).into_bytes()).collect();
+    let many: Vec<Vec<u8>> = (0..600)
+        .map(|i| format!("{}", i * 7).into_bytes())
+        .collect();
     let mut args: Vec<&[u8]> = vec![b"SADD", b"set:bigints"];
     args.extend(many.iter().map(|v| v.as_slice()));
     ok(&args);
@@ -82,8 +93,19 @@ fn build_dataset(r: &mut Raw) {
         args.push(m);
     }
     ok(&args);
-    ok(&[b"HSET", b"h:small", b"f", b"v", b"n", b"1", b"", b"empty field"]);
-    let fields: Vec<Vec<u8>> = (0..600).map(|i| format!("field:{i}").into_bytes()).collect();
+    ok(&[
+        b"HSET",
+        b"h:small",
+        b"f",
+        b"v",
+        b"n",
+        b"1",
+        b"",
+        b"empty field",
+    ]);
+    let fields: Vec<Vec<u8>> = (0..600)
+        .map(|i| format!("field:{i}").into_bytes())
+        .collect();
     let mut args: Vec<&[u8]> = vec![b"HSET", b"h:big"];
     for f in &fields {
         args.push(f);
@@ -199,7 +221,10 @@ fn redis_in(dir: &Path) -> Server {
 fn our_rdb_files_pass_redis_check_rdb_and_load_into_redis_server() {
     for (name, extra) in [
         ("default", &[][..]),
-        ("plain", &["--rdbcompression", "no", "--rdbchecksum", "no"][..]),
+        (
+            "plain",
+            &["--rdbcompression", "no", "--rdbchecksum", "no"][..],
+        ),
     ] {
         let dir = scratch(&format!("ours-{name}"));
         let kv = kv_in(&dir, extra);
@@ -209,22 +234,44 @@ fn our_rdb_files_pass_redis_check_rdb_and_load_into_redis_server() {
         assert_eq!(c.call(&["SAVE"]), b"+OK\r\n");
         check_rdb(&dir.join("dump.rdb"));
         let redis = redis_in(&dir);
-        assert_eq!(content(redis.port()), want, "{name}: redis-server loaded our SAVE");
+        assert_eq!(
+            content(redis.port()),
+            want,
+            "{name}: redis-server loaded our SAVE"
+        );
         drop(redis);
         // The same through BGSAVE.
         std::fs::remove_file(dir.join("dump.rdb")).expect("rm");
         assert_eq!(c.call(&["BGSAVE"]), b"+Background saving started\r\n");
-        wait_info(&mut c, "rdb_bgsave_in_progress", "0", Duration::from_secs(30));
-        wait_info(&mut c, "rdb_last_bgsave_status", "ok", Duration::from_secs(1));
+        wait_info(
+            &mut c,
+            "rdb_bgsave_in_progress",
+            "0",
+            Duration::from_secs(30),
+        );
+        wait_info(
+            &mut c,
+            "rdb_last_bgsave_status",
+            "ok",
+            Duration::from_secs(1),
+        );
         check_rdb(&dir.join("dump.rdb"));
         let redis = redis_in(&dir);
-        assert_eq!(content(redis.port()), want, "{name}: redis-server loaded our BGSAVE");
+        assert_eq!(
+            content(redis.port()),
+            want,
+            "{name}: redis-server loaded our BGSAVE"
+        );
         // And back: kv_server reloads its own file with the same content and encodings.
         let enc = encodings(kv.port());
         drop(kv);
         let again = kv_in(&dir, &[]);
         assert_eq!(content(again.port()), want, "{name}: kv_server reloaded");
-        assert_eq!(encodings(again.port()), enc, "{name}: encodings after reload");
+        assert_eq!(
+            encodings(again.port()),
+            enc,
+            "{name}: encodings after reload"
+        );
     }
 }
 
@@ -242,7 +289,10 @@ fn redis_server_rdb_files_load_into_kv_server() {
     assert_eq!(content(kv.port()), want);
     assert_eq!(encodings(kv.port()), enc);
     let info = String::from_utf8_lossy(&kv.raw().call(&["INFO", "persistence"])).into_owned();
-    assert!(info.contains(&format!("rdb_last_load_keys_loaded:{}\r\n", want.len())), "{info}");
+    assert!(
+        info.contains(&format!("rdb_last_load_keys_loaded:{}\r\n", want.len())),
+        "{info}"
+    );
 }
 
 #[test]
@@ -259,7 +309,10 @@ fn restarts_keep_the_data_and_shutdown_nosave_does_not_save() {
         .expect("kill")
         .success();
     assert!(ok);
-    assert!(kv.wait_exit(Duration::from_secs(20)).expect("exits").success());
+    assert!(kv
+        .wait_exit(Duration::from_secs(20))
+        .expect("exits")
+        .success());
     let mut kv = kv_in(&dir, &["--save", "3600 1"]);
     assert_eq!(content(kv.port()), want, "after SIGTERM");
     // SHUTDOWN NOSAVE leaves the file as it was.
@@ -267,7 +320,10 @@ fn restarts_keep_the_data_and_shutdown_nosave_does_not_save() {
     assert_eq!(c.call(&["SET", "unsaved", "1"]), b"+OK\r\n");
     c.send(&support::encode_command(&["SHUTDOWN", "NOSAVE"]));
     assert!(c.closed_within(Duration::from_secs(5)));
-    assert!(kv.wait_exit(Duration::from_secs(20)).expect("exits").success());
+    assert!(kv
+        .wait_exit(Duration::from_secs(20))
+        .expect("exits")
+        .success());
     let mut kv = kv_in(&dir, &["--save", ""]);
     assert_eq!(content(kv.port()), want, "after SHUTDOWN NOSAVE");
     // SHUTDOWN SAVE saves even without save points.
@@ -275,7 +331,10 @@ fn restarts_keep_the_data_and_shutdown_nosave_does_not_save() {
     assert_eq!(c.call(&["SET", "saved", "1"]), b"+OK\r\n");
     c.send(&support::encode_command(&["SHUTDOWN", "SAVE"]));
     assert!(c.closed_within(Duration::from_secs(5)));
-    assert!(kv.wait_exit(Duration::from_secs(20)).expect("exits").success());
+    assert!(kv
+        .wait_exit(Duration::from_secs(20))
+        .expect("exits")
+        .success());
     let kv = kv_in(&dir, &[]);
     assert_eq!(kv.raw().call(&["GET", "saved"]), b"$1\r\n1\r\n");
     assert_eq!(kv.raw().call(&["EXISTS", "unsaved"]), b":0\r\n");
@@ -288,7 +347,10 @@ fn restarts_keep_the_data_and_shutdown_nosave_does_not_save() {
 fn bgsave_is_a_point_in_time_image_while_every_worker_writes() {
     const TOTAL: i64 = 1_000_000;
     let dir = scratch("pit");
-    let kv = kv_in(&dir, &["--workers", "4", "--enable-protected-configs", "yes"]);
+    let kv = kv_in(
+        &dir,
+        &["--workers", "4", "--enable-protected-configs", "yes"],
+    );
     let mut c = kv.raw();
     // Filler keys so the save takes a while; a per-key delay stretches it further.
     for chunk in 0..40 {
@@ -301,7 +363,10 @@ fn bgsave_is_a_point_in_time_image_while_every_worker_writes() {
     }
     assert_eq!(c.call(&["SET", "acct:a", &TOTAL.to_string()]), b"+OK\r\n");
     assert_eq!(c.call(&["SET", "acct:b", "0"]), b"+OK\r\n");
-    assert_eq!(c.call(&["CONFIG", "SET", "rdb-key-save-delay", "30"]), b"+OK\r\n");
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "30"]),
+        b"+OK\r\n"
+    );
     for round in 0..3 {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut threads = Vec::new();
@@ -341,13 +406,28 @@ fn bgsave_is_a_point_in_time_image_while_every_worker_writes() {
         std::thread::sleep(Duration::from_millis(100));
         let before: i64 = String::from_utf8_lossy(&c.call(&["INFO", "stats"]))
             .lines()
-            .find_map(|l| l.strip_prefix("total_commands_processed:")?.trim().parse().ok())
+            .find_map(|l| {
+                l.strip_prefix("total_commands_processed:")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
             .expect("commands");
         assert_eq!(c.call(&["BGSAVE"]), b"+Background saving started\r\n");
-        wait_info(&mut c, "rdb_bgsave_in_progress", "0", Duration::from_secs(60));
+        wait_info(
+            &mut c,
+            "rdb_bgsave_in_progress",
+            "0",
+            Duration::from_secs(60),
+        );
         let after: i64 = String::from_utf8_lossy(&c.call(&["INFO", "stats"]))
             .lines()
-            .find_map(|l| l.strip_prefix("total_commands_processed:")?.trim().parse().ok())
+            .find_map(|l| {
+                l.strip_prefix("total_commands_processed:")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
             .expect("commands");
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let done: u64 = threads.into_iter().map(|t| t.join().expect("writer")).sum();
@@ -357,7 +437,12 @@ fn bgsave_is_a_point_in_time_image_while_every_worker_writes() {
             "round {round}: only {} commands ran during the save",
             after - before
         );
-        wait_info(&mut c, "rdb_last_bgsave_status", "ok", Duration::from_secs(1));
+        wait_info(
+            &mut c,
+            "rdb_last_bgsave_status",
+            "ok",
+            Duration::from_secs(1),
+        );
         // Load the file into redis-server and check the invariants there.
         let rdir = scratch(&format!("pit-load-{round}"));
         std::fs::copy(dir.join("dump.rdb"), rdir.join("dump.rdb")).expect("copy");
@@ -375,7 +460,10 @@ fn bgsave_is_a_point_in_time_image_while_every_worker_writes() {
             let e = bulk_elements(&v);
             assert_eq!(e[0], e[1], "round {round}: pair {i} torn");
         }
-        assert_eq!(r.call(&["DBSIZE"]), format!(":{}\r\n", 20_002 + 100).into_bytes());
+        assert_eq!(
+            r.call(&["DBSIZE"]),
+            format!(":{}\r\n", 20_002 + 100).into_bytes()
+        );
     }
 }
 
@@ -390,7 +478,9 @@ fn kill_9_during_saves_never_leaves_a_file_that_does_not_load() {
         let mut c = kv.raw();
         let n: u64 = match c.call(&["GET", "round"]).as_slice() {
             b"$-1\r\n" => 0,
-            v => String::from_utf8_lossy(&v[v.len() - 3..v.len() - 2]).parse().expect("round"),
+            v => String::from_utf8_lossy(&v[v.len() - 3..v.len() - 2])
+                .parse()
+                .expect("round"),
         };
         assert!(n <= kill, "round {n} after kill {kill}");
         let deadline = Instant::now() + Duration::from_millis(1200 + rng.below(1200));
@@ -400,7 +490,10 @@ fn kill_9_during_saves_never_leaves_a_file_that_does_not_load() {
             assert_eq!(c.call(&["SET", &k, "v"]), b"+OK\r\n");
             i += 1;
         }
-        assert_eq!(c.call(&["SET", "round", &(kill + 1).min(9).to_string()]), b"+OK\r\n");
+        assert_eq!(
+            c.call(&["SET", "round", &(kill + 1).min(9).to_string()]),
+            b"+OK\r\n"
+        );
         assert_eq!(c.call(&["SAVE"]), b"+OK\r\n");
         assert_eq!(c.call(&["SET", "after-save", "x"]), b"+OK\r\n");
         // More writes so a background save is likely under way at the kill.

@@ -106,7 +106,24 @@ pub fn kv_bin() -> PathBuf {
     .clone()
 }
 
+/// A free loopback port: from `KV_E2E_PORTS` (`LOW-HIGH`, for machines where tests must
+/// keep to a range) when it is set, else one the system picks.
 fn free_port() -> u16 {
+    if let Some((lo, hi)) = std::env::var("KV_E2E_PORTS").ok().and_then(|r| {
+        let (a, b) = r.split_once('-')?;
+        Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?))
+    }) {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let span = u32::from(hi.saturating_sub(lo)) + 1;
+        let start = std::process::id() + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for k in 0..span {
+            let port = lo + ((start + k) % span) as u16;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+        panic!("no free port in KV_E2E_PORTS {lo}-{hi}");
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
