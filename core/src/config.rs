@@ -422,6 +422,7 @@ impl Config {
         "databases",
         "tcp-backlog",
         "enable-protected-configs",
+        "rdbchecksum",
     ];
 
     /// The [`Config::IMMUTABLE`] parameters that CONFIG SET accepts when the value is the

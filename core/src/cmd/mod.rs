@@ -933,6 +933,15 @@ fn gatekeep(
     if let Some(msg) = subcommand_rejection(cmd, args) {
         return Some(reject(ctx, (index, cmd), args, out, &[&msg]));
     }
+    if ctx.session.multi.is_some() && cmd.flags.contains(&"no_multi") {
+        return Some(reject(
+            ctx,
+            (index, cmd),
+            args,
+            out,
+            &[b"Command not allowed inside a transaction"],
+        ));
+    }
     // A failed background save stops writes (and PING), before subscriber mode and
     // MULTI queueing, as Redis's processCommand.
     let persist = ctx

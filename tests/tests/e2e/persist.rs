@@ -177,11 +177,11 @@ fn encodings(port: u16) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// Waits until INFO persistence shows `field:value`.
 fn wait_info(r: &mut Raw, field: &str, value: &str, within: Duration) {
-    let want = format!("{field}:{value}\r\n");
+    let want = format!("{field}:{value}");
     let deadline = Instant::now() + within;
     loop {
         let info = r.call(&["INFO", "persistence"]);
-        if String::from_utf8_lossy(&info).contains(&want) {
+        if String::from_utf8_lossy(&info).lines().any(|l| l == want) {
             return;
         }
         assert!(Instant::now() < deadline, "{want} never came");
@@ -513,12 +513,15 @@ fn kill_9_during_saves_never_leaves_a_file_that_does_not_load() {
 #[test]
 fn clients_get_loading_while_a_big_file_loads() {
     let dir = scratch("loading");
-    let redis = redis_in(&dir);
+    let d = s(&dir);
+    let redis = support::start(
+        Kind::Redis,
+        &["--dir", d.as_str(), "--enable-debug-command", "yes"],
+    );
     let mut r = redis.raw();
     assert_eq!(r.call(&["DEBUG", "POPULATE", "1000000"]), b"+OK\r\n");
     assert_eq!(r.call(&["SAVE"]), b"+OK\r\n");
     drop(redis);
-    let d = s(&dir);
     let kv = support::start(Kind::Kv, &["--dir", d.as_str()]);
     let mut c = kv.raw();
     assert_eq!(
@@ -580,9 +583,21 @@ fn persistence_commands_and_settings_answer_as_redis() {
     ];
     let (mut a, mut b) = (kv.raw(), redis.raw());
     for case in cases {
+        let (x, y) = (a.call(case), b.call(case));
+        if case.len() == 3 && case[2].contains('*') {
+            // A glob's parameters come in Redis's hash-table order, which its random
+            // seed decides: compare them as sets of pairs.
+            let pairs = |r: &[u8]| {
+                let mut p: Vec<Vec<u8>> = bulk_elements(r).chunks(2).map(|c| c.concat()).collect();
+                p.sort();
+                p
+            };
+            assert_eq!(pairs(&x), pairs(&y), "{case:?}");
+            continue;
+        }
         assert_eq!(
-            String::from_utf8_lossy(&a.call(case)),
-            String::from_utf8_lossy(&b.call(case)),
+            String::from_utf8_lossy(&x),
+            String::from_utf8_lossy(&y),
             "{case:?}"
         );
     }
