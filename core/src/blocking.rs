@@ -423,6 +423,16 @@ impl Blocking {
         }
     }
 
+    /// Wakes every worker (the append-only file's writer, after an fsync that replies
+    /// waited for).
+    pub fn wake_all(&self) {
+        if let Some(wakers) = self.wakers.get() {
+            for w in wakers.iter() {
+                w();
+            }
+        }
+    }
+
     /// True if worker `worker` has mail waiting.
     pub fn has_mail(&self, worker: usize) -> bool {
         self.has_mail

@@ -177,6 +177,29 @@ pub struct Config {
     /// `rdb-key-save-delay` (hidden, a test aid as in Redis): microseconds to sleep after
     /// each key a snapshot writes (0).
     pub rdb_key_save_delay: i64,
+    /// `appendonly`: log every write to the append-only file (no).
+    pub appendonly: bool,
+    /// `appendfsync`: always, everysec (default) or no.
+    pub appendfsync: crate::persist::feed::Fsync,
+    /// `appendfilename`: the prefix of the append-only files (`appendonly.aof`).
+    pub appendfilename: String,
+    /// `appenddirname`: the folder of the append-only files, in `dir` (`appendonlydir`).
+    pub appenddirname: String,
+    /// `auto-aof-rewrite-percentage`: rewrite when the file grew this much since the last
+    /// rewrite (100; 0 = never).
+    pub auto_aof_rewrite_percentage: i64,
+    /// `auto-aof-rewrite-min-size`: ... and is at least this big (64mb).
+    pub auto_aof_rewrite_min_size: u64,
+    /// `aof-load-truncated`: load a file whose last command was cut, with a warning (yes).
+    pub aof_load_truncated: bool,
+    /// `aof-use-rdb-preamble`: a rewrite's base file is an RDB image (yes) or commands.
+    pub aof_use_rdb_preamble: bool,
+    /// `aof-rewrite-incremental-fsync`: fsync the rewrite's file every 4 MB (yes).
+    pub aof_rewrite_incremental_fsync: bool,
+    /// `aof-timestamp-enabled` (no; kept for CONFIG: no timestamps are written).
+    pub aof_timestamp_enabled: bool,
+    /// `no-appendfsync-on-rewrite` (no; kept for CONFIG).
+    pub no_appendfsync_on_rewrite: bool,
     /// `enable-protected-configs`: no, yes or local (startup only): whether CONFIG SET
     /// may change `dir` and `dbfilename` (Redis's protected configs).
     pub enable_protected_configs: String,
@@ -213,6 +236,17 @@ impl Default for Config {
             rdb_save_incremental_fsync: true,
             sanitize_dump_payload: String::from("no"),
             rdb_key_save_delay: 0,
+            appendonly: false,
+            appendfsync: crate::persist::feed::Fsync::Everysec,
+            appendfilename: String::from("appendonly.aof"),
+            appenddirname: String::from("appendonlydir"),
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            aof_load_truncated: true,
+            aof_use_rdb_preamble: true,
+            aof_rewrite_incremental_fsync: true,
+            aof_timestamp_enabled: false,
+            no_appendfsync_on_rewrite: false,
             enable_protected_configs: String::from("no"),
             save_seen: false,
         }
@@ -358,7 +392,6 @@ fn parse_limit(value: &str) -> Result<usize, String> {
 /// Values that are fixed in this version but that tools ask for (redis-benchmark reads
 /// `save` and `appendonly`): reported by `CONFIG GET`, not settable.
 const FIXED: &[(&str, &str)] = &[
-    ("appendonly", "no"),
     ("maxmemory", "0"),
     ("maxmemory-policy", "noeviction"),
     ("hz", "10"),
@@ -405,6 +438,16 @@ impl Config {
         "rdb-save-incremental-fsync",
         "sanitize-dump-payload",
         "enable-protected-configs",
+        "appendfsync",
+        "appendfilename",
+        "appenddirname",
+        "auto-aof-rewrite-percentage",
+        "auto-aof-rewrite-min-size",
+        "aof-load-truncated",
+        "aof-use-rdb-preamble",
+        "aof-rewrite-incremental-fsync",
+        "aof-timestamp-enabled",
+        "no-appendfsync-on-rewrite",
     ];
 
     /// Parameters CONFIG SET refuses unless `enable-protected-configs` allows it.
@@ -423,6 +466,8 @@ impl Config {
         "tcp-backlog",
         "enable-protected-configs",
         "rdbchecksum",
+        "appendfilename",
+        "appenddirname",
     ];
 
     /// The [`Config::IMMUTABLE`] parameters that CONFIG SET accepts when the value is the
@@ -525,6 +570,40 @@ impl Config {
                     ))
                 }
             },
+            "appendonly" => self.appendonly = parse_bool(value)?,
+            "appendfsync" => {
+                self.appendfsync = crate::persist::feed::Fsync::parse(value).ok_or_else(|| {
+                    invalid("argument(s) must be one of the following: always, everysec, no")
+                })?
+            }
+            "appendfilename" => {
+                if value.contains('/') || value.is_empty() || value == "." || value == ".." {
+                    return Err(invalid("appendfilename can't be a path, just a filename"));
+                }
+                self.appendfilename = String::from(value)
+            }
+            "appenddirname" => {
+                if value.contains('/') || value.is_empty() || value == "." || value == ".." {
+                    return Err(invalid("appenddirname can't be a path, just a dirname"));
+                }
+                self.appenddirname = String::from(value)
+            }
+            "auto-aof-rewrite-percentage" => {
+                self.auto_aof_rewrite_percentage =
+                    parse_int(value, 0, i64::from(i32::MAX)).map_err(SetError::Invalid)?
+            }
+            "auto-aof-rewrite-min-size" => {
+                self.auto_aof_rewrite_min_size = parse_memory(value)
+                    .filter(|n| *n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?
+            }
+            "aof-load-truncated" => self.aof_load_truncated = parse_bool(value)?,
+            "aof-use-rdb-preamble" => self.aof_use_rdb_preamble = parse_bool(value)?,
+            "aof-rewrite-incremental-fsync" => {
+                self.aof_rewrite_incremental_fsync = parse_bool(value)?
+            }
+            "aof-timestamp-enabled" => self.aof_timestamp_enabled = parse_bool(value)?,
+            "no-appendfsync-on-rewrite" => self.no_appendfsync_on_rewrite = parse_bool(value)?,
             "enable-protected-configs" => match value.to_ascii_lowercase().as_str() {
                 v @ ("no" | "yes" | "local") => self.enable_protected_configs = String::from(v),
                 _ => {
@@ -692,6 +771,23 @@ impl Config {
             "rdb-save-incremental-fsync" => s.push_str(yes_no(self.rdb_save_incremental_fsync)),
             "sanitize-dump-payload" => s.push_str(&self.sanitize_dump_payload),
             "enable-protected-configs" => s.push_str(&self.enable_protected_configs),
+            "appendonly" => s.push_str(yes_no(self.appendonly)),
+            "appendfsync" => s.push_str(self.appendfsync.name()),
+            "appendfilename" => s.push_str(&self.appendfilename),
+            "appenddirname" => s.push_str(&self.appenddirname),
+            "auto-aof-rewrite-percentage" => {
+                let _ = write!(s, "{}", self.auto_aof_rewrite_percentage);
+            }
+            "auto-aof-rewrite-min-size" => {
+                let _ = write!(s, "{}", self.auto_aof_rewrite_min_size);
+            }
+            "aof-load-truncated" => s.push_str(yes_no(self.aof_load_truncated)),
+            "aof-use-rdb-preamble" => s.push_str(yes_no(self.aof_use_rdb_preamble)),
+            "aof-rewrite-incremental-fsync" => {
+                s.push_str(yes_no(self.aof_rewrite_incremental_fsync))
+            }
+            "aof-timestamp-enabled" => s.push_str(yes_no(self.aof_timestamp_enabled)),
+            "no-appendfsync-on-rewrite" => s.push_str(yes_no(self.no_appendfsync_on_rewrite)),
             "rdb-key-save-delay" => {
                 let _ = write!(s, "{}", self.rdb_key_save_delay);
             }

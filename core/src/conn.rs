@@ -88,6 +88,12 @@ pub struct Conn {
     /// Since when unsent output has been at or over its class's soft limit
     /// (`client-output-buffer-limit`).
     soft_since: Option<crate::time::Instant>,
+    /// `appendfsync always`: output from this index on waits until the append-only file
+    /// is durable past `hold_seq` (the replies of writes not yet fsynced, and everything
+    /// after them, in order).
+    hold_from: Option<usize>,
+    /// The feed offset the held output waits for.
+    hold_seq: usize,
 }
 
 impl Conn {
@@ -110,6 +116,8 @@ impl Conn {
             deadline: None,
             new_deadline: None,
             soft_since: None,
+            hold_from: None,
+            hold_seq: 0,
         }
     }
 
@@ -170,10 +178,43 @@ impl Conn {
         self.output.get(self.written..).unwrap_or(&[])
     }
 
+    /// The part of [`Conn::output`] that may be written now: all of it, unless replies
+    /// wait for the append-only file's fsync ([`Conn::holding`]).
+    pub fn sendable(&self) -> &[u8] {
+        let len = self.output.len();
+        let end = self.hold_from.map_or(len, |h| h.min(len));
+        self.output.get(self.written..end).unwrap_or(&[])
+    }
+
+    /// Whether output waits for the append-only file's fsync.
+    pub fn holding(&self) -> bool {
+        self.hold_from.is_some()
+    }
+
+    /// Holds the output from `from` on (an index into the output) until the append-only
+    /// file is durable past `seq`.
+    fn hold_output(&mut self, from: usize, seq: usize) {
+        if self.hold_from.is_none() {
+            self.hold_from = Some(from.max(self.written));
+        }
+        self.hold_seq = seq;
+    }
+
+    /// Lets the held output go if the feed is durable past it; true if it was released.
+    pub fn release_durable(&mut self, feed: &crate::persist::feed::Feed) -> bool {
+        if self.hold_from.is_some() && feed.is_durable(self.hold_seq) {
+            self.hold_from = None;
+            return true;
+        }
+        false
+    }
+
     /// Records that the first `n` bytes of [`Conn::output`] were written.
     pub fn consume_output(&mut self, n: usize) {
         self.written = (self.written + n).min(self.output.len());
         if self.written == self.output.len() {
+            // A hold with nothing behind it has nothing left to hold.
+            self.hold_from = None;
             self.output.clear();
             self.written = 0;
             // Under every limit again: the soft limit's clock restarts.
@@ -230,6 +271,14 @@ impl Conn {
             self.output.extend_from_slice(reply);
         }
         self.paused = self.pending_input() > 0;
+    }
+
+    /// As [`Conn::unblock`], with the reply held until the append-only file is durable
+    /// past `seq` (the pop that served it was recorded before this).
+    pub fn unblock_after(&mut self, reply: &[u8], seq: usize) {
+        let from = self.output.len();
+        self.unblock(reply);
+        self.hold_output(from, seq);
     }
 
     /// Appends a pub/sub message (or MONITOR line) to the output, unless the client
@@ -419,6 +468,9 @@ impl Conn {
                     };
                     let started = env.clock.map(|c| c.now());
                     let (flow, ran) = cmd::dispatch(&mut ctx, &args, &mut self.output);
+                    if let Some(seq) = self.session.aof_seq.take() {
+                        self.hold_output(mark, seq);
+                    }
                     if flow == Flow::Postpone {
                         // CLIENT PAUSE: this request stays unexecuted in the input, and
                         // runs again, from the start, when the pause is over.

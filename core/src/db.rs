@@ -159,6 +159,9 @@ struct Hook<'a> {
     db: usize,
     /// CLIENT PAUSE keeps expired keys (see [`Db::set_frozen`]).
     frozen: &'a AtomicBool,
+    /// The append-only file keeps them from calls that write nothing (see
+    /// [`Db::set_keep_expired`]).
+    keep: &'a AtomicBool,
 }
 
 impl Hook<'_> {
@@ -279,7 +282,10 @@ impl ShardOps for Shard {
                 slot = None;
             }
         }
-        if stale.is_some() && !hook.frozen.load(Ordering::Relaxed) {
+        if stale.is_some()
+            && !hook.frozen.load(Ordering::Relaxed)
+            && !hook.keep.load(Ordering::Relaxed)
+        {
             self.remove_expired(stale.take(), hook);
         }
         let (r, deadline) = match slot {
@@ -405,6 +411,9 @@ pub struct Db {
     events: Option<Arc<dyn KeyEvents>>,
     /// CLIENT PAUSE is in force: expired keys are not removed (see [`Db::set_frozen`]).
     frozen: AtomicBool,
+    /// Expired keys are removed only by writes and active expiry (see
+    /// [`Db::set_keep_expired`]).
+    keep_expired: AtomicBool,
     /// The point-in-time snapshot in progress, if any (see [`Db::begin_snapshot`]).
     snap: Snap,
 }
@@ -606,6 +615,7 @@ impl Db {
             index: 0,
             events: None,
             frozen: AtomicBool::new(false),
+            keep_expired: AtomicBool::new(false),
             snap: Snap::default(),
         }
     }
@@ -697,6 +707,7 @@ impl Db {
             events: self.events.as_deref(),
             db: self.index,
             frozen: &self.frozen,
+            keep: &self.keep_expired,
         }
     }
 
@@ -946,6 +957,15 @@ impl Db {
     /// to skip. Costs one relaxed load, and only when an expired key is met.
     pub fn set_frozen(&self, frozen: bool) {
         self.frozen.store(frozen, Ordering::Relaxed);
+    }
+
+    /// While the append-only file records, a key past its time is removed (and recorded as
+    /// `DEL`) only by a write that replaces it or by active expiry, both of which run under
+    /// the feed's order lock; reads (and writes that change nothing) leave it, invisible,
+    /// so that no record is made outside that order. Costs one relaxed load, and only when
+    /// an expired key is met.
+    pub fn set_keep_expired(&self, keep: bool) {
+        self.keep_expired.store(keep, Ordering::Relaxed);
     }
 
     /// Whether [`Db::set_frozen`] is in force.

@@ -90,6 +90,8 @@ pub struct Engine {
     encodings: [AtomicUsize; 6],
     /// Persistence figures (INFO persistence, LASTSAVE, the save schedule).
     pub persist: crate::persist::State,
+    /// The append-only file's feed (what write commands record, and its order lock).
+    pub feed: crate::sync::Arc<crate::persist::feed::Feed>,
     /// What the frontend does for SAVE, BGSAVE and SHUTDOWN, once it says.
     storage: crate::sync::Once<Box<dyn crate::persist::Storage>>,
     /// The number of the last snapshot started (see [`Engine::begin_snapshot`]).
@@ -121,11 +123,14 @@ impl Engine {
             crate::sync::Arc::clone(&pubsub),
             crate::sync::Arc::clone(&blocking),
         ));
+        let feed = crate::sync::Arc::new(crate::persist::feed::Feed::default());
+        let events: crate::sync::Arc<dyn crate::db::KeyEvents> =
+            crate::sync::Arc::new(KeyEventSink {
+                notifier: crate::sync::Arc::clone(&notifier),
+                feed: crate::sync::Arc::clone(&feed),
+            });
         let dbs = (0..config.databases.max(1))
-            .map(|i| {
-                let events: crate::sync::Arc<dyn crate::db::KeyEvents> = notifier.clone();
-                Db::with_events(seed, i, events)
-            })
+            .map(|i| Db::with_events(seed, i, crate::sync::Arc::clone(&events)))
             .collect();
         Engine {
             dbs,
@@ -158,6 +163,7 @@ impl Engine {
                 ..Default::default()
             },
             storage: crate::sync::Once::new(),
+            feed,
             snapshot_epoch: crate::sync::AtomicU32::new(0),
             replid: replid_from(seed),
         }
@@ -173,11 +179,12 @@ impl Engine {
     /// them, and the notification classes where the [`crate::notify::Notifier`] reads
     /// them (after every change of the configuration).
     fn publish_encodings(&self) {
-        let (e, classes) = {
+        let (e, classes, fsync) = {
             let c = self.config.read();
-            (c.encodings, c.notify_keyspace_events)
+            (c.encodings, c.notify_keyspace_events, c.appendfsync)
         };
         self.notifier.set_flags(classes);
+        self.feed.set_fsync(fsync);
         let values = [
             e.hash_max_listpack_entries,
             e.hash_max_listpack_value,
@@ -247,7 +254,14 @@ impl Engine {
     /// holds no gate, reads the shards with [`Db::snapshot_shard`] and then calls
     /// [`Engine::end_snapshot`]. One snapshot at a time ([`crate::persist::State::try_start`]).
     pub fn begin_snapshot(&self) -> SnapshotStart {
+        self.begin_snapshot_with(|| {})
+    }
+
+    /// As [`Engine::begin_snapshot`], running `at_instant` at the snapshot's instant, while
+    /// no command runs (an append-only file rewrite switches to a new file there).
+    pub fn begin_snapshot_with(&self, at_instant: impl FnOnce()) -> SnapshotStart {
         self.exclusive(|| {
+            at_instant();
             let mut epoch = self.snapshot_epoch.load(Ordering::Relaxed).wrapping_add(1);
             if epoch == 0 {
                 epoch = 1;
@@ -284,6 +298,16 @@ impl Engine {
         }
         let c = self.config.read();
         c.stop_writes_on_bgsave_error && !c.save_points.is_empty()
+    }
+
+    /// Starts or stops recording write commands in the append-only file (the frontend
+    /// opens the file first). While it records, reads leave expired keys to writes and
+    /// active expiry ([`Db::set_keep_expired`]).
+    pub fn set_aof(&self, on: bool) {
+        for db in self.dbs.iter() {
+            db.set_keep_expired(on);
+        }
+        self.feed.set_on(on);
     }
 
     /// The replication id (`master_replid`).
@@ -507,6 +531,27 @@ impl Engine {
     /// `used_memory`: the keyspace estimate plus connection buffers.
     pub fn used_memory(&self) -> usize {
         self.dbs.iter().map(Db::mem_bytes).sum::<usize>() + self.sum(|w| w.buffer_bytes.get())
+    }
+}
+
+/// Where the keyspaces report keys they expire or create: keyspace notifications, and the
+/// append-only file (an expired key is recorded as `DEL`, in the keyspace's order: the
+/// report comes from inside the shard's critical section).
+struct KeyEventSink {
+    notifier: crate::sync::Arc<crate::notify::Notifier>,
+    feed: crate::sync::Arc<crate::persist::feed::Feed>,
+}
+
+impl crate::db::KeyEvents for KeyEventSink {
+    fn expired(&self, db: usize, key: &[u8]) {
+        if self.feed.is_on() {
+            self.feed.record(db, &[b"DEL", key]);
+        }
+        crate::db::KeyEvents::expired(&*self.notifier, db, key);
+    }
+
+    fn created(&self, db: usize, key: &[u8]) {
+        crate::db::KeyEvents::created(&*self.notifier, db, key);
     }
 }
 

@@ -62,6 +62,14 @@ pub type Once<T> = spin::Once<T>;
 #[cfg(not(kv_shuttle))]
 pub type Mutex<T> = spin::mutex::SpinMutex<T, Relax>;
 
+/// What [`Mutex::lock`] returns.
+#[cfg(not(kv_shuttle))]
+pub type MutexGuard<'a, T> = spin::mutex::SpinMutexGuard<'a, T>;
+
+/// What [`Mutex::lock`] returns (shuttle's guard).
+#[cfg(kv_shuttle)]
+pub type MutexGuard<'a, T> = shuttle::sync::MutexGuard<'a, T>;
+
 /// Under `--cfg kv_shuttle`, shuttle's mutex behind the spin mutex's `new`/`lock` API, so
 /// that the blocked-client registry's interleavings are explored too (a spin lock would
 /// spin forever under shuttle's scheduler).

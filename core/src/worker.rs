@@ -36,6 +36,10 @@ pub const EXPIRE_SHARDS_PER_TICK: usize = crate::db::DEFAULT_SHARDS;
 /// worker tick at most.
 pub const EXPIRE_KEYS_PER_SHARD: usize = 200;
 
+/// How soon a worker looks again at replies waiting for the append-only file's fsync if
+/// no wake-up came (the writer wakes it after each fsync; this is a safety net).
+pub const DURABLE_RECHECK: Duration = Duration::from_millis(10);
+
 /// A handle for one connection of a worker.
 pub type Token = usize;
 
@@ -51,6 +55,8 @@ struct Slot<S> {
     /// Bytes were read while mail was waiting and are held, unexecuted, until a mail
     /// delivery after that ([`Worker::deliveries`] then).
     held_at: Option<u64>,
+    /// Listed in [`Worker::durable_wait`].
+    durable_wait: bool,
 }
 
 /// A worker: see the module documentation.
@@ -71,6 +77,8 @@ pub struct Worker<S: Socket, C: Clock> {
     /// Mail deliveries so far (each [`Worker::deliver`] call), to tell whether mail that
     /// was waiting when a connection's bytes were held has been delivered since.
     deliveries: u64,
+    /// Connections whose replies wait for the append-only file's fsync.
+    durable_wait: Vec<Token>,
 }
 
 impl<S: Socket, C: Clock> Worker<S, C> {
@@ -90,6 +98,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             next_tick,
             timeouts: BinaryHeap::new(),
             deliveries: 0,
+            durable_wait: Vec::new(),
         }
     }
 
@@ -114,6 +123,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             eof: false,
             mail: false,
             held_at: None,
+            durable_wait: false,
         };
         self.engine.stats.client_connected();
         self.live += 1;
@@ -211,6 +221,10 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             return Duration::ZERO;
         }
         let mut due = self.next_tick;
+        if !self.durable_wait.is_empty() {
+            // The writer wakes us after its fsync; look again soon anyway.
+            due = due.min(self.clock.now().saturating_add(DURABLE_RECHECK));
+        }
         if let Some(Reverse((d, _, _))) = self.timeouts.peek() {
             due = due.min(*d);
         }
@@ -232,6 +246,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         let now = self.clock.snapshot();
         self.engine.expire_pause(now);
         self.deliver(now);
+        self.release_durable(now);
         self.expire_blocks(now);
         for _ in 0..self.pending.len() {
             let Some(t) = self.pending.pop_front() else {
@@ -255,6 +270,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 // Not while an EXEC runs: its transaction sees no key expire. Not while
                 // CLIENT PAUSE keeps the keyspace constant either.
                 let _gate = self.engine.gate(self.index);
+                // Keys it removes are recorded in the append-only file in order.
+                let feed = &self.engine.feed;
+                let _order = feed.is_on().then(|| feed.order());
                 for db in self.engine.dbs() {
                     db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
                 }
@@ -262,6 +280,29 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             self.close_idle(now.mono);
             self.close_killed();
             self.engine.cron(now);
+        }
+    }
+
+    /// Sends the replies that waited for the append-only file's fsync, once it is past them.
+    fn release_durable(&mut self, now: crate::time::Now) {
+        if self.durable_wait.is_empty() {
+            return;
+        }
+        let waiting = core::mem::take(&mut self.durable_wait);
+        for t in waiting {
+            let Some(Some(slot)) = self.slots.get_mut(t) else {
+                continue;
+            };
+            slot.durable_wait = false;
+            if slot.conn.release_durable(&self.engine.feed) || !slot.conn.holding() {
+                self.drive(t, now);
+            } else {
+                slot.durable_wait = true;
+                self.durable_wait.push(t);
+            }
+        }
+        if !self.durable_wait.is_empty() {
+            self.engine.feed.wait_durable();
         }
     }
 
@@ -341,11 +382,18 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         );
         if here {
             if let Some(Some(slot)) = self.slots.get_mut(d.token) {
-                slot.conn.unblock(&d.reply);
+                let feed = &self.engine.feed;
+                if feed.holds_replies() {
+                    slot.conn.unblock_after(&d.reply, feed.recorded());
+                } else {
+                    slot.conn.unblock(&d.reply);
+                }
             }
             self.drive(d.token, now);
         } else if let Some(u) = d.undo {
             let _gate = self.engine.gate(self.index);
+            let feed = &self.engine.feed;
+            let _order = feed.is_on().then(|| feed.order());
             crate::cmd::blocking::undo(&self.engine, u, now.unix);
         }
     }
@@ -418,8 +466,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
 
     /// Writes what the connection has to write; false if the socket failed.
     fn flush(slot: &mut Slot<S>, engine: &Engine, index: usize) -> bool {
-        while !slot.conn.output().is_empty() {
-            match slot.socket.write(slot.conn.output()) {
+        while !slot.conn.sendable().is_empty() {
+            match slot.socket.write(slot.conn.sendable()) {
                 Ok(n) => {
                     engine.worker_stats(index).net_output_bytes.bump(n);
                     slot.conn.consume_output(n);
@@ -525,6 +573,12 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         }
         if let Some(due) = slot.conn.take_new_deadline() {
             self.timeouts.push(Reverse((due, t, slot.conn.session.id)));
+        }
+        if !close && slot.conn.holding() && !slot.durable_wait {
+            // Replies wait for the append-only file's fsync: the writer wakes us.
+            slot.durable_wait = true;
+            self.durable_wait.push(t);
+            engine.feed.wait_durable();
         }
         if close {
             self.close(t);

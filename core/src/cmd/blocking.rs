@@ -108,6 +108,8 @@ fn pop_for(
                 if emptied {
                     notify.event(crate::notify::GENERIC, "del", key);
                 }
+                let name: &[u8] = if *end == End::Left { b"LPOP" } else { b"RPOP" };
+                aof_record(notify, &[name, key, count_arg(items.len()).as_bytes()]);
             }
             if let Op::Pop(_) = op {
                 encode::array(&mut out, 2);
@@ -136,6 +138,10 @@ fn pop_for(
                 Ok(Some(e)) => {
                     ready.push((db, dst.clone()));
                     encode::bulk(&mut out, &e);
+                    aof_record(
+                        notify,
+                        &[b"LMOVE", key, dst, end_name(*from), end_name(*to)],
+                    );
                 }
                 Ok(None) => encode::null_array(&mut out),
                 Err(_) => out.extend_from_slice(WRONGTYPE),
@@ -162,6 +168,8 @@ fn pop_for(
                 if emptied {
                     notify.event(crate::notify::GENERIC, "del", key);
                 }
+                let name: &[u8] = if *max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+                aof_record(notify, &[name, key, count_arg(items.len()).as_bytes()]);
             }
             if let Op::ZPop(_) = op {
                 encode::array(&mut out, 3);
@@ -180,6 +188,29 @@ fn pop_for(
             };
             (out, Some(undo))
         }
+    }
+}
+
+/// Records a pop that served a blocked client (now or later) in the append-only file, as
+/// its non-blocking form (the caller holds the feed's order lock).
+fn aof_record(notify: Notify<'_>, args: &[&[u8]]) {
+    let feed = &notify.engine.feed;
+    if feed.is_on() {
+        feed.record(notify.db, args);
+    }
+}
+
+/// A count as decimal digits.
+fn count_arg(n: usize) -> alloc::string::String {
+    alloc::format!("{n}")
+}
+
+/// `LEFT` or `RIGHT`.
+fn end_name(end: End) -> &'static [u8] {
+    if end == End::Left {
+        b"LEFT"
+    } else {
+        b"RIGHT"
     }
 }
 
@@ -330,6 +361,33 @@ pub fn undo(engine: &crate::engine::Engine, undo: Undo, now: crate::time::UnixMi
     };
     let limits = crate::types::zset::Limits::from(engine.encodings());
     let fill = engine.encodings().list_max_listpack_size;
+    // The append-only file recorded the pop: it records the putting back too.
+    if engine.feed.is_on() {
+        let mut args: Vec<Vec<u8>> = Vec::new();
+        match &undo {
+            Undo::List { end, items, .. } => {
+                let name: &[u8] = if *end == End::Left {
+                    b"LPUSH"
+                } else {
+                    b"RPUSH"
+                };
+                args.push(name.to_vec());
+                args.push(key.clone());
+                args.extend(items.iter().rev().cloned());
+            }
+            Undo::ZSet { items, .. } => {
+                args.push(b"ZADD".to_vec());
+                args.push(key.clone());
+                args.push(b"NX".to_vec());
+                for (m, s) in items {
+                    args.push(crate::num::fmt_double(*s).into_bytes());
+                    args.push(m.clone());
+                }
+            }
+        }
+        let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        engine.feed.record(db_index, &argv);
+    }
     // Putting back is invisible to clients: no keyspace notification.
     db.write_quiet(&key, now, |item| match undo {
         Undo::List { end, items, .. } => match item {
@@ -390,6 +448,10 @@ fn block_on(
 ) -> CmdResult {
     let db = ctx.session.db;
     let fill = ctx.engine.encodings().list_max_listpack_size;
+    if ctx.aof() {
+        // The append-only file records the pop it does (`pop_for`), never the block.
+        ctx.propagate_nothing();
+    }
     let mut locks = keys.clone();
     if let Op::Move { dst, .. } = &op {
         locks.push(dst);

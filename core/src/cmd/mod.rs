@@ -90,6 +90,17 @@ pub struct Session {
     /// (argument positions): only those touch WATCH and wake blocked clients. `None`: all
     /// its keys count as written.
     pub touched: Option<Vec<usize>>,
+    /// What the append-only file records for the running write command instead of its
+    /// arguments, while `appendonly` is on (see [`crate::persist::feed`]): commands whose
+    /// effect depends on time or chance record what they did (`PEXPIREAT`, `SET ... PXAT`,
+    /// SPOP as SREM, ...). `None`: the arguments as given; an empty list: nothing.
+    pub propagate: Option<Vec<Vec<Vec<u8>>>>,
+    /// The offset just past this client's last record in the append-only file, while its
+    /// replies wait for that record's fsync (`appendfsync always`); the connection takes it.
+    pub aof_seq: Option<usize>,
+    /// The append-only file's loader: commands replay with time stopped, past every gate
+    /// (loading, MISCONF, MULTI checks) and record nothing.
+    pub loader: bool,
     /// Pub/sub subscriptions: while there are any, a RESP2 client is in subscriber mode.
     pub subs: crate::pubsub::ClientSubs,
     /// The client's address, `ip:port` (MONITOR lines show it).
@@ -183,6 +194,31 @@ impl Ctx<'_> {
     #[inline]
     pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
         self.engine.notify(class, event, key, self.session.db);
+    }
+
+    /// Whether the append-only file records commands (one relaxed load): a command whose
+    /// effect depends on time or chance then says what to record ([`Ctx::propagate`]).
+    #[inline]
+    pub fn aof(&self) -> bool {
+        self.engine.feed.is_on() && !self.session.loader
+    }
+
+    /// Records `commands` in the append-only file instead of the running command's
+    /// arguments (call only when [`Ctx::aof`]); several calls add up.
+    #[cold]
+    pub fn propagate(&mut self, commands: Vec<Vec<Vec<u8>>>) {
+        match &mut self.session.propagate {
+            Some(list) => list.extend(commands),
+            None => self.session.propagate = Some(commands),
+        }
+    }
+
+    /// Records nothing for the running command (it changed nothing).
+    #[cold]
+    pub fn propagate_nothing(&mut self) {
+        if self.session.propagate.is_none() {
+            self.session.propagate = Some(Vec::new());
+        }
     }
 }
 
@@ -429,6 +465,7 @@ pub static COMMANDS: &[Command] = &[
     command!("time", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@fast"], server::time),
     command!("lastsave", 1, &["loading", "stale", "fast"], 0, 0, 0, &["@admin", "@fast", "@dangerous"], persistence::lastsave),
     command!("save", 1, &["admin", "noscript", "no_async_loading", "no_multi"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::save),
+    command!("bgrewriteaof", 1, &["admin", "noscript", "no_async_loading"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::bgrewriteaof),
     command!("bgsave", -1, &["admin", "noscript", "no_async_loading"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::bgsave),
     command!("shutdown", -1, &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], 0, 0, 0, &["@admin", "@slow", "@dangerous"], persistence::shutdown),
     command!("object", -2, &[], 0, 0, 0, &["@slow"], server::object),
@@ -1054,6 +1091,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
             .load(crate::sync::Ordering::Relaxed)
             != 0)
         && !ctx.session.in_exec
+        && !ctx.session.loader
     {
         if let Some(done) = gatekeep(ctx, (index, cmd), args, out) {
             return done;
@@ -1099,6 +1137,20 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
     }
     ctx.session.touched = None;
+    // The append-only file: a write command runs under the feed's order lock (with the
+    // blocked clients it serves), so records follow the keyspace's order. EXEC holds
+    // every gate instead; the loader records nothing.
+    let engine = ctx.engine;
+    let feed = &engine.feed;
+    let logged = cmd.is_write() && feed.is_on() && !ctx.session.loader;
+    let _order = (logged && !ctx.session.in_exec).then(|| feed.order());
+    if logged {
+        ctx.session.propagate = None;
+        if ctx.session.in_exec {
+            // MULTI before anything the transaction records.
+            feed.begin_exec();
+        }
+    }
     let result = (cmd.run)(ctx, args, out);
     // What Redis refuses before running (an unknown subcommand, a subcommand's arity)
     // is not shown to monitors.
@@ -1112,6 +1164,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         // Redis's `dirty`: one change a write command, or the keys it says it changed.
         let changes = ctx.session.touched.as_ref().map_or(1, Vec::len);
         ctx.stats.dirty.bump(changes);
+        if logged {
+            record(ctx, args);
+        }
         blocking::signal(ctx, cmd, args);
     }
     if !ctx.engine.monitors.is_empty() && !script && !refused && !cmd.hidden_from_monitors(args) {
@@ -1130,6 +1185,40 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         Flow::Continue
     };
     (flow, Some(index))
+}
+
+/// Records the write command that just ran in the append-only file: what it said to
+/// record ([`Ctx::propagate`]) or its arguments; inside EXEC after a MULTI. Remembers the
+/// offset when replies wait for the fsync.
+#[inline(never)]
+fn record(ctx: &mut Ctx<'_>, args: &Args<'_>) {
+    let feed = &ctx.engine.feed;
+    let db = ctx.session.db;
+    let list = ctx.session.propagate.take();
+    if list.as_ref().is_some_and(Vec::is_empty) {
+        // Nothing of its own (what it did, e.g. a served pop, may be recorded already).
+        if feed.holds_replies() {
+            ctx.session.aof_seq = Some(feed.recorded());
+        }
+        return;
+    }
+    let end = match list {
+        None => {
+            let argv: Vec<&[u8]> = args.iter().collect();
+            feed.record(db, &argv)
+        }
+        Some(list) => {
+            let mut end = feed.recorded();
+            for c in &list {
+                let argv: Vec<&[u8]> = c.iter().map(Vec::as_slice).collect();
+                end = feed.record(db, &argv);
+            }
+            end
+        }
+    };
+    if feed.holds_replies() {
+        ctx.session.aof_seq = Some(end);
+    }
 }
 
 /// Parses a command argument as a strict integer (`-ERR value is not an integer...`).

@@ -115,3 +115,28 @@ pub fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
     ctx.session.quit = true;
     Ok(())
 }
+
+/// `BGREWRITEAOF`.
+pub fn bgrewriteaof(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let state = &ctx.engine.persist;
+    if state.aof_rewriting.load(Ordering::Acquire) {
+        return Err(Error::Msg(
+            "ERR Background append only file rewriting already in progress",
+        ));
+    }
+    if state.saving.load(Ordering::Acquire) || ctx.session.in_exec {
+        state.aof_rewrite_scheduled.store(true, Ordering::Release);
+        encode::simple(out, b"Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    let Some(storage) = ctx.engine.storage() else {
+        out.extend_from_slice(b"-ERR Can't execute an AOF background rewriting. Please check the server logs for more information.\r\n");
+        return Ok(());
+    };
+    match storage.bgrewriteaof() {
+        Ok(true) => encode::simple(out, b"Background append only file rewriting started"),
+        Ok(false) => encode::simple(out, b"Background append only file rewriting scheduled"),
+        Err(_) => out.extend_from_slice(b"-ERR Can't execute an AOF background rewriting. Please check the server logs for more information.\r\n"),
+    }
+    Ok(())
+}

@@ -782,7 +782,7 @@ fn persistence_section(e: &crate::engine::Engine, now: crate::time::Now, s: &mut
     };
     let _ = write!(
         s,
-        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{status}\r\nrdb_last_bgsave_time_sec:{last}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{status}\r\nrdb_last_bgsave_time_sec:{last}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
         usize::from(p.flag(crate::persist::LOADING)),
         e.changes_since_save(),
         flag(&p.bgsave_in_progress),
@@ -791,4 +791,33 @@ fn persistence_section(e: &crate::engine::Engine, now: crate::time::Now, s: &mut
         load(&p.loaded_expired),
         load(&p.loaded_keys),
     );
+    let rewriting = p.aof_rewriting.load(crate::sync::Ordering::Relaxed);
+    let current = if rewriting {
+        secs_now - i64::try_from(load(&p.aof_rewrite_started)).unwrap_or(0)
+    } else {
+        -1
+    };
+    let last = i64::try_from(load(&p.aof_last_rewrite_secs)).unwrap_or(0) - 1;
+    let ok = |failed: bool| if failed { "err" } else { "ok" };
+    let feed = &e.feed;
+    let _ = write!(
+        s,
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{last}\r\naof_current_rewrite_time_sec:{current}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        usize::from(feed.is_on()),
+        usize::from(rewriting),
+        flag(&p.aof_rewrite_scheduled),
+        ok(p.aof_rewrite_failed.load(crate::sync::Ordering::Relaxed)),
+        load(&p.aof_rewrites),
+        load(&p.aof_rewrite_failures),
+        ok(feed.write_failed.load(crate::sync::Ordering::Relaxed)),
+    );
+    if feed.is_on() {
+        let _ = write!(
+            s,
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            load(&p.aof_current_size),
+            load(&p.aof_base_size),
+            feed.pending_len(),
+        );
+    }
 }

@@ -154,6 +154,12 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         ctx.session.in_exec = false;
         ctx.session.deny_blocking = false;
         ctx.session.cmd = ("exec", "");
+        // The append-only file closes the transaction it opened (at its first write).
+        if let Some(end) = engine.feed.end_exec() {
+            if engine.feed.holds_replies() {
+                ctx.session.aof_seq = Some(end);
+            }
+        }
         core::mem::take(&mut ctx.session.exec_ready)
     });
     unwatch_all(ctx);
@@ -161,6 +167,7 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut ready = ready;
     if !ready.is_empty() {
         let _gate = engine.gate(ctx.session.worker);
+        let _order = engine.feed.is_on().then(|| engine.feed.order());
         engine.blocking.serve(
             engine.dbs(),
             ctx.now.unix,

@@ -5,8 +5,10 @@
 //! bytes are and keeps the figures INFO persistence reports ([`State`]).
 
 pub mod crc64;
+pub mod feed;
 pub mod lzf;
 pub mod rdb;
+pub mod replay;
 pub mod snapshot;
 
 use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering};
@@ -34,6 +36,9 @@ pub trait Storage: Send + Sync + core::fmt::Debug {
     /// abandons a background save of the old data), as Redis's `flushAllDataAndResetRDB`;
     /// changes since the last save are 0 afterwards.
     fn flushed(&self);
+    /// BGREWRITEAOF: starts rewriting the append-only file in the background. `Ok(true)`:
+    /// started, `Ok(false)`: scheduled after the snapshot in progress.
+    fn bgrewriteaof(&self) -> Result<bool, String>;
     /// SHUTDOWN: checks that a final save could be written (the directory is writable)
     /// when `save`; `Err` refuses the shutdown.
     fn check_shutdown(&self, save: bool) -> Result<(), String>;
@@ -86,6 +91,24 @@ pub struct State {
     pub loaded_expired: AtomicUsize,
     /// The reason the last save failed, for the log and SAVE's caller.
     pub last_error: Mutex<String>,
+    /// An append-only file rewrite is running (`aof_rewrite_in_progress`).
+    pub aof_rewriting: AtomicBool,
+    /// A rewrite waits for the snapshot in progress (`aof_rewrite_scheduled`).
+    pub aof_rewrite_scheduled: AtomicBool,
+    /// Unix seconds when the running rewrite started.
+    pub aof_rewrite_started: AtomicUsize,
+    /// Seconds the last rewrite took, plus one (0: none yet).
+    pub aof_last_rewrite_secs: AtomicUsize,
+    /// The last rewrite failed (`aof_last_bgrewrite_status:err`).
+    pub aof_rewrite_failed: AtomicBool,
+    /// Rewrites done (`aof_rewrites`).
+    pub aof_rewrites: AtomicUsize,
+    /// Rewrites that failed in a row.
+    pub aof_rewrite_failures: AtomicUsize,
+    /// Bytes of the append-only files now (`aof_current_size`).
+    pub aof_current_size: AtomicUsize,
+    /// Bytes they had after the last rewrite (`aof_base_size`).
+    pub aof_base_size: AtomicUsize,
 }
 
 impl State {

@@ -47,17 +47,68 @@ pub fn write<S: Sink>(
     engine: &Engine,
     sink: S,
     opts: WriteOptions,
-    mut per_key: impl FnMut(),
+    per_key: impl FnMut(),
 ) -> Result<(S, usize), S::Error> {
-    let start = engine.begin_snapshot();
+    write_with(engine, sink, opts, per_key, || {})
+}
+
+/// As [`write`], running `at_instant` at the snapshot's instant (while no command runs).
+pub fn write_with<S: Sink>(
+    engine: &Engine,
+    sink: S,
+    opts: WriteOptions,
+    mut per_key: impl FnMut(),
+    at_instant: impl FnOnce(),
+) -> Result<(S, usize), S::Error> {
+    let mut w = RdbWriter::new(sink, opts.compress, opts.checksum);
+    header(engine, &mut w, opts);
+    let written = walk(engine, opts.now, at_instant, |v| match v {
+        Visit::Db {
+            index,
+            keys,
+            expires,
+        } => w.select_db(index, keys, expires),
+        Visit::Entry(key, item) => {
+            w.entry(key, item);
+            per_key();
+        }
+    });
+    let sink = w.finish()?;
+    Ok((sink, written))
+}
+
+/// What [`walk`] shows its caller.
+pub enum Visit<'a> {
+    /// The keys of database `index` follow (it has `keys` keys, `expires` with a TTL).
+    Db {
+        /// The database index.
+        index: usize,
+        /// Its keys at the instant (expired ones not yet removed included).
+        keys: usize,
+        /// Its keys with a TTL.
+        expires: usize,
+    },
+    /// A key live at the snapshot's `now`, and its value.
+    Entry(&'a [u8], &'a Item),
+}
+
+/// Walks the snapshot of every database (see the module documentation): `at_instant` runs
+/// at its instant; `f` sees each database that has keys, then its keys live at `now`.
+/// Stops early when FLUSHALL abandons the snapshot ([`crate::persist::State::cancel`]).
+/// Returns the keys visited.
+pub fn walk(
+    engine: &Engine,
+    now: UnixMillis,
+    at_instant: impl FnOnce(),
+    mut f: impl FnMut(Visit<'_>),
+) -> usize {
+    let start = engine.begin_snapshot_with(at_instant);
     let _end = EndGuard(engine);
     let state = &engine.persist;
     state.keys_processed.store(0, Ordering::Relaxed);
     state
         .keys_total
         .store(start.sizes.iter().map(|(k, _)| k).sum(), Ordering::Relaxed);
-    let mut w = RdbWriter::new(sink, opts.compress, opts.checksum);
-    header(engine, &mut w, opts);
     let mut written = 0usize;
     for (i, db) in engine.dbs().iter().enumerate() {
         let Some(&(keys, expires)) = start.sizes.get(i) else {
@@ -66,25 +117,26 @@ pub fn write<S: Sink>(
         if keys == 0 {
             continue;
         }
-        w.select_db(i, keys, expires);
+        f(Visit::Db {
+            index: i,
+            keys,
+            expires,
+        });
         for s in 0..db.shard_count() {
             if state.cancel.load(Ordering::Acquire) {
-                // FLUSHALL abandoned this snapshot: the caller drops the file.
-                return Ok((w.finish()?, written));
+                return written;
             }
             for (key, item) in db.snapshot_shard(s) {
-                if item.is_expired(opts.now) {
+                if item.is_expired(now) {
                     continue;
                 }
-                w.entry(&key, &item);
+                f(Visit::Entry(&key, &item));
                 written += 1;
                 state.keys_processed.store(written, Ordering::Relaxed);
-                per_key();
             }
         }
     }
-    let sink = w.finish()?;
-    Ok((sink, written))
+    written
 }
 
 /// Writes an RDB file of an empty dataset (FLUSHALL with save points: no snapshot is
