@@ -4,6 +4,7 @@
 //! the files, fsync and background threads ([`Storage`]); this module decides what the
 //! bytes are and keeps the figures INFO persistence reports ([`State`]).
 
+pub mod aof;
 pub mod crc64;
 pub mod feed;
 pub mod lzf;

@@ -1458,11 +1458,23 @@ pub enum Loaded<'a> {
 /// Parses a whole RDB file (versions 1 to 10), calling `f` for each thing in it, in order;
 /// empty aggregates are skipped as Redis skips them. Stops at the first error (from the
 /// file or from `f`). The CRC-64 is checked unless it is 0 (written without checksums).
+/// Bytes after the end of the RDB data are ignored, as Redis's `rdbLoad` ignores them.
 pub fn load(
     bytes: &[u8],
     limits: &EncodingLimits,
-    mut f: impl FnMut(Loaded<'_>) -> Result<(), RdbError>,
+    f: impl FnMut(Loaded<'_>) -> Result<(), RdbError>,
 ) -> Result<(), RdbError> {
+    load_prefix(bytes, limits, f).map(|_| ())
+}
+
+/// As [`load`], for RDB data followed by something else (the RDB preamble of an AOF file):
+/// returns the offset just after the RDB data (after the EOF opcode and, from version 5,
+/// the 8-byte checksum), where the rest begins.
+pub fn load_prefix(
+    bytes: &[u8],
+    limits: &EncodingLimits,
+    mut f: impl FnMut(Loaded<'_>) -> Result<(), RdbError>,
+) -> Result<usize, RdbError> {
     let mut r = Reader::new(bytes);
     let magic = r.bytes(9).map_err(|_| RdbError::BadMagic)?;
     let (sig, ver) = magic.split_at(5);
@@ -1560,7 +1572,7 @@ pub fn load(
             }
         }
     }
-    Ok(())
+    Ok(r.offset())
 }
 
 #[cfg(test)]
