@@ -148,15 +148,30 @@ pub fn run(mut config: Config) -> io::Result<()> {
     let disk = crate::persist::Disk::default();
     disk.attach(&engine);
     let shutdown = Arc::clone(&disk.request);
+    let aof = crate::aof::Aof::new(Arc::clone(&engine));
+    let _ = disk.aof.set(Arc::clone(&aof));
     engine.set_storage(Box::new(disk));
+    let writer = {
+        let aof = Arc::clone(&aof);
+        std::thread::Builder::new()
+            .name("aof-writer".into())
+            .spawn(move || aof.writer())?
+    };
     // The dataset loads while clients are accepted: until it is in, they get -LOADING.
+    // With appendonly yes it comes from the append-only file (not the RDB file), and
+    // recording starts before the first client may write.
     engine.persist.set_flag(kv_core::persist::LOADING, true);
     let mut loader = Some({
         let engine = Arc::clone(&engine);
+        let aof = Arc::clone(&aof);
         std::thread::Builder::new()
             .name("load".into())
             .spawn(move || {
-                let r = crate::persist::load_at_start(&engine);
+                let r = if engine.config().appendonly {
+                    aof.load_and_start()
+                } else {
+                    crate::persist::load_at_start(&engine)
+                };
                 engine.persist.set_flag(kv_core::persist::LOADING, false);
                 r
             })?
@@ -240,6 +255,7 @@ pub fn run(mut config: Config) -> io::Result<()> {
         }
         if loader.is_none() {
             crate::persist::cron(&engine);
+            aof.cron();
         }
         if last_rss.elapsed() >= Duration::from_secs(1) {
             last_rss = Instant::now();
@@ -299,6 +315,12 @@ pub fn run(mut config: Config) -> io::Result<()> {
             warn!("a worker thread panicked");
         }
     }
+    // The append-only file gets what was recorded, fsynced.
+    if aof.running() {
+        aof.stop();
+    }
+    aof.end_writer();
+    let _ = writer.join();
     // As Redis: no save while the dataset is still loading (it would be partial).
     if final_save && loader.is_none() {
         // A background save in progress finishes first (its thread holds the snapshot).

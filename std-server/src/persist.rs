@@ -63,9 +63,11 @@ impl Sink for FileSink {
 
 /// The frontend's persistence: what SAVE, BGSAVE and SHUTDOWN do, and the shutdown
 /// request the acceptor loop watches.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Disk {
     engine: OnceLock<Weak<Engine>>,
+    /// The append-only file.
+    pub aof: OnceLock<Arc<crate::aof::Aof>>,
     /// What SHUTDOWN asked for; the acceptor loop watches it.
     pub request: Arc<ShutdownRequest>,
 }
@@ -179,7 +181,11 @@ fn write_file(engine: &Engine) -> io::Result<Option<usize>> {
 /// file now (Redis's `flushAllDataAndResetRDB`).
 fn write_empty_file(engine: &Engine) -> io::Result<()> {
     let _one = RENAME.lock().unwrap_or_else(|p| p.into_inner());
-    if engine.persist.saving.load(Ordering::Acquire) {
+    // An RDB save of the old data is abandoned; an AOF rewrite is not (FLUSHALL is
+    // recorded after its instant, in the new incremental file).
+    if engine.persist.saving.load(Ordering::Acquire)
+        && !engine.persist.aof_rewriting.load(Ordering::Acquire)
+    {
         engine.persist.cancel.store(true, Ordering::Release);
     }
     let (dir, name, opts) = {
@@ -372,7 +378,18 @@ pub fn resolve_dir(dir: &str) -> io::Result<String> {
     Ok(p.to_string_lossy().into_owned())
 }
 
+impl std::fmt::Debug for Disk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Disk")
+    }
+}
+
 impl Storage for Disk {
+    fn bgrewriteaof(&self) -> Result<bool, String> {
+        let aof = self.aof.get().ok_or("no AOF")?;
+        aof.start_rewrite()
+    }
+
     fn save(&self) -> Result<(), String> {
         let engine = self.engine().ok_or("no engine")?;
         save_now(&engine)

@@ -180,54 +180,89 @@ pub struct LoadStats {
 /// rolled back (the caller refuses to start).
 pub fn load(engine: &Engine, bytes: &[u8], now: UnixMillis) -> Result<LoadStats, String> {
     let limits = engine.encodings();
-    let mut db = 0usize;
-    let mut stats = LoadStats::default();
-    let databases = engine.databases();
-    let mut fatal: Option<String> = None;
-    let r = super::rdb::load(bytes, &limits, |ev| {
+    let mut a = Applier::new(engine, now);
+    let r = super::rdb::load(bytes, &limits, |ev| a.apply(ev));
+    a.finish(r)
+}
+
+/// Puts what an RDB reader finds into the databases ([`load`], and an append-only file's
+/// RDB preamble).
+pub struct Applier<'a> {
+    engine: &'a Engine,
+    now: UnixMillis,
+    db: usize,
+    stats: LoadStats,
+    fatal: Option<String>,
+}
+
+impl<'a> Applier<'a> {
+    /// Loads into `engine`, leaving out keys whose time passed before `now` (an
+    /// append-only file's preamble passes the epoch: it keeps them all, as Redis).
+    pub fn new(engine: &'a Engine, now: UnixMillis) -> Self {
+        Applier {
+            engine,
+            now,
+            db: 0,
+            stats: LoadStats::default(),
+            fatal: None,
+        }
+    }
+
+    /// Applies one thing the reader found.
+    pub fn apply(&mut self, ev: Loaded<'_>) -> Result<(), RdbError> {
         match ev {
             Loaded::SelectDb(i) => {
+                let databases = self.engine.databases();
                 if i >= databases {
-                    fatal = Some(format!(
+                    self.fatal = Some(format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {databases} databases. Exiting"
                     ));
                     return Err(RdbError::Payload);
                 }
-                db = i;
+                self.db = i;
             }
             Loaded::Entry { key, item, .. } => {
-                if item.is_expired(now) {
-                    stats.expired += 1;
+                if item.is_expired(self.now) {
+                    self.stats.expired += 1;
                     return Ok(());
                 }
-                let dup = load_key(engine, db, &key, item, now);
-                if dup {
-                    fatal = Some(format!(
-                        "RDB has duplicated key '{}' in DB {db}",
-                        String::from_utf8_lossy(&key)
+                if load_key(self.engine, self.db, &key, item, self.now) {
+                    self.fatal = Some(format!(
+                        "RDB has duplicated key '{}' in DB {}",
+                        String::from_utf8_lossy(&key),
+                        self.db
                     ));
                     return Err(RdbError::Payload);
                 }
-                stats.keys += 1;
+                self.stats.keys += 1;
             }
             _ => {}
         }
         Ok(())
-    });
-    match (r, fatal) {
-        (_, Some(msg)) => Err(msg),
-        (Err(e), None) => Err(format!("{e}")),
-        (Ok(()), None) => {
-            engine
-                .persist
-                .loaded_keys
-                .store(stats.keys, Ordering::Relaxed);
-            engine
-                .persist
-                .loaded_expired
-                .store(stats.expired, Ordering::Relaxed);
-            Ok(stats)
+    }
+
+    /// What the load came to, given the reader's result; records the figures INFO shows.
+    pub fn finish<E: core::fmt::Display>(self, r: Result<impl Sized, E>) -> Result<LoadStats, String> {
+        match (r, self.fatal) {
+            (_, Some(msg)) => Err(msg),
+            (Err(e), None) => Err(format!("{e}")),
+            (Ok(_), None) => {
+                let p = &self.engine.persist;
+                p.loaded_keys.store(self.stats.keys, Ordering::Relaxed);
+                p.loaded_expired.store(self.stats.expired, Ordering::Relaxed);
+                Ok(self.stats)
+            }
         }
+    }
+
+    /// The figures so far.
+    pub fn stats(&self) -> LoadStats {
+        self.stats
+    }
+
+    /// The fatal error met, if any (the reader only saw a generic error).
+    pub fn fatal(&self) -> Option<&str> {
+        self.fatal.as_deref()
     }
 }
 
