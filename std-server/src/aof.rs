@@ -142,7 +142,10 @@ impl Files {
         }
         for info in &old {
             let _ = std::fs::remove_file(self.path(info));
-            info!("Removing the history file {} in the background", s(&info.name));
+            info!(
+                "Removing the history file {} in the background",
+                s(&info.name)
+            );
         }
         if let Err(e) = self.persist_manifest() {
             warn!("Error writing the AOF manifest: {e}");
@@ -229,7 +232,10 @@ impl Aof {
         std::fs::create_dir_all(&f.dir).map_err(|e| {
             io::Error::new(
                 e.kind(),
-                format!("Can't open or create append-only dir {}: {e}", f.dir.display()),
+                format!(
+                    "Can't open or create append-only dir {}: {e}",
+                    f.dir.display()
+                ),
             )
         })?;
         let manifest_path = f.dir.join(s(&aof::manifest_name(&f.prefix)));
@@ -247,7 +253,10 @@ impl Aof {
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),
-                    format!("Can't open the AOF manifest {}: {e}", manifest_path.display()),
+                    format!(
+                        "Can't open the AOF manifest {}: {e}",
+                        manifest_path.display()
+                    ),
                 ))
             }
         }
@@ -331,10 +340,15 @@ impl Aof {
                 |args| replayer.run(args),
             )
             .map_err(|e| {
-                let msg = applier.fatal().map_or_else(|| e.to_string(), str::to_string);
+                let msg = applier
+                    .fatal()
+                    .map_or_else(|| e.to_string(), str::to_string);
                 io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("Bad file format reading the append only file {}: {msg}", path.display()),
+                    format!(
+                        "Bad file format reading the append only file {}: {msg}",
+                        path.display()
+                    ),
                 )
             })?;
             let cut = match end {
@@ -356,7 +370,10 @@ impl Aof {
                     "!!! Warning: short read while loading the AOF file {}!!!",
                     path.display()
                 );
-                warn!("AOF {} loaded anyway because aof-load-truncated is enabled", path.display());
+                warn!(
+                    "AOF {} loaded anyway because aof-load-truncated is enabled",
+                    path.display()
+                );
                 let file = OpenOptions::new().write(true).open(&path)?;
                 file.set_len(at as u64)?;
                 file.sync_all()?;
@@ -431,7 +448,9 @@ impl Aof {
                 f.incr_bytes += buf.len() as u64;
                 f.unsynced = fsync != Fsync::Always;
             }
-            if fsync == Fsync::Everysec && f.unsynced && f.last_fsync.elapsed() >= Duration::from_secs(1)
+            if fsync == Fsync::Everysec
+                && f.unsynced
+                && f.last_fsync.elapsed() >= Duration::from_secs(1)
             {
                 if let Some(file) = f.incr.as_ref() {
                     let _ = file.sync_data();
@@ -584,7 +603,9 @@ impl Aof {
             (r, sw) => {
                 let _ = std::fs::remove_file(&tmp);
                 if cancelled {
-                    return Err(io::Error::other("the dataset was flushed during the rewrite"));
+                    return Err(io::Error::other(
+                        "the dataset was flushed during the rewrite",
+                    ));
                 }
                 sw?;
                 return r.map(|_| ());
@@ -612,10 +633,10 @@ impl Aof {
             .sum();
         f.persist_manifest()?;
         f.delete_history();
-        self.engine
-            .persist
-            .aof_base_size
-            .store(usize::try_from(size).unwrap_or(usize::MAX), Ordering::Relaxed);
+        self.engine.persist.aof_base_size.store(
+            usize::try_from(size).unwrap_or(usize::MAX),
+            Ordering::Relaxed,
+        );
         self.publish_sizes(&f);
         Ok(())
     }
@@ -658,7 +679,11 @@ impl Aof {
     pub fn cron(self: &Arc<Self>) {
         let (want, pct, min) = {
             let c = self.engine.config();
-            (c.appendonly, c.auto_aof_rewrite_percentage, c.auto_aof_rewrite_min_size)
+            (
+                c.appendonly,
+                c.auto_aof_rewrite_percentage,
+                c.auto_aof_rewrite_min_size,
+            )
         };
         let p = &self.engine.persist;
         let running = self.running();

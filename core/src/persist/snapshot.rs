@@ -242,14 +242,18 @@ impl<'a> Applier<'a> {
     }
 
     /// What the load came to, given the reader's result; records the figures INFO shows.
-    pub fn finish<E: core::fmt::Display>(self, r: Result<impl Sized, E>) -> Result<LoadStats, String> {
+    pub fn finish<E: core::fmt::Display>(
+        self,
+        r: Result<impl Sized, E>,
+    ) -> Result<LoadStats, String> {
         match (r, self.fatal) {
             (_, Some(msg)) => Err(msg),
             (Err(e), None) => Err(format!("{e}")),
             (Ok(_), None) => {
                 let p = &self.engine.persist;
                 p.loaded_keys.store(self.stats.keys, Ordering::Relaxed);
-                p.loaded_expired.store(self.stats.expired, Ordering::Relaxed);
+                p.loaded_expired
+                    .store(self.stats.expired, Ordering::Relaxed);
                 Ok(self.stats)
             }
         }
