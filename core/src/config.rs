@@ -891,7 +891,7 @@ mod tests {
             assert!(c.get(name).is_some(), "{name}");
         }
         // An exact name answers as typed, once; a glob under the parameter's own name.
-        let got = c.get_matching(&[b"SAVE", b"app*", b"save", b"MAXC*"]);
+        let got = c.get_matching(&[b"SAVE", b"appendo*", b"save", b"MAXC*"]);
         let want: [(&[u8], &str); 3] = [(b"SAVE", ""), (b"appendonly", "no"), (b"maxclients", "5")];
         assert_eq!(got.len(), want.len());
         for ((n, v), (wn, wv)) in got.iter().zip(want) {

@@ -36,8 +36,16 @@ same names; options on the command line apply after it. `CONFIG SET` changes max
 timeout, loglevel and the two limits while the server runs.
   --timeout SECONDS               close clients idle this long, 0 = never [0]
 
+  --dir PATH                      where dump.rdb and appendonlydir/ live [.]
+  --dbfilename NAME               the RDB file [dump.rdb]
+  --save \"SECS CHANGES ...\"       snapshot schedule, \"\" = never [3600 1 300 100 60 10000]
+  --appendonly yes|no             the append-only file [no]
+  --appendfsync always|everysec|no  when the AOF is fsynced [everysec]
+
+Every redis.conf name of the persistence settings works too (rdbcompression, rdbchecksum,
+stop-writes-on-bgsave-error, appendfilename, appenddirname, auto-aof-rewrite-percentage,
+auto-aof-rewrite-min-size, aof-load-truncated, aof-use-rdb-preamble, ...).
 Sizes take redis units: 1k = 1000, 1kb = 1024, also m, mb, g, gb.
-Accepted for compatibility with their only values: --save \"\", --appendonly no.
 
 Examples:
   kv_server
