@@ -646,6 +646,73 @@ pub fn monitor(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     Ok(())
 }
 
+/// INFO persistence, with Redis 7.0.15's fields in its order. There is no fork: the
+/// copy-on-write figures are 0 (the snapshot's copies are counted in `used_memory`), and
+/// there is no AOF yet.
+fn persistence_section(e: &crate::engine::Engine, now: crate::time::Now, s: &mut String) {
+    let p = &e.persist;
+    let load = |a: &crate::sync::AtomicUsize| a.load(crate::sync::Ordering::Relaxed);
+    let flag = |a: &crate::sync::AtomicBool| usize::from(a.load(crate::sync::Ordering::Relaxed));
+    let bg = p.bgsave_in_progress.load(crate::sync::Ordering::Relaxed);
+    let secs_now = now.unix.0.div_euclid(1000);
+    let current = if bg {
+        secs_now - i64::try_from(load(&p.bgsave_started)).unwrap_or(0)
+    } else {
+        -1
+    };
+    let last = i64::try_from(load(&p.last_bgsave_secs)).unwrap_or(0) - 1;
+    let status = if p.last_bgsave_ok.load(crate::sync::Ordering::Relaxed) {
+        "ok"
+    } else {
+        "err"
+    };
+    let (processed, total) = if p.saving.load(crate::sync::Ordering::Relaxed) {
+        (load(&p.keys_processed), load(&p.keys_total))
+    } else {
+        (0, 0)
+    };
+    let _ = write!(
+        s,
+        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{status}\r\nrdb_last_bgsave_time_sec:{last}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
+        usize::from(p.flag(crate::persist::LOADING)),
+        e.changes_since_save(),
+        flag(&p.bgsave_in_progress),
+        load(&p.last_save),
+        load(&p.saves),
+        load(&p.loaded_expired),
+        load(&p.loaded_keys),
+    );
+    let rewriting = p.aof_rewriting.load(crate::sync::Ordering::Relaxed);
+    let current = if rewriting {
+        secs_now - i64::try_from(load(&p.aof_rewrite_started)).unwrap_or(0)
+    } else {
+        -1
+    };
+    let last = i64::try_from(load(&p.aof_last_rewrite_secs)).unwrap_or(0) - 1;
+    let ok = |failed: bool| if failed { "err" } else { "ok" };
+    let feed = &e.feed;
+    let _ = write!(
+        s,
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{last}\r\naof_current_rewrite_time_sec:{current}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        usize::from(feed.is_on()),
+        usize::from(rewriting),
+        flag(&p.aof_rewrite_scheduled),
+        ok(p.aof_rewrite_failed.load(crate::sync::Ordering::Relaxed)),
+        load(&p.aof_rewrites),
+        load(&p.aof_rewrite_failures),
+        ok(feed.write_failed.load(crate::sync::Ordering::Relaxed)),
+    );
+    if feed.is_on() {
+        let _ = write!(
+            s,
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            load(&p.aof_current_size),
+            load(&p.aof_base_size),
+            feed.pending_len(),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cmd::testing::Harness;
@@ -752,72 +819,5 @@ mod tests {
         s.push(' ');
         super::human(&mut s, 3 * 1024 * 1024);
         assert_eq!(s, "1023B 1.50K 3.00M");
-    }
-}
-
-/// INFO persistence, with Redis 7.0.15's fields in its order. There is no fork: the
-/// copy-on-write figures are 0 (the snapshot's copies are counted in `used_memory`), and
-/// there is no AOF yet.
-fn persistence_section(e: &crate::engine::Engine, now: crate::time::Now, s: &mut String) {
-    let p = &e.persist;
-    let load = |a: &crate::sync::AtomicUsize| a.load(crate::sync::Ordering::Relaxed);
-    let flag = |a: &crate::sync::AtomicBool| usize::from(a.load(crate::sync::Ordering::Relaxed));
-    let bg = p.bgsave_in_progress.load(crate::sync::Ordering::Relaxed);
-    let secs_now = now.unix.0.div_euclid(1000);
-    let current = if bg {
-        secs_now - i64::try_from(load(&p.bgsave_started)).unwrap_or(0)
-    } else {
-        -1
-    };
-    let last = i64::try_from(load(&p.last_bgsave_secs)).unwrap_or(0) - 1;
-    let status = if p.last_bgsave_ok.load(crate::sync::Ordering::Relaxed) {
-        "ok"
-    } else {
-        "err"
-    };
-    let (processed, total) = if p.saving.load(crate::sync::Ordering::Relaxed) {
-        (load(&p.keys_processed), load(&p.keys_total))
-    } else {
-        (0, 0)
-    };
-    let _ = write!(
-        s,
-        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{status}\r\nrdb_last_bgsave_time_sec:{last}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
-        usize::from(p.flag(crate::persist::LOADING)),
-        e.changes_since_save(),
-        flag(&p.bgsave_in_progress),
-        load(&p.last_save),
-        load(&p.saves),
-        load(&p.loaded_expired),
-        load(&p.loaded_keys),
-    );
-    let rewriting = p.aof_rewriting.load(crate::sync::Ordering::Relaxed);
-    let current = if rewriting {
-        secs_now - i64::try_from(load(&p.aof_rewrite_started)).unwrap_or(0)
-    } else {
-        -1
-    };
-    let last = i64::try_from(load(&p.aof_last_rewrite_secs)).unwrap_or(0) - 1;
-    let ok = |failed: bool| if failed { "err" } else { "ok" };
-    let feed = &e.feed;
-    let _ = write!(
-        s,
-        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{last}\r\naof_current_rewrite_time_sec:{current}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        usize::from(feed.is_on()),
-        usize::from(rewriting),
-        flag(&p.aof_rewrite_scheduled),
-        ok(p.aof_rewrite_failed.load(crate::sync::Ordering::Relaxed)),
-        load(&p.aof_rewrites),
-        load(&p.aof_rewrite_failures),
-        ok(feed.write_failed.load(crate::sync::Ordering::Relaxed)),
-    );
-    if feed.is_on() {
-        let _ = write!(
-            s,
-            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
-            load(&p.aof_current_size),
-            load(&p.aof_base_size),
-            feed.pending_len(),
-        );
     }
 }
