@@ -213,6 +213,13 @@ impl Ctx<'_> {
         }
     }
 
+    /// Records the one command `argv` instead of the running command's arguments (call
+    /// only when [`Ctx::aof`]).
+    #[cold]
+    pub fn propagate_one(&mut self, argv: &[&[u8]]) {
+        self.propagate(alloc::vec![argv.iter().map(|a| a.to_vec()).collect()]);
+    }
+
     /// Records nothing for the running command (it changed nothing).
     #[cold]
     pub fn propagate_nothing(&mut self) {
