@@ -968,6 +968,31 @@ impl Db {
         self.keep_expired.store(keep, Ordering::Relaxed);
     }
 
+    /// Removes `key` if its time has passed, even while [`Db::set_keep_expired`] keeps
+    /// such keys from reads (not while [`Db::set_frozen`]): what a write command does with
+    /// the keys it names before it runs while the append-only file records (Redis's
+    /// `lookupKeyWrite`), so that the `DEL` is recorded before the command, under the
+    /// feed's order lock, and the command's record replays on the keyspace it saw. A read
+    /// lock and a peek when the key is live or missing.
+    pub fn expire_stale(&self, key: &[u8], now: UnixMillis) {
+        static REMOVE: AtomicBool = AtomicBool::new(false);
+        let hash = self.hash(key);
+        let i = self.shard_index(hash);
+        let stale = self
+            .map
+            .read_segment(i)
+            .find_stored(key, hash)
+            .is_some_and(|e| e.item.is_expired(now));
+        if stale {
+            let hook = Hook {
+                keep: &REMOVE,
+                ..self.hook()
+            };
+            self.wlock(i)
+                .write(key, hash, now, hook, |_| (Write::Keep, ()));
+        }
+    }
+
     /// Whether [`Db::set_frozen`] is in force.
     pub fn frozen(&self) -> bool {
         self.frozen.load(Ordering::Relaxed)

@@ -103,7 +103,7 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         })
     });
     enum Done {
-        Restored { replaced: bool },
+        Restored { replaced: bool, at: i64 },
         Deleted,
         Nothing,
     }
@@ -135,11 +135,17 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
             value,
             expire_at: (at != 0).then_some(UnixMillis(at)),
         };
-        (Write::Put(item), Ok(Done::Restored { replaced: exists }))
+        (
+            Write::Put(item),
+            Ok(Done::Restored {
+                replaced: exists,
+                at,
+            }),
+        )
     })?;
     let notify = ctx.notifier();
     match done {
-        Done::Restored { replaced } => {
+        Done::Restored { replaced, .. } => {
             if replaced {
                 // Redis deletes then adds the key: `new` again (the keyspace reports `new`
                 // only for a key that was absent).
@@ -153,6 +159,25 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         }
         Done::Deleted => notify.event(GENERIC, "del", key),
         Done::Nothing => {}
+    }
+    if ctx.aof() {
+        // Redis's records: a relative TTL made absolute (with ABSTTL), `DEL key` when a
+        // TTL already past deleted the key, nothing when it created nothing.
+        match done {
+            Done::Restored { at, .. } if at != 0 && !o.absttl => {
+                let mut buf = [0u8; 20];
+                let at = encode::fmt_i64(at, &mut buf);
+                let mut argv: Vec<&[u8]> = args.iter().collect();
+                if let Some(ttl) = argv.get_mut(2) {
+                    *ttl = at;
+                }
+                argv.push(b"ABSTTL");
+                ctx.propagate_one(&argv);
+            }
+            Done::Restored { .. } => {}
+            Done::Deleted => ctx.propagate_one(&[b"DEL", key]),
+            Done::Nothing => ctx.propagate_nothing(),
+        }
     }
     encode::ok(out);
     Ok(())

@@ -88,6 +88,19 @@ fn expire_generic(
     if let Some(event) = done {
         ctx.notify(GENERIC, event, args.get(1));
     }
+    if ctx.aof() {
+        // Redis's records: the absolute time (replay runs with time stopped), `DEL` for a
+        // time already past, nothing when nothing changed.
+        match done {
+            Some("expire") => {
+                let mut buf = [0u8; 20];
+                let at = encode::fmt_i64(when, &mut buf);
+                ctx.propagate_one(&[b"PEXPIREAT", args.get(1), at]);
+            }
+            Some(_) => ctx.propagate_one(&[b"DEL", args.get(1)]),
+            None => ctx.propagate_nothing(),
+        }
+    }
     encode::int(out, i64::from(done.is_some()));
     Ok(())
 }
@@ -165,6 +178,8 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         });
     if done {
         ctx.notify(GENERIC, "persist", args.get(1));
+    } else if ctx.aof() {
+        ctx.propagate_nothing();
     }
     encode::int(out, i64::from(done));
     Ok(())

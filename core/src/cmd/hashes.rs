@@ -324,6 +324,10 @@ pub fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cm
     })?;
     ctx.notify(HASH, "hincrbyfloat", args.get(1));
     encode::bulk(out, &text);
+    if ctx.aof() {
+        // Redis records the result: `HSET key field <value>`.
+        ctx.propagate_one(&[b"HSET", args.get(1), field, &text]);
+    }
     Ok(())
 }
 

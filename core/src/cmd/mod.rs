@@ -213,6 +213,13 @@ impl Ctx<'_> {
         }
     }
 
+    /// Records the one command `argv` instead of the running command's arguments (call
+    /// only when [`Ctx::aof`]).
+    #[cold]
+    pub fn propagate_one(&mut self, argv: &[&[u8]]) {
+        self.propagate(alloc::vec![argv.iter().map(|a| a.to_vec()).collect()]);
+    }
+
     /// Records nothing for the running command (it changed nothing).
     #[cold]
     pub fn propagate_nothing(&mut self) {
@@ -1150,6 +1157,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
             // MULTI before anything the transaction records.
             feed.begin_exec();
         }
+        expire_named_keys(ctx, cmd, args);
     }
     let result = (cmd.run)(ctx, args, out);
     // What Redis refuses before running (an unknown subcommand, a subcommand's arity)
@@ -1185,6 +1193,19 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         Flow::Continue
     };
     (flow, Some(index))
+}
+
+/// Before a write command runs while the append-only file records: its key arguments whose
+/// time has passed are removed and recorded as `DEL` (as Redis's `lookupKeyWrite` expires
+/// and propagates them). Otherwise such a key stays, invisible, and the command's record,
+/// replayed with time stopped, would meet it alive: a store command would read it, an
+/// XX/NX condition or a MOVE would find it. See [`crate::db::Db::set_keep_expired`].
+#[inline(never)]
+fn expire_named_keys(ctx: &Ctx<'_>, cmd: &Command, args: &Args<'_>) {
+    let db = ctx.db();
+    for i in cmd.key_positions(args).unwrap_or_default() {
+        db.expire_stale(args.get(i), ctx.now.unix);
+    }
 }
 
 /// Records the write command that just ran in the append-only file: what it said to

@@ -258,6 +258,9 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     };
     let limit = intset_limit(ctx);
     let mut rng = Rng::new(ctx);
+    // The members popped, for the append-only file (only while it records).
+    let aof = ctx.aof();
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     let found = ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let Some(item) = item else {
             return (Write::Keep, Ok(None));
@@ -268,7 +271,12 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         };
         match count {
             None => match s.pop_random(rng.next()) {
-                Some(m) => encode::bulk(out, &m),
+                Some(m) => {
+                    encode::bulk(out, &m);
+                    if aof {
+                        popped.push(m);
+                    }
+                }
                 None => encode::nil(out),
             },
             Some(0) => {
@@ -287,6 +295,9 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                     for _ in 0..c {
                         if let Some(m) = s.pop_random(rng.next()) {
                             encode::bulk(out, &m);
+                            if aof {
+                                popped.push(m);
+                            }
                         }
                     }
                 } else {
@@ -298,7 +309,11 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
                                 .add(&m, limit);
                         }
                     }
-                    members_reply(out, &s.members());
+                    let gone = s.members();
+                    members_reply(out, &gone);
+                    if aof {
+                        popped = gone.iter().map(|m| m.to_vec()).collect();
+                    }
                     *s = keep.unwrap_or_default();
                 }
             }
@@ -309,6 +324,9 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             (Write::Keep, Ok(Some(Some(false))))
         }
     })?;
+    if aof {
+        propagate_spop(ctx, args.get(1), found, count, popped);
+    }
     match found {
         Some(Some(emptied)) => notify_change(ctx.notifier(), "spop", args.get(1), emptied),
         Some(None) => {}
@@ -319,6 +337,40 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     }
     Ok(())
 }
+
+/// What SPOP records (Redis's `spopCommand`, `spopWithCountCommand`): chance made fact,
+/// `SREM key <members>` in batches of [`SPOP_PROPAGATE_BATCH`]; `DEL key` when a count took
+/// the whole set; nothing when it popped nothing.
+#[cold]
+fn propagate_spop(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    found: Option<Option<bool>>,
+    count: Option<usize>,
+    popped: Vec<Vec<u8>>,
+) {
+    if found.flatten().is_none() {
+        ctx.propagate_nothing();
+    } else if count.is_some() && popped.is_empty() {
+        // The whole set went (`c >= len`).
+        ctx.propagate_one(&[b"DEL", key]);
+    } else {
+        let batches = popped
+            .chunks(SPOP_PROPAGATE_BATCH)
+            .map(|ms| {
+                let mut argv = Vec::with_capacity(ms.len() + 2);
+                argv.push(b"SREM".to_vec());
+                argv.push(key.to_vec());
+                argv.extend(ms.iter().cloned());
+                argv
+            })
+            .collect();
+        ctx.propagate(batches);
+    }
+}
+
+/// Members a record of SPOP removes at most (Redis's batches of 1024).
+const SPOP_PROPAGATE_BATCH: usize = 1024;
 
 /// `SRANDMEMBER key [count]`: a positive count gives distinct members (the whole set in its
 /// own order when the count reaches its size), a negative one may repeat (at most

@@ -210,7 +210,44 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
             notify.event(GENERIC, "expire", key);
         }
     }
+    if ctx.aof() {
+        propagate_set(ctx, args, set, expire, o.get);
+    }
     Ok(())
+}
+
+/// What SET records (Redis's `setGenericCommand`): nothing when it set nothing; with a
+/// TTL, `SET key value PXAT <ms>` (the time made absolute; NX, XX and GET dropped: it did
+/// set); else its arguments without GET.
+#[cold]
+fn propagate_set(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    set: bool,
+    expire: Option<UnixMillis>,
+    get: bool,
+) {
+    if !set {
+        ctx.propagate_nothing();
+    } else if let Some(at) = expire {
+        propagate_set_pxat(ctx, args.get(1), args.get(2), at);
+    } else if get {
+        let argv: Vec<&[u8]> = args
+            .iter()
+            .enumerate()
+            .filter(|(j, a)| *j < 3 || !a.eq_ignore_ascii_case(b"GET"))
+            .map(|(_, a)| a)
+            .collect();
+        ctx.propagate_one(&argv);
+    }
+}
+
+/// Records `SET key value PXAT at`.
+#[cold]
+fn propagate_set_pxat(ctx: &mut Ctx<'_>, key: &[u8], val: &[u8], at: UnixMillis) {
+    let mut buf = [0u8; 20];
+    let at = encode::fmt_i64(at.0, &mut buf);
+    ctx.propagate_one(&[b"SET", key, val, b"PXAT", at]);
 }
 
 /// `SETNX key value`: `:1` if it set the key, `:0` if the key existed.
@@ -246,6 +283,9 @@ fn set_with_expire(
     });
     ctx.notify(STRING, "set", args.get(1));
     ctx.notify(GENERIC, "expire", args.get(1));
+    if ctx.aof() {
+        propagate_set_pxat(ctx, args.get(1), val, at);
+    }
     encode::ok(out);
     Ok(())
 }
@@ -307,6 +347,14 @@ pub fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     } else {
         ctx.notifier().keymiss(args.get(1));
     }
+    if ctx.aof() {
+        // Redis records `DEL key`, and nothing when there was no key.
+        if deleted {
+            ctx.propagate_one(&[b"DEL", args.get(1)]);
+        } else {
+            ctx.propagate_nothing();
+        }
+    }
     Ok(())
 }
 
@@ -334,6 +382,7 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         j += 1;
     }
     let now = ctx.now;
+    let mut set_at = None;
     let event = ctx.db().write(args.get(1), now.unix, |item| {
         let Some(item) = item else {
             encode::nil(out);
@@ -357,6 +406,7 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             }
             Some((_, at)) => {
                 item.expire_at = Some(at);
+                set_at = Some(at);
                 (Write::Keep, Ok(Some("expire")))
             }
             None if persist && item.expire_at.is_some() => {
@@ -370,6 +420,21 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         Some("keymiss") => ctx.notifier().keymiss(args.get(1)),
         Some(e) => ctx.notify(GENERIC, e, args.get(1)),
         None => {}
+    }
+    if ctx.aof() {
+        // Never recorded as is (Redis's getexCommand): `PEXPIREAT key <ms>`, `DEL key`
+        // for a time already past, `PERSIST key`, or nothing.
+        let key = args.get(1);
+        let mut buf = [0u8; 20];
+        match (event, set_at) {
+            (Some("expire"), Some(at)) => {
+                let at = encode::fmt_i64(at.0, &mut buf);
+                ctx.propagate_one(&[b"PEXPIREAT", key, at]);
+            }
+            (Some("del"), _) => ctx.propagate_one(&[b"DEL", key]),
+            (Some("persist"), _) => ctx.propagate_one(&[b"PERSIST", key]),
+            _ => ctx.propagate_nothing(),
+        }
     }
     Ok(())
 }
@@ -533,7 +598,8 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
         Err(true) => None,
         Err(false) => return Err(Error::Msg("ERR value is not a valid float")),
     };
-    ctx.db().write(args.get(1), ctx.now.unix, |item| {
+    let aof = ctx.aof();
+    let new = ctx.db().write(args.get(1), ctx.now.unix, |item| {
         let old = match &item {
             Some(item) => {
                 let Some(v) = item.value.as_str() else {
@@ -566,15 +632,20 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
         };
         let text = new.to_human().into_bytes();
         encode::bulk(out, &text);
+        let recorded = aof.then(|| text.clone());
         match item {
             Some(item) => {
                 item.value = Value::Str(text);
-                (Write::Keep, Ok(()))
+                (Write::Keep, Ok(recorded))
             }
-            None => (Write::Put(Item::new(Value::Str(text))), Ok(())),
+            None => (Write::Put(Item::new(Value::Str(text))), Ok(recorded)),
         }
     })?;
     ctx.notify(STRING, "incrbyfloat", args.get(1));
+    if let Some(new) = new {
+        // Redis records the result: `SET key <value> KEEPTTL`.
+        ctx.propagate_one(&[b"SET", args.get(1), &new, b"KEEPTTL"]);
+    }
     Ok(())
 }
 

@@ -11,6 +11,8 @@ pub mod lzf;
 pub mod rdb;
 pub mod replay;
 pub mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering};
 use alloc::string::String;
