@@ -1242,6 +1242,24 @@ fn record(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     }
 }
 
+/// The permutation that stably sorts `0..n` by `cmp` (index `a` before `b` when
+/// `cmp(a, b)` is `Less`; equal ones keep their order).
+///
+/// The commands' few stable sorts (SORT's elements, the keys of SINTER, ZINTER and
+/// ZINTERCARD by size) share this one instantiation of the standard library's stable sort,
+/// about 7 KB of code, instead of compiling one copy per element type and comparator
+/// (README, "Binary size"). The comparator is called through `dyn`: the key sorts order a
+/// handful of keys, and SORT is a cold command.
+#[inline(never)]
+pub(crate) fn stable_order(
+    n: usize,
+    cmp: &mut dyn FnMut(usize, usize) -> core::cmp::Ordering,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| cmp(a, b));
+    order
+}
+
 /// Parses a command argument as a strict integer (`-ERR value is not an integer...`).
 pub fn arg_i64(arg: &[u8]) -> Result<i64, Error> {
     crate::resp::parse::parse_i64(arg).ok_or(Error::NotInteger)

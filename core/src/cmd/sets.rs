@@ -612,8 +612,8 @@ fn combine(
                 return Ok(Combined::Members(Vec::new()));
             }
             // Walk the smallest set (the first of the smallest: a stable sort by size).
-            let mut order: Vec<usize> = (0..keys.len()).collect();
-            order.sort_by_key(|&i| sizes.get(i).copied().flatten().unwrap_or(0));
+            let size = |i: usize| sizes.get(i).copied().flatten().unwrap_or(0);
+            let order = super::stable_order(keys.len(), &mut |a, b| size(a).cmp(&size(b)));
             let mut order = order.into_iter().filter_map(|i| keys.get(i));
             let Some(first) = order.next() else {
                 return Ok(Combined::Members(Vec::new()));

@@ -389,7 +389,10 @@ fn attempt(
                 c_str(a).cmp(c_str(b))
             }
         };
-        entries.sort_by(|a, b| {
+        let order = super::stable_order(entries.len(), &mut |a, b| {
+            let (Some(a), Some(b)) = (entries.get(a), entries.get(b)) else {
+                return Ordering::Equal;
+            };
             let c = if !l.alpha {
                 if a.score > b.score {
                     Ordering::Greater
@@ -414,6 +417,11 @@ fn attempt(
                 c
             }
         });
+        let mut slots: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
+        entries = order
+            .iter()
+            .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+            .collect();
     }
     let (start, n) = if l.windowed {
         (0, entries.len())

@@ -1069,13 +1069,18 @@ fn setop(
                 }
             }
             SetOp::Inter => {
-                let mut present: Vec<(&ZSet, f64)> = sets
+                let present: Vec<(&ZSet, f64)> = sets
                     .iter()
                     .filter_map(|(z, w)| z.as_ref().map(|z| (z, *w)))
                     .collect();
                 if present.len() == sets.len() {
                     // Walk the smallest set, as Redis does.
-                    present.sort_by_key(|(z, _)| z.len());
+                    let len = |i: usize| present.get(i).map_or(0, |(z, _)| z.len());
+                    let order = super::stable_order(present.len(), &mut |a, b| len(a).cmp(&len(b)));
+                    let present: Vec<(&ZSet, f64)> = order
+                        .iter()
+                        .filter_map(|&i| present.get(i).copied())
+                        .collect();
                     if let Some(((base, w0), rest)) = present.split_first() {
                         'members: for k in 0..base.len() {
                             let Some((score, member)) = base.get(k) else {
@@ -1356,7 +1361,12 @@ pub fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdR
                 None => return Ok(0),
             }
         }
-        present.sort_by_key(|s| s.len());
+        let len = |i: usize| present.get(i).map_or(0, |s| s.len());
+        let order = super::stable_order(present.len(), &mut |a, b| len(a).cmp(&len(b)));
+        let present: Vec<&Src> = order
+            .iter()
+            .filter_map(|&i| present.get(i).copied())
+            .collect();
         let Some((base, rest)) = present.split_first() else {
             return Ok(0);
         };
