@@ -64,6 +64,8 @@ pub struct Aof {
     stop: AtomicBool,
     /// AOF is on (the writer appends to an open incremental file).
     running: AtomicBool,
+    /// An `everysec` fsync runs on its own thread.
+    fsync_running: Arc<AtomicBool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -207,6 +209,7 @@ impl Aof {
             cv: Condvar::new(),
             stop: AtomicBool::new(false),
             running: AtomicBool::new(false),
+            fsync_running: Arc::new(AtomicBool::new(false)),
         });
         let weak = Arc::downgrade(&aof);
         engine.feed.set_writer_wake(Box::new(move || {
@@ -451,9 +454,24 @@ impl Aof {
             if fsync == Fsync::Everysec
                 && f.unsynced
                 && f.last_fsync.elapsed() >= Duration::from_secs(1)
+                && !self.fsync_running.load(Ordering::Acquire)
             {
-                if let Some(file) = f.incr.as_ref() {
-                    let _ = file.sync_data();
+                // In the background (Redis's bio thread): a slow fsync must not stop the
+                // writes, whose replies have gone already.
+                if let Some(file) = f.incr.as_ref().and_then(|f| f.try_clone().ok()) {
+                    self.fsync_running.store(true, Ordering::Release);
+                    let running = Arc::clone(&self.fsync_running);
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("aof-fsync".into())
+                            .spawn(move || {
+                                let _ = file.sync_data();
+                                running.store(false, Ordering::Release);
+                            });
+                    if let Err(e) = spawned {
+                        self.fsync_running.store(false, Ordering::Release);
+                        warn!("Can't start the AOF fsync thread: {e}");
+                    }
                 }
                 f.last_fsync = Instant::now();
                 f.unsynced = false;
