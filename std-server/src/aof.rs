@@ -346,13 +346,13 @@ impl Aof {
                 let msg = applier
                     .fatal()
                     .map_or_else(|| e.to_string(), str::to_string);
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "Bad file format reading the append only file {}: {msg}",
-                        path.display()
-                    ),
-                )
+                const BAD: &str = "Bad file format reading the append only file";
+                let text = match msg.strip_prefix(BAD) {
+                    // The reader's message already says it: name the file in it.
+                    Some(rest) => format!("{BAD} {}{rest}", path.display()),
+                    None => format!("{BAD} {}: {msg}", path.display()),
+                };
+                io::Error::new(io::ErrorKind::InvalidData, text)
             })?;
             let cut = match end {
                 ReadEnd::Complete => None,
@@ -381,8 +381,11 @@ impl Aof {
                 file.set_len(at as u64)?;
                 file.sync_all()?;
                 f.incr_bytes = f.incr_bytes.saturating_sub((bytes.len() - at) as u64);
-                // A transaction the cut left open is dropped unexecuted.
+                // A transaction the cut left open is dropped unexecuted (the count of
+                // commands run is kept for the log line).
+                let commands = replayer.commands;
                 replayer = Replayer::new(engine);
+                replayer.commands = commands;
             }
         }
         let stats = applier.stats();
