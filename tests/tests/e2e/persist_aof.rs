@@ -50,8 +50,7 @@ fn manifest_files(dir: &Path) -> Vec<(String, String)> {
 fn last_incr(dir: &Path) -> PathBuf {
     let (name, _) = manifest_files(dir)
         .into_iter()
-        .filter(|(_, t)| t == "i")
-        .last()
+        .rfind(|(_, t)| t == "i")
         .expect("an incr file in the manifest");
     aof_dir(dir).join(name)
 }
@@ -865,7 +864,7 @@ fn aof_relative_ttls_survive_a_restart() {
     assert_same(
         &content(kv.port()),
         &want,
-        &format!("kv_server reloaded relative TTLs"),
+        "kv_server reloaded relative TTLs",
     );
     assert_same(&in_redis, &want, "redis-server loaded relative TTLs");
 }
@@ -1077,11 +1076,7 @@ fn aof_multi_without_exec_at_the_end_is_not_applied() {
     drop(c);
     drop(kv);
     let redis = redis_aof(&redis_copy, &[]);
-    assert_same(
-        &content(redis.port()),
-        &want,
-        &format!("redis-server agrees"),
-    );
+    assert_same(&content(redis.port()), &want, "redis-server agrees");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1182,11 +1177,7 @@ fn appendonly_turned_on_and_off_at_run_time() {
     term(kv);
     assert_check_aof(&dir);
     let kv = kv_aof(&dir, &[]);
-    assert_same(
-        &content(kv.port()),
-        &want,
-        &format!("everything after a restart"),
-    );
+    assert_same(&content(kv.port()), &want, "everything after a restart");
 
     // appendonly no: later writes are not logged.
     let mut c = kv.raw();
@@ -1200,7 +1191,7 @@ fn appendonly_turned_on_and_off_at_run_time() {
     assert_same(
         &content(kv.port()),
         &want,
-        &format!("writes after appendonly no are gone"),
+        "writes after appendonly no are gone",
     );
 }
 
