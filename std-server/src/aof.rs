@@ -64,6 +64,8 @@ pub struct Aof {
     stop: AtomicBool,
     /// AOF is on (the writer appends to an open incremental file).
     running: AtomicBool,
+    /// An `everysec` fsync runs on its own thread.
+    fsync_running: Arc<AtomicBool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -207,6 +209,7 @@ impl Aof {
             cv: Condvar::new(),
             stop: AtomicBool::new(false),
             running: AtomicBool::new(false),
+            fsync_running: Arc::new(AtomicBool::new(false)),
         });
         let weak = Arc::downgrade(&aof);
         engine.feed.set_writer_wake(Box::new(move || {
@@ -343,13 +346,13 @@ impl Aof {
                 let msg = applier
                     .fatal()
                     .map_or_else(|| e.to_string(), str::to_string);
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "Bad file format reading the append only file {}: {msg}",
-                        path.display()
-                    ),
-                )
+                const BAD: &str = "Bad file format reading the append only file";
+                let text = match msg.strip_prefix(BAD) {
+                    // The reader's message already says it: name the file in it.
+                    Some(rest) => format!("{BAD} {}{rest}", path.display()),
+                    None => format!("{BAD} {}: {msg}", path.display()),
+                };
+                io::Error::new(io::ErrorKind::InvalidData, text)
             })?;
             let cut = match end {
                 ReadEnd::Complete => None,
@@ -378,8 +381,11 @@ impl Aof {
                 file.set_len(at as u64)?;
                 file.sync_all()?;
                 f.incr_bytes = f.incr_bytes.saturating_sub((bytes.len() - at) as u64);
-                // A transaction the cut left open is dropped unexecuted.
+                // A transaction the cut left open is dropped unexecuted (the count of
+                // commands run is kept for the log line).
+                let commands = replayer.commands;
                 replayer = Replayer::new(engine);
+                replayer.commands = commands;
             }
         }
         let stats = applier.stats();
@@ -451,9 +457,24 @@ impl Aof {
             if fsync == Fsync::Everysec
                 && f.unsynced
                 && f.last_fsync.elapsed() >= Duration::from_secs(1)
+                && !self.fsync_running.load(Ordering::Acquire)
             {
-                if let Some(file) = f.incr.as_ref() {
-                    let _ = file.sync_data();
+                // In the background (Redis's bio thread): a slow fsync must not stop the
+                // writes, whose replies have gone already.
+                if let Some(file) = f.incr.as_ref().and_then(|f| f.try_clone().ok()) {
+                    self.fsync_running.store(true, Ordering::Release);
+                    let running = Arc::clone(&self.fsync_running);
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("aof-fsync".into())
+                            .spawn(move || {
+                                let _ = file.sync_data();
+                                running.store(false, Ordering::Release);
+                            });
+                    if let Err(e) = spawned {
+                        self.fsync_running.store(false, Ordering::Release);
+                        warn!("Can't start the AOF fsync thread: {e}");
+                    }
                 }
                 f.last_fsync = Instant::now();
                 f.unsynced = false;

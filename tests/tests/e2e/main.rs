@@ -20,6 +20,7 @@ mod diff_sets;
 mod diff_sort;
 mod differential;
 mod persist;
+mod persist_aof;
 mod pipeline;
 mod protocol;
 mod pubsub_stress;

@@ -11,20 +11,20 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A fresh scratch directory for one test's files.
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("kv-e2e-persist-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
 }
 
-fn s(p: &Path) -> String {
+pub(crate) fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
 /// Writes every type in every encoding both servers have, with TTLs, binary keys and
 /// values, the empty key and several databases.
-fn build_dataset(r: &mut Raw) {
+pub(crate) fn build_dataset(r: &mut Raw) {
     let mut ok = |args: &[&[u8]]| {
         let reply = r.call(args);
         assert!(
@@ -123,7 +123,7 @@ fn build_dataset(r: &mut Raw) {
 
 /// Everything a server holds, one line per key in a canonical form: database, key, type,
 /// value (collections sorted where the type is unordered), whether it has a TTL.
-fn content(port: u16) -> Vec<String> {
+pub(crate) fn content(port: u16) -> Vec<String> {
     let mut r = Raw::connect(port);
     let mut lines = Vec::new();
     for db in 0..16 {
@@ -176,7 +176,7 @@ fn encodings(port: u16) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 /// Waits until INFO persistence shows `field:value`.
-fn wait_info(r: &mut Raw, field: &str, value: &str, within: Duration) {
+pub(crate) fn wait_info(r: &mut Raw, field: &str, value: &str, within: Duration) {
     let want = format!("{field}:{value}");
     let deadline = Instant::now() + within;
     loop {
@@ -203,7 +203,7 @@ fn check_rdb(path: &Path) {
     );
 }
 
-fn kv_in(dir: &Path, extra: &[&str]) -> Server {
+pub(crate) fn kv_in(dir: &Path, extra: &[&str]) -> Server {
     let d = s(dir);
     let mut args = vec!["--dir", d.as_str()];
     args.extend_from_slice(extra);
@@ -212,7 +212,7 @@ fn kv_in(dir: &Path, extra: &[&str]) -> Server {
     kv
 }
 
-fn redis_in(dir: &Path) -> Server {
+pub(crate) fn redis_in(dir: &Path) -> Server {
     let d = s(dir);
     support::start(Kind::Redis, &["--dir", d.as_str()])
 }

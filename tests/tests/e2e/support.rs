@@ -108,7 +108,7 @@ pub fn kv_bin() -> PathBuf {
 
 /// A free loopback port: from `KV_E2E_PORTS` (`LOW-HIGH`, for machines where tests must
 /// keep to a range) when it is set, else one the system picks.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     if let Some((lo, hi)) = std::env::var("KV_E2E_PORTS").ok().and_then(|r| {
         let (a, b) = r.split_once('-')?;
         Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?))
