@@ -845,7 +845,6 @@ fn aof_interchange_redis_to_kv_without_rdb_preamble() {
 /// records relative times as absolute ones (in progress elsewhere): today they are
 /// recorded as sent and replay expired.
 #[test]
-#[ignore = "needs relative TTLs recorded as absolute times (in progress); run with --ignored"]
 fn aof_relative_ttls_survive_a_restart() {
     let dir = scratch("aof-relative-ttl");
     let kv = kv_aof(&dir, &["--appendfsync", "always"]);
@@ -872,7 +871,6 @@ fn aof_relative_ttls_survive_a_restart() {
 /// SPOP picks at random: the AOF must record what it removed (Redis records SREM), so
 /// that a replay, here or in redis-server, removes the same member.
 #[test]
-#[ignore = "BUG (reported): kv_server records SPOP as SPOP, so a replay pops another member"]
 fn aof_spop_replays_the_member_it_removed() {
     let dir = scratch("aof-spop");
     let kv = kv_aof(&dir, &["--appendfsync", "always"]);
