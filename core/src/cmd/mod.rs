@@ -298,6 +298,12 @@ pub struct Command {
     pub arity: i32,
     /// Flags as COMMAND INFO lists them.
     pub flags: &'static [&'static str],
+    /// `flags` holds `write` (computed at compile time: the dispatcher tests it per
+    /// command).
+    pub write: bool,
+    /// Runs outside its worker's gate: EXEC (it takes every gate) and SAVE (its snapshot
+    /// does).
+    pub ungated: bool,
     /// Position of the first key argument (0 if none).
     pub first_key: i32,
     /// Position of the last key argument (-1 for the last argument).
@@ -319,8 +325,9 @@ pub enum KeySpecError {
 
 impl Command {
     /// Whether the command may write (its flags say `write`).
+    #[inline]
     pub fn is_write(&self) -> bool {
-        self.flags.first() == Some(&"write")
+        self.write
     }
 
     /// Whether the command takes key arguments at all. The pub/sub commands name
@@ -397,12 +404,42 @@ const RF: &[&str] = &["readonly", "fast"];
 const PS: &[&str] = &["pubsub", "noscript", "loading", "stale"];
 const PUB: &[&str] = &["pubsub", "loading", "stale", "fast"];
 
+/// `a == b`, in a constant.
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `flags` holds `flag`, in a constant.
+const fn has_flag(flags: &[&str], flag: &str) -> bool {
+    let mut i = 0;
+    while i < flags.len() {
+        if str_eq(flags[i], flag) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 macro_rules! command {
     ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $cats:expr, $run:path) => {
         Command {
             name: $name,
             arity: $arity,
             flags: $flags,
+            write: has_flag($flags, "write"),
+            ungated: str_eq($name, "exec") || str_eq($name, "save"),
             first_key: $first,
             last_key: $last,
             step: $step,
@@ -1126,7 +1163,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     // write side of all of them (see `Engine::exclusive`). Inside EXEC it is held already.
     // SAVE neither: it starts a snapshot, which waits for every gate (see
     // `Engine::begin_snapshot`).
-    let _gate = if ctx.session.in_exec || cmd.name == "exec" || cmd.name == "save" {
+    let _gate = if ctx.session.in_exec || cmd.ungated {
         None
     } else {
         Some(ctx.engine.gate(ctx.session.worker))
@@ -1144,39 +1181,26 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
     }
     ctx.session.touched = None;
-    // The append-only file: a write command runs under the feed's order lock (with the
-    // blocked clients it serves), so records follow the keyspace's order. EXEC holds
-    // every gate instead; the loader records nothing.
-    let engine = ctx.engine;
-    let feed = &engine.feed;
-    let logged = cmd.is_write() && feed.is_on() && !ctx.session.loader;
-    let _order = (logged && !ctx.session.in_exec).then(|| feed.order());
-    if logged {
-        ctx.session.propagate = None;
-        if ctx.session.in_exec {
-            // MULTI before anything the transaction records.
-            feed.begin_exec();
+    let result = if cmd.is_write() && ctx.engine.feed.is_on() && !ctx.session.loader {
+        run_logged(ctx, cmd, args, out)
+    } else {
+        let result = (cmd.run)(ctx, args, out);
+        if let Err(e) = &result {
+            e.reply(cmd, args, out);
+        } else if cmd.is_write() {
+            // Redis's `dirty`: one change a write command, or the keys it says it changed.
+            let changes = ctx.session.touched.as_ref().map_or(1, Vec::len);
+            ctx.stats.dirty.bump(changes);
+            blocking::signal(ctx, cmd, args);
         }
-        expire_named_keys(ctx, cmd, args);
-    }
-    let result = (cmd.run)(ctx, args, out);
+        result
+    };
     // What Redis refuses before running (an unknown subcommand, a subcommand's arity)
     // is not shown to monitors.
     let refused = matches!(
         result,
         Err(Error::UnknownSubcommand | Error::SubcommandArity(_))
     );
-    if let Err(e) = result {
-        e.reply(cmd, args, out);
-    } else if cmd.is_write() {
-        // Redis's `dirty`: one change a write command, or the keys it says it changed.
-        let changes = ctx.session.touched.as_ref().map_or(1, Vec::len);
-        ctx.stats.dirty.bump(changes);
-        if logged {
-            record(ctx, args);
-        }
-        blocking::signal(ctx, cmd, args);
-    }
     if !ctx.engine.monitors.is_empty() && !script && !refused && !cmd.hidden_from_monitors(args) {
         let s = &ctx.session;
         ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
@@ -1193,6 +1217,33 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         Flow::Continue
     };
     (flow, Some(index))
+}
+
+/// Runs a write command while the append-only file records (out of line: the plain path
+/// pays one load for it): under the feed's order lock (with the blocked clients it
+/// serves), so records follow the keyspace's order (EXEC holds every gate instead), then
+/// records it. Answers its error, as the plain path does.
+#[inline(never)]
+fn run_logged(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let engine = ctx.engine;
+    let feed = &engine.feed;
+    let _order = (!ctx.session.in_exec).then(|| feed.order());
+    ctx.session.propagate = None;
+    if ctx.session.in_exec {
+        // MULTI before anything the transaction records.
+        feed.begin_exec();
+    }
+    expire_named_keys(ctx, cmd, args);
+    let result = (cmd.run)(ctx, args, out);
+    if let Err(e) = &result {
+        e.reply(cmd, args, out);
+    } else {
+        let changes = ctx.session.touched.as_ref().map_or(1, Vec::len);
+        ctx.stats.dirty.bump(changes);
+        record(ctx, args);
+        blocking::signal(ctx, cmd, args);
+    }
+    result
 }
 
 /// Before a write command runs while the append-only file records: its key arguments whose
