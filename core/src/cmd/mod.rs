@@ -406,28 +406,26 @@ const PUB: &[&str] = &["pubsub", "loading", "stale", "fast"];
 
 /// `a == b`, in a constant.
 const fn str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a, b) {
+            ([], []) => return true,
+            ([x, ra @ ..], [y, rb @ ..]) if *x == *y => {
+                a = ra;
+                b = rb;
+            }
+            _ => return false,
         }
-        i += 1;
     }
-    true
 }
 
 /// Whether `flags` holds `flag`, in a constant.
-const fn has_flag(flags: &[&str], flag: &str) -> bool {
-    let mut i = 0;
-    while i < flags.len() {
-        if str_eq(flags[i], flag) {
+const fn has_flag(mut flags: &[&str], flag: &str) -> bool {
+    while let [first, rest @ ..] = flags {
+        if str_eq(first, flag) {
             return true;
         }
-        i += 1;
+        flags = rest;
     }
     false
 }
