@@ -41,11 +41,15 @@ def wait_ready(port, proc, what):
         if proc.poll() is not None:
             sys.exit(f"{what} exited early with status {proc.returncode}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
+            # Listening is not enough: a server loading its data answers -LOADING.
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(64).startswith(b"+PONG"):
+                    return
         except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{what} did not start listening on {port}")
+            pass
+        time.sleep(0.05)
+    sys.exit(f"{what} did not answer PING on {port}")
 
 
 def kv_binary(path):
@@ -57,21 +61,22 @@ def kv_binary(path):
 
 
 @contextlib.contextmanager
-def side_by_side(kv_bin, workers, prefix):
-    """Starts kv_server (`--workers`) and redis-server on free loopback ports, waits until
-    both listen, yields {name: port}, and stops both by PID at the end."""
+def side_by_side(kv_bin, workers, prefix, server_args=()):
+    """Starts kv_server (`--workers`) and redis-server on free loopback ports (both with
+    `server_args` after their defaults, e.g. `--appendonly yes`), waits until both listen,
+    yields {name: port}, and stops both by PID at the end."""
     kv_port, redis_port = free_port(), free_port()
     scratch = tempfile.mkdtemp(prefix=prefix)  # anything redis-server writes
     procs = {
         "kv_server": subprocess.Popen(
             [kv_binary(kv_bin), "--port", str(kv_port),
              "--bind", "127.0.0.1", "--workers", str(workers), "--loglevel", "warning",
-             "--save", "", "--dir", scratch],
+             "--save", "", "--dir", scratch, *server_args],
             cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         "redis-server": subprocess.Popen(
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-             "--dir", scratch],
+             "--dir", scratch, *server_args],
             cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     }
     ports = {"kv_server": kv_port, "redis-server": redis_port}
@@ -116,10 +121,12 @@ def main():
     ap.add_argument("--kv-bin", default=None,
                     help="the kv_server binary to run (default: build target/release/kv_server); "
                          "e.g. an older build, to compare before and after a change")
+    ap.add_argument("--server-args", default="",
+                    help="options for both servers, e.g. \"--appendonly yes --appendfsync always\"")
     ap.add_argument("bench_args", nargs="*", help="redis-benchmark arguments (after --)")
     a = ap.parse_args()
     args = a.bench_args or DEFAULT
-    with side_by_side(a.kv_bin, a.workers, "kv-compare-") as ports:
+    with side_by_side(a.kv_bin, a.workers, "kv-compare-", a.server_args.split()) as ports:
         # Prepopulate: enough random SETs over the same key range and value size.
         keyspace = args[args.index("-r") + 1] if "-r" in args else "100000"
         size = args[args.index("-d") + 1] if "-d" in args else "3"
@@ -131,7 +138,8 @@ def main():
                            check=True, capture_output=True, timeout=600)
         results = alternate(ports, a.rounds, lambda port: bench(port, args))
         tests = list(results["kv_server"][0])
-        print(f"redis-benchmark {' '.join(args)}  ({a.rounds} alternating rounds, kv_server --workers {a.workers})")
+        print(f"redis-benchmark {' '.join(args)}  ({a.rounds} alternating rounds, kv_server --workers {a.workers}"
+              + (f", both {a.server_args}" if a.server_args else "") + ")")
         print(f"{'test':<10} {'kv_server rps':>15} {'redis-server rps':>17} {'ratio':>7}   per-round kv / redis")
         for t in tests:
             kv = [x[t] for x in results["kv_server"]]

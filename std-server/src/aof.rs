@@ -407,11 +407,17 @@ impl Aof {
         let mut buf: Vec<u8> = Vec::new();
         loop {
             {
+                let feed = &self.engine.feed;
+                let period = if feed.is_on() && feed.fsync() != Fsync::Always {
+                    kv_core::persist::feed::WRITE_BATCH_INTERVAL
+                } else {
+                    WRITER_IDLE
+                };
                 let mut woken = lock(&self.wake);
                 if !*woken && !self.stop.load(Ordering::Acquire) {
                     woken = self
                         .cv
-                        .wait_timeout(woken, WRITER_IDLE)
+                        .wait_timeout(woken, period)
                         .map(|(g, _)| g)
                         .unwrap_or_else(|p| p.into_inner().0);
                 }

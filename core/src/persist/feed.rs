@@ -20,6 +20,14 @@ use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Mutex, MutexGuard, Orderin
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+/// Recorded bytes that make the feed wake its writer whatever the fsync policy (below it,
+/// under `everysec` and `no`, the writer comes on its own timer).
+pub const WAKE_PENDING_BYTES: usize = 1 << 20;
+
+/// How often the writer takes what was recorded under `everysec` and `no` (the driver's
+/// timer; at most this much of acknowledged writes is only in memory).
+pub const WRITE_BATCH_INTERVAL: core::time::Duration = core::time::Duration::from_millis(2);
+
 /// `appendfsync`: when the writer fsyncs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fsync {
@@ -180,9 +188,13 @@ impl Feed {
             .recorded
             .fetch_add(added, Ordering::AcqRel)
             .wrapping_add(added);
-        let first = before == 0;
+        // The writer comes at once for `always` (replies wait for it) and when much is
+        // pending; otherwise it comes on its own short timer and writes batches, as
+        // Redis writes its AOF buffer once per event-loop turn.
+        let wake = (before == 0 && self.fsync() == Fsync::Always)
+            || (before < WAKE_PENDING_BYTES && p.bytes.len() >= WAKE_PENDING_BYTES);
         drop(p);
-        if first {
+        if wake {
             if let Some(w) = self.wake.get() {
                 w();
             }
