@@ -16,6 +16,7 @@ struct Bits<'a> {
 
 impl Bits<'_> {
     /// The next `need` (at most 16) bits.
+    #[inline(never)]
     fn bits(&mut self, need: u32) -> Option<u32> {
         let mut val = self.buf;
         while self.cnt < need {
@@ -37,6 +38,7 @@ struct Huffman {
 }
 
 impl Huffman {
+    #[inline(never)]
     fn new(lengths: &[u8]) -> Option<Self> {
         let mut h = Huffman {
             count: [0; 16],
@@ -62,6 +64,7 @@ impl Huffman {
         Some(h)
     }
 
+    #[inline(never)]
     fn decode(&self, s: &mut Bits<'_>) -> Option<u16> {
         // code: the bits read so far; first: the first code of the current length;
         // index: the index of that first code's symbol.
@@ -100,6 +103,7 @@ const DIST_EXTRA: [u8; 30] = [
 ];
 
 /// Decodes one Huffman-coded block's symbols into `out`.
+#[inline(never)]
 fn codes(s: &mut Bits<'_>, out: &mut Vec<u8>, lit: &Huffman, dist: &Huffman) -> Option<()> {
     loop {
         let sym = lit.decode(s)?;
@@ -129,6 +133,7 @@ const ORDER: [u8; 19] = [
 ];
 
 /// A dynamic block's literal/length and distance codes, from its header.
+#[inline(never)]
 fn dynamic(s: &mut Bits<'_>) -> Option<(Huffman, Huffman)> {
     let nlen = s.bits(5)? as usize + 257;
     let ndist = s.bits(5)? as usize + 1;
