@@ -7,9 +7,10 @@ every command in mini-kv's command table, taken from a real redis-server.
 The generated file holds, per command, Redis's arity, flags, key positions and ACL
 categories (a unit test checks that the command table agrees with them), plus the raw RESP
 bytes of its tips, key specs, subcommands and documentation, which COMMAND INFO and
-COMMAND DOCS splice into their replies. Those bytes (about 130 KB, all ASCII) are stored
-byte-pair encoded to keep the binary small: the 128 most frequent adjacent pairs become the
-bytes 0x80..0xFF, recursively (`PAIRS`), and `unpack` expands them (about 3x smaller).
+COMMAND DOCS splice into their replies. Those bytes (about 160 KB) are stored as two raw
+DEFLATE blobs (zlib's level 9; about 10x smaller), INFO's and DOCS's, which kv-core expands
+once each, on first use (`core/src/cmd/inflate.rs`); each command keeps its byte ranges.
+Subcommands are sorted by name (Redis lists them in the order of a per-process seeded dict).
 """
 import os
 import re
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -80,42 +82,40 @@ def rust_bytes(b):
     return 'b"' + "".join(out) + '"'
 
 
-def byte_pair_encode(blobs):
-    """Byte-pair encoding over all blobs together: at most 128 merges, each replacing the
-    most frequent adjacent pair (ties broken by the smaller pair) with the next byte from
-    0x80. Returns (pairs, encoded blobs). Deterministic for the same input."""
-    assert all(b < 0x80 for blob in blobs for b in blob), "metadata must be ASCII"
-    seqs = [list(b) for b in blobs]
-    pairs = []
-    for sym in range(0x80, 0x100):
-        counts = {}
-        for q in seqs:
-            for i in range(len(q) - 1):
-                k = (q[i], q[i + 1])
-                counts[k] = counts.get(k, 0) + 1
-        if not counts:
-            break
-        (a, b), n = max(counts.items(), key=lambda kv: (kv[1], -kv[0][0], -kv[0][1]))
-        if n < 4:
-            break
-        pairs.append((a, b))
-        for qi, q in enumerate(seqs):
-            out, i = [], 0
-            while i < len(q):
-                if i + 1 < len(q) and q[i] == a and q[i + 1] == b:
-                    out.append(sym)
-                    i += 2
-                else:
-                    out.append(q[i])
-                    i += 1
-            seqs[qi] = out
-    return pairs, [bytes(q) for q in seqs]
+def deflate(blob):
+    """Raw DEFLATE (no zlib header) at zlib's best compression: deterministic for the same
+    input and zlib version."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    return z.compress(blob) + z.flush()
+
+
+def resp_array(items):
+    """Raw RESP of an array of (value, raw) items."""
+    return b"*%d\r\n" % len(items) + b"".join(raw for _, raw in items)
+
+
+def sorted_subcommands(items):
+    """Container commands list their subcommands in the order of a Redis dict, seeded per
+    process; sorting them by name makes the generated file the same from run to run."""
+    return sorted(items, key=lambda item: item[0][0][0])
+
+
+def sorted_doc_subcommands(doc):
+    """A COMMAND DOCS entry (a flat map) with its "subcommands" map sorted by name."""
+    out = []
+    for k in range(0, len(doc), 2):
+        key, val = doc[k], doc[k + 1]
+        if key[0] == b"subcommands":
+            pairs = sorted(zip(val[0][0::2], val[0][1::2]), key=lambda p: p[0][0])
+            val = (None, resp_array([x for p in pairs for x in p]))
+        out += [key, val]
+    return resp_array(out)
 
 
 def main():
     src = open(os.path.join(ROOT, "core/src/cmd/mod.rs")).read()
     names = re.findall(r'command!\("([a-z_]+)"', src)
-    port = 46379
+    port = 7717
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                              "--save", "", "--appendonly", "no"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -140,48 +140,98 @@ def main():
             flags = [f.decode() for f, _ in entry[2][0]]
             first, last, step = (int(entry[k][0]) for k in (3, 4, 5))
             cats = [c.decode() for c, _ in entry[6][0]]
-            tail = b"".join(raw for _, raw in entry[7:10])
+            subs = resp_array(sorted_subcommands(entry[9][0]))
+            tail = b"".join(raw for _, raw in entry[7:9]) + subs
             docs, _ = call(sock, b"COMMAND", b"DOCS", name.encode())
-            doc_raw = docs[1][1] if len(docs) == 2 else b"*0\r\n"
+            doc_raw = sorted_doc_subcommands(docs[1][0]) if len(docs) == 2 else b"*0\r\n"
             rows.append((name, arity, flags, first, last, step, cats, tail, doc_raw))
     finally:
         proc.terminate()
         proc.wait()
     present = [r for r in rows if r is not None]
-    pairs, packed = byte_pair_encode([b for r in present for b in (r[7], r[8])])
+    tails, docs, spans = b"", b"", []
+    for r in present:
+        spans.append(((len(tails), len(tails) + len(r[7])), (len(docs), len(docs) + len(r[8]))))
+        tails += r[7]
+        docs += r[8]
     out = [
         "//! Redis's metadata for the commands of the command table, generated by",
         "//! `ci/gen_command_meta.py` from redis-server " + version.decode() + " (do not edit).",
-        "//! COMMAND INFO and COMMAND DOCS splice the raw RESP parts into their replies; a unit",
-        "//! test checks the command table against the arity, flags, keys and categories.",
-        "//! The RESP parts are byte-pair encoded ([`PAIRS`], [`unpack`]) to keep the binary small.",
+        "//! COMMAND INFO and COMMAND DOCS splice the raw RESP parts into their replies. Those",
+        f"//! are stored DEFLATE-compressed, in two blobs ({len(tails)} and {len(docs)} bytes, "
+        f"{len(deflate(tails))} and {len(deflate(docs))}",
+        "//! compressed), each expanded once, on first use ([`super::inflate`]). Redis's arity,",
+        "//! flags, keys and categories are kept for the unit test that checks the command table",
+        "//! against them ([`REDIS`]).",
         "",
+        "use crate::sync::Once;",
         "use alloc::vec::Vec;",
         "",
-        "/// The byte-pair table: byte `0x80 + i` stands for the two bytes (or pairs) `PAIRS[i]`.",
+        "/// Every command's tips, key specs and subcommands (its last three COMMAND INFO fields),",
+        "/// one after the other, raw DEFLATE.",
         "#[rustfmt::skip]",
-        "pub static PAIRS: &[[u8; 2]] = &[" + ", ".join(f"[{a}, {b}]" for a, b in pairs) + "];",
+        "static INFO_TAILS_Z: &[u8] = " + rust_bytes(deflate(tails)) + ";",
         "",
-        "/// Appends the expansion of byte-pair encoded `packed` to `out`. Every pair expands to",
-        "/// bytes of lower value, so the work stack never holds more than 2 entries per level",
-        "/// of the 128-entry table.",
-        "pub fn unpack(packed: &[u8], out: &mut Vec<u8>) {",
-        "    let mut stack: Vec<u8> = Vec::with_capacity(32);",
-        "    for &b in packed {",
-        "        stack.push(b);",
-        "        while let Some(s) = stack.pop() {",
-        "            if s < 0x80 {",
-        "                out.push(s);",
-        "            } else if let Some(&[x, y]) = PAIRS.get(usize::from(s - 0x80)) {",
-        "                stack.push(y);",
-        "                stack.push(x);",
-        "            }",
-        "        }",
+        "/// Every command's COMMAND DOCS entry, one after the other, raw DEFLATE.",
+        "#[rustfmt::skip]",
+        "static DOCS_Z: &[u8] = " + rust_bytes(deflate(docs)) + ";",
+        "",
+        "static INFO_TAILS: Once<Vec<u8>> = Once::new();",
+        "static DOCS: Once<Vec<u8>> = Once::new();",
+        "",
+        "/// The decompressed blob (`len` bytes; empty if `z` does not decompress to that).",
+        "fn expand(blob: &'static Once<Vec<u8>>, z: &[u8], len: usize) -> &'static [u8] {",
+        "    blob.call_once(|| {",
+        "        super::inflate::inflate(z, len)",
+        "            .filter(|v| v.len() == len)",
+        "            .unwrap_or_default()",
+        "    })",
+        "}",
+        "",
+        "/// Bytes `span` of `blob`, or none if out of range.",
+        "fn part(blob: &'static [u8], [from, to]: [u32; 2]) -> &'static [u8] {",
+        "    blob.get(from as usize..to as usize).unwrap_or_default()",
+        "}",
+        "",
+        "/// Where one command's metadata lies in the decompressed blobs.",
+        "pub struct Meta {",
+        "    /// Name.",
+        "    pub name: &'static str,",
+        "    /// Byte range of the raw RESP of tips, key specs and subcommands in the info tails.",
+        "    info_tail: [u32; 2],",
+        "    /// Byte range of the raw RESP of the COMMAND DOCS entry in the docs.",
+        "    docs: [u32; 2],",
+        "}",
+        "",
+        "impl Meta {",
+        "    /// Raw RESP of tips, key specs and subcommands (the last three COMMAND INFO fields).",
+        "    pub fn info_tail(&self) -> &'static [u8] {",
+        f"        part(expand(&INFO_TAILS, INFO_TAILS_Z, {len(tails)}), self.info_tail)",
+        "    }",
+        "",
+        "    /// Raw RESP of the COMMAND DOCS entry.",
+        "    pub fn docs(&self) -> &'static [u8] {",
+        f"        part(expand(&DOCS, DOCS_Z, {len(docs)}), self.docs)",
         "    }",
         "}",
         "",
-        "/// Redis's description of one command.",
-        "pub struct Meta {",
+        "/// Metadata for every Redis command mini-kv implements.",
+        "#[rustfmt::skip]",
+        "pub static META: &[Meta] = &[",
+    ]
+    for r, (t, d) in zip(present, spans):
+        out.append(f'    Meta {{ name: "{r[0]}", info_tail: [{t[0]}, {t[1]}], docs: [{d[0]}, {d[1]}] }},')
+    out += [
+        "];",
+        "",
+        "/// Redis's metadata for command `name` (lowercase), if Redis has the command.",
+        "pub fn meta(name: &str) -> Option<&'static Meta> {",
+        "    META.iter().find(|m| m.name == name)",
+        "}",
+        "",
+        "/// Redis's arity, flags, keys and categories for one command.",
+        "#[cfg(test)]",
+        "pub struct Redis {",
         "    /// Name.",
         "    pub name: &'static str,",
         "    /// Arity.",
@@ -192,33 +242,20 @@ def main():
         "    pub keys: (i32, i32, i32),",
         "    /// ACL categories.",
         "    pub categories: &'static [&'static str],",
-        "    /// Raw RESP of tips, key specs and subcommands (the last three COMMAND INFO fields),",
-        "    /// byte-pair encoded ([`unpack`]).",
-        "    pub info_tail: &'static [u8],",
-        "    /// Raw RESP of the COMMAND DOCS entry, byte-pair encoded ([`unpack`]).",
-        "    pub docs: &'static [u8],",
         "}",
         "",
-        "/// Metadata for every Redis command mini-kv implements.",
+        "/// Redis's arity, flags, keys and categories for every Redis command mini-kv implements.",
+        "#[cfg(test)]",
         "#[rustfmt::skip]",
-        "pub static META: &[Meta] = &[",
+        "pub static REDIS: &[Redis] = &[",
     ]
-    for k, r in enumerate(present):
+    for r in present:
         name, arity, flags, first, last, step, cats, _, _ = r
-        tail, doc = packed[2 * k], packed[2 * k + 1]
         fl = ", ".join(f'"{f}"' for f in flags)
         ca = ", ".join(f'"{c}"' for c in cats)
-        out.append(f'    Meta {{ name: "{name}", arity: {arity}, flags: &[{fl}], keys: ({first}, {last}, {step}), '
-                   f'categories: &[{ca}], info_tail: {rust_bytes(tail)}, docs: {rust_bytes(doc)} }},')
-    out += [
-        "];",
-        "",
-        "/// Redis's metadata for command `name` (lowercase), if Redis has the command.",
-        "pub fn meta(name: &str) -> Option<&'static Meta> {",
-        "    META.iter().find(|m| m.name == name)",
-        "}",
-        "",
-    ]
+        out.append(f'    Redis {{ name: "{name}", arity: {arity}, flags: &[{fl}], keys: ({first}, {last}, {step}), '
+                   f'categories: &[{ca}] }},')
+    out += ["];", ""]
     with open(os.path.join(ROOT, "core/src/cmd/meta.rs"), "w") as f:
         f.write("\n".join(out))
     print(f"wrote core/src/cmd/meta.rs: {sum(r is not None for r in rows)} commands")

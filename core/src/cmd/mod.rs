@@ -11,6 +11,7 @@ pub mod connection;
 pub mod dump;
 pub mod expiry;
 pub mod hashes;
+mod inflate;
 pub mod keyspace;
 pub mod lists;
 pub mod meta;
@@ -857,18 +858,17 @@ fn subcommand_rejection(cmd: &Command, args: &Args<'_>) -> Option<Vec<u8>> {
         return None;
     }
     let m = meta::meta(cmd.name)?;
-    let mut tail = Vec::new();
-    meta::unpack(m.info_tail, &mut tail);
+    let tail = m.info_tail();
     // tips, key specs, then the subcommands: arrays of (name, arity, ...).
-    let (_, count, mut at) = resp_header(&tail, skip_resp(&tail, skip_resp(&tail, 0)?)?)?;
+    let (_, count, mut at) = resp_header(tail, skip_resp(tail, skip_resp(tail, 0)?)?)?;
     let sub = args.get(1);
     for _ in 0..count.max(0) {
         let entry = at;
-        at = skip_resp(&tail, at)?;
-        let (_, _, name_at) = resp_header(&tail, entry)?;
-        let (_, name_len, name_body) = resp_header(&tail, name_at)?;
+        at = skip_resp(tail, at)?;
+        let (_, _, name_at) = resp_header(tail, entry)?;
+        let (_, name_len, name_body) = resp_header(tail, name_at)?;
         let name = tail.get(name_body..name_body + usize::try_from(name_len).ok()?)?;
-        let (_, arity, _) = resp_header(&tail, name_body + name.len() + 2)?;
+        let (_, arity, _) = resp_header(tail, name_body + name.len() + 2)?;
         let short = name.split(|&c| c == b'|').nth(1)?;
         if short.eq_ignore_ascii_case(sub) {
             let probe = Command {
@@ -1426,7 +1426,8 @@ mod tests {
     fn the_command_table_agrees_with_redis_metadata() {
         let mut bad = std::vec::Vec::new();
         for c in super::COMMANDS {
-            let Some(m) = super::meta::meta(c.name) else {
+            let Some(m) = super::meta::REDIS.iter().find(|m| m.name == c.name) else {
+                assert!(super::meta::meta(c.name).is_none(), "{}", c.name);
                 continue;
             };
             if (
@@ -1451,6 +1452,22 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    #[test]
+    fn the_metadata_decompresses_to_one_reply_per_command() {
+        assert_eq!(super::meta::META.len(), super::meta::REDIS.len());
+        for m in super::meta::META {
+            let tail = m.info_tail();
+            // Tips, key specs, subcommands: three arrays, nothing else.
+            let end = [0; 3]
+                .iter()
+                .try_fold(0, |at, _| super::skip_resp(tail, at));
+            assert_eq!(end, Some(tail.len()), "{}", m.name);
+            let docs = m.docs();
+            assert!(docs.starts_with(b"*"), "{}", m.name);
+            assert_eq!(super::skip_resp(docs, 0), Some(docs.len()), "{}", m.name);
+        }
     }
 
     #[test]

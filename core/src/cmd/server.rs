@@ -28,7 +28,7 @@ fn command_info(c: &Command, out: &mut Vec<u8>) {
     }
     // Tips, key specifications and subcommands: Redis's own, where Redis has the command.
     match super::meta::meta(c.name) {
-        Some(m) => super::meta::unpack(m.info_tail, out),
+        Some(m) => out.extend_from_slice(m.info_tail()),
         None => (0..3).for_each(|_| encode::array(out, 0)),
     }
 }
@@ -104,21 +104,21 @@ pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         let docs: Vec<(&str, &[u8])> = if args.len() == 2 {
             COMMANDS
                 .iter()
-                .filter_map(|c| Some((c.name, super::meta::meta(c.name)?.docs)))
+                .filter_map(|c| Some((c.name, super::meta::meta(c.name)?.docs())))
                 .collect()
         } else {
             args.iter()
                 .skip(2)
                 .filter_map(|n| {
                     let c = super::lookup(n)?;
-                    Some((c.name, super::meta::meta(c.name)?.docs))
+                    Some((c.name, super::meta::meta(c.name)?.docs()))
                 })
                 .collect()
         };
         encode::array(out, docs.len() * 2);
         for (name, doc) in docs {
             encode::bulk(out, name.as_bytes());
-            super::meta::unpack(doc, out);
+            out.extend_from_slice(doc);
         }
     } else if is(b"GETKEYS") {
         // Redis's arity for COMMAND GETKEYS is -4: a command and at least one argument.
