@@ -529,7 +529,8 @@ impl Config {
     pub fn set_startup(&mut self, name: &str, value: &str) -> Result<(), SetError> {
         if name.eq_ignore_ascii_case("save") {
             let points = parse_save(value)?;
-            if !self.save_seen {
+            // `save ""` empties the schedule wherever it comes (Redis's special case).
+            if !self.save_seen || value.trim().is_empty() {
                 self.save_seen = true;
                 self.save_points.clear();
             }
@@ -867,6 +868,28 @@ mod tests {
         assert_eq!(parse_memory("-1"), None);
         assert_eq!(parse_memory("mb"), None);
         assert_eq!(parse_memory("99999999999999999999gb"), None);
+    }
+
+    #[test]
+    fn save_lines_add_up_at_start_and_an_empty_one_resets() {
+        let mut c = Config::default();
+        assert_eq!(c.get("save").as_deref(), Some("3600 1 300 100 60 10000"));
+        c.set_startup("save", "900 1").unwrap();
+        c.set_startup("save", "300 10").unwrap();
+        assert_eq!(c.get("save").as_deref(), Some("900 1 300 10"));
+        c.set_startup("save", "").unwrap();
+        assert_eq!(c.get("save").as_deref(), Some(""));
+        c.set_startup("save", "60 5").unwrap();
+        assert_eq!(c.get("save").as_deref(), Some("60 5"));
+        // At run time (CONFIG SET) a value replaces the schedule.
+        c.set_live("save", "10 1").unwrap();
+        assert_eq!(c.get("save").as_deref(), Some("10 1"));
+        for bad in ["1", "0 1", "a b", "10 -1", "1 2 3"] {
+            assert_eq!(
+                c.set_live("save", bad),
+                Err(SetError::Invalid("Invalid save parameters".into()))
+            );
+        }
     }
 
     #[test]

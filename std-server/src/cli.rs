@@ -95,7 +95,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
         }
         let value = args.get(i + 1..j).unwrap_or(&[]).join(" ");
         config
-            .set(name, &value)
+            .set_startup(name, &value)
             .map_err(|e| format!("option '--{name} {value}': {}", e.message(name)))?;
         i = j;
     }
@@ -169,6 +169,8 @@ mod tests {
         assert!(run(&["/nonexistent/redis.conf"]).is_err());
         assert!(run(&["--port", "1", "kv.conf"]).is_err());
         assert!(run(&["--workers", "0"]).is_err());
-        assert!(run(&["--appendonly", "yes"]).is_err());
+        assert!(run(&["--appendonly", "maybe"]).is_err());
+        assert!(run(&["--save", "1"]).is_err());
+        assert!(run(&["--dbfilename", "a/b"]).is_err());
     }
 }
