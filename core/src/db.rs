@@ -685,6 +685,15 @@ impl Db {
         drop(old);
     }
 
+    /// Makes room for about `keys` more keys, spread over the shards (a load's RESIZEDB
+    /// hint), so that loading does not grow every table step by step.
+    pub fn reserve(&self, keys: usize) {
+        let per_shard = keys / self.map.segment_count() + 1;
+        for i in self.shards() {
+            self.wlock(i).reserve(per_shard + per_shard / 8);
+        }
+    }
+
     /// Number of shards ([`Db::snapshot_shard`] takes indexes below it).
     pub fn shard_count(&self) -> usize {
         self.map.segment_count()

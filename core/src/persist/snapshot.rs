@@ -181,6 +181,8 @@ pub struct LoadStats {
 pub fn load(engine: &Engine, bytes: &[u8], now: UnixMillis) -> Result<LoadStats, String> {
     let limits = engine.encodings();
     let mut a = Applier::new(engine, now);
+    // A key takes at least 3 bytes of the file: no hint reserves more keys than that.
+    a.reserve_limit = bytes.len() / 3;
     let r = super::rdb::load(bytes, &limits, |ev| a.apply(ev));
     a.finish(r)
 }
@@ -193,6 +195,8 @@ pub struct Applier<'a> {
     db: usize,
     stats: LoadStats,
     fatal: Option<String>,
+    /// The most keys a RESIZEDB hint may reserve room for (0: hints are ignored).
+    pub reserve_limit: usize,
 }
 
 impl<'a> Applier<'a> {
@@ -205,6 +209,7 @@ impl<'a> Applier<'a> {
             db: 0,
             stats: LoadStats::default(),
             fatal: None,
+            reserve_limit: 0,
         }
     }
 
@@ -220,6 +225,12 @@ impl<'a> Applier<'a> {
                     return Err(RdbError::Payload);
                 }
                 self.db = i;
+            }
+            Loaded::ResizeDb { keys, .. } => {
+                let keys = usize::try_from(keys).unwrap_or(usize::MAX);
+                if keys <= self.reserve_limit {
+                    self.engine.db(self.db).reserve(keys);
+                }
             }
             Loaded::Entry { key, item, .. } => {
                 if item.is_expired(self.now) {
