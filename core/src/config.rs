@@ -574,7 +574,7 @@ impl Config {
             "appendonly" => self.appendonly = parse_bool(value)?,
             "appendfsync" => {
                 self.appendfsync = crate::persist::feed::Fsync::parse(value).ok_or_else(|| {
-                    invalid("argument(s) must be one of the following: always, everysec, no")
+                    invalid("argument(s) must be one of the following: everysec, always, no")
                 })?
             }
             "appendfilename" => {
