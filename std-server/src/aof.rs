@@ -440,22 +440,48 @@ impl Aof {
         let fsync = feed.fsync();
         if let Some(file) = f.incr.as_mut() {
             if !buf.is_empty() {
-                let r = file.write_all(buf).and_then(|()| {
-                    if fsync == Fsync::Always {
-                        file.sync_data()
-                    } else {
-                        Ok(())
-                    }
-                });
-                match r {
-                    Ok(()) => {
-                        feed.write_failed.store(false, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        if !feed.write_failed.swap(true, Ordering::Relaxed) {
-                            warn!("Error writing to the AOF file: {e}");
+                let mut written = 0usize;
+                let mut r = Ok(());
+                while written < buf.len() {
+                    match file.write(buf.get(written..).unwrap_or(&[])) {
+                        Ok(0) => {
+                            r = Err(io::Error::from(io::ErrorKind::WriteZero));
+                            break;
+                        }
+                        Ok(n) => written += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            r = Err(e);
+                            break;
                         }
                     }
+                }
+                if r.is_ok() && fsync == Fsync::Always {
+                    r = file.sync_data();
+                }
+                if let Err(e) = r {
+                    if fsync == Fsync::Always {
+                        // As Redis: the replies waiting for this fsync must never go out.
+                        log::error!(
+                            "Can't recover from AOF write error when the AOF fsync policy is 'always': {e}. Exiting..."
+                        );
+                        std::process::exit(1);
+                    }
+                    // Cut what part of the batch went, keep the batch, try again later;
+                    // `aof_last_write_status:err` meanwhile.
+                    if written > 0 {
+                        if let Ok(len) = file.metadata().map(|m| m.len()) {
+                            let _ = file.set_len(len.saturating_sub(written as u64));
+                        }
+                    }
+                    if !feed.write_failed.swap(true, Ordering::Relaxed) {
+                        warn!("Error writing to the AOF file: {e}");
+                    }
+                    feed.restore(buf);
+                    return;
+                }
+                if feed.write_failed.swap(false, Ordering::Relaxed) {
+                    info!("AOF write error looks solved, Redis can write again.");
                 }
                 f.incr_bytes += buf.len() as u64;
                 f.unsynced = fsync != Fsync::Always;

@@ -244,6 +244,12 @@ impl Feed {
         self.recorded.load(Ordering::Acquire)
     }
 
+    /// Puts back bytes the writer took and could not write (they go first again).
+    pub fn restore(&self, bytes: &[u8]) {
+        let mut p = self.pending.lock();
+        p.bytes.splice(0..0, bytes.iter().copied());
+    }
+
     /// Bytes recorded and not yet taken.
     pub fn pending_len(&self) -> usize {
         self.pending.lock().bytes.len()
