@@ -204,8 +204,9 @@ pub struct Config {
     /// may change `dir` and `dbfilename` (Redis's protected configs).
     pub enable_protected_configs: String,
     /// A `save` line was read at start (config file or command line): later ones add
-    /// points rather than replace them, as Redis reads its config.
-    save_seen: bool,
+    /// points rather than replace them, as Redis reads its config ([`Config::set_startup`]
+    /// keeps it; public so that `Config { .., ..Config::default() }` works).
+    pub save_seen: bool,
 }
 
 /// Redis 7.0's default `save` schedule.
