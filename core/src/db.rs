@@ -186,6 +186,9 @@ struct Stored {
     /// When the key was last read or written, in Unix seconds (OBJECT IDLETIME); atomic so
     /// that reads under the shared lock can record it.
     access: AtomicU32,
+    /// The snapshot epoch in which this entry was created or its value copied for that
+    /// snapshot (copy-before-write, per key: see [`Db::begin_snapshot`]); 0 for none.
+    stamp: u32,
 }
 
 /// Unix seconds as the access clock stores them (wraps in 2106).
@@ -232,6 +235,25 @@ struct ShardState {
     expired: usize,
     /// The snapshot epoch whose image of this shard is taken (see [`Db::begin_snapshot`]).
     saved: u32,
+    /// The snapshot in progress as this shard's writers see it (0: none; set by
+    /// `Db::wlock`).
+    epoch: u32,
+    /// The values of keys that changed since the snapshot's instant, as they were then
+    /// (each key once: its `stamp` says so), until the snapshot reads this shard.
+    pre: ShardImage,
+}
+
+impl ShardState {
+    /// The epoch of the snapshot that still needs this shard's image (0: none): writes
+    /// copy a key's value before they first change it.
+    #[inline]
+    fn snapping(&self) -> u32 {
+        if self.epoch != self.saved {
+            self.epoch
+        } else {
+            0
+        }
+    }
 }
 
 /// Stale deadline entries a shard tolerates beyond twice its live TTL count before it
@@ -253,6 +275,7 @@ trait ShardOps {
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R;
     fn remove_expired(&mut self, slot: Option<Slot>, hook: Hook<'_>);
+    fn pre_image(&mut self, slot: Slot);
     fn rebuild_deadlines(&mut self);
     fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize;
 }
@@ -290,6 +313,9 @@ impl ShardOps for Shard {
         }
         let (r, deadline) = match slot {
             Some(s) => {
+                if self.extra.snapping() != 0 {
+                    self.pre_image(s);
+                }
                 let Some(e) = self.value_mut(s) else {
                     return f(None).1;
                 };
@@ -324,6 +350,7 @@ impl ShardOps for Shard {
                 let e = Stored {
                     item,
                     access: AtomicU32::new(access_secs(now)),
+                    stamp: self.extra.snapping(),
                 };
                 self.extra.bytes += heap(key, &e);
                 let ttl = e.item.expire_at;
@@ -346,11 +373,30 @@ impl ShardOps for Shard {
     /// Not generic, so that the many instances of `write` share it.
     #[inline(never)]
     fn remove_expired(&mut self, slot: Option<Slot>, hook: Hook<'_>) {
+        if let (Some(s), true) = (slot, self.extra.snapping() != 0) {
+            self.pre_image(s);
+        }
         if let Some((k, old)) = slot.and_then(|s| self.remove(s)) {
             self.extra.bytes -= heap(&k, &old);
             self.extra.expires -= 1;
             self.extra.expired += 1;
             hook.expired(&k);
+        }
+    }
+
+    /// Copy-before-write: keeps the value of the key in `slot` as it was at the instant of
+    /// the snapshot in progress, unless this snapshot has it (or the key is newer).
+    #[cold]
+    #[inline(never)]
+    fn pre_image(&mut self, slot: Slot) {
+        let epoch = self.extra.snapping();
+        let copy = match self.get(slot) {
+            Some((k, e)) if e.stamp != epoch => (k.clone(), e.item.clone()),
+            _ => return,
+        };
+        self.extra.pre.push(copy);
+        if let Some(e) = self.value_mut(slot) {
+            e.stamp = epoch;
         }
     }
 
@@ -377,6 +423,9 @@ impl ShardOps for Shard {
             self.extra.deadlines.pop();
             // The entry is live only if a key with this hash still expires at exactly `t`.
             let due = self.find_with(hash, |_, e| e.item.expire_at == Some(UnixMillis(t)));
+            if let (Some(s), true) = (due, self.extra.snapping() != 0) {
+                self.pre_image(s);
+            }
             if let Some((k, old)) = due.and_then(|s| self.remove(s)) {
                 self.extra.bytes -= heap(&k, &old);
                 self.extra.expires -= 1;
@@ -528,6 +577,9 @@ impl Multi<'_> {
         let Some(slot) = shard.find(hash, key) else {
             return false;
         };
+        if shard.extra.snapping() != 0 {
+            shard.pre_image(slot);
+        }
         match shard.remove(slot) {
             Some((k, old)) => {
                 shard.extra.bytes -= heap(&k, &old);
@@ -626,26 +678,56 @@ impl Db {
     #[inline]
     fn wlock(&self, i: usize) -> RwLockWriteGuard<'_, Shard> {
         let mut g = self.map.write_segment(i);
-        if self.snap.active.load(Ordering::Acquire) {
-            self.preserve(i, &mut g);
+        if self.snap.active.load(Ordering::Acquire) || g.extra.epoch != 0 {
+            self.sync_epoch(&mut g);
         }
         g
     }
 
-    /// Copies shard `i`'s live entries for the snapshot in progress, unless it has them.
+    /// Tells a locked shard which snapshot runs (0: none), dropping the copies of an
+    /// older one.
     #[cold]
     #[inline(never)]
-    fn preserve(&self, i: usize, g: &mut Shard) {
-        let epoch = self.snap.epoch.load(Ordering::Acquire);
-        if g.extra.saved == epoch {
-            return;
+    fn sync_epoch(&self, g: &mut Shard) {
+        let epoch = if self.snap.active.load(Ordering::Acquire) {
+            self.snap.epoch.load(Ordering::Acquire)
+        } else {
+            0
+        };
+        if g.extra.epoch != epoch {
+            g.extra.epoch = epoch;
+            g.extra.pre = Vec::new();
         }
+    }
+
+    /// The shard as it was at the snapshot's instant: its keys not changed since (their
+    /// stamp is not the snapshot's) and the copies of those that changed. Marks the shard
+    /// taken.
+    fn image(g: &mut Shard) -> ShardImage {
+        let epoch = g.extra.snapping();
+        if epoch == 0 {
+            return Vec::new();
+        }
+        let mut image = core::mem::take(&mut g.extra.pre);
+        image.extend(
+            g.iter()
+                .filter(|(_, e)| e.stamp != epoch)
+                .map(|(k, e)| (k.clone(), e.item.clone())),
+        );
         g.extra.saved = epoch;
-        if g.is_empty() {
+        image
+    }
+
+    /// Takes shard `i`'s image for the snapshot in progress before the whole shard moves
+    /// or goes (SWAPDB, FLUSHALL), unless it is taken.
+    fn preserve(&self, i: usize, g: &mut Shard) {
+        if g.extra.snapping() == 0 {
             return;
         }
-        let copy: ShardImage = g.iter().map(|(k, e)| (k.clone(), e.item.clone())).collect();
-        self.snap.copies.lock().push((i, copy));
+        let image = Self::image(g);
+        if !image.is_empty() {
+            self.snap.copies.lock().push((i, image));
+        }
     }
 
     /// Starts snapshot `epoch` (non-zero, different from the last one) of this keyspace.
@@ -667,10 +749,14 @@ impl Db {
         if !self.snap.active.load(Ordering::Acquire) {
             return Vec::new();
         }
-        {
-            let mut g = self.map.write_segment(i);
-            self.preserve(i, &mut g);
+        let image = {
+            let mut g = self.wlock(i);
+            Self::image(&mut g)
+        };
+        if !image.is_empty() {
+            return image;
         }
+        // Taken before the whole shard moved (SWAPDB) or went (FLUSHALL), if it was.
         let mut copies = self.snap.copies.lock();
         match copies.iter().position(|(j, _)| *j == i) {
             Some(pos) => copies.swap_remove(pos).1,
@@ -683,6 +769,13 @@ impl Db {
         self.snap.active.store(false, Ordering::Release);
         let old = core::mem::take(&mut *self.snap.copies.lock());
         drop(old);
+        // Copies of shards never read (an abandoned snapshot) are freed now.
+        for i in self.shards() {
+            let mut g = self.map.write_segment(i);
+            if g.extra.epoch != 0 {
+                self.sync_epoch(&mut g);
+            }
+        }
     }
 
     /// Makes room for about `keys` more keys, spread over the shards (a load's RESIZEDB
@@ -930,6 +1023,13 @@ impl Db {
     pub fn swap_contents(first: &Db, second: &Db) {
         let mut a: Vec<_> = first.shards().map(|i| first.wlock(i)).collect();
         let mut b: Vec<_> = second.shards().map(|i| second.wlock(i)).collect();
+        // A snapshot in progress keeps each shard's image of its own database.
+        for (i, g) in a.iter_mut().enumerate() {
+            first.preserve(i, g);
+        }
+        for (i, g) in b.iter_mut().enumerate() {
+            second.preserve(i, g);
+        }
         for (x, y) in a.iter_mut().zip(b.iter_mut()) {
             core::mem::swap(&mut **x, &mut **y);
         }
@@ -1114,16 +1214,22 @@ impl Db {
     pub fn clear_all(dbs: &[Db]) -> usize {
         let mut guards: Vec<RwLockWriteGuard<'_, Shard>> = Vec::new();
         for db in dbs {
+            let start = guards.len();
             guards.extend(db.shards().map(|i| db.wlock(i)));
+            // A snapshot in progress keeps each shard's image.
+            for (i, g) in guards.iter_mut().skip(start).enumerate() {
+                db.preserve(i, g);
+            }
         }
         let mut old = Vec::with_capacity(guards.len());
         for g in guards.iter_mut() {
-            let (expired, saved) = (g.extra.expired, g.extra.saved);
+            let (expired, saved, epoch) = (g.extra.expired, g.extra.saved, g.extra.epoch);
             let state = core::mem::replace(
                 &mut g.extra,
                 ShardState {
                     expired,
                     saved,
+                    epoch,
                     ..ShardState::default()
                 },
             );
@@ -1290,6 +1396,40 @@ mod tests {
         put(&b, b"later", b"z", None);
         assert_eq!(image(&b), now_b);
         b.end_snapshot();
+    }
+
+    #[test]
+    fn a_snapshot_copies_only_the_keys_written_before_it_reads_them() {
+        let db = Db::with_shards(7, 1);
+        for i in 0..100u32 {
+            put(&db, format!("k{i}").as_bytes(), b"old", None);
+        }
+        let before = image_now(&db);
+        db.begin_snapshot(3);
+        put(&db, b"k1", b"new", None);
+        put(&db, b"k1", b"newer", None);
+        db.remove(b"k2", T0);
+        put(&db, b"fresh", b"x", None);
+        db.remove(b"fresh", T0);
+        put(&db, b"k3", b"three", Some(T0.0 + 5));
+        // One copy a key changed, once: not the shard.
+        assert_eq!(db.map.read_segment(0).extra.pre.len(), 3);
+        assert_eq!(image(&db), before);
+        db.end_snapshot();
+        assert!(db.map.read_segment(0).extra.pre.is_empty());
+        assert_eq!(get(&db, b"k1", T0), Some(b"newer".to_vec()));
+        // Expiry and reaping during the next snapshot keep the value at the instant.
+        let now = image_now(&db);
+        db.begin_snapshot(4);
+        let later = UnixMillis(T0.0 + 10);
+        assert_eq!(get(&db, b"k3", later), None);
+        db.reap(later, 1, 100);
+        let mut img = image(&db);
+        img.retain(|(k, _)| k.as_slice() != b"k3");
+        let mut want = now.clone();
+        want.retain(|(k, _)| k.as_slice() != b"k3");
+        assert_eq!(img, want);
+        db.end_snapshot();
     }
 
     /// The live (key, value) pairs of `db` now, sorted.
