@@ -474,7 +474,7 @@ pub type ShardImage = Vec<(Box<[u8]>, Item)>;
 /// the shards that writers changed before the snapshot reached them.
 #[derive(Default)]
 struct Snap {
-    /// A snapshot is in progress: writers copy a shard before its first change.
+    /// A snapshot is in progress: writers copy a key's value before its first change.
     active: AtomicBool,
     /// The epoch of the snapshot in progress (the engine numbers them; never 0).
     epoch: AtomicU32,
@@ -673,8 +673,9 @@ impl Db {
     }
 
     /// Write-locks shard `i`: every write of the keyspace goes through here. While a
-    /// snapshot is in progress, a shard's entries are copied for it before its first change
-    /// (copy-before-write), so the snapshot sees every shard as it was at its instant.
+    /// snapshot is in progress, the shard learns its epoch here, and a key's value is
+    /// copied before its first change (copy-before-write, `pre_image`), so the snapshot
+    /// sees every shard as it was at its instant.
     #[inline]
     fn wlock(&self, i: usize) -> RwLockWriteGuard<'_, Shard> {
         let mut g = self.map.write_segment(i);
@@ -733,7 +734,7 @@ impl Db {
     /// Starts snapshot `epoch` (non-zero, different from the last one) of this keyspace.
     /// The caller makes this one instant for every database: no command may run while it
     /// starts the snapshot of all of them ([`crate::engine::Engine::exclusive`]), so no
-    /// command is seen half done. From then on, every shard is copied before its first
+    /// command is seen half done. From then on, every key is copied before its first
     /// change; [`Db::snapshot_shard`] reads each shard as it was at that instant.
     pub fn begin_snapshot(&self, epoch: u32) {
         self.snap.copies.lock().clear();

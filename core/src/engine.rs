@@ -250,7 +250,7 @@ impl Engine {
     /// Starts a point-in-time snapshot of every database: while no command runs anywhere
     /// ([`Engine::exclusive`]), numbers it, records each database's size and the change
     /// count ([`crate::persist::State::dirty_at_start`]), and tells every keyspace to copy
-    /// a shard before its first change from now on ([`Db::begin_snapshot`]). The caller
+    /// a key's value before its first change from now on ([`Db::begin_snapshot`]). The caller
     /// holds no gate, reads the shards with [`Db::snapshot_shard`] and then calls
     /// [`Engine::end_snapshot`]. One snapshot at a time ([`crate::persist::State::try_start`]).
     pub fn begin_snapshot(&self) -> SnapshotStart {

@@ -3,13 +3,13 @@
 //!
 //! Consistency without fork: [`crate::engine::Engine::begin_snapshot`] starts the snapshot
 //! while no command runs on any worker (so no command, not even an EXEC, is half done at
-//! its instant) and from then on every keyspace copies a shard's entries before the first
-//! write that changes it (`db::Db::wlock`, copy-before-write per shard, as Dragonfly's
-//! versioned snapshots). [`write`] then reads the shards one at a time, each as it was at
-//! the instant: either the copy a writer made, or the shard itself (copied under its lock,
-//! which also tells later writers that it is taken). Writers pay one relaxed load per shard
-//! lock while no snapshot runs, and one copy of each shard they touch while one does: at
-//! worst the dataset is held twice, as a fork's copy-on-write would.
+//! its instant) and from then on every keyspace copies a key's value before the first
+//! write that changes it, until the snapshot has read the key's shard (copy-before-write
+//! per key, in the spirit of Dragonfly's versioned snapshots; see `db`). [`write`] then
+//! reads the shards one at a time, each as it was at the instant: the keys unchanged since
+//! plus the copies. Writers pay one relaxed load per shard lock while no snapshot runs, and
+//! one copy of each key they change before its shard is read while one does: at worst the
+//! dataset is held twice, as a fork's copy-on-write would.
 
 use super::rdb::{Loaded, RdbError, RdbWriter, Sink};
 use crate::db::{Item, Write};
