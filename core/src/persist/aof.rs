@@ -170,94 +170,8 @@ fn fgets(bytes: &[u8], pos: usize, size: usize) -> Option<&[u8]> {
 /// for unbalanced quotes or a closing quote followed by something other than a space.
 /// The line ends at its first NUL, as in C.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let line = c_str(line);
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    let mut p = 0usize;
-    let mut out = Vec::new();
-    loop {
-        while at(p) != 0 && c_isspace(at(p)) {
-            p += 1;
-        }
-        if at(p) == 0 {
-            return Some(out);
-        }
-        let mut inq = false;
-        let mut insq = false;
-        let mut current = Vec::new();
-        loop {
-            let c = at(p);
-            if inq {
-                if c == b'\\'
-                    && at(p + 1) == b'x'
-                    && at(p + 2).is_ascii_hexdigit()
-                    && at(p + 3).is_ascii_hexdigit()
-                {
-                    current.push(hex(at(p + 2)) * 16 + hex(at(p + 3)));
-                    p += 3;
-                } else if c == b'\\' && at(p + 1) != 0 {
-                    p += 1;
-                    current.push(match at(p) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if at(p + 1) != 0 && !c_isspace(at(p + 1)) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    current.push(c);
-                }
-            } else if insq {
-                if c == b'\\' && at(p + 1) == b'\'' {
-                    p += 1;
-                    current.push(b'\'');
-                } else if c == b'\'' {
-                    if at(p + 1) != 0 && !c_isspace(at(p + 1)) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    current.push(c);
-                }
-            } else {
-                match c {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
-                        if c != 0 {
-                            p += 1;
-                        }
-                        break;
-                    }
-                    b'"' => inq = true,
-                    b'\'' => insq = true,
-                    _ => current.push(c),
-                }
-            }
-            if at(p) != 0 {
-                p += 1;
-            }
-        }
-        out.push(current);
-    }
-}
-
-fn hex(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0,
-    }
+    // The inline-request splitter is the same `sdssplitargs`.
+    crate::resp::parse::split_line(c_str(line)).ok()
 }
 
 /// Redis's `sdsneedsrepr`: whether `s` has a byte that [`cat_repr`] would escape, or a
@@ -273,25 +187,8 @@ pub fn needs_repr(s: &[u8]) -> bool {
 /// Redis's `sdscatrepr`: appends `s` in double quotes, escaped so that [`split_args`]
 /// reads it back.
 pub fn cat_repr(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    for &b in s {
-        match b {
-            b'\\' | b'"' => out.extend_from_slice(&[b'\\', b]),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x07 => out.extend_from_slice(b"\\a"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            _ if c_isprint(b) => out.push(b),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\x");
-                out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
-                out.push(HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'));
-            }
-        }
-    }
-    out.push(b'"');
+    // MONITOR's lines use the same `sdscatrepr`.
+    crate::monitor::repr(out, s);
 }
 
 // ---------------------------------------------------------------------------------------
