@@ -216,7 +216,6 @@ pub fn run(mut config: Config) -> io::Result<()> {
     info!("Ready to accept connections tcp on {addr}");
 
     let mut next = 0usize;
-    let final_save;
     let mut last_rss = Instant::now();
     engine
         .stats
@@ -235,9 +234,14 @@ pub fn run(mut config: Config) -> io::Result<()> {
                 "SIGTERM"
             };
             info!("Received {name} scheduling shutdown...");
-            // As Redis: a signal saves when save points are configured.
-            final_save = !engine.config().save_points.is_empty();
-            break;
+            // As Redis: a signal saves when save points are configured, and a save that
+            // fails keeps the server up.
+            let save = !engine.config().save_points.is_empty() && loader.is_none();
+            if !save || save_before_exit(&engine, &clock) {
+                break;
+            }
+            sigterm.store(false, Ordering::Relaxed);
+            sigint.store(false, Ordering::Relaxed);
         }
         if loader.as_ref().is_some_and(|h| h.is_finished()) {
             if let Some(h) = loader.take() {
@@ -250,8 +254,11 @@ pub fn run(mut config: Config) -> io::Result<()> {
         }
         if shutdown.requested.load(Ordering::SeqCst) {
             info!("User requested shutdown...");
-            final_save = shutdown.save.load(Ordering::SeqCst);
-            break;
+            let save = shutdown.save.load(Ordering::SeqCst) && loader.is_none();
+            if !save || save_before_exit(&engine, &clock) {
+                break;
+            }
+            shutdown.requested.store(false, Ordering::SeqCst);
         }
         if loader.is_none() {
             crate::persist::cron(&engine);
@@ -321,21 +328,32 @@ pub fn run(mut config: Config) -> io::Result<()> {
     }
     aof.end_writer();
     let _ = writer.join();
-    // As Redis: no save while the dataset is still loading (it would be partial).
-    if final_save && loader.is_none() {
-        // A background save in progress finishes first (its thread holds the snapshot).
-        while engine.persist.saving.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        info!("Saving the final RDB snapshot before exiting.");
-        if let Err(e) = crate::persist::save_now(&engine) {
-            return Err(io::Error::other(format!(
-                "Error trying to save the DB, can't exit: {e}"
-            )));
-        }
-    }
     info!("kv_server is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// The final save before an exit (SIGTERM with save points, SHUTDOWN [SAVE]): every write
+/// is held first (an internal CLIENT PAUSE WRITE), so the file has every acknowledged write
+/// and nothing is acknowledged after it (held clients are closed without a reply when the
+/// workers stop). True if it saved; if not, as Redis ("can't exit"), the writes resume
+/// and the server stays up. The dataset is never saved while it is still loading.
+fn save_before_exit(engine: &Engine, clock: &SystemClock) -> bool {
+    let now = kv_core::time::Clock::snapshot(clock);
+    let hold_until = now.unix.0.saturating_add(3_600_000);
+    engine.pause_clients(kv_core::pause::Mode::Write, hold_until, now);
+    // A background save in progress finishes first (its thread holds the snapshot).
+    while engine.persist.saving.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    info!("Saving the final RDB snapshot before exiting.");
+    match crate::persist::save_now(engine) {
+        Ok(()) => true,
+        Err(e) => {
+            warn!("Error trying to save the DB, can't exit: {e}");
+            engine.unpause_clients();
+            false
+        }
+    }
 }
 
 /// The addresses and descriptor CLIENT LIST shows.

@@ -654,3 +654,37 @@ fn a_failed_bgsave_stops_writes_with_misconf_as_redis() {
         );
     }
 }
+
+/// SIGTERM with save points saves first; when that save fails the server stays up and
+/// keeps serving (Redis's "can't exit"), and a later SIGTERM that can save exits with
+/// every write in the file.
+#[test]
+fn a_final_save_that_fails_keeps_the_server_up() {
+    let dir = scratch("final-save");
+    let mut kv = kv_in(&dir, &["--save", "3600 1"]);
+    let mut c = kv.raw();
+    assert_eq!(c.call(&["SET", "before", "1"]), b"+OK\r\n");
+    std::fs::remove_dir_all(&dir).expect("rm");
+    let term = |pid: u32| {
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    };
+    assert!(term(kv.pid()));
+    assert!(
+        kv.wait_exit(Duration::from_secs(2)).is_none(),
+        "exited although its final save failed"
+    );
+    // Writes held during the attempt run now, and new ones too.
+    assert_eq!(c.call(&["SET", "after", "2"]), b"+OK\r\n");
+    assert_eq!(kv.raw().call(&["GET", "before"]), b"$1\r\n1\r\n");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    assert!(term(kv.pid()));
+    let status = kv.wait_exit(Duration::from_secs(20)).expect("exits");
+    assert!(status.success(), "{status:?}");
+    let kv = kv_in(&dir, &["--save", ""]);
+    assert_eq!(kv.raw().call(&["GET", "after"]), b"$1\r\n2\r\n");
+    assert_eq!(kv.raw().call(&["GET", "before"]), b"$1\r\n1\r\n");
+}
