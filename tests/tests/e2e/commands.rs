@@ -666,3 +666,27 @@ fn own_client_line_shows_the_current_command_as_redis() {
     assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
     assert_eq!(seen[0][0], "26");
 }
+
+/// OBJECT IDLETIME of a key just written is 0, or 1 when a second boundary falls in
+/// between (the differential cases cannot compare it byte for byte); a key left alone for
+/// over two seconds shows at least 2, and a read resets it.
+#[test]
+fn object_idletime_counts_seconds_since_the_last_access() {
+    let kv = support::server(Kind::Kv);
+    let mut c = kv.raw();
+    assert_eq!(c.call(&["SET", "s", "v"]), b"+OK\r\n");
+    let fresh = c.call(&["OBJECT", "IDLETIME", "s"]);
+    assert!(fresh == b":0\r\n" || fresh == b":1\r\n", "{fresh:?}");
+    std::thread::sleep(Duration::from_millis(2100));
+    let idle = String::from_utf8_lossy(&c.call(&["OBJECT", "IDLETIME", "s"])).into_owned();
+    let secs: u64 = idle
+        .trim_start_matches(':')
+        .trim()
+        .parse()
+        .expect("integer");
+    assert!((2..=4).contains(&secs), "{idle}");
+    assert_eq!(c.call(&["GET", "s"]), b"$1\r\nv\r\n");
+    let after = c.call(&["OBJECT", "IDLETIME", "s"]);
+    assert!(after == b":0\r\n" || after == b":1\r\n", "{after:?}");
+    assert_eq!(c.call(&["OBJECT", "IDLETIME", "nokey"]), b"$-1\r\n");
+}
