@@ -14,7 +14,7 @@ pub mod snapshot;
 #[cfg(test)]
 mod tests;
 
-use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use alloc::string::String;
 
 /// The RDB version this build writes (Redis 7.0's), and the newest it reads.
@@ -92,8 +92,6 @@ pub struct State {
     pub loaded_keys: AtomicUsize,
     /// Keys skipped at load because their time had passed (`rdb_last_load_keys_expired`).
     pub loaded_expired: AtomicUsize,
-    /// The reason the last save failed, for the log and SAVE's caller.
-    pub last_error: Mutex<String>,
     /// An append-only file rewrite is running (`aof_rewrite_in_progress`).
     pub aof_rewriting: AtomicBool,
     /// A rewrite waits for the snapshot in progress (`aof_rewrite_scheduled`).
