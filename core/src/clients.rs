@@ -46,6 +46,8 @@ pub struct ClientView {
     pub multi: Option<(usize, usize)>,
     /// In MONITOR mode (flag `O`).
     pub monitor: bool,
+    /// The ACL user (`None`: default).
+    pub user: Option<Vec<u8>>,
 }
 
 /// One connected client.

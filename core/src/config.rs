@@ -207,6 +207,17 @@ pub struct Config {
     /// points rather than replace them, as Redis reads its config ([`Config::set_startup`]
     /// keeps it; public so that `Config { .., ..Config::default() }` works).
     pub save_seen: bool,
+    /// `requirepass`: the default user's password ("" = nopass, the default).
+    pub requirepass: String,
+    /// `acl-pubsub-default`: new users may use every channel (`allchannels`) or none
+    /// (`resetchannels`, the default).
+    pub acl_pubsub_default_all: bool,
+    /// `acllog-max-len`: most ACL LOG entries kept (128).
+    pub acllog_max_len: usize,
+    /// `aclfile`: the ACL file (startup only; "" = none).
+    pub aclfile: String,
+    /// The config file's `user` lines, each split into words (`user`, name, rules...).
+    pub users: Vec<Vec<Vec<u8>>>,
 }
 
 /// Redis 7.0's default `save` schedule.
@@ -250,6 +261,11 @@ impl Default for Config {
             no_appendfsync_on_rewrite: false,
             enable_protected_configs: String::from("no"),
             save_seen: false,
+            requirepass: String::new(),
+            acl_pubsub_default_all: false,
+            acllog_max_len: 128,
+            aclfile: String::new(),
+            users: Vec::new(),
         }
     }
 }
@@ -449,6 +465,10 @@ impl Config {
         "aof-rewrite-incremental-fsync",
         "aof-timestamp-enabled",
         "no-appendfsync-on-rewrite",
+        "requirepass",
+        "acl-pubsub-default",
+        "acllog-max-len",
+        "aclfile",
     ];
 
     /// Parameters CONFIG SET refuses unless `enable-protected-configs` allows it.
@@ -469,6 +489,7 @@ impl Config {
         "rdbchecksum",
         "appendfilename",
         "appenddirname",
+        "aclfile",
     ];
 
     /// The [`Config::IMMUTABLE`] parameters that CONFIG SET accepts when the value is the
@@ -518,6 +539,18 @@ impl Config {
                 .into_iter()
                 .map(|w| String::from_utf8_lossy(&w).into_owned());
             let Some(name) = words.next() else { continue };
+            if name.eq_ignore_ascii_case("user") {
+                let mut raw = crate::resp::parse::split_line(trimmed.as_bytes())
+                    .map_err(|_| fail("Unbalanced quotes in configuration line"))?;
+                if raw.len() < 2 {
+                    return Err(fail("Error in user declaration 'no username'"));
+                }
+                if let Some(first) = raw.first_mut() {
+                    *first = b"user".to_vec();
+                }
+                self.users.push(raw);
+                continue;
+            }
             let value = words.collect::<Vec<_>>().join(" ");
             self.set_startup(&name, &value)
                 .map_err(|e| fail(&e.message(&name)))?;
@@ -528,6 +561,18 @@ impl Config {
     /// As [`Config::set`], for the config file and the command line: the first `save`
     /// replaces the default schedule and later ones add to it, as Redis reads its config.
     pub fn set_startup(&mut self, name: &str, value: &str) -> Result<(), SetError> {
+        if name.eq_ignore_ascii_case("user") {
+            let mut words = crate::resp::parse::split_line(value.as_bytes())
+                .map_err(|_| SetError::Invalid(String::from("Unbalanced quotes")))?;
+            if words.is_empty() {
+                return Err(SetError::Invalid(String::from(
+                    "Error in user declaration 'no username'",
+                )));
+            }
+            words.insert(0, b"user".to_vec());
+            self.users.push(words);
+            return Ok(());
+        }
         if name.eq_ignore_ascii_case("save") {
             let points = parse_save(value)?;
             // `save ""` empties the schedule wherever it comes (Redis's special case).
@@ -559,6 +604,21 @@ impl Config {
                 }
                 self.dbfilename = String::from(value)
             }
+            "requirepass" => self.requirepass = String::from(value),
+            "acl-pubsub-default" => match value.to_ascii_lowercase().as_str() {
+                "allchannels" => self.acl_pubsub_default_all = true,
+                "resetchannels" => self.acl_pubsub_default_all = false,
+                _ => {
+                    return Err(invalid(
+                        "argument(s) must be one of the following: allchannels, resetchannels",
+                    ))
+                }
+            },
+            "acllog-max-len" => {
+                self.acllog_max_len =
+                    parse_count(value, 0, i64::MAX as u64).map_err(SetError::Invalid)? as usize
+            }
+            "aclfile" => self.aclfile = String::from(value),
             "rdbcompression" => self.rdbcompression = parse_bool(value)?,
             "rdbchecksum" => self.rdbchecksum = parse_bool(value)?,
             "stop-writes-on-bgsave-error" => self.stop_writes_on_bgsave_error = parse_bool(value)?,
@@ -772,6 +832,16 @@ impl Config {
             "rdb-del-sync-files" => s.push_str(yes_no(self.rdb_del_sync_files)),
             "rdb-save-incremental-fsync" => s.push_str(yes_no(self.rdb_save_incremental_fsync)),
             "sanitize-dump-payload" => s.push_str(&self.sanitize_dump_payload),
+            "requirepass" => s.push_str(&self.requirepass),
+            "acl-pubsub-default" => s.push_str(if self.acl_pubsub_default_all {
+                "allchannels"
+            } else {
+                "resetchannels"
+            }),
+            "acllog-max-len" => {
+                let _ = write!(s, "{}", self.acllog_max_len);
+            }
+            "aclfile" => s.push_str(&self.aclfile),
             "enable-protected-configs" => s.push_str(&self.enable_protected_configs),
             "appendonly" => s.push_str(yes_no(self.appendonly)),
             "appendfsync" => s.push_str(self.appendfsync.name()),

@@ -143,6 +143,9 @@ impl Conn {
             if v.lib != s.lib {
                 v.lib.clone_from(&s.lib);
             }
+            if v.user != s.user {
+                v.user.clone_from(&s.user);
+            }
             v.db = s.db;
             v.cmd = s.cmd;
             v.monitor = s.monitor;

@@ -58,6 +58,8 @@ pub struct Engine {
     pub blocking: crate::sync::Arc<crate::blocking::Blocking>,
     /// Watched keys (WATCH).
     pub watches: crate::watch::Watches,
+    /// Users and permissions (AUTH, ACL).
+    pub acl: crate::acl::Acl,
     /// Pub/sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
     pub pubsub: crate::sync::Arc<crate::pubsub::PubSub>,
     /// Keyspace notifications (`notify-keyspace-events`); the keyspaces share it.
@@ -132,8 +134,22 @@ impl Engine {
         let dbs = (0..config.databases.max(1))
             .map(|i| Db::with_events(seed, i, crate::sync::Arc::clone(&events)))
             .collect();
+        let acl = crate::acl::Acl::default();
+        acl.set_log_max(config.acllog_max_len);
+        acl.set_requirepass(config.requirepass.as_bytes());
+        if !config.users.is_empty() {
+            // Redis's `ACLLoadConfiguredUsers`: the `user` lines on top of the default user
+            // (whose line, if any, starts from `reset`). The frontend checks them first.
+            if let Ok(users) = crate::acl::parse_users(&config.users, config.acl_pubsub_default_all)
+            {
+                let mut all = acl.snapshot();
+                all.extend(users);
+                acl.replace_all(all);
+            }
+        }
         Engine {
             dbs,
+            acl,
             config: RwLock::new(config),
             host,
             stats: ServerStats::default(),
@@ -407,9 +423,52 @@ impl Engine {
 
     /// Changes a live setting (CONFIG SET).
     pub fn set_config(&self, name: &str, value: &str) -> Result<(), crate::config::SetError> {
+        let before = self.config.read().requirepass.clone();
         let r = self.config.write().set_live(name, value);
         self.publish_encodings();
+        self.publish_acl_config(&before);
         r
+    }
+
+    /// Applies `requirepass` (when it changed from `before`) and `acllog-max-len` to the
+    /// ACL after a CONFIG SET.
+    fn publish_acl_config(&self, before: &str) {
+        let (pass, max) = {
+            let c = self.config.read();
+            (
+                (c.requirepass != before).then(|| c.requirepass.clone()),
+                c.acllog_max_len,
+            )
+        };
+        if let Some(p) = pass {
+            self.acl.set_requirepass(p.as_bytes());
+        }
+        self.acl.set_log_max(max);
+    }
+
+    /// ACL LOAD and the start: replaces every user with the ACL file's `text` (the
+    /// default user, if the file has none, is Redis's default). `Ok` with the users whose
+    /// clients must be closed (every user but `default`, as Redis frees them all); `Err`
+    /// with Redis's message, and nothing changed.
+    pub fn acl_load_text(&self, text: &[u8]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
+        let (file, all) = {
+            let c = self.config.read();
+            (c.aclfile.clone(), c.acl_pubsub_default_all)
+        };
+        let users = crate::acl::parse_acl_file(text, &file, all)?;
+        let gone = self
+            .acl
+            .names()
+            .into_iter()
+            .filter(|n| n != b"default")
+            .collect();
+        self.acl.replace_all(users);
+        Ok(gone)
+    }
+
+    /// Whether the default user is `nopass` (protected mode refuses remote clients then).
+    pub fn default_user_nopass(&self) -> bool {
+        self.acl.default_nopass()
     }
 
     /// Changes several live settings at once: all of them, or (on the first error, which
@@ -418,6 +477,7 @@ impl Engine {
         &self,
         pairs: &[(&'a [u8], &'a [u8])],
     ) -> Result<(), (&'a [u8], crate::config::SetError)> {
+        let before = self.config.read().requirepass.clone();
         let mut guard = self.config.write();
         let mut next = guard.clone();
         for (i, &(name, _)) in pairs.iter().enumerate() {
@@ -444,6 +504,7 @@ impl Engine {
         *guard = next;
         drop(guard);
         self.publish_encodings();
+        self.publish_acl_config(&before);
         Ok(())
     }
 

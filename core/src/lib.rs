@@ -31,6 +31,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod acl;
 pub mod blocking;
 pub mod clients;
 pub mod cmd;

@@ -115,6 +115,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         let now = self.clock.now();
         conn.touch(now);
         conn.session.addr.clone_from(&addr.addr);
+        conn.session.authenticated = !self.engine.acl.auth_needed();
         conn.set_entry(self.engine.clients.register(id, addr, now));
         let slot = Slot {
             socket,

@@ -83,6 +83,9 @@ pub fn reset(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     s.reply_off = false;
     s.skip_next = false;
     s.skip_this = false;
+    // Redis's clientSetDefaultAuth.
+    s.user = None;
+    s.authenticated = !ctx.engine.acl.auth_needed();
     out.extend_from_slice(b"+RESET\r\n");
     Ok(())
 }
@@ -270,7 +273,7 @@ fn itoa_len(mut k: usize) -> usize {
 /// Appends one CLIENT LIST line (Redis 7's fields, plus 7.2's lib-name and lib-ver);
 /// `current` is the command being run (the caller's own line shows it as Redis does: in
 /// `qbuf` as its multibulk bytes, in `argv-mem` as its argument bytes, nothing in `omem`).
-fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec<u8>) {
+pub(crate) fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec<u8>) {
     let mut v = e.view();
     let mut argv_mem = 0;
     if e.id == ctx.session.id {
@@ -287,6 +290,7 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
         v.db = ctx.session.db;
         v.cmd = ctx.session.cmd;
         v.monitor = ctx.session.monitor;
+        v.user.clone_from(&ctx.session.user);
         v.last_active = ctx.now.mono;
         let subs = &ctx.session.subs;
         v.subs = (subs.channels.len(), subs.patterns.len(), subs.shard.len());
@@ -350,7 +354,9 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
             out.extend_from_slice(sub.as_bytes());
         }
     }
-    out.extend_from_slice(b" user=default redir=-1 resp=2 lib-name=");
+    out.extend_from_slice(b" user=");
+    out.extend_from_slice(v.user.as_deref().unwrap_or(b"default"));
+    out.extend_from_slice(b" redir=-1 resp=2 lib-name=");
     out.extend_from_slice(&v.lib.0);
     out.extend_from_slice(b" lib-ver=");
     out.extend_from_slice(&v.lib.1);
@@ -359,7 +365,7 @@ fn client_line(ctx: &Ctx<'_>, e: &ClientEntry, current: &Args<'_>, out: &mut Vec
 
 /// Redis's `addReplySubcommandSyntaxError`: the subcommand as given, the command in
 /// capitals.
-fn subcommand_syntax_error(args: &Args<'_>, out: &mut Vec<u8>) {
+pub(crate) fn subcommand_syntax_error(args: &Args<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"-ERR unknown subcommand or wrong number of arguments for '");
     encode::error_body(out, super::c_str_prefix(args.get(1), 128));
     out.extend_from_slice(b"'. Try ");
@@ -524,6 +530,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         return Err(Error::Syntax);
     }
     let (mut id, mut addr, mut laddr, mut skipme, mut type_ok) = (None, None, None, true, true);
+    let mut user: Option<&[u8]> = None;
     let mut want: Option<bool> = None;
     for i in (2..args.len()).step_by(2) {
         let (opt, val) = (args.get(i), args.get(i + 1));
@@ -555,13 +562,13 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
                 return Ok(());
             }
         } else if is(b"USER") {
-            // Every client is the default user until ACL users exist.
-            if val != b"default" {
+            if !ctx.engine.acl.exists(val) {
                 out.extend_from_slice(b"-ERR No such user '");
                 encode::error_body(out, val);
                 out.extend_from_slice(b"'\r\n");
                 return Ok(());
             }
+            user = Some(val);
         } else if is(b"SKIPME") {
             skipme = if val.eq_ignore_ascii_case(b"yes") {
                 true
@@ -580,6 +587,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
             && addr.is_none_or(|a| e.addr.addr.as_bytes() == a)
             && laddr.is_none_or(|a| e.addr.laddr.as_bytes() == a)
             && want.is_none_or(|p| is_pubsub(ctx, e) == p)
+            && user.is_none_or(|u| client_user(ctx, e) == u)
             && !(skipme && e.id == ctx.session.id);
         if matches {
             kill_one(ctx, e);
@@ -590,7 +598,30 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     Ok(())
 }
 
-fn kill_one(ctx: &mut Ctx<'_>, e: &ClientEntry) {
+/// The ACL user client `e` is logged in as (this client's from its session).
+fn client_user(ctx: &Ctx<'_>, e: &ClientEntry) -> Vec<u8> {
+    let user = if e.id == ctx.session.id {
+        ctx.session.user.clone()
+    } else {
+        e.view().user
+    };
+    user.unwrap_or_else(|| b"default".to_vec())
+}
+
+/// Closes every other client logged in as `user` (ACL DELUSER, ACL LOAD); this one after
+/// its reply.
+pub(crate) fn kill_user_clients(ctx: &mut Ctx<'_>, user: &[u8]) {
+    for e in ctx.engine.clients.list() {
+        if client_user(ctx, &e) == user {
+            kill_one(ctx, &e);
+        }
+    }
+    if ctx.session.user.as_deref().unwrap_or(b"default") == user {
+        ctx.session.quit = true;
+    }
+}
+
+pub(crate) fn kill_one(ctx: &mut Ctx<'_>, e: &ClientEntry) {
     if e.id == ctx.session.id {
         ctx.session.quit = true;
     } else if e.kill() {
@@ -599,6 +630,42 @@ fn kill_one(ctx: &mut Ctx<'_>, e: &ClientEntry) {
         ctx.engine.stats.client_disconnected();
         ctx.engine.pubsub.purge(e.id);
     }
+}
+
+/// Redis's answer to a wrong AUTH or HELLO AUTH.
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Logs the client in as `user` if `pass` is right (Redis's `ACLAuthenticateUser`);
+/// otherwise logs the failure in the ACL LOG (object: the command's name as sent).
+fn authenticate(ctx: &mut Ctx<'_>, args: &Args<'_>, user: &[u8], pass: &[u8]) -> bool {
+    if ctx.engine.acl.credentials_ok(user, pass) {
+        ctx.session.authenticated = true;
+        ctx.session.user = (user != b"default").then(|| user.to_vec());
+        true
+    } else {
+        super::acl::log_denial(ctx, args, crate::acl::Denied::Auth, args.get(0), Some(user));
+        false
+    }
+}
+
+/// `AUTH [username] password`.
+pub fn auth(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() > 3 {
+        return Err(Error::Syntax);
+    }
+    let (user, pass) = if args.len() == 2 {
+        if ctx.engine.acl.default_nopass() {
+            return Err(Error::Msg("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+        }
+        (&b"default"[..], args.get(1))
+    } else {
+        (args.get(1), args.get(2))
+    };
+    if !authenticate(ctx, args, user, pass) {
+        return Err(Error::Msg(WRONGPASS));
+    }
+    encode::ok(out);
+    Ok(())
 }
 
 /// Whether a client name is acceptable (Redis: no spaces, newlines or special characters).
@@ -617,22 +684,27 @@ pub fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             return Err(Error::Msg("NOPROTO unsupported protocol version"));
         }
     }
-    let mut name = None;
     let mut j = 2;
     while j < args.len() {
         let opt = args.get(j);
         let more = args.len() - 1 - j;
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
-            // No password is configured: the default user accepts any password, as Redis's
-            // `nopass` default user does; other users do not exist.
-            if !args.get(j + 1).eq_ignore_ascii_case(b"default") {
-                return Err(Error::Msg(
-                    "WRONGPASS invalid username-password pair or user is disabled.",
-                ));
+            if !authenticate(ctx, args, args.get(j + 1), args.get(j + 2)) {
+                return Err(Error::Msg(WRONGPASS));
             }
             j += 3;
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
-            name = Some(args.get(j + 1));
+            let name = args.get(j + 1);
+            if !valid_client_name(name) {
+                return Err(Error::Msg(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                ));
+            }
+            ctx.session.name = if name.is_empty() {
+                None
+            } else {
+                Some(name.to_vec())
+            };
             j += 2;
         } else {
             out.extend_from_slice(b"-ERR Syntax error in HELLO option '");
@@ -641,17 +713,8 @@ pub fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             return Ok(());
         }
     }
-    if let Some(name) = name {
-        if !valid_client_name(name) {
-            return Err(Error::Msg(
-                "ERR Client names cannot contain spaces, newlines or special characters.",
-            ));
-        }
-        ctx.session.name = if name.is_empty() {
-            None
-        } else {
-            Some(name.to_vec())
-        };
+    if !ctx.session.authenticated {
+        return Err(Error::Msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     encode::array(out, 14);
     encode::bulk(out, b"server");

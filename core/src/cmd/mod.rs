@@ -5,6 +5,7 @@
 //! its reply straight into the connection's output buffer. A command error ([`Error`])
 //! becomes an `-ERR ...` reply and the connection stays open.
 
+pub mod acl;
 pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
@@ -109,6 +110,11 @@ pub struct Session {
     /// In MONITOR mode: it receives a line per command run, may not touch the keyspace
     /// and is never paused (Redis marks monitors as replicas).
     pub monitor: bool,
+    /// The ACL user the client is logged in as; `None`: the default user.
+    pub user: Option<Vec<u8>>,
+    /// Authenticated (Redis's `c->authenticated`): set at connection time when the default
+    /// user needs no password, and by a successful AUTH or HELLO AUTH.
+    pub authenticated: bool,
 }
 
 impl Session {
@@ -636,6 +642,8 @@ pub static COMMANDS: &[Command] = &[
     command!("select", 2, &["loading", "stale", "fast"], 0, 0, 0, &["@fast", "@connection"], connection::select),
     command!("hello", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::hello),
     command!("quit", -1, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::quit),
+    command!("auth", -2, &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], 0, 0, 0, &["@fast", "@connection"], connection::auth),
+    command!("acl", -2, &[], 0, 0, 0, &["@slow"], acl::acl),
     command!("dbsize", 1, RF, 0, 0, 0, &["@keyspace", "@read", "@fast"], keyspace::dbsize),
     command!("flushdb", -1, &["write"], 0, 0, 0, &["@keyspace", "@write", "@slow", "@dangerous"], keyspace::flushdb),
     command!("flushall", -1, &["write"], 0, 0, 0, &["@keyspace", "@write", "@slow", "@dangerous"], keyspace::flushall),
@@ -750,6 +758,17 @@ const SUBCOMMANDS: &[&str] = &[
     "shardnumsub",
     "pause",
     "unpause",
+    "cat",
+    "deluser",
+    "dryrun",
+    "genpass",
+    "getuser",
+    "load",
+    "log",
+    "save",
+    "setuser",
+    "users",
+    "whoami",
 ];
 
 /// The subcommand of a container command, if it is a known one; "" otherwise.
@@ -768,8 +787,8 @@ fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
 /// Whether `cmd` is a container of subcommands (CLIENT, CONFIG, ...): found by its static
 /// name, no case-folding on the hot path.
 fn is_container(cmd: &Command) -> bool {
-    const CONTAINERS: [&str; 7] = [
-        "client", "config", "command", "function", "object", "memory", "pubsub",
+    const CONTAINERS: [&str; 8] = [
+        "client", "config", "command", "function", "object", "memory", "pubsub", "acl",
     ];
     // Every container but COMMAND has no flags of its own: one test for everyone else.
     (cmd.flags.is_empty() || cmd.name == "command") && CONTAINERS.contains(&cmd.name)
@@ -822,7 +841,7 @@ impl Command {
 /// The header of the RESP value at `at` of Redis's (trusted, generated) command
 /// metadata: its type byte, its number (length or count; 0 for other types) and where
 /// its body starts.
-fn resp_header(b: &[u8], at: usize) -> Option<(u8, i64, usize)> {
+pub(crate) fn resp_header(b: &[u8], at: usize) -> Option<(u8, i64, usize)> {
     let line_end = at + b.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
     let kind = *b.get(at)?;
     let head = b.get(at + 1..line_end)?;
@@ -835,7 +854,7 @@ fn resp_header(b: &[u8], at: usize) -> Option<(u8, i64, usize)> {
 
 /// Skips one RESP value of the metadata at `at`; returns where the next one starts.
 /// Metadata nests a few levels at most.
-fn skip_resp(b: &[u8], at: usize) -> Option<usize> {
+pub(crate) fn skip_resp(b: &[u8], at: usize) -> Option<usize> {
     let (kind, n, mut next) = resp_header(b, at)?;
     match kind {
         b'$' => next += usize::try_from(n).ok()? + 2,
@@ -847,6 +866,68 @@ fn skip_resp(b: &[u8], at: usize) -> Option<usize> {
         _ => {}
     }
     Some(next)
+}
+
+/// One subcommand of a container command, from Redis's metadata: its full name
+/// (`client|list`), its ACL categories (`@slow`, ...) and whether it is flagged `no_auth`.
+pub(crate) struct SubMeta {
+    /// `container|sub`.
+    pub name: &'static [u8],
+    /// Its arity.
+    pub arity: i32,
+    /// Categories as COMMAND INFO lists them (with the `@`).
+    pub categories: Vec<&'static [u8]>,
+}
+
+/// The subcommands of container `cmd` (none for other commands), in the metadata's order
+/// (sorted by name).
+pub(crate) fn subcommands_of(cmd: &Command) -> Vec<SubMeta> {
+    let mut found = Vec::new();
+    let Some(m) = meta::meta(cmd.name) else {
+        return found;
+    };
+    let tail = m.info_tail();
+    let Some((_, count, mut at)) = skip_resp(tail, 0)
+        .and_then(|a| skip_resp(tail, a))
+        .and_then(|a| resp_header(tail, a))
+    else {
+        return found;
+    };
+    for _ in 0..count.max(0) {
+        let entry = at;
+        let Some(next) = skip_resp(tail, at) else {
+            break;
+        };
+        at = next;
+        let parse = || -> Option<SubMeta> {
+            let (_, _, name_at) = resp_header(tail, entry)?;
+            let (_, len, body) = resp_header(tail, name_at)?;
+            let name = tail.get(body..body + usize::try_from(len).ok()?)?;
+            // arity, flags, first, last, step, then the categories.
+            let mut p = skip_resp(tail, name_at)?;
+            let (_, arity, _) = resp_header(tail, p)?;
+            let arity = i32::try_from(arity).ok()?;
+            for _ in 0..5 {
+                p = skip_resp(tail, p)?;
+            }
+            let (_, n, mut c) = resp_header(tail, p)?;
+            let mut categories = Vec::new();
+            for _ in 0..n.max(0) {
+                let (_, _, next) = resp_header(tail, c)?;
+                categories.push(tail.get(c + 1..next.checked_sub(2)?)?);
+                c = next;
+            }
+            Some(SubMeta {
+                name,
+                arity,
+                categories,
+            })
+        };
+        if let Some(s) = parse() {
+            found.push(s);
+        }
+    }
+    found
 }
 
 /// Whether `args` names a subcommand of container `cmd` that Redis knows, with the right
@@ -1012,6 +1093,23 @@ fn gatekeep(
     if let Some(msg) = subcommand_rejection(cmd, args) {
         return Some(reject(ctx, (index, cmd), args, out, &[&msg]));
     }
+    // Authentication, then (after the MULTI check) the ACL, as processCommand; the
+    // unrestricted default user skips both.
+    let acl_free = ctx.session.user.is_none() && ctx.engine.acl.open();
+    if !acl_free
+        && ctx.engine.acl.auth_needed()
+        && !ctx.session.authenticated
+        && !cmd.flags.contains(&"no_auth")
+    {
+        return Some(reject_with(
+            ctx,
+            (index, cmd),
+            args,
+            out,
+            b"NOAUTH ",
+            &[b"Authentication required."],
+        ));
+    }
     if ctx.session.multi.is_some() && cmd.flags.contains(&"no_multi") {
         return Some(reject(
             ctx,
@@ -1020,6 +1118,11 @@ fn gatekeep(
             out,
             &[b"Command not allowed inside a transaction"],
         ));
+    }
+    if !acl_free {
+        if let Some(done) = acl::check(ctx, (index, cmd), args, out) {
+            return Some(done);
+        }
     }
     // A failed background save stops writes (and PING), before subscriber mode and
     // MULTI queueing, as Redis's processCommand.
@@ -1123,6 +1226,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     // Subscriber mode, MULTI, MONITOR and CLIENT PAUSE are rare: their checks are out of
     // line, behind one test.
     if (ctx.session.multi.is_some()
+        || ctx.session.user.is_some()
+        || !ctx.engine.acl.open()
         || ctx.session.monitor
         || ctx.session.subs.total() > 0
         || ctx.engine.pause.mode() != crate::pause::Mode::Off
@@ -1364,6 +1469,7 @@ pub(crate) mod testing {
                 engine,
                 session: Session {
                     id: 1,
+                    authenticated: true,
                     ..Session::default()
                 },
                 now,

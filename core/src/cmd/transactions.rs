@@ -149,7 +149,9 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         for cmd in &state.queue {
             let (src, ranges) = flatten(cmd);
             let args = Args::new(&src, &ranges);
-            super::dispatch(ctx, &args, out);
+            if super::acl::exec_allows(ctx, &args, out) {
+                super::dispatch(ctx, &args, out);
+            }
         }
         ctx.session.in_exec = false;
         ctx.session.deny_blocking = false;

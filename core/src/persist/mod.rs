@@ -48,6 +48,16 @@ pub trait Storage: Send + Sync + core::fmt::Debug {
     /// SHUTDOWN: stops the server after the replies in flight; saves the dataset after the
     /// workers stopped when `save`.
     fn shutdown(&self, save: bool);
+    /// ACL LOAD: the ACL file's bytes, or Redis's error text (`Error loading ACLs,
+    /// opening file '...': ...`).
+    fn acl_read(&self) -> Result<alloc::vec::Vec<u8>, String> {
+        Err(String::from("Error loading ACLs: no ACL file"))
+    }
+    /// ACL SAVE: replaces the ACL file with `text` (written to a temporary file, then
+    /// renamed, as Redis does).
+    fn acl_write(&self, _text: &[u8]) -> Result<(), String> {
+        Err(String::from("no ACL file"))
+    }
 }
 
 /// The persistence figures INFO reports and the commands read (LASTSAVE, the save
