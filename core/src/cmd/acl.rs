@@ -173,7 +173,14 @@ pub(crate) fn exec_allows(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>)
         _ => args.get(denied.1),
     };
     log_denial(ctx, args, denied.0, object, None);
-    out.extend_from_slice(b"-NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution\r\n");
+    out.extend_from_slice(b"-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ");
+    out.extend_from_slice(match denied.0 {
+        Denied::Command => b"no permission to execute the command or subcommand",
+        Denied::Key => b"no permission to touch the specified keys",
+        Denied::Channel => b"no permission to access one of the channels used as arguments",
+        Denied::Auth => b"no permission",
+    });
+    out.extend_from_slice(b"\r\n");
     false
 }
 

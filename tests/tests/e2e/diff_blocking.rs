@@ -89,6 +89,12 @@ pub(crate) enum Step {
     Quiet(usize),
     /// `cN close`: close the connection.
     Close(usize),
+    /// `cN reconnect`: close it and open a fresh connection in its place (not
+    /// authenticated, no CLIENT ID asked).
+    Reconnect(usize),
+    /// `acllog cN COUNT`: cN's ACL LOG COUNT, each entry's count, reason, context, object
+    /// and username, and the `cmd` and `user` of its client-info (age and addresses vary).
+    AclLog(usize, String),
     /// `wait-blocked N`: INFO's `blocked_clients` reaches N.
     WaitBlocked(usize),
     /// `wait-clients N`: INFO's `connected_clients` reaches N (the control connection
@@ -257,6 +263,11 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
                 Step::Quiet(client_index(&head[..head.len() - 1], line))
             }
             _ if rest == "close" => Step::Close(client_index(head, line)),
+            _ if rest == "reconnect" => Step::Reconnect(client_index(head, line)),
+            "acllog" => {
+                let (c, count) = rest.split_once(char::is_whitespace).unwrap_or((rest, "10"));
+                Step::AclLog(client_index(c, line), count.trim().to_string())
+            }
             _ => panic!("line {line}: cannot parse `{l}`"),
         };
         if let Step::Call(_, a) | Step::Send(_, a) | Step::CallSorted(_, a) = &step {
@@ -271,6 +282,8 @@ pub(crate) fn parse_groups(text: &str, groups: &[&str]) -> Vec<Scenario> {
             | Step::ReadMonitor(c)
             | Step::Quiet(c)
             | Step::Close(c)
+            | Step::Reconnect(c)
+            | Step::AclLog(c, _)
             | Step::ClientList(c, _) => Some(*c),
             _ => None,
         };
@@ -354,6 +367,22 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// A connection that sends nothing first (its id stays 0).
+    pub(crate) fn connect_raw(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(REPLY_WAIT)).unwrap();
+        Conn {
+            r: BufReader::new(s.try_clone().unwrap()),
+            addr: s.local_addr().unwrap().to_string(),
+            skip_from: None,
+            w: s,
+            id: 0,
+            pending: 0,
+            open: true,
+        }
+    }
+
     pub(crate) fn connect(port: u16) -> Conn {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_nodelay(true).unwrap();
@@ -435,6 +464,48 @@ impl Conn {
     }
 }
 
+/// An ACL LOG reply without what varies between servers: per entry, its fields but
+/// `age-seconds`, and of `client-info` only `cmd=` and `user=`.
+fn acl_log_summary(reply: &[u8]) -> String {
+    let text = String::from_utf8_lossy(reply);
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if l.starts_with('$') && i + 1 < lines.len() {
+            out.push(lines[i + 1].to_string());
+            i += 2;
+        } else {
+            if !l.is_empty() {
+                out.push(l.to_string());
+            }
+            i += 1;
+        }
+    }
+    let mut kept = Vec::new();
+    let mut j = 0;
+    while j < out.len() {
+        match out[j].as_str() {
+            "age-seconds" => j += 2,
+            "client-info" => {
+                let info = out.get(j + 1).cloned().unwrap_or_default();
+                let pick: Vec<&str> = info
+                    .split(' ')
+                    .filter(|kv| kv.starts_with("cmd=") || kv.starts_with("user="))
+                    .collect();
+                kept.push(format!("client-info[{}]", pick.join(" ")));
+                j += 2;
+            }
+            other => {
+                kept.push(other.to_string());
+                j += 1;
+            }
+        }
+    }
+    kept.join(" ")
+}
+
 /// The INFO clients field `field` over `ctl`.
 fn info_field(ctl: &mut Conn, field: &str) -> Option<String> {
     info_section_field(ctl, "clients", field)
@@ -509,6 +580,9 @@ struct Side {
     port: u16,
     ctl: Conn,
     _server: Server,
+    /// Before each scenario, put users, `requirepass` and the ACL LOG back as a fresh
+    /// server has them (the ACL scenarios).
+    acl_reset: bool,
 }
 
 impl Side {
@@ -519,6 +593,7 @@ impl Side {
             port,
             ctl: Conn::connect(port),
             _server: server,
+            acl_reset: false,
         }
     }
 
@@ -548,9 +623,45 @@ impl Side {
         }
     }
 
+    /// Back to a fresh server's users: the default one alone and unrestricted, no
+    /// `requirepass`, an empty ACL LOG (the control connection was authenticated when it
+    /// connected, so it may run these whatever the last scenario left).
+    fn reset_acl(&mut self) {
+        let call = |ctl: &mut Conn, args: &[&str]| {
+            ctl.call(
+                &args
+                    .iter()
+                    .map(|a| a.as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        call(
+            &mut self.ctl,
+            &[
+                "ACL", "SETUSER", "default", "reset", "on", "nopass", "~*", "&*", "+@all",
+            ],
+        );
+        let users = call(&mut self.ctl, &["ACL", "USERS"]);
+        for u in String::from_utf8_lossy(&users).split("\r\n") {
+            if !u.is_empty() && !u.starts_with(['*', '$']) && u != "default" {
+                call(&mut self.ctl, &["ACL", "DELUSER", u]);
+            }
+        }
+        call(&mut self.ctl, &["CONFIG", "SET", "requirepass", ""]);
+        call(
+            &mut self.ctl,
+            &["CONFIG", "SET", "acl-pubsub-default", "resetchannels"],
+        );
+        call(&mut self.ctl, &["CONFIG", "SET", "acllog-max-len", "128"]);
+        call(&mut self.ctl, &["ACL", "LOG", "RESET"]);
+    }
+
     /// Runs `sc`; with `expect` (the oracle's events), stops at the first event that
     /// differs.
     fn run(&mut self, sc: &Scenario, expect: Option<&[Event]>) -> Vec<Event> {
+        if self.acl_reset {
+            self.reset_acl();
+        }
         // A clean slate: no data, and the previous scenario's connections gone.
         assert_eq!(
             self.ctl.call(&[b"FLUSHALL".to_vec()]),
@@ -679,6 +790,19 @@ impl Side {
                 Step::Close(c) => {
                     let _ = conns[*c].w.shutdown(std::net::Shutdown::Both);
                     conns[*c].open = false;
+                }
+                Step::Reconnect(c) => {
+                    let _ = conns[*c].w.shutdown(std::net::Shutdown::Both);
+                    conns[*c] = Conn::connect_raw(self.port);
+                    conns[*c].skip_from = Some(self.ctl.addr.clone());
+                }
+                Step::AclLog(c, count) => {
+                    let conn = &mut conns[*c];
+                    conn.send(&[b"ACL".to_vec(), b"LOG".to_vec(), count.as_bytes().to_vec()]);
+                    match conn.read(REPLY_WAIT) {
+                        Ok(r) => ev(format!("c{} <- log {}", c + 1, acl_log_summary(&r)), false),
+                        Err(e) => ev(format!("c{}: no reply ({e})", c + 1), true),
+                    }
                 }
                 Step::WaitBlocked(n) | Step::WaitClients(n) => {
                     let field = if let Step::WaitBlocked(_) = step {
@@ -816,6 +940,12 @@ fn run_group(group: &str) {
 /// redis-server and on the server under test; other files of scenarios (pub/sub,
 /// notifications) use this runner too.
 pub(crate) fn run_scenarios(text: &str, groups: &[&str], group: &str) {
+    run_scenarios_with(text, groups, group, false);
+}
+
+/// As [`run_scenarios`]; with `acl_reset`, each scenario starts from a fresh server's
+/// users (see `Side::reset_acl`).
+pub(crate) fn run_scenarios_with(text: &str, groups: &[&str], group: &str, acl_reset: bool) {
     let only = std::env::var("KV_BLOCKING_SCENARIO").unwrap_or_default();
     let all = parse_groups(text, groups);
     let scenarios: Vec<&Scenario> = all
@@ -832,6 +962,8 @@ pub(crate) fn run_scenarios(text: &str, groups: &[&str], group: &str) {
     };
     let mut oracle = Side::new("redis-server", support::server(Kind::Redis));
     let mut other = Side::new(other_name, server_under_test());
+    oracle.acl_reset = acl_reset;
+    other.acl_reset = acl_reset;
     let mut failures = Vec::new();
     for sc in &scenarios {
         let ra = oracle.run(sc, None);

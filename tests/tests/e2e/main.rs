@@ -7,6 +7,7 @@ mod aof_format;
 mod atomicity;
 mod blocking_stress;
 mod commands;
+mod diff_acl;
 mod diff_bitmaps;
 mod diff_blocking;
 mod diff_dump;
