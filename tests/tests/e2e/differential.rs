@@ -601,7 +601,8 @@ fn command_info_and_docs_of_every_command_match_redis() {
         lines(a) == lines(b)
     }
     fn cmp(args: &[Vec<u8>]) -> Cmp {
-        let containers: [&[u8]; 8] = [
+        let containers: [&[u8]; 9] = [
+            b"acl",
             b"client",
             b"config",
             b"command",
