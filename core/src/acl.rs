@@ -1373,41 +1373,40 @@ pub fn parse_users(
     allchannels: bool,
 ) -> Result<BTreeMap<Vec<u8>, User>, Vec<u8>> {
     let mut users: BTreeMap<Vec<u8>, User> = BTreeMap::new();
-    for (n, words) in lines.iter().enumerate() {
-        let line = n + 1;
-        let fail = |msg: &[u8]| {
-            let mut e = alloc::format!("/ACL file line {line}: ").into_bytes();
-            e.extend_from_slice(msg);
+    for words in lines {
+        let fail = |arg: &[u8], msg: &str| {
+            let mut e = b"Error in user declaration '".to_vec();
+            e.extend_from_slice(c_str(arg));
+            e.extend_from_slice(b"': ");
+            e.extend_from_slice(msg.as_bytes());
             e
         };
-        let (Some(kw), Some(name)) = (words.first(), words.get(1)) else {
-            return Err(fail(b"should start with user keyword"));
+        let Some(name) = words.get(1) else {
+            return Err(fail(b"user", "Syntax error"));
         };
-        if !kw.eq_ignore_ascii_case(b"user") {
-            return Err(fail(b"should start with user keyword"));
-        }
         if has_spaces(name) {
-            return Err(fail(b"username contains invalid characters"));
+            return Err(fail(name, "Syntax error"));
         }
         if users.contains_key(name) {
-            return Err(fail(b"duplicate user"));
+            return Err(fail(
+                name,
+                "Duplicate user found. A user can only be defined once in config files",
+            ));
         }
         let rules: Vec<&[u8]> = words.iter().skip(2).map(Vec::as_slice).collect();
-        let merged = merge_selector_args(&rules)
-            .map_err(|_| fail(b"Unmatched parenthesis in selector definition."))?;
+        let merged = merge_selector_args(&rules).map_err(|j| {
+            fail(
+                rules.get(j).copied().unwrap_or_default(),
+                "Unmatched parenthesis in acl selector",
+            )
+        })?;
         let mut u = User::new(allchannels);
         if name == b"default" {
             let _ = u.apply(b"reset", allchannels);
         }
         for op in &merged {
-            if let Err(e) = u.apply(op, allchannels) {
-                let mut m = b"Error in applying operation '".to_vec();
-                m.extend_from_slice(c_str(op));
-                m.extend_from_slice(b"': ");
-                m.extend_from_slice(e.message().as_bytes());
-                m.push(b'.');
-                return Err(fail(&m));
-            }
+            u.apply(op, allchannels)
+                .map_err(|e| fail(op, e.message()))?;
         }
         users.insert(name.clone(), u);
     }

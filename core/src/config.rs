@@ -548,6 +548,8 @@ impl Config {
                 if let Some(first) = raw.first_mut() {
                     *first = b"user".to_vec();
                 }
+                crate::acl::parse_users(core::slice::from_ref(&raw), false)
+                    .map_err(|m| fail(&String::from_utf8_lossy(&m)))?;
                 self.users.push(raw);
                 continue;
             }
@@ -570,6 +572,8 @@ impl Config {
                 )));
             }
             words.insert(0, b"user".to_vec());
+            crate::acl::parse_users(core::slice::from_ref(&words), false)
+                .map_err(|m| SetError::Invalid(String::from_utf8_lossy(&m).into_owned()))?;
             self.users.push(words);
             return Ok(());
         }

@@ -145,6 +145,7 @@ pub fn run(mut config: Config) -> io::Result<()> {
         kv_core::time::Clock::snapshot(&clock),
     ));
     engine.set_logger(Box::new(|text| warn!("{text}")));
+    crate::acl::load_at_start(&engine)?;
     let disk = crate::persist::Disk::default();
     disk.attach(&engine);
     let shutdown = Arc::clone(&disk.request);

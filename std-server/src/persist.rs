@@ -444,4 +444,16 @@ impl Storage for Disk {
         self.request.save.store(save, Ordering::SeqCst);
         self.request.requested.store(true, Ordering::SeqCst);
     }
+
+    fn acl_read(&self) -> Result<Vec<u8>, String> {
+        let engine = self.engine().ok_or("no engine")?;
+        let path = engine.config().aclfile.clone();
+        crate::acl::read(&path)
+    }
+
+    fn acl_write(&self, text: &[u8]) -> Result<(), String> {
+        let engine = self.engine().ok_or("no engine")?;
+        let path = engine.config().aclfile.clone();
+        crate::acl::write(&path, text)
+    }
 }

@@ -465,8 +465,8 @@ fn load(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> CmdResult {
             encode::ok(out);
         }
         Err(m) => {
-            out.push(b'-');
-            encode::error_body(out, m.strip_prefix(b"/").unwrap_or(&m));
+            out.extend_from_slice(b"-ERR ");
+            encode::error_body(out, &m);
             out.extend_from_slice(b"\r\n");
         }
     }

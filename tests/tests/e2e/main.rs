@@ -3,6 +3,7 @@
 //! talks to it over TCP with raw bytes, the `redis` crate, `redis-cli` and
 //! `redis-benchmark`.
 
+mod acl;
 mod aof_format;
 mod atomicity;
 mod blocking_stress;
