@@ -14,7 +14,6 @@
 use crate::cmd::{Command, COMMANDS};
 use crate::resp::Args;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Once, Ordering, RwLock};
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -189,6 +188,7 @@ const FUTURE_BIT: usize = WORDS * 64 - 1;
 static REGISTRY: Once<Vec<AclCommand>> = Once::new();
 
 /// Every command ([`COMMANDS`] order, id = table index) and then every subcommand.
+#[inline(never)]
 pub fn registry() -> &'static [AclCommand] {
     REGISTRY.call_once(|| {
         let mut all: Vec<AclCommand> = COMMANDS
@@ -357,7 +357,7 @@ fn has_spaces(s: &[u8]) -> bool {
 }
 
 /// A set of permissions: the user's root one, or one `(...)` selector.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Selector {
     allkeys: bool,
     allchannels: bool,
@@ -441,6 +441,7 @@ impl Selector {
     }
 
     /// Redis's `ACLSetSelector`.
+    #[inline(never)]
     fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
         if is("allkeys") || is("~*") {
@@ -553,6 +554,7 @@ impl Selector {
 
     /// Redis's `ACLDescribeSelectorCommandRules`: `+@all`/`-@all`, the categories that fit
     /// best, then single commands, so that applying them rebuilds the bitmap.
+    #[inline(never)]
     fn describe_commands(&self) -> Vec<u8> {
         let mut rules = Vec::new();
         let mut fake = Selector::new(false);
@@ -844,7 +846,7 @@ pub enum Denied {
 }
 
 /// One user.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     enabled: bool,
     nopass: bool,
@@ -894,6 +896,7 @@ impl User {
     }
 
     /// Redis's `ACLSetUser`: one rule. `allchannels` is `acl-pubsub-default`.
+    #[inline(never)]
     pub fn apply(&mut self, op: &[u8], allchannels: bool) -> Result<(), RuleError> {
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
         if op.is_empty() {
@@ -970,6 +973,7 @@ impl User {
     }
 
     /// The rules that describe the user (ACL LIST without `user <name> `).
+    #[inline(never)]
     pub fn describe(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(if self.enabled { b"on " } else { b"off " });
@@ -996,6 +1000,7 @@ impl User {
     }
 
     /// ACL GETUSER's reply (RESP2: a flat array of field names and values).
+    #[inline(never)]
     pub fn getuser_reply(&self, out: &mut Vec<u8>) {
         use crate::resp::encode;
         encode::array(out, 12);
@@ -1010,10 +1015,11 @@ impl User {
             None => {}
         }
         encode::array(out, flags.len());
-        flags.iter().for_each(|f| encode::bulk(out, f));
+        bulks(out, &flags);
         encode::bulk(out, b"passwords");
         encode::array(out, self.passwords.len());
-        self.passwords.iter().for_each(|p| encode::bulk(out, p));
+        let pw: Vec<&[u8]> = self.passwords.iter().map(|p| &p[..]).collect();
+        bulks(out, &pw);
         Self::selector_fields(&self.root, out);
         encode::bulk(out, b"selectors");
         encode::array(out, self.selectors.len());
@@ -1024,13 +1030,8 @@ impl User {
     }
 
     fn selector_fields(s: &Selector, out: &mut Vec<u8>) {
-        use crate::resp::encode;
-        encode::bulk(out, b"commands");
-        encode::bulk(out, &s.describe_commands());
-        encode::bulk(out, b"keys");
-        encode::bulk(out, &s.keys_field());
-        encode::bulk(out, b"channels");
-        encode::bulk(out, &s.channels_field());
+        let (c, k, ch) = (s.describe_commands(), s.keys_field(), s.channels_field());
+        bulks(out, &[b"commands", &c, b"keys", &k, b"channels", &ch]);
     }
 
     /// Redis's `ACLCheckAllUserCommandPerm`: the first selector that allows the command
@@ -1049,6 +1050,71 @@ impl User {
             }
         }
         Err(worst)
+    }
+}
+
+/// The users by name, sorted (a small sorted vector: ACL LIST and USERS list them in
+/// name order, as Redis's radix tree does).
+#[derive(Clone, Default)]
+pub struct Users(Vec<(Vec<u8>, User)>);
+
+impl Users {
+    fn find(&self, name: &[u8]) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| n.as_slice().cmp(name))
+    }
+
+    /// The user called `name`.
+    pub fn get(&self, name: &[u8]) -> Option<&User> {
+        self.find(name)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, u)| u)
+    }
+
+    fn get_mut(&mut self, name: &[u8]) -> Option<&mut User> {
+        let i = self.find(name).ok()?;
+        self.0.get_mut(i).map(|(_, u)| u)
+    }
+
+    /// Whether there is a user called `name`.
+    pub fn contains_key(&self, name: &[u8]) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Adds or replaces user `name`.
+    pub fn insert(&mut self, name: Vec<u8>, u: User) {
+        match self.find(&name) {
+            Ok(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = u;
+                }
+            }
+            Err(i) => self.0.insert(i, (name, u)),
+        }
+    }
+
+    /// Removes user `name`; whether it was there.
+    pub fn remove(&mut self, name: &[u8]) -> bool {
+        match self.find(name) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Every user, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &User)> {
+        self.0.iter().map(|(n, u)| (n, u))
+    }
+}
+
+/// Appends each of `items` as a bulk string (one out-of-line loop for the ACL replies).
+#[inline(never)]
+pub fn bulks(out: &mut Vec<u8>, items: &[&[u8]]) {
+    for i in items {
+        crate::resp::encode::bulk(out, i);
     }
 }
 
@@ -1091,7 +1157,7 @@ const LOG_GROUPING_MS: i64 = 60_000;
 const LOG_GROUP_SCAN: usize = 10;
 
 /// One ACL LOG entry.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LogEntry {
     /// How many similar events it stands for.
     pub count: u64,
@@ -1114,9 +1180,8 @@ pub struct LogEntry {
 // ---------------------------------------------------------------------------------------
 
 /// The users, the fast-path flags and the ACL LOG.
-#[derive(Debug)]
 pub struct Acl {
-    users: RwLock<BTreeMap<Vec<u8>, User>>,
+    users: RwLock<Users>,
     /// The default user is on, nopass and unrestricted: its clients skip every check.
     open: AtomicBool,
     /// The default user is nopass (protected mode's test).
@@ -1128,9 +1193,15 @@ pub struct Acl {
     log_max: AtomicUsize,
 }
 
+impl core::fmt::Debug for Acl {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Acl")
+    }
+}
+
 impl Default for Acl {
     fn default() -> Self {
-        let mut users = BTreeMap::new();
+        let mut users = Users::default();
         users.insert(b"default".to_vec(), User::default_user());
         let acl = Acl {
             users: RwLock::new(users),
@@ -1190,10 +1261,11 @@ impl Acl {
 
     /// `requirepass`: the default user's only password, or nopass when empty (Redis's
     /// `ACLUpdateDefaultUserPassword`).
+    #[inline(never)]
     pub fn set_requirepass(&self, pass: &[u8]) {
         {
             let mut users = self.users.write();
-            if let Some(u) = users.get_mut(&b"default"[..]) {
+            if let Some(u) = users.get_mut(b"default") {
                 let _ = u.apply(b"resetpass", false);
                 if pass.is_empty() {
                     let _ = u.apply(b"nopass", false);
@@ -1244,6 +1316,7 @@ impl Acl {
 
     /// ACL SETUSER: applies `rules` to a copy of the user (a new one if none) and, if all
     /// of them are valid, stores it. `Err(message)` otherwise; nothing changes then.
+    #[inline(never)]
     pub fn set_user(&self, name: &[u8], rules: &[&[u8]], allchannels: bool) -> Result<(), Vec<u8>> {
         let merged = merge_selector_args(rules).map_err(|j| {
             let mut e = b"Unmatched parenthesis in acl selector starting at '".to_vec();
@@ -1272,29 +1345,30 @@ impl Acl {
     }
 
     /// Replaces every user (ACL LOAD, startup): the default user is created if missing.
-    pub fn replace_all(&self, mut users: BTreeMap<Vec<u8>, User>) {
-        users
-            .entry(b"default".to_vec())
-            .or_insert_with(User::default_user);
+    #[inline(never)]
+    pub fn replace_all(&self, mut users: Users) {
+        if !users.contains_key(b"default") {
+            users.insert(b"default".to_vec(), User::default_user());
+        }
         *self.users.write() = users;
         self.refresh();
     }
 
     /// A copy of every user.
-    pub fn snapshot(&self) -> BTreeMap<Vec<u8>, User> {
+    pub fn snapshot(&self) -> Users {
         self.users.read().clone()
     }
 
     /// ACL DELUSER of one user; whether it existed.
     pub fn delete(&self, name: &[u8]) -> bool {
-        let gone = self.users.write().remove(name).is_some();
+        let gone = self.users.write().remove(name);
         self.refresh();
         gone
     }
 
     /// User names, sorted (ACL USERS).
     pub fn names(&self) -> Vec<Vec<u8>> {
-        self.users.read().keys().cloned().collect()
+        self.users.read().0.iter().map(|(n, _)| n.clone()).collect()
     }
 
     /// `user <name> <rules>` lines, sorted by name (ACL LIST, ACL SAVE).
@@ -1324,6 +1398,7 @@ impl Acl {
     }
 
     /// Adds an ACL LOG entry, or bumps a similar recent one (Redis's `addACLLogEntry`).
+    #[inline(never)]
     pub fn log(&self, entry: LogEntry) {
         let max = self.log_max.load(Ordering::Relaxed);
         let mut log = self.log.lock();
@@ -1368,11 +1443,9 @@ fn c_str(s: &[u8]) -> &[u8] {
 
 /// Parses an ACL file's (or the config file's `user` lines') text into users: `Err` with
 /// Redis's message for the first bad line; nothing is applied then.
-pub fn parse_users(
-    lines: &[Vec<Vec<u8>>],
-    allchannels: bool,
-) -> Result<BTreeMap<Vec<u8>, User>, Vec<u8>> {
-    let mut users: BTreeMap<Vec<u8>, User> = BTreeMap::new();
+#[inline(never)]
+pub fn parse_users(lines: &[Vec<Vec<u8>>], allchannels: bool) -> Result<Users, Vec<u8>> {
+    let mut users = Users::default();
     for words in lines {
         let fail = |arg: &[u8], msg: &str| {
             let mut e = b"Error in user declaration '".to_vec();
@@ -1433,14 +1506,11 @@ fn trim<'a>(mut l: &'a [u8], set: &[u8]) -> &'a [u8] {
 /// Parses an ACL file as Redis's `ACLLoadFromFile`: lines split on `\n`, trimmed, words
 /// split on single spaces; every error is collected (`file:line: ...`), and any error
 /// means no change (`Err` with Redis's whole message).
-pub fn parse_acl_file(
-    text: &[u8],
-    filename: &str,
-    allchannels: bool,
-) -> Result<BTreeMap<Vec<u8>, User>, Vec<u8>> {
+#[inline(never)]
+pub fn parse_acl_file(text: &[u8], filename: &str, allchannels: bool) -> Result<Users, Vec<u8>> {
     use core::fmt::Write;
     let mut errors = String::new();
-    let mut users: BTreeMap<Vec<u8>, User> = BTreeMap::new();
+    let mut users = Users::default();
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         let n = i + 1;
         let line = trim(line, b" \t\r\n");

@@ -143,7 +143,9 @@ impl Engine {
             if let Ok(users) = crate::acl::parse_users(&config.users, config.acl_pubsub_default_all)
             {
                 let mut all = acl.snapshot();
-                all.extend(users);
+                for (n, u) in users.iter() {
+                    all.insert(n.clone(), u.clone());
+                }
                 acl.replace_all(all);
             }
         }
@@ -450,6 +452,7 @@ impl Engine {
     /// default user, if the file has none, is Redis's default). `Ok` with the users whose
     /// clients must be closed (every user but `default`, as Redis frees them all); `Err`
     /// with Redis's message, and nothing changed.
+    #[inline(never)]
     pub fn acl_load_text(&self, text: &[u8]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
         let (file, all) = {
             let c = self.config.read();

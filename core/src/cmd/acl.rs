@@ -355,30 +355,35 @@ fn log(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         .log_entries(usize::try_from(count).unwrap_or(usize::MAX));
     encode::array(out, entries.len());
     for e in entries {
+        let reason: &[u8] = match e.reason {
+            Denied::Command => b"command",
+            Denied::Key => b"key",
+            Denied::Channel => b"channel",
+            Denied::Auth => b"auth",
+        };
+        let age = crate::num::fmt_double((ctx.now.unix.0 - e.ctime) as f64 / 1000.0);
+        let count = i64::try_from(e.count).unwrap_or(i64::MAX);
         encode::array(out, 14);
         encode::bulk(out, b"count");
-        encode::int(out, i64::try_from(e.count).unwrap_or(i64::MAX));
-        encode::bulk(out, b"reason");
-        encode::bulk(
+        encode::int(out, count);
+        let context: &[u8] = if e.multi { b"multi" } else { b"toplevel" };
+        crate::acl::bulks(
             out,
-            match e.reason {
-                Denied::Command => b"command",
-                Denied::Key => b"key",
-                Denied::Channel => b"channel",
-                Denied::Auth => b"auth",
-            },
+            &[
+                b"reason",
+                reason,
+                b"context",
+                context,
+                b"object",
+                &e.object,
+                b"username",
+                &e.username,
+                b"age-seconds",
+                age.as_bytes(),
+                b"client-info",
+                &e.client_info,
+            ],
         );
-        encode::bulk(out, b"context");
-        encode::bulk(out, if e.multi { b"multi" } else { b"toplevel" });
-        encode::bulk(out, b"object");
-        encode::bulk(out, &e.object);
-        encode::bulk(out, b"username");
-        encode::bulk(out, &e.username);
-        encode::bulk(out, b"age-seconds");
-        let age = (ctx.now.unix.0 - e.ctime) as f64 / 1000.0;
-        encode::bulk(out, crate::num::fmt_double(age).as_bytes());
-        encode::bulk(out, b"client-info");
-        encode::bulk(out, &e.client_info);
     }
     Ok(())
 }
