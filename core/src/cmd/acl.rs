@@ -494,3 +494,42 @@ fn save(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> CmdResult {
     encode::ok(out);
     Ok(())
 }
+
+/// AUTH's and HELLO AUTH's arguments as monitors see them: the passwords (and HELLO's user
+/// name) replaced by `(redacted)`, as Redis's `redactClientCommandArgument`. `None` for
+/// every other command.
+pub(crate) fn redacted(
+    cmd: &super::Command,
+    args: &Args<'_>,
+) -> Option<(Vec<u8>, Vec<(usize, usize)>)> {
+    let hide: Vec<usize> = match cmd.name {
+        "auth" => (1..args.len()).collect(),
+        "hello" => {
+            let mut h = Vec::new();
+            let mut j = 2;
+            while j < args.len() {
+                let more = args.len() - 1 - j;
+                if args.get(j).eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+                    h.extend([j + 1, j + 2]);
+                    j += 3;
+                } else if args.get(j).eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+            if h.is_empty() {
+                return None;
+            }
+            h
+        }
+        _ => return None,
+    };
+    let (mut src, mut ranges) = (Vec::new(), Vec::new());
+    for (i, a) in args.iter().enumerate() {
+        let a: &[u8] = if hide.contains(&i) { b"(redacted)" } else { a };
+        ranges.push((src.len(), src.len() + a.len()));
+        src.extend_from_slice(a);
+    }
+    Some((src, ranges))
+}

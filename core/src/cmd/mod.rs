@@ -825,7 +825,8 @@ impl Command {
 
     /// Whether MONITOR does not show the command: Redis's admin commands and
     /// subcommands (MONITOR, CONFIG GET/SET/RESETSTAT/REWRITE, CLIENT
-    /// KILL/LIST/NO-EVICT/PAUSE/UNBLOCK/UNPAUSE), "too dangerous to be shown".
+    /// KILL/LIST/NO-EVICT/PAUSE/UNBLOCK/UNPAUSE, ACL but CAT/GENPASS/HELP/WHOAMI), "too
+    /// dangerous to be shown".
     fn hidden_from_monitors(&self, args: &Args<'_>) -> bool {
         let sub = args.get(1);
         let any = |names: &[&str]| names.iter().any(|n| sub.eq_ignore_ascii_case(n.as_bytes()));
@@ -833,6 +834,10 @@ impl Command {
             || match self.name {
                 "client" => any(&["kill", "list", "no-evict", "pause", "unblock", "unpause"]),
                 "config" => any(&["get", "set", "resetstat", "rewrite"]),
+                "acl" => any(&[
+                    "deluser", "dryrun", "getuser", "list", "load", "log", "save", "setuser",
+                    "users",
+                ]),
                 _ => false,
             }
     }
@@ -1306,7 +1311,13 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     );
     if !ctx.engine.monitors.is_empty() && !script && !refused && !cmd.hidden_from_monitors(args) {
         let s = &ctx.session;
-        ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
+        match acl::redacted(cmd, args) {
+            Some((src, ranges)) => {
+                let shown = Args::new(&src, &ranges);
+                ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, &shown);
+            }
+            None => ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args),
+        }
     }
     if let Some(c) = counters {
         c.calls.bump(1);
