@@ -785,7 +785,9 @@ fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
 }
 
 /// Whether `cmd` is a container of subcommands (CLIENT, CONFIG, ...): found by its static
-/// name, no case-folding on the hot path.
+/// name, no case-folding on the hot path (inlined: every command asks, and all but the
+/// flagless ones answer at the first test).
+#[inline(always)]
 fn is_container(cmd: &Command) -> bool {
     const CONTAINERS: [&str; 8] = [
         "client", "config", "command", "function", "object", "memory", "pubsub", "acl",
