@@ -501,10 +501,7 @@ pub(crate) type OwnedArgs = (Vec<u8>, Vec<(usize, usize)>);
 /// AUTH's and HELLO AUTH's arguments as monitors see them: the passwords (and HELLO's user
 /// name) replaced by `(redacted)`, as Redis's `redactClientCommandArgument`. `None` for
 /// every other command.
-pub(crate) fn redacted(
-    cmd: &super::Command,
-    args: &Args<'_>,
-) -> Option<OwnedArgs> {
+pub(crate) fn redacted(cmd: &super::Command, args: &Args<'_>) -> Option<OwnedArgs> {
     let hide: Vec<usize> = match cmd.name {
         "auth" => (1..args.len()).collect(),
         "hello" => {
