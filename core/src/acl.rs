@@ -483,6 +483,10 @@ impl Selector {
                         return Err(RuleError::Syntax);
                     }
                 }
+                if flags == 0 {
+                    // No permission at all (`%`, `%~k`): refused, as redis-server does.
+                    return Err(RuleError::Syntax);
+                }
                 (flags, rest.get(at..).unwrap_or_default())
             } else {
                 (ALL, rest)
@@ -1301,6 +1305,27 @@ impl Acl {
         let users = self.users.read();
         let u = users.get(user.unwrap_or(b"default")).ok_or(None)?;
         u.check(cmd, id, args).map_err(Some)
+    }
+
+    /// Whether some selector of the user lets it run the command in `args` and read every
+    /// key (`allkeys`, or a `*` pattern with read access): SORT's BY and GET need that
+    /// (Redis's `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
+    #[inline(never)]
+    pub fn full_read_access(&self, user: Option<&[u8]>, args: &Args<'_>) -> bool {
+        let Some((index, cmd)) = crate::cmd::lookup_index(args.get(0)) else {
+            return false;
+        };
+        let id = command_id(index, args);
+        let users = self.users.read();
+        let Some(u) = users.get(user.unwrap_or(b"default")) else {
+            return false;
+        };
+        core::iter::once(&u.root)
+            .chain(u.selectors.iter())
+            .any(|s| {
+                s.check(cmd, id, args).is_ok()
+                    && (s.allkeys || s.keys.iter().any(|(f, p)| f & READ != 0 && p == b"*"))
+            })
     }
 
     /// Checks a command as user `name` would run it (ACL DRYRUN); `None` if no such user.

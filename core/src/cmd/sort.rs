@@ -55,7 +55,9 @@ struct Options<'a> {
 }
 
 /// Parses SORT's options as Redis's `sortCommandGeneric` does (the first error wins).
-fn parse<'a>(args: &'a Args<'_>, readonly: bool) -> Result<Options<'a>, Error> {
+/// `full_keys`: the user may read any key (Redis's `ACLUserCheckCmdWithUnrestrictedKeyAccess`),
+/// which BY with a pattern and GET need.
+fn parse<'a>(args: &'a Args<'_>, readonly: bool, full_keys: bool) -> Result<Options<'a>, Error> {
     let mut o = Options {
         desc: false,
         alpha: false,
@@ -90,9 +92,18 @@ fn parse<'a>(args: &'a Args<'_>, readonly: bool) -> Result<Options<'a>, Error> {
             o.by = Some(p);
             if !c_str(p).contains(&b'*') {
                 o.dontsort = true;
+            } else if !full_keys {
+                return Err(Error::Msg(
+                    "ERR BY option of SORT denied due to insufficient ACL permissions.",
+                ));
             }
             j += 1;
         } else if is(b"GET") && left >= 1 {
+            if !full_keys {
+                return Err(Error::Msg(
+                    "ERR GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             o.gets.push(args.get(j + 1));
             j += 1;
         } else {
@@ -476,7 +487,12 @@ fn sort_generic(
     out: &mut Vec<u8>,
     readonly: bool,
 ) -> CmdResult {
-    let mut o = parse(args, readonly)?;
+    let full_keys = (ctx.session.user.is_none() && ctx.engine.acl.open())
+        || ctx
+            .engine
+            .acl
+            .full_read_access(ctx.session.user.as_deref(), args);
+    let mut o = parse(args, readonly, full_keys)?;
     o.fill = ctx.engine.encodings().list_max_listpack_size;
     let src = args.get(1);
     let notify = ctx.notifier();
