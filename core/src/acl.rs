@@ -187,6 +187,35 @@ const FUTURE_BIT: usize = WORDS * 64 - 1;
 
 static REGISTRY: Once<Vec<AclCommand>> = Once::new();
 
+/// Redis 7.0.15's commands and subcommands that mini-kv lacks, as `name:category-bits`
+/// (hex, [`CATEGORIES`] order; a container's subcommands follow it), generated from
+/// redis-server's COMMAND by `ci/gen_acl_redis_only.py`: rules may name them (`+geoadd`), ACL CAT lists them, and ACL
+/// LIST fits categories over the same set of commands as Redis.
+const REDIS_ONLY: &str =
+    "asking:44000 cluster:8000 cluster|addslots:2a000 cluster|addslotsrange:2a000 \
+    cluster|bumpepoch:2a000 cluster|count-failure-reports:2a000 cluster|countkeysinslot:8000 \
+    cluster|delslots:2a000 cluster|delslotsrange:2a000 cluster|failover:2a000 \
+    cluster|flushslots:2a000 cluster|forget:2a000 cluster|getkeysinslot:8000 \
+    cluster|help:8000 cluster|info:8000 cluster|keyslot:8000 cluster|links:8000 \
+    cluster|meet:2a000 cluster|myid:8000 cluster|nodes:8000 cluster|replicas:2a000 \
+    cluster|replicate:2a000 cluster|reset:2a000 cluster|saveconfig:2a000 \
+    cluster|set-config-epoch:2a000 cluster|setslot:2a000 cluster|shards:8000 \
+    cluster|slaves:2a000 cluster|slots:8000 debug:2a000 failover:2a000 geoadd:8404 \
+    geodist:8402 geohash:8402 geopos:8402 georadius:8404 georadius_ro:8402 \
+    georadiusbymember:8404 georadiusbymember_ro:8402 geosearch:8402 geosearchstore:8404 \
+    latency:8000 latency|doctor:2a000 latency|graph:2a000 latency|help:8000 \
+    latency|histogram:2a000 latency|history:2a000 latency|latest:2a000 latency|reset:2a000 \
+    lolwut:4002 migrate:28005 module:8000 module|help:8000 module|list:2a000 \
+    module|load:2a000 module|loadex:2a000 module|unload:2a000 pfadd:4204 pfcount:8202 \
+    pfdebug:2a204 pfmerge:8204 pfselftest:2a200 psync:2a000 readonly:44000 readwrite:44000 \
+    replconf:2a000 replicaof:2a000 restore-asking:28005 role:26000 slaveof:2a000 \
+    slowlog:8000 slowlog|get:2a000 slowlog|help:8000 slowlog|len:2a000 slowlog|reset:2a000 \
+    sync:2a000 wait:48000 xack:4804 xadd:4804 xautoclaim:4804 xclaim:4804 xdel:4804 \
+    xgroup:8000 xgroup|create:8804 xgroup|createconsumer:8804 xgroup|delconsumer:8804 \
+    xgroup|destroy:8804 xgroup|help:8800 xgroup|setid:8804 xinfo:8000 xinfo|consumers:8802 \
+    xinfo|groups:8802 xinfo|help:8800 xinfo|stream:8802 xlen:4802 xpending:8802 xrange:8802 \
+    xread:18802 xreadgroup:18804 xrevrange:8802 xsetid:4804 xtrim:8804";
+
 /// Every command ([`COMMANDS`] order, id = table index) and then every subcommand.
 #[inline(never)]
 pub fn registry() -> &'static [AclCommand] {
@@ -220,6 +249,30 @@ pub fn registry() -> &'static [AclCommand] {
                 e.subs = start..end;
             }
         }
+        let mut container = 0;
+        for item in REDIS_ONLY.split(' ') {
+            let Some((name, bits)) = item.split_once(':') else {
+                continue;
+            };
+            if all.len() >= FUTURE_BIT {
+                break;
+            }
+            let cats = u32::from_str_radix(bits, 16).unwrap_or(0);
+            let id = all.len();
+            let parent = name.contains('|').then_some(container);
+            if parent.is_none() {
+                container = id;
+            } else if let Some(c) = all.get_mut(container) {
+                c.subs.end = id + 1;
+            }
+            all.push(AclCommand {
+                name: String::from(name),
+                cats,
+                arity: 0,
+                parent,
+                subs: id + 1..id + 1,
+            });
+        }
         all
     })
 }
@@ -233,7 +286,13 @@ fn lookup_id(name: &[u8]) -> Option<usize> {
     if parts.next().is_some() {
         return None;
     }
-    let (top, _) = crate::cmd::lookup_index(base)?;
+    let top = match crate::cmd::lookup_index(base) {
+        Some((i, _)) => i,
+        // A Redis command mini-kv lacks.
+        None => reg
+            .iter()
+            .position(|c| c.parent.is_none() && c.name.as_bytes().eq_ignore_ascii_case(base))?,
+    };
     let Some(sub) = sub else { return Some(top) };
     let range = reg.get(top)?.subs.clone();
     range.into_iter().find(|&id| {
