@@ -1030,6 +1030,22 @@ impl User {
         Ok(())
     }
 
+    /// Redis's `ACLKillPubsubClientsIfNeeded`: `None` when this user (the new rules) keeps
+    /// every channel permission `old` gave (some selector has all channels, or its channel
+    /// patterns include all of `old`'s); otherwise every channel pattern it now has, which
+    /// the user's subscribed clients are checked against.
+    pub fn lost_channels(&self, old: &User) -> Option<Vec<Vec<u8>>> {
+        let all = || core::iter::once(&self.root).chain(self.selectors.iter());
+        if all().any(|s| s.allchannels) {
+            return None;
+        }
+        let upcoming: Vec<Vec<u8>> = all().flat_map(|s| s.channels.iter().cloned()).collect();
+        let kept = core::iter::once(&old.root)
+            .chain(old.selectors.iter())
+            .all(|s| !s.allchannels && s.channels.iter().all(|c| upcoming.contains(c)));
+        (!kept).then_some(upcoming)
+    }
+
     /// Whether this user may run anything on any key and channel.
     fn unrestricted(&self) -> bool {
         self.root.allcommands && self.root.allkeys && self.root.allchannels
@@ -1396,6 +1412,11 @@ impl Acl {
         args: &Args<'_>,
     ) -> Option<Result<(), (Denied, usize)>> {
         self.users.read().get(name).map(|u| u.check(cmd, id, args))
+    }
+
+    /// A copy of user `name`.
+    pub fn user(&self, name: &[u8]) -> Option<User> {
+        self.users.read().get(name).cloned()
     }
 
     /// ACL SETUSER: applies `rules` to a copy of the user (a new one if none) and, if all

@@ -284,6 +284,28 @@ impl PubSub {
         receivers
     }
 
+    /// Every subscription of client `client`: (kind, channel or pattern). O(subscriptions),
+    /// under the read lock (ACL SETUSER's check of a user's subscribed clients).
+    pub fn client_subscriptions(&self, client: usize) -> Vec<(Kind, Vec<u8>)> {
+        let mut found = Vec::new();
+        if self.is_empty() {
+            return found;
+        }
+        let reg = self.reg.read();
+        for (kind, map) in [
+            (Kind::Channel, &reg.channels),
+            (Kind::Pattern, &reg.patterns),
+            (Kind::Shard, &reg.shard),
+        ] {
+            for (name, list) in map {
+                if list.iter().any(|s| s.client == client) {
+                    found.push((kind, name.clone()));
+                }
+            }
+        }
+        found
+    }
+
     /// Active channels (shard channels when `shard`) matching `pattern` (all if `None`).
     pub fn channels(&self, shard: bool, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
         let reg = self.reg.read();

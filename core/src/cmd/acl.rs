@@ -259,8 +259,17 @@ fn setuser(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     }
     let rules: Vec<&[u8]> = (3..args.len()).map(|i| args.get(i)).collect();
     let all = ctx.engine.config().acl_pubsub_default_all;
+    let before = ctx.engine.acl.user(user);
     match ctx.engine.acl.set_user(user, &rules, all) {
-        Ok(()) => encode::ok(out),
+        Ok(()) => {
+            let after = ctx.engine.acl.user(user);
+            if let (Some(old), Some(new)) = (before, after) {
+                if let Some(allowed) = new.lost_channels(&old) {
+                    kill_subscribers_outside(ctx, user, &allowed);
+                }
+            }
+            encode::ok(out)
+        }
         Err(m) => {
             out.extend_from_slice(b"-ERR ");
             encode::error_body(out, &m);
@@ -268,6 +277,33 @@ fn setuser(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// Closes the clients of `user` subscribed to a channel no pattern of `allowed` matches
+/// (or to a pattern not in `allowed` as such), as Redis does when ACL SETUSER takes channel
+/// permissions away.
+#[inline(never)]
+fn kill_subscribers_outside(ctx: &mut Ctx<'_>, user: &[u8], allowed: &[Vec<u8>]) {
+    use crate::pubsub::Kind;
+    for e in ctx.engine.clients.list() {
+        if super::connection::client_user(ctx, &e) != user {
+            continue;
+        }
+        let violates = ctx
+            .engine
+            .pubsub
+            .client_subscriptions(e.id)
+            .iter()
+            .any(|(kind, name)| match kind {
+                Kind::Pattern => !allowed.contains(name),
+                Kind::Channel | Kind::Shard => {
+                    !allowed.iter().any(|p| crate::glob::matches(p, name, false))
+                }
+            });
+        if violates {
+            super::connection::kill_one(ctx, &e);
+        }
+    }
 }
 
 fn deluser(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {

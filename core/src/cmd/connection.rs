@@ -599,7 +599,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
 }
 
 /// The ACL user client `e` is logged in as (this client's from its session).
-fn client_user(ctx: &Ctx<'_>, e: &ClientEntry) -> Vec<u8> {
+pub(crate) fn client_user(ctx: &Ctx<'_>, e: &ClientEntry) -> Vec<u8> {
     let user = if e.id == ctx.session.id {
         ctx.session.user.clone()
     } else {
