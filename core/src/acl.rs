@@ -1778,6 +1778,68 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_path_flag_follows_the_default_user() {
+        let acl = Acl::default();
+        assert!(acl.open() && acl.default_nopass() && !acl.auth_needed());
+        acl.set_requirepass(b"pw");
+        assert!(!acl.open() && !acl.default_nopass() && acl.auth_needed());
+        assert!(acl.credentials_ok(b"default", b"pw"));
+        assert!(!acl.credentials_ok(b"default", b"nope"));
+        acl.set_requirepass(b"");
+        assert!(acl.open());
+        acl.set_user(b"default", &[b"-flushall"], false).unwrap();
+        assert!(!acl.open() && acl.default_nopass() && !acl.auth_needed());
+        acl.set_user(b"default", &[b"+@all"], false).unwrap();
+        assert!(acl.open());
+        acl.set_user(b"default", &[b"off"], false).unwrap();
+        assert!(!acl.open() && acl.auth_needed());
+        // A bad rule changes nothing.
+        let before = acl.list();
+        assert!(acl.set_user(b"default", &[b"on", b"bogus"], false).is_err());
+        assert_eq!(acl.list(), before);
+        assert!(acl.delete(b"default"));
+        assert!(!acl.open() && !acl.exists(b"default"));
+    }
+
+    #[test]
+    fn categories_are_fitted_as_redis_describes_them() {
+        let mut u = User::new(false);
+        for (rules, want) in [
+            ("+@all", "+@all"),
+            ("-@all +@string", "-@all +@string"),
+            ("+@all -@dangerous", "+@all -@dangerous"),
+            ("-@all +@hash +@set", "-@all +@set +@hash"),
+            ("-@all +@admin +config|get", "-@all +@admin"),
+            ("nocommands +client", "-@all +client"),
+            ("allcommands -config|set", "+@all -config|set"),
+            ("-@all +geoadd", "-@all +geoadd"),
+        ] {
+            for r in rules.split(' ') {
+                u.apply(r.as_bytes(), false).unwrap();
+            }
+            let got = std::string::String::from_utf8(u.root.describe_commands()).unwrap();
+            assert_eq!(got, want, "{rules}");
+        }
+    }
+
+    #[test]
+    fn acl_files_parse_as_redis_reads_them() {
+        let ok =
+            parse_acl_file(b"user a on >x ~* +@all\r\n\n  user b off  \n", "f", false).unwrap();
+        assert!(ok.contains_key(b"a") && ok.contains_key(b"b"));
+        let Err(err) = parse_acl_file(b"user a +nosuch\nfoo\nuser a\n", "f", false) else {
+            panic!("a bad file parsed");
+        };
+        assert_eq!(
+            std::string::String::from_utf8(err).unwrap(),
+            "f:1: Error in applying operation '+nosuch': Unknown command or category name in ACL. \
+             f:2 should start with user keyword followed by the username. \
+             WARNING: Duplicate user 'a' found on line 3. \
+             WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
+        );
+    }
+
+    #[test]
     fn merging_selector_arguments() {
         let args: [&[u8]; 4] = [b"on", b"(+get", b"~x)", b"off"];
         assert_eq!(
