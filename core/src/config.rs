@@ -5,6 +5,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+pub mod tls;
+
 /// Every limit on what a client may send, with Redis's defaults
 /// (see `protocol-checklist.md`, "Limits").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,6 +205,12 @@ pub struct Config {
     /// `enable-protected-configs`: no, yes or local (startup only): whether CONFIG SET
     /// may change `dir` and `dbfilename` (Redis's protected configs).
     pub enable_protected_configs: String,
+    /// `protected-mode` (yes): while the default user has no password, only clients on
+    /// the loopback addresses (127.0.0.1, ::1) are served; the frontend, which knows the
+    /// peer address, checks it on accept.
+    pub protected_mode: bool,
+    /// The `tls-*` parameters (every build lists them; only a TLS build uses them).
+    pub tls: tls::TlsConfig,
     /// A `save` line was read at start (config file or command line): later ones add
     /// points rather than replace them, as Redis reads its config ([`Config::set_startup`]
     /// keeps it; public so that `Config { .., ..Config::default() }` works).
@@ -249,6 +257,8 @@ impl Default for Config {
             aof_timestamp_enabled: false,
             no_appendfsync_on_rewrite: false,
             enable_protected_configs: String::from("no"),
+            protected_mode: true,
+            tls: tls::TlsConfig::default(),
             save_seen: false,
         }
     }
@@ -449,6 +459,7 @@ impl Config {
         "aof-rewrite-incremental-fsync",
         "aof-timestamp-enabled",
         "no-appendfsync-on-rewrite",
+        "protected-mode",
     ];
 
     /// Parameters CONFIG SET refuses unless `enable-protected-configs` allows it.
@@ -479,11 +490,13 @@ impl Config {
     /// but the [`Config::IMMUTABLE`] ones are refused.
     pub fn set_live(&mut self, name: &str, value: &str) -> Result<(), SetError> {
         let lower = name.to_ascii_lowercase();
-        if Self::IMMUTABLE.contains(&lower.as_str()) {
+        let tls_fixed =
+            tls::NAMES.contains(&lower.as_str()) && !tls::LIVE.contains(&lower.as_str());
+        if Self::IMMUTABLE.contains(&lower.as_str()) || tls_fixed {
             // Redis can change port and bind at run time; mini-kv cannot (nor its
             // worker count), but setting them to the value they have is a no-op that
             // succeeds, as Redis's CONFIG GET * / CONFIG SET round trip expects.
-            if Self::SAME_VALUE_OK.contains(&lower.as_str()) {
+            if Self::SAME_VALUE_OK.contains(&lower.as_str()) || tls_fixed {
                 let mut probe = self.clone();
                 probe.set(&lower, value)?;
                 if probe.get(&lower) == self.get(&lower) {
@@ -606,6 +619,7 @@ impl Config {
             }
             "aof-timestamp-enabled" => self.aof_timestamp_enabled = parse_bool(value)?,
             "no-appendfsync-on-rewrite" => self.no_appendfsync_on_rewrite = parse_bool(value)?,
+            "protected-mode" => self.protected_mode = parse_bool(value)?,
             "enable-protected-configs" => match value.to_ascii_lowercase().as_str() {
                 v @ ("no" | "yes" | "local") => self.enable_protected_configs = String::from(v),
                 _ => {
@@ -688,11 +702,14 @@ impl Config {
                     })?
             }
             other => {
+                if let Some(r) = self.tls.set(other, value) {
+                    return r;
+                }
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
                     Some(_) => Err(invalid("this parameter cannot be changed in this version")),
                     None => Err(SetError::Unknown),
-                }
+                };
             }
         }
         Ok(())
@@ -790,9 +807,11 @@ impl Config {
             }
             "aof-timestamp-enabled" => s.push_str(yes_no(self.aof_timestamp_enabled)),
             "no-appendfsync-on-rewrite" => s.push_str(yes_no(self.no_appendfsync_on_rewrite)),
+            "protected-mode" => s.push_str(yes_no(self.protected_mode)),
             "rdb-key-save-delay" => {
                 let _ = write!(s, "{}", self.rdb_key_save_delay);
             }
+            other if other.starts_with("tls-") => return self.tls.get(other),
             other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
         }
         Some(s)
@@ -808,7 +827,7 @@ impl Config {
         for p in patterns {
             let glob = p.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
             let hidden = if glob { &[][..] } else { Self::HIDDEN };
-            for name in Self::NAMES.iter().chain(hidden) {
+            for name in Self::NAMES.iter().chain(tls::NAMES).chain(hidden) {
                 let hit = if glob {
                     crate::glob::matches(p, name.as_bytes(), true)
                 } else {

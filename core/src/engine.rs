@@ -385,6 +385,14 @@ impl Engine {
         }
     }
 
+    /// True when the default user has no password (Redis's `USER_FLAG_NOPASS` on
+    /// `DefaultUser`): protected mode only turns remote clients away then. The ACL decides;
+    /// until it exists here this placeholder says `true` (no password can be set yet), and
+    /// the ACL's own version replaces it.
+    pub fn default_user_nopass(&self) -> bool {
+        true
+    }
+
     /// All databases, by index.
     pub fn dbs(&self) -> &[Db] {
         &self.dbs

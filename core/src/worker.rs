@@ -465,18 +465,24 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     }
 
     /// Writes what the connection has to write; false if the socket failed.
-    fn flush(slot: &mut Slot<S>, engine: &Engine, index: usize) -> bool {
+    /// Writes what the connection may send; `None` when the socket is closed, else
+    /// whether everything is out, the socket's own buffer ([`Socket::flush`]) included.
+    fn flush(slot: &mut Slot<S>, engine: &Engine, index: usize) -> Option<bool> {
         while !slot.conn.sendable().is_empty() {
             match slot.socket.write(slot.conn.sendable()) {
                 Ok(n) => {
                     engine.worker_stats(index).net_output_bytes.bump(n);
                     slot.conn.consume_output(n);
                 }
-                Err(IoError::WouldBlock) => return true,
-                Err(IoError::Closed) => return false,
+                Err(IoError::WouldBlock) => return Some(false),
+                Err(IoError::Closed) => return None,
             }
         }
-        true
+        match slot.socket.flush() {
+            Ok(()) => Some(true),
+            Err(IoError::WouldBlock) => Some(false),
+            Err(IoError::Closed) => None,
+        }
     }
 
     fn drive(&mut self, t: Token, now: crate::time::Now) {
@@ -493,13 +499,13 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         };
         let mut reads = 0;
         let close = loop {
-            if !Self::flush(slot, &engine, self.index) {
+            let Some(flushed) = Self::flush(slot, &engine, self.index) else {
                 break true;
-            }
+            };
             match slot.conn.state() {
                 State::Abort => break true,
                 State::Closing => {
-                    if slot.conn.output().is_empty() {
+                    if slot.conn.output().is_empty() && flushed {
                         drain(&mut slot.socket, &mut self.buf);
                         break true;
                     }
@@ -527,7 +533,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             // still writing its pipeline is never left blocked in `send` (Redis keeps
             // reading too). Execution resumes once the socket takes the output.
             if slot.eof {
-                if slot.conn.output().is_empty() && !slot.conn.paused() {
+                if slot.conn.output().is_empty() && !slot.conn.paused() && flushed {
                     break true; // everything it sent is answered
                 }
                 break false; // wait until writable
