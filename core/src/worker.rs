@@ -992,4 +992,68 @@ mod tests {
         w.close(m);
         assert!(w.engine.monitors.is_empty());
     }
+
+    /// A socket with a buffer of its own (as a TLS session's records): `write` keeps the
+    /// bytes; `flush` hands them on only while `open` is set.
+    #[derive(Default)]
+    struct Buffered {
+        inner: MemSocket,
+        held: Vec<u8>,
+        open: bool,
+    }
+
+    impl Socket for Buffered {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+            self.inner.read(buf)
+        }
+
+        fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
+            self.held.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> Result<(), IoError> {
+            if !self.open {
+                return Err(IoError::WouldBlock);
+            }
+            self.inner.output.append(&mut self.held);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closing_connection_waits_for_the_sockets_own_buffer() {
+        let clock = ManualClock::new(UnixMillis(1_700_000_000_000));
+        let engine = Arc::new(Engine::new(
+            Config::default(),
+            HostFacts::default(),
+            3,
+            clock.snapshot(),
+        ));
+        let mut w: Worker<Buffered, ManualClock> = Worker::new(engine, clock, 0);
+        let mut s = Buffered::default();
+        s.inner.input.extend(b"PING\r\nQUIT\r\n".iter());
+        let t = w.add(s);
+        w.ready(t);
+        // The replies are in the socket's buffer, not out: QUIT's close waits.
+        assert_eq!(w.len(), 1);
+        assert!(w.socket_mut(t).unwrap().inner.output.is_empty());
+        w.ready(t);
+        assert_eq!(w.len(), 1);
+        let s = w.socket_mut(t).unwrap();
+        assert_eq!(s.held, b"+PONG\r\n+OK\r\n");
+        s.open = true;
+        w.ready(t); // writable
+        assert_eq!(w.len(), 0);
+        // The same at the end of input: answered, flushed, then closed.
+        let mut s = Buffered::default();
+        s.inner.input.extend(b"PING\r\n".iter());
+        s.inner.eof = true;
+        let t = w.add(s);
+        w.ready(t);
+        assert_eq!(w.len(), 1);
+        w.socket_mut(t).unwrap().open = true;
+        w.ready(t);
+        assert_eq!(w.len(), 0);
+    }
 }
