@@ -369,3 +369,175 @@ impl Drop for TlsSocket {
         let _ = self.tcp.flush();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::ServerName;
+    use std::time::Duration;
+
+    /// A CA and a server certificate for `localhost` in a scratch folder; the acceptor
+    /// (no client certificates) and a client configuration trusting the CA.
+    fn setup(name: &str) -> (Acceptor, Arc<rustls::ClientConfig>) {
+        let dir = std::env::temp_dir().join(format!("kv-tls-unit-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        std::fs::write(dir.join("server.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+        let mut tls = TlsConfig {
+            auth_clients: AuthClients::No,
+            ..TlsConfig::default()
+        };
+        let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
+        assert!(tls
+            .set("tls-cert-file", &path("server.crt"))
+            .unwrap()
+            .is_ok());
+        assert!(tls
+            .set("tls-key-file", &path("server.key"))
+            .unwrap()
+            .is_ok());
+        let acceptor = Acceptor::new(&tls).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(ca_cert.der().clone()).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        (acceptor, Arc::new(client))
+    }
+
+    /// A connected pair: the server's end as a `TlsSocket` with a small send buffer, the
+    /// client's a non-blocking std stream with a small receive buffer.
+    fn pair(acceptor: &Acceptor) -> (TlsSocket, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        client.set_recv_buffer_size(4096).unwrap();
+        client
+            .connect(&listener.local_addr().unwrap().into())
+            .unwrap();
+        let client: std::net::TcpStream = client.into();
+        client.set_nonblocking(true).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        socket2::SockRef::from(&server)
+            .set_send_buffer_size(4096)
+            .unwrap();
+        server.set_nonblocking(true).unwrap();
+        let session = acceptor.session(AuthClients::No).unwrap();
+        (
+            TlsSocket::new(TcpStream::from_std(server), session, None),
+            client,
+        )
+    }
+
+    /// One round of the client's I/O: send what it has, take what arrived.
+    fn client_io(c: &mut rustls::ClientConnection, tcp: &mut std::net::TcpStream) {
+        while c.wants_write() {
+            match c.write_tls(tcp) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("client write: {e}"),
+            }
+        }
+        match c.read_tls(tcp) {
+            Ok(_) => {
+                c.process_new_packets().unwrap();
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("client read: {e}"),
+        }
+    }
+
+    #[test]
+    fn write_holds_records_until_flush_gets_them_out() {
+        let (acceptor, config) = setup("flush");
+        let (mut server, mut tcp) = pair(&acceptor);
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut client = rustls::ClientConnection::new(config, name).unwrap();
+        // Nothing is taken before the handshake is done.
+        assert_eq!(server.write(b"+PONG\r\n"), Err(IoError::WouldBlock));
+        let mut buf = [0u8; 1024];
+        for _ in 0..2000 {
+            client_io(&mut client, &mut tcp);
+            assert_eq!(server.read(&mut buf), Err(IoError::WouldBlock));
+            if !client.is_handshaking() && !server.tls.is_handshaking() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!server.tls.is_handshaking(), "handshake");
+        // Write until the socket is full: some records stay in rustls, and flush says so.
+        let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 253) as u8).collect();
+        let mut taken = 0;
+        loop {
+            match server.write(&data[taken..]) {
+                Ok(n) => taken += n,
+                Err(IoError::WouldBlock) => break,
+                Err(IoError::Closed) => panic!("closed"),
+            }
+        }
+        assert!(taken > 0 && taken < data.len(), "{taken}");
+        assert!(server.tls.wants_write(), "records held");
+        assert_eq!(server.flush(), Err(IoError::WouldBlock));
+        // The client reads; flush pushes the rest; every taken byte arrives.
+        let mut got = Vec::new();
+        let mut rounds = 0;
+        while got.len() < taken {
+            rounds += 1;
+            assert!(rounds < 100_000, "stalled at {} of {taken}", got.len());
+            client_io(&mut client, &mut tcp);
+            let mut chunk = [0u8; 16384];
+            while let Ok(n) = client.reader().read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&chunk[..n]);
+            }
+            let _ = server.flush();
+        }
+        assert_eq!(server.flush(), Ok(()));
+        assert!(got == data[..taken], "bytes differ");
+        // Dropping the socket says goodbye: the client sees close_notify.
+        drop(server);
+        let mut end = None;
+        for _ in 0..2000 {
+            client_io(&mut client, &mut tcp);
+            match client.reader().read(&mut buf) {
+                Ok(0) => {
+                    end = Some(());
+                    break;
+                }
+                Ok(_) => panic!("no more data expected"),
+                Err(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        assert!(end.is_some(), "close_notify");
+    }
+
+    #[test]
+    fn protocols_and_missing_files() {
+        assert_eq!(protocols("").unwrap().len(), 2);
+        assert_eq!(protocols("TLSv1.3").unwrap().len(), 1);
+        assert_eq!(protocols("tlsv1.2 TLSv1.2").unwrap().len(), 1);
+        assert!(protocols("TLSv1.1").is_err());
+        assert!(protocols("SSLv3").is_err());
+        let tls = TlsConfig::default();
+        let e = Acceptor::new(&tls).err().unwrap().to_string();
+        assert_eq!(e, "No tls-cert-file configured!");
+    }
+}
