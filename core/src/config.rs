@@ -941,4 +941,34 @@ mod tests {
             assert_eq!((n.as_slice(), v.as_str()), (wn, wv));
         }
     }
+
+    #[test]
+    fn protected_mode_and_tls_parameters() {
+        let mut c = Config::default();
+        assert!(c.protected_mode);
+        assert_eq!(c.get("protected-mode").unwrap(), "yes");
+        assert_eq!(c.set_live("protected-mode", "no"), Ok(()));
+        assert!(!c.protected_mode);
+        assert_eq!(c.get("tls-port").unwrap(), "0");
+        assert_eq!(c.get("tls-auth-clients").unwrap(), "yes");
+        assert_eq!(c.get("tls-session-cache-size").unwrap(), "20480");
+        assert_eq!(c.get("tls-cert-file").unwrap(), "");
+        c.set("tls-port", "6380").unwrap();
+        c.set("TLS-Cert-File", "/x/server.crt").unwrap();
+        assert_eq!(c.tls.port, 6380);
+        assert_eq!(c.tls.string("tls-cert-file"), "/x/server.crt");
+        assert!(c.set("tls-port", "65536").is_err());
+        assert!(c.set("tls-cluster", "maybe").is_err());
+        // Only tls-auth-clients changes at run time; the others accept their own value.
+        assert_eq!(c.set_live("tls-auth-clients", "optional"), Ok(()));
+        assert_eq!(c.tls.auth_clients, tls::AuthClients::Optional);
+        assert!(c.set_live("tls-auth-clients", "sometimes").is_err());
+        assert_eq!(c.set_live("tls-port", "6381"), Err(SetError::Immutable));
+        assert_eq!(c.set_live("tls-port", "6380"), Ok(()));
+        assert_eq!(c.set_live("tls-cert-file", "/y"), Err(SetError::Immutable));
+        assert_eq!(c.set_live("tls-cert-file", "/x/server.crt"), Ok(()));
+        let listed = c.get_matching(&[b"tls-*"]);
+        assert_eq!(listed.len(), tls::NAMES.len());
+        assert_eq!(listed.len(), 20);
+    }
 }

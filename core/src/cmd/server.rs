@@ -767,7 +767,8 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        assert!(h.s("CONFIG GET *").starts_with("*96\r\n"));
+        // 48 parameters, protected-mode and the 20 tls-* ones.
+        assert!(h.s("CONFIG GET *").starts_with("*138\r\n"));
         // notify-keyspace-events as Redis shows it, and its error.
         assert_eq!(
             h.s("CONFIG GET notify-keyspace-events"),
