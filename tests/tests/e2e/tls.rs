@@ -360,8 +360,6 @@ fn redis_cli_over_tls_without_a_plaintext_port() {
         cli(&certs, p, Some("client"), &["get", "k"]),
         (true, "v\n".into())
     );
-    // `--port 0` means no plaintext listener at all.
-    assert!(TcpStream::connect(("127.0.0.1", 6379)).is_err() || server.port == 0);
 }
 
 #[test]
@@ -600,6 +598,7 @@ fn tls_parameters_match_redis_in_both_builds() {
     // The TLS build, TLS off.
     let port = free_port();
     let mut child = Command::new(tls_bin())
+        .current_dir(std::env::temp_dir())
         .args([
             "--port",
             &port.to_string(),
@@ -627,6 +626,7 @@ fn tls_parameters_match_redis_in_both_builds() {
 fn default_build_refuses_a_tls_port_at_start() {
     let port = free_port();
     let out = Command::new(kv_bin())
+        .current_dir(std::env::temp_dir())
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--tls-port", &free_port().to_string(), "--save", ""])
         .stdin(Stdio::null())
@@ -638,6 +638,7 @@ fn default_build_refuses_a_tls_port_at_start() {
     assert!(err.contains("--features tls"), "{err}");
     // And a server with no port at all says so, as Redis.
     let out = Command::new(kv_bin())
+        .current_dir(std::env::temp_dir())
         .args(["--port", "0", "--save", ""])
         .stdin(Stdio::null())
         .output()
@@ -651,6 +652,7 @@ fn bad_tls_files_fail_at_start() {
     let certs = Certs::new("bad");
     let missing = certs.path("missing.crt");
     let out = Command::new(tls_bin())
+        .current_dir(std::env::temp_dir())
         .args(["--port", "0", "--tls-port", &free_port().to_string()])
         .args(["--tls-cert-file", &missing])
         .args(["--tls-key-file", &certs.path("server.key")])
@@ -663,6 +665,7 @@ fn bad_tls_files_fail_at_start() {
     assert!(err.contains("Failed to load certificate"), "{err}");
     // tls-auth-clients yes (the default) without a CA: Redis's message.
     let out = Command::new(tls_bin())
+        .current_dir(std::env::temp_dir())
         .args(["--port", "0", "--tls-port", &free_port().to_string()])
         .args(["--tls-cert-file", &certs.path("server.crt")])
         .args(["--tls-key-file", &certs.path("server.key"), "--save", ""])
