@@ -5,6 +5,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+pub mod tls;
+
 /// Every limit on what a client may send, with Redis's defaults
 /// (see `protocol-checklist.md`, "Limits").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,6 +205,12 @@ pub struct Config {
     /// `enable-protected-configs`: no, yes or local (startup only): whether CONFIG SET
     /// may change `dir` and `dbfilename` (Redis's protected configs).
     pub enable_protected_configs: String,
+    /// `protected-mode` (yes): while the default user has no password, only clients on
+    /// the loopback addresses (127.0.0.1, ::1) are served; the frontend, which knows the
+    /// peer address, checks it on accept.
+    pub protected_mode: bool,
+    /// The `tls-*` parameters (every build lists them; only a TLS build uses them).
+    pub tls: tls::TlsConfig,
     /// A `save` line was read at start (config file or command line): later ones add
     /// points rather than replace them, as Redis reads its config ([`Config::set_startup`]
     /// keeps it; public so that `Config { .., ..Config::default() }` works).
@@ -260,6 +268,8 @@ impl Default for Config {
             aof_timestamp_enabled: false,
             no_appendfsync_on_rewrite: false,
             enable_protected_configs: String::from("no"),
+            protected_mode: true,
+            tls: tls::TlsConfig::default(),
             save_seen: false,
             requirepass: String::new(),
             acl_pubsub_default_all: false,
@@ -465,6 +475,7 @@ impl Config {
         "aof-rewrite-incremental-fsync",
         "aof-timestamp-enabled",
         "no-appendfsync-on-rewrite",
+        "protected-mode",
         "requirepass",
         "acl-pubsub-default",
         "acllog-max-len",
@@ -500,11 +511,13 @@ impl Config {
     /// but the [`Config::IMMUTABLE`] ones are refused.
     pub fn set_live(&mut self, name: &str, value: &str) -> Result<(), SetError> {
         let lower = name.to_ascii_lowercase();
-        if Self::IMMUTABLE.contains(&lower.as_str()) {
+        let tls_fixed =
+            tls::NAMES.contains(&lower.as_str()) && !tls::LIVE.contains(&lower.as_str());
+        if Self::IMMUTABLE.contains(&lower.as_str()) || tls_fixed {
             // Redis can change port and bind at run time; mini-kv cannot (nor its
             // worker count), but setting them to the value they have is a no-op that
             // succeeds, as Redis's CONFIG GET * / CONFIG SET round trip expects.
-            if Self::SAME_VALUE_OK.contains(&lower.as_str()) {
+            if Self::SAME_VALUE_OK.contains(&lower.as_str()) || tls_fixed {
                 let mut probe = self.clone();
                 probe.set(&lower, value)?;
                 if probe.get(&lower) == self.get(&lower) {
@@ -670,6 +683,7 @@ impl Config {
             }
             "aof-timestamp-enabled" => self.aof_timestamp_enabled = parse_bool(value)?,
             "no-appendfsync-on-rewrite" => self.no_appendfsync_on_rewrite = parse_bool(value)?,
+            "protected-mode" => self.protected_mode = parse_bool(value)?,
             "enable-protected-configs" => match value.to_ascii_lowercase().as_str() {
                 v @ ("no" | "yes" | "local") => self.enable_protected_configs = String::from(v),
                 _ => {
@@ -752,11 +766,14 @@ impl Config {
                     })?
             }
             other => {
+                if let Some(r) = self.tls.set(other, value) {
+                    return r;
+                }
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
                     Some(_) => Err(invalid("this parameter cannot be changed in this version")),
                     None => Err(SetError::Unknown),
-                }
+                };
             }
         }
         Ok(())
@@ -864,9 +881,11 @@ impl Config {
             }
             "aof-timestamp-enabled" => s.push_str(yes_no(self.aof_timestamp_enabled)),
             "no-appendfsync-on-rewrite" => s.push_str(yes_no(self.no_appendfsync_on_rewrite)),
+            "protected-mode" => s.push_str(yes_no(self.protected_mode)),
             "rdb-key-save-delay" => {
                 let _ = write!(s, "{}", self.rdb_key_save_delay);
             }
+            other if other.starts_with("tls-") => return self.tls.get(other),
             other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
         }
         Some(s)
@@ -882,7 +901,7 @@ impl Config {
         for p in patterns {
             let glob = p.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
             let hidden = if glob { &[][..] } else { Self::HIDDEN };
-            for name in Self::NAMES.iter().chain(hidden) {
+            for name in Self::NAMES.iter().chain(tls::NAMES).chain(hidden) {
                 let hit = if glob {
                     crate::glob::matches(p, name.as_bytes(), true)
                 } else {
@@ -995,5 +1014,35 @@ mod tests {
         for ((n, v), (wn, wv)) in got.iter().zip(want) {
             assert_eq!((n.as_slice(), v.as_str()), (wn, wv));
         }
+    }
+
+    #[test]
+    fn protected_mode_and_tls_parameters() {
+        let mut c = Config::default();
+        assert!(c.protected_mode);
+        assert_eq!(c.get("protected-mode").unwrap(), "yes");
+        assert_eq!(c.set_live("protected-mode", "no"), Ok(()));
+        assert!(!c.protected_mode);
+        assert_eq!(c.get("tls-port").unwrap(), "0");
+        assert_eq!(c.get("tls-auth-clients").unwrap(), "yes");
+        assert_eq!(c.get("tls-session-cache-size").unwrap(), "20480");
+        assert_eq!(c.get("tls-cert-file").unwrap(), "");
+        c.set("tls-port", "6380").unwrap();
+        c.set("TLS-Cert-File", "/x/server.crt").unwrap();
+        assert_eq!(c.tls.port, 6380);
+        assert_eq!(c.tls.string("tls-cert-file"), "/x/server.crt");
+        assert!(c.set("tls-port", "65536").is_err());
+        assert!(c.set("tls-cluster", "maybe").is_err());
+        // Only tls-auth-clients changes at run time; the others accept their own value.
+        assert_eq!(c.set_live("tls-auth-clients", "optional"), Ok(()));
+        assert_eq!(c.tls.auth_clients, tls::AuthClients::Optional);
+        assert!(c.set_live("tls-auth-clients", "sometimes").is_err());
+        assert_eq!(c.set_live("tls-port", "6381"), Err(SetError::Immutable));
+        assert_eq!(c.set_live("tls-port", "6380"), Ok(()));
+        assert_eq!(c.set_live("tls-cert-file", "/y"), Err(SetError::Immutable));
+        assert_eq!(c.set_live("tls-cert-file", "/x/server.crt"), Ok(()));
+        let listed = c.get_matching(&[b"tls-*"]);
+        assert_eq!(listed.len(), tls::NAMES.len());
+        assert_eq!(listed.len(), 20);
     }
 }

@@ -469,7 +469,8 @@ impl Engine {
         Ok(gone)
     }
 
-    /// Whether the default user is `nopass` (protected mode refuses remote clients then).
+    /// True when the default user has no password (Redis's `USER_FLAG_NOPASS` on
+    /// `DefaultUser`): protected mode only turns remote clients away then.
     pub fn default_user_nopass(&self) -> bool {
         self.acl.default_nopass()
     }

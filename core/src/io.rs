@@ -20,6 +20,14 @@ pub trait Socket {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError>;
     /// Writes from `buf`; returns how many bytes were taken (> 0 unless `buf` is empty).
     fn write(&mut self, buf: &[u8]) -> Result<usize, IoError>;
+    /// Pushes out bytes that [`Socket::write`] took but the socket itself still holds (a
+    /// TLS session's encrypted records): `Ok` once none is left, `WouldBlock` while some
+    /// are (the driver reports writability later). The worker calls it whenever the
+    /// connection's output is empty and waits for it before it closes a connection, so a
+    /// socket with its own buffer loses no reply. A plain socket holds nothing.
+    fn flush(&mut self) -> Result<(), IoError> {
+        Ok(())
+    }
 }
 
 /// An in-memory socket for tests and simulations: the test pushes input and takes output.

@@ -466,18 +466,24 @@ impl<S: Socket, C: Clock> Worker<S, C> {
     }
 
     /// Writes what the connection has to write; false if the socket failed.
-    fn flush(slot: &mut Slot<S>, engine: &Engine, index: usize) -> bool {
+    /// Writes what the connection may send; `None` when the socket is closed, else
+    /// whether everything is out, the socket's own buffer ([`Socket::flush`]) included.
+    fn flush(slot: &mut Slot<S>, engine: &Engine, index: usize) -> Option<bool> {
         while !slot.conn.sendable().is_empty() {
             match slot.socket.write(slot.conn.sendable()) {
                 Ok(n) => {
                     engine.worker_stats(index).net_output_bytes.bump(n);
                     slot.conn.consume_output(n);
                 }
-                Err(IoError::WouldBlock) => return true,
-                Err(IoError::Closed) => return false,
+                Err(IoError::WouldBlock) => return Some(false),
+                Err(IoError::Closed) => return None,
             }
         }
-        true
+        match slot.socket.flush() {
+            Ok(()) => Some(true),
+            Err(IoError::WouldBlock) => Some(false),
+            Err(IoError::Closed) => None,
+        }
     }
 
     fn drive(&mut self, t: Token, now: crate::time::Now) {
@@ -494,13 +500,13 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         };
         let mut reads = 0;
         let close = loop {
-            if !Self::flush(slot, &engine, self.index) {
+            let Some(flushed) = Self::flush(slot, &engine, self.index) else {
                 break true;
-            }
+            };
             match slot.conn.state() {
                 State::Abort => break true,
                 State::Closing => {
-                    if slot.conn.output().is_empty() {
+                    if slot.conn.output().is_empty() && flushed {
                         drain(&mut slot.socket, &mut self.buf);
                         break true;
                     }
@@ -528,7 +534,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             // still writing its pipeline is never left blocked in `send` (Redis keeps
             // reading too). Execution resumes once the socket takes the output.
             if slot.eof {
-                if slot.conn.output().is_empty() && !slot.conn.paused() {
+                if slot.conn.output().is_empty() && !slot.conn.paused() && flushed {
                     break true; // everything it sent is answered
                 }
                 break false; // wait until writable
@@ -986,5 +992,69 @@ mod tests {
         assert_eq!(w.engine.monitors.len(), 1);
         w.close(m);
         assert!(w.engine.monitors.is_empty());
+    }
+
+    /// A socket with a buffer of its own (as a TLS session's records): `write` keeps the
+    /// bytes; `flush` hands them on only while `open` is set.
+    #[derive(Default)]
+    struct Buffered {
+        inner: MemSocket,
+        held: Vec<u8>,
+        open: bool,
+    }
+
+    impl Socket for Buffered {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+            self.inner.read(buf)
+        }
+
+        fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
+            self.held.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> Result<(), IoError> {
+            if !self.open {
+                return Err(IoError::WouldBlock);
+            }
+            self.inner.output.append(&mut self.held);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closing_connection_waits_for_the_sockets_own_buffer() {
+        let clock = ManualClock::new(UnixMillis(1_700_000_000_000));
+        let engine = Arc::new(Engine::new(
+            Config::default(),
+            HostFacts::default(),
+            3,
+            clock.snapshot(),
+        ));
+        let mut w: Worker<Buffered, ManualClock> = Worker::new(engine, clock, 0);
+        let mut s = Buffered::default();
+        s.inner.input.extend(b"PING\r\nQUIT\r\n".iter());
+        let t = w.add(s);
+        w.ready(t);
+        // The replies are in the socket's buffer, not out: QUIT's close waits.
+        assert_eq!(w.len(), 1);
+        assert!(w.socket_mut(t).unwrap().inner.output.is_empty());
+        w.ready(t);
+        assert_eq!(w.len(), 1);
+        let s = w.socket_mut(t).unwrap();
+        assert_eq!(s.held, b"+PONG\r\n+OK\r\n");
+        s.open = true;
+        w.ready(t); // writable
+        assert_eq!(w.len(), 0);
+        // The same at the end of input: answered, flushed, then closed.
+        let mut s = Buffered::default();
+        s.inner.input.extend(b"PING\r\n".iter());
+        s.inner.eof = true;
+        let t = w.add(s);
+        w.ready(t);
+        assert_eq!(w.len(), 1);
+        w.socket_mut(t).unwrap().open = true;
+        w.ready(t);
+        assert_eq!(w.len(), 0);
     }
 }

@@ -42,6 +42,11 @@ timeout, loglevel and the two limits while the server runs.
   --appendonly yes|no             the append-only file [no]
   --appendfsync always|everysec|no  when the AOF is fsynced [everysec]
 
+  --protected-mode yes|no         only loopback clients while the default user has no password [yes]
+  --tls-port N                    TLS port, 0 = none (a build with --features tls) [0]
+  --tls-cert-file, --tls-key-file, --tls-ca-cert-file PATH   PEM files for TLS
+  --tls-auth-clients yes|no|optional  client certificates [yes]
+
 Every redis.conf name of the persistence settings works too (rdbcompression, rdbchecksum,
 stop-writes-on-bgsave-error, appendfilename, appenddirname, auto-aof-rewrite-percentage,
 auto-aof-rewrite-min-size, aof-load-truncated, aof-use-rdb-preamble, ...).

@@ -15,6 +15,8 @@ mod host;
 mod logger;
 mod net;
 mod persist;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::process::ExitCode;
 

@@ -32,8 +32,26 @@ const ACCEPTOR_TICK: Duration = Duration::from_millis(50);
 const EVENTS_PER_POLL: usize = 1024;
 /// The reply to a client over `maxclients` (Redis's text), before the close.
 const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+/// What a remote client gets, before the close, while protected mode is on and the
+/// default user has no password (Redis 7.0.15's `clientAcceptHandler` text).
+pub const DENIED_REPLY: &[u8] = b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. In this mode connections are only \
+accepted from the loopback interface. If you want to connect from external computers to Redis \
+you may adopt one of the following solutions: 1) Just disable protected mode sending the \
+command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from \
+the same host the server is running, however MAKE SURE Redis is not publicly accessible from \
+internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you \
+can just disable the protected mode by editing the Redis configuration file, and setting the \
+protected mode option to 'no', and then restarting the server. 3) If you started the server \
+manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an \
+authentication password for the default user. NOTE: You only need to do one of the above \
+things in order for the server to start accepting connections from the outside.\r\n";
 
+/// The plaintext listener's token.
 const LISTENER: Token = Token(0);
+/// The TLS listener's token.
+#[cfg(feature = "tls")]
+const TLS_LISTENER: Token = Token(1);
 const WAKER: Token = Token(usize::MAX);
 
 /// A mio TCP stream as the engine's `Socket`.
@@ -62,6 +80,61 @@ impl Socket for MioSocket {
                 Err(_) => Err(IoError::Closed),
             };
         }
+    }
+}
+
+/// A connection as a worker holds it: plain TCP, or (feature `tls`) a TLS session.
+pub enum NetSocket {
+    /// A plaintext client.
+    Plain(MioSocket),
+    /// A client of the TLS port.
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::TlsSocket>),
+}
+
+impl NetSocket {
+    /// The TCP stream underneath, to register it and read its addresses.
+    fn tcp(&mut self) -> &mut TcpStream {
+        match self {
+            NetSocket::Plain(s) => &mut s.0,
+            #[cfg(feature = "tls")]
+            NetSocket::Tls(s) => s.tcp(),
+        }
+    }
+}
+
+impl Socket for NetSocket {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+        match self {
+            NetSocket::Plain(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            NetSocket::Tls(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
+        match self {
+            NetSocket::Plain(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            NetSocket::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), IoError> {
+        match self {
+            NetSocket::Plain(_) => Ok(()),
+            #[cfg(feature = "tls")]
+            NetSocket::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Redis's `islocalClient` for TCP: only 127.0.0.1 and ::1 count as local (127.0.0.2 does
+/// not).
+fn is_local(peer: &std::net::SocketAddr) -> bool {
+    match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
     }
 }
 
@@ -97,7 +170,7 @@ fn check_tcp_backlog(backlog: u32) {
 
 /// A worker thread as the acceptor sees it.
 struct WorkerHandle {
-    tx: Sender<TcpStream>,
+    tx: Sender<NetSocket>,
     waker: Arc<Waker>,
     thread: JoinHandle<()>,
 }
@@ -105,20 +178,57 @@ struct WorkerHandle {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(mut config: Config) -> io::Result<()> {
     config.dir = crate::persist::resolve_dir(&config.dir)?;
-    let addr = (config.bind.as_str(), config.port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| {
-            io::Error::new(ErrorKind::InvalidInput, "bind address resolves to nothing")
-        })?;
+    if config.port == 0 && config.tls.port == 0 {
+        return Err(io::Error::new(
+            ErrorKind::InvalidInput,
+            "Configured to not listen anywhere, exiting.",
+        ));
+    }
+    #[cfg(not(feature = "tls"))]
+    if config.tls.port != 0 {
+        return Err(io::Error::new(
+            ErrorKind::InvalidInput,
+            "tls-port is set but this kv_server was built without TLS: rebuild it with \
+             `cargo build --release -p kv-server --features tls`",
+        ));
+    }
+    #[cfg(feature = "tls")]
+    let tls_acceptor = if config.tls.port != 0 {
+        Some(crate::tls::Acceptor::new(&config.tls).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{e}\nFailed to configure TLS. Check logs for more info."),
+            )
+        })?)
+    } else {
+        None
+    };
     let backlog = config.tcp_backlog;
     check_tcp_backlog(backlog);
-    let mut listener = listen(addr, backlog).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("Failed listening on {addr} (tcp): {e}, aborting."),
-        )
-    })?;
+    let bind = |port: u16, kind: &str| -> io::Result<(TcpListener, std::net::SocketAddr)> {
+        let addr = (config.bind.as_str(), port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(ErrorKind::InvalidInput, "bind address resolves to nothing")
+            })?;
+        let listener = listen(addr, backlog).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("Failed listening on {addr} ({kind}): {e}, aborting."),
+            )
+        })?;
+        Ok((listener, addr))
+    };
+    let mut plain = match config.port {
+        0 => None,
+        port => Some(bind(port, "tcp")?),
+    };
+    #[cfg(feature = "tls")]
+    let mut secure = match config.tls.port {
+        0 => None,
+        port => Some(bind(port, "tls")?),
+    };
 
     let sigterm = Arc::new(AtomicBool::new(false));
     let sigint = Arc::new(AtomicBool::new(false));
@@ -210,11 +320,19 @@ pub fn run(mut config: Config) -> io::Result<()> {
     );
 
     let mut poll = Poll::new()?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(64);
     info!("Server initialized");
-    info!("Ready to accept connections tcp on {addr}");
+    if let Some((listener, addr)) = plain.as_mut() {
+        poll.registry()
+            .register(listener, LISTENER, Interest::READABLE)?;
+        info!("Ready to accept connections tcp on {addr}");
+    }
+    #[cfg(feature = "tls")]
+    if let Some((listener, addr)) = secure.as_mut() {
+        poll.registry()
+            .register(listener, TLS_LISTENER, Interest::READABLE)?;
+        info!("Ready to accept connections tls on {addr}");
+    }
 
     let mut next = 0usize;
     let mut last_rss = Instant::now();
@@ -278,41 +396,35 @@ pub fn run(mut config: Config) -> io::Result<()> {
             // CONFIG SET loglevel takes effect here.
             crate::logger::set_level(&engine.config().loglevel);
         }
-        if events.is_empty() {
-            continue;
-        }
-        loop {
-            let (mut stream, _peer) = match listener.accept() {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // Out of file descriptors and the like: try again on the next event.
-                    warn!("Accepting client connection: {e}");
-                    break;
+        for event in events.iter() {
+            #[cfg(feature = "tls")]
+            if event.token() == TLS_LISTENER {
+                if let (Some((listener, _)), Some(acceptor)) = (&secure, &tls_acceptor) {
+                    let mut admit = Admit {
+                        engine: &engine,
+                        workers: &workers,
+                        next: &mut next,
+                    };
+                    accept_all(listener, |stream, peer| admit.tls(acceptor, stream, peer));
                 }
-            };
-            let maxclients = engine.config().maxclients;
-            if engine.stats.connected_clients.load(Ordering::Relaxed) >= maxclients {
-                let _ = stream.write(MAX_CLIENTS_REPLY);
-                engine
-                    .stats
-                    .rejected_connections
-                    .fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let _ = stream.set_nodelay(true);
-            let Some(w) = workers.get(next % workers.len()) else {
-                break;
-            };
-            next = next.wrapping_add(1);
-            if w.tx.send(stream).is_ok() {
-                let _ = w.waker.wake();
+            if event.token() == LISTENER {
+                if let Some((listener, _)) = &plain {
+                    let mut admit = Admit {
+                        engine: &engine,
+                        workers: &workers,
+                        next: &mut next,
+                    };
+                    accept_all(listener, |stream, peer| admit.plain(stream, peer));
+                }
             }
         }
     }
 
-    drop(listener);
+    drop(plain);
+    #[cfg(feature = "tls")]
+    drop(secure);
     stop.store(true, Ordering::SeqCst);
     for w in &workers {
         let _ = w.waker.wake();
@@ -331,6 +443,113 @@ pub fn run(mut config: Config) -> io::Result<()> {
     let _ = writer.join();
     info!("kv_server is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// Accepts every pending connection of `listener` and hands each to `admit`.
+fn accept_all(listener: &TcpListener, mut admit: impl FnMut(TcpStream, std::net::SocketAddr)) {
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => admit(stream, peer),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // Out of file descriptors and the like: try again on the next event.
+                warn!("Accepting client connection: {e}");
+                break;
+            }
+        }
+    }
+}
+
+/// The acceptor's admission of one new client: `maxclients`, protected mode, then a
+/// worker, round-robin.
+struct Admit<'a> {
+    engine: &'a Engine,
+    workers: &'a [WorkerHandle],
+    next: &'a mut usize,
+}
+
+impl Admit<'_> {
+    /// True when the server is full (the client is counted as rejected).
+    fn full(&self) -> bool {
+        let maxclients = self.engine.config().maxclients;
+        if self.engine.stats.connected_clients.load(Ordering::Relaxed) >= maxclients {
+            self.reject();
+            return true;
+        }
+        false
+    }
+
+    fn reject(&self) {
+        self.engine
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// True when protected mode turns a client from `peer` away (Redis's
+    /// `clientAcceptHandler`): it is on, the default user has no password, and the peer
+    /// is not a loopback address.
+    fn denied(&self, peer: &std::net::SocketAddr) -> bool {
+        self.engine.config().protected_mode && self.engine.default_user_nopass() && !is_local(peer)
+    }
+
+    fn plain(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+        if self.full() {
+            let _ = stream.write(MAX_CLIENTS_REPLY);
+            return;
+        }
+        if self.denied(&peer) {
+            // One small write into an empty socket buffer, then the close.
+            let _ = stream.write(DENIED_REPLY);
+            self.reject();
+            return;
+        }
+        self.hand_over(NetSocket::Plain(MioSocket(stream)));
+    }
+
+    /// A client of the TLS port: its session under `tls-auth-clients` as it is now. A
+    /// client protected mode turns away gets the DENIED text once its handshake is done
+    /// (as Redis, which checks after the handshake); a full server closes it at once.
+    #[cfg(feature = "tls")]
+    fn tls(
+        &mut self,
+        acceptor: &crate::tls::Acceptor,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+    ) {
+        if self.full() {
+            return;
+        }
+        let auth = self.engine.config().tls.auth_clients;
+        let Some(session) = acceptor.session(auth) else {
+            warn!(
+                "tls-auth-clients {} needs tls-ca-cert-file or tls-ca-cert-dir at start; \
+                 closing the TLS client",
+                auth.name()
+            );
+            return;
+        };
+        let deny = if self.denied(&peer) {
+            self.reject();
+            Some(DENIED_REPLY)
+        } else {
+            None
+        };
+        let socket = crate::tls::TlsSocket::new(stream, session, deny);
+        self.hand_over(NetSocket::Tls(Box::new(socket)));
+    }
+
+    fn hand_over(&mut self, mut socket: NetSocket) {
+        let _ = socket.tcp().set_nodelay(true);
+        let Some(w) = self.workers.get(*self.next % self.workers.len().max(1)) else {
+            return;
+        };
+        *self.next = self.next.wrapping_add(1);
+        if w.tx.send(socket).is_ok() {
+            let _ = w.waker.wake();
+        }
+    }
 }
 
 /// The final save before an exit (SIGTERM with save points, SHUTDOWN [SAVE]): every write
@@ -379,8 +598,8 @@ fn fd_of(_: &TcpStream) -> i64 {
 
 fn worker_loop(
     mut poll: Poll,
-    mut worker: Worker<MioSocket, SystemClock>,
-    rx: Receiver<TcpStream>,
+    mut worker: Worker<NetSocket, SystemClock>,
+    rx: Receiver<NetSocket>,
     stop: &AtomicBool,
 ) -> io::Result<()> {
     let mut events = Events::with_capacity(EVENTS_PER_POLL);
@@ -393,13 +612,13 @@ fn worker_loop(
         }
         for event in events.iter() {
             if event.token() == WAKER {
-                while let Ok(stream) = rx.try_recv() {
-                    let addr = client_addr(&stream);
-                    let t = worker.add_with_addr(MioSocket(stream), addr);
+                while let Ok(mut socket) = rx.try_recv() {
+                    let addr = client_addr(socket.tcp());
+                    let t = worker.add_with_addr(socket, addr);
                     let registered = match worker.socket_mut(t) {
                         Some(s) => poll
                             .registry()
-                            .register(&mut s.0, Token(t), Interest::READABLE | Interest::WRITABLE)
+                            .register(s.tcp(), Token(t), Interest::READABLE | Interest::WRITABLE)
                             .is_ok(),
                         None => false,
                     };

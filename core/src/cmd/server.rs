@@ -767,7 +767,8 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        assert!(h.s("CONFIG GET *").starts_with("*104\r\n"));
+        // 48 parameters, protected-mode, the 20 tls-* ones and the 4 of the ACL.
+        assert!(h.s("CONFIG GET *").starts_with("*146\r\n"));
         // notify-keyspace-events as Redis shows it, and its error.
         assert_eq!(
             h.s("CONFIG GET notify-keyspace-events"),
