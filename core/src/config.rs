@@ -152,6 +152,20 @@ pub struct Config {
     /// `notify-keyspace-events`: the classes of keyspace notifications, as
     /// [`crate::notify`] flags (default none).
     pub notify_keyspace_events: u32,
+    /// `maxmemory`: bytes of used memory above which keys are evicted or writes refused
+    /// (0: no limit).
+    pub maxmemory: usize,
+    /// `maxmemory-policy` (default `noeviction`).
+    pub maxmemory_policy: crate::evict::Policy,
+    /// `maxmemory-samples`: keys sampled per database for each eviction (default 5).
+    pub maxmemory_samples: usize,
+    /// `maxmemory-eviction-tenacity`: how much work one eviction call may do (0-100,
+    /// default 10).
+    pub maxmemory_eviction_tenacity: usize,
+    /// `lfu-log-factor` (default 10).
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time`, minutes (default 1).
+    pub lfu_decay_time: u32,
     /// `save`: the snapshot schedule, (seconds, changes) pairs: a background save starts
     /// when at least `changes` changes are older than `seconds` (Redis 7.0's default
     /// `3600 1 300 100 60 10000`; empty = no automatic saves).
@@ -227,6 +241,12 @@ impl Default for Config {
             encodings: crate::types::EncodingLimits::default(),
             list_compress_depth: 0,
             notify_keyspace_events: 0,
+            maxmemory: 0,
+            maxmemory_policy: crate::evict::Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             save_points: DEFAULT_SAVE_POINTS.to_vec(),
             dir: String::from("."),
             dbfilename: String::from("dump.rdb"),
@@ -392,11 +412,7 @@ fn parse_limit(value: &str) -> Result<usize, String> {
 
 /// Values that are fixed in this version but that tools ask for (redis-benchmark reads
 /// `save` and `appendonly`): reported by `CONFIG GET`, not settable.
-const FIXED: &[(&str, &str)] = &[
-    ("maxmemory", "0"),
-    ("maxmemory-policy", "noeviction"),
-    ("hz", "10"),
-];
+const FIXED: &[(&str, &str)] = &[("hz", "10")];
 
 impl Config {
     /// Names of every parameter, in the order `CONFIG GET *` lists them.
@@ -429,6 +445,10 @@ impl Config {
         "notify-keyspace-events",
         "maxmemory",
         "maxmemory-policy",
+        "maxmemory-samples",
+        "maxmemory-eviction-tenacity",
+        "lfu-log-factor",
+        "lfu-decay-time",
         "hz",
         "dir",
         "dbfilename",
@@ -687,6 +707,31 @@ impl Config {
                         invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
                     })?
             }
+            "maxmemory" => {
+                self.maxmemory = parse_memory(value)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| invalid("argument must be a memory value"))?
+            }
+            "maxmemory-policy" => {
+                self.maxmemory_policy = crate::evict::Policy::parse(value)
+                    .ok_or_else(|| invalid(crate::evict::POLICY_ERROR))?
+            }
+            "maxmemory-samples" => {
+                self.maxmemory_samples =
+                    parse_count(value, 1, i32::MAX as u64).map_err(SetError::Invalid)? as usize
+            }
+            "maxmemory-eviction-tenacity" => {
+                self.maxmemory_eviction_tenacity =
+                    parse_count(value, 0, 100).map_err(SetError::Invalid)? as usize
+            }
+            "lfu-log-factor" => {
+                self.lfu_log_factor =
+                    parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)? as u32
+            }
+            "lfu-decay-time" => {
+                self.lfu_decay_time =
+                    parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)? as u32
+            }
             other => {
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
@@ -792,6 +837,22 @@ impl Config {
             "no-appendfsync-on-rewrite" => s.push_str(yes_no(self.no_appendfsync_on_rewrite)),
             "rdb-key-save-delay" => {
                 let _ = write!(s, "{}", self.rdb_key_save_delay);
+            }
+            "maxmemory" => {
+                let _ = write!(s, "{}", self.maxmemory);
+            }
+            "maxmemory-policy" => s.push_str(self.maxmemory_policy.name()),
+            "maxmemory-samples" => {
+                let _ = write!(s, "{}", self.maxmemory_samples);
+            }
+            "maxmemory-eviction-tenacity" => {
+                let _ = write!(s, "{}", self.maxmemory_eviction_tenacity);
+            }
+            "lfu-log-factor" => {
+                let _ = write!(s, "{}", self.lfu_log_factor);
+            }
+            "lfu-decay-time" => {
+                let _ = write!(s, "{}", self.lfu_decay_time);
             }
             other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
         }

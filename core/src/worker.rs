@@ -276,6 +276,10 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 for db in self.engine.dbs() {
                     db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
                 }
+                drop(_order);
+                // maxmemory: evict down to the limit without waiting for a command (a
+                // lowered limit, a call that stopped at its work limit).
+                self.engine.perform_evictions(now.unix);
             }
             self.close_idle(now.mono);
             self.close_killed();
