@@ -264,6 +264,13 @@ impl ShardState {
 /// rebuilds its deadline heap.
 pub const HEAP_REBUILD_SLACK: usize = 1024;
 
+/// Stale deadline entries a shard tolerates beyond twice its live TTL count after an
+/// eviction before it rebuilds its deadline heap ([`Db::evict`]).
+pub const EVICT_HEAP_SLACK: usize = 32;
+
+/// Deadline entries one volatile sample tries before it gives up on its shard.
+const VOLATILE_TRIES: usize = 4;
+
 /// A segment of the keyspace's map.
 type Shard = Segment<Box<[u8]>, Stored, ShardState>;
 
@@ -1325,17 +1332,21 @@ impl Db {
                 if heap.is_empty() || g.extra.expires == 0 {
                     continue;
                 }
-                let Some(Reverse((t, hash))) =
-                    heap.get(crate::evict::random() as usize % heap.len())
-                else {
-                    continue;
-                };
-                let t = *t;
-                let found = g
-                    .find_with(*hash, |_, e| e.item.expire_at == Some(UnixMillis(t)))
-                    .and_then(|s| g.get(s));
-                if let Some((k, e)) = found {
-                    f(k, e.access.load(Ordering::Relaxed), Some(t));
+                // A few tries: entries of keys gone or changed are stale.
+                for _ in 0..VOLATILE_TRIES {
+                    let Some(Reverse((t, hash))) =
+                        heap.get(crate::evict::random() as usize % heap.len())
+                    else {
+                        break;
+                    };
+                    let t = *t;
+                    let found = g
+                        .find_with(*hash, |_, e| e.item.expire_at == Some(UnixMillis(t)))
+                        .and_then(|s| g.get(s));
+                    if let Some((k, e)) = found {
+                        f(k, e.access.load(Ordering::Relaxed), Some(t));
+                        break;
+                    }
                 }
             } else if let Some((k, e)) = g.random(|| u64::from(crate::evict::random())) {
                 f(
@@ -1357,13 +1368,25 @@ impl Db {
         volatile: bool,
         before: impl FnOnce(),
     ) -> bool {
-        self.write(key, now, |item| match item {
+        let hash = self.hash(key);
+        let mut g = self.wlock(self.shard_index(hash));
+        let removed = g.write(key, hash, now, self.hook(), |item| match item {
             Some(i) if !volatile || i.expire_at.is_some() => {
                 before();
                 (Write::Remove, true)
             }
             _ => (Write::Keep, false),
-        })
+        });
+        // Evicted keys leave stale deadlines behind: the heap is rebuilt (and shrunk)
+        // once they outnumber the live ones, so it does not eat the memory that eviction
+        // frees.
+        let st = &g.extra;
+        if removed && st.deadlines.len() > 2 * st.expires + EVICT_HEAP_SLACK {
+            g.rebuild_deadlines();
+            g.extra.deadlines.shrink_to_fit();
+        }
+        self.settle(&g);
+        removed
     }
 
     /// Sets `key`'s LFU counter (RESTORE ... FREQ under an LFU policy); false if the key
