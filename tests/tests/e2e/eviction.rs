@@ -120,7 +120,9 @@ fn eviction_config_get_set_and_errors_match_redis() {
         &["CONFIG", "SET", "lfu-log-factor", "0"],
         &["CONFIG", "SET", "lfu-decay-time", "abc"],
         &["CONFIG", "SET", "lfu-decay-time", "5"],
-        &["CONFIG", "GET", "lfu-*"],
+        // (A glob's order is redis-server's dict order, random: names one by one.)
+        &["CONFIG", "GET", "lfu-log-factor"],
+        &["CONFIG", "GET", "lfu-decay-time"],
         &["CONFIG", "GET", "maxmemory-e*"],
         &[
             "CONFIG",
