@@ -522,10 +522,8 @@ pub struct Multi<'a> {
 impl Drop for Multi<'_> {
     /// The shards report their bytes before their locks go (while `maxmemory` is set).
     fn drop(&mut self) {
-        if self.db.track.load(Ordering::Relaxed) {
-            for (_, g) in &self.guards {
-                self.db.settle(g);
-            }
+        for (_, g) in &self.guards {
+            self.db.settle_if_tracking(g);
         }
     }
 }
@@ -946,9 +944,7 @@ impl Db {
         let hash = self.hash(key);
         let mut g = self.wlock(self.shard_index(hash));
         let r = g.write(key, hash, now, self.hook(), f);
-        if self.track.load(Ordering::Relaxed) {
-            self.settle(&g);
-        }
+        self.settle_if_tracking(&g);
         r
     }
 
@@ -967,9 +963,7 @@ impl Db {
         };
         let mut g = self.wlock(self.shard_index(hash));
         let r = g.write(key, hash, now, hook, f);
-        if self.track.load(Ordering::Relaxed) {
-            self.settle(&g);
-        }
+        self.settle_if_tracking(&g);
         r
     }
 
@@ -1278,8 +1272,9 @@ impl Db {
 
     /// Reports a locked shard's bytes and keys to the keyspace's totals ([`Db::used`]):
     /// every write does while `maxmemory` is set, the tick otherwise. Exactly once per
-    /// change even when readers race (a swap of the shard's last report).
-    #[inline]
+    /// change even when readers race (a swap of the shard's last report). Out of line:
+    /// the generic writers share one copy.
+    #[inline(never)]
     fn settle(&self, g: &Shard) {
         let foot = Self::footprint(g);
         let old = g.extra.charged.swap(foot, Ordering::Relaxed);
@@ -1291,6 +1286,14 @@ impl Db {
         let old = g.extra.charged_keys.swap(n, Ordering::Relaxed);
         if old != n {
             self.keys.fetch_add(n.wrapping_sub(old), Ordering::Relaxed);
+        }
+    }
+
+    /// [`Db::settle`] while `maxmemory` is set ([`Db::set_tracking`]).
+    #[inline(never)]
+    fn settle_if_tracking(&self, g: &Shard) {
+        if self.track.load(Ordering::Relaxed) {
+            self.settle(g);
         }
     }
 

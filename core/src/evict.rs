@@ -204,7 +204,7 @@ impl AccessParams {
     }
 
     /// The access word of a key created at `now`.
-    #[inline]
+    #[inline(never)]
     pub fn initial(&self, now: UnixMillis) -> u32 {
         if self.lfu() {
             lfu_word(LFU_INIT_VAL, now)
@@ -218,8 +218,9 @@ impl AccessParams {
         lfu_decr(access, now, self.decay.load(Ordering::Relaxed))
     }
 
-    /// Records an access at `now` in `word` (Redis's `updateLFU`, or the LRU clock).
-    #[inline]
+    /// Records an access at `now` in `word` (Redis's `updateLFU`, or the LRU clock). Out
+    /// of line: the many generic readers and writers share one copy.
+    #[inline(never)]
     pub fn touch(&self, word: &AtomicU32, now: UnixMillis) {
         if self.lfu() {
             self.touch_lfu(word, now);
