@@ -1277,14 +1277,15 @@ impl Db {
     #[inline(never)]
     fn settle(&self, g: &Shard) {
         let foot = Self::footprint(g);
-        let old = g.extra.charged.swap(foot, Ordering::Relaxed);
-        if old != foot {
+        // Read first: an unchanged shard's line is not written (the tick settles all).
+        if g.extra.charged.load(Ordering::Relaxed) != foot {
+            let old = g.extra.charged.swap(foot, Ordering::Relaxed);
             self.mem
                 .fetch_add(foot.wrapping_sub(old), Ordering::Relaxed);
         }
         let n = g.len();
-        let old = g.extra.charged_keys.swap(n, Ordering::Relaxed);
-        if old != n {
+        if g.extra.charged_keys.load(Ordering::Relaxed) != n {
+            let old = g.extra.charged_keys.swap(n, Ordering::Relaxed);
             self.keys.fetch_add(n.wrapping_sub(old), Ordering::Relaxed);
         }
     }
@@ -1328,8 +1329,20 @@ impl Db {
     /// random entry of the shard's deadline heap, so keys without a TTL never come).
     pub fn sample(&self, n: usize, volatile: bool, mut f: impl FnMut(&[u8], u32, Option<i64>)) {
         for _ in 0..n {
-            let r = crate::evict::random();
-            let g = self.map.read_segment(r as usize & self.mask);
+            // A random shard, or the next one that has candidates (a sparse keyspace).
+            let start = crate::evict::random() as usize;
+            let Some(g) = (0..self.map.segment_count())
+                .map(|k| self.map.read_segment((start + k) & self.mask))
+                .find(|g| {
+                    if volatile {
+                        g.extra.expires > 0
+                    } else {
+                        !g.is_empty()
+                    }
+                })
+            else {
+                return;
+            };
             if volatile {
                 let heap = g.extra.deadlines.as_slice();
                 if heap.is_empty() || g.extra.expires == 0 {
@@ -1558,6 +1571,50 @@ mod tests {
                 (),
             )
         });
+    }
+
+    #[test]
+    fn tracked_totals_match_the_walk_and_sampling_respects_volatile() {
+        let db = Db::new(7);
+        db.set_tracking(true);
+        for i in 0..2000 {
+            let ttl = (i % 2 == 0).then_some(T0.0 + 100_000);
+            put(&db, format!("k{i}").as_bytes(), b"value", ttl);
+        }
+        assert_eq!(db.used().0, db.mem_bytes());
+        assert_eq!(db.used().1, 2000);
+        let mut n = 0;
+        db.sample(300, true, |k, _, exp| {
+            assert!(exp.is_some());
+            let i: usize = core::str::from_utf8(&k[1..]).unwrap().parse().unwrap();
+            assert_eq!(i % 2, 0, "a key without a TTL sampled as volatile");
+            n += 1;
+        });
+        assert!(n >= 250, "{n}");
+        let mut all = 0;
+        db.sample(300, false, |_, _, _| all += 1);
+        assert_eq!(all, 300);
+        assert!(db.evict(b"k1", T0, false, || ()));
+        assert!(
+            !db.evict(b"k3", T0, true, || ()),
+            "volatile spares a key without TTL"
+        );
+        let mut before = false;
+        assert!(db.evict(b"k2", T0, true, || before = true));
+        assert!(before);
+        assert_eq!(db.used().0, db.mem_bytes());
+        assert_eq!(db.used().1, 1998);
+        db.clear();
+        assert_eq!(db.used().1, 0);
+        assert_eq!(db.used().0, db.mem_bytes());
+        // A sparse keyspace still yields its keys.
+        put(&db, b"only", b"v", None);
+        let mut seen = 0;
+        db.sample(5, false, |k, _, _| {
+            assert_eq!(k, b"only");
+            seen += 1;
+        });
+        assert_eq!(seen, 5);
     }
 
     fn get(db: &Db, k: &[u8], now: UnixMillis) -> Option<Vec<u8>> {
