@@ -245,6 +245,8 @@ struct ShardState {
     charged: AtomicUsize,
     /// The keys this shard last reported to its keyspace's count ([`Db::settle`]).
     charged_keys: AtomicUsize,
+    /// The keys with a TTL this shard last reported ([`Db::settle`]).
+    charged_expires: AtomicUsize,
 }
 
 impl ShardState {
@@ -484,6 +486,8 @@ pub struct Db {
     mem: AtomicUsize,
     /// Keys the shards reported (see [`Db::settle`]).
     keys: AtomicUsize,
+    /// Keys with a TTL the shards reported (see [`Db::settle`]).
+    expires: AtomicUsize,
 }
 
 /// A shard's live entries as a snapshot saw them.
@@ -701,6 +705,7 @@ impl Db {
             track: AtomicBool::new(false),
             mem: AtomicUsize::new(0),
             keys: AtomicUsize::new(0),
+            expires: AtomicUsize::new(0),
         }
     }
 
@@ -1090,7 +1095,11 @@ impl Db {
             core::mem::swap(&mut **x, &mut **y);
         }
         // The shards' reports moved with them.
-        for (p, q) in [(&first.mem, &second.mem), (&first.keys, &second.keys)] {
+        for (p, q) in [
+            (&first.mem, &second.mem),
+            (&first.keys, &second.keys),
+            (&first.expires, &second.expires),
+        ] {
             let v = p.load(Ordering::Relaxed);
             p.store(q.swap(v, Ordering::Relaxed), Ordering::Relaxed);
         }
@@ -1288,6 +1297,12 @@ impl Db {
             let old = g.extra.charged_keys.swap(n, Ordering::Relaxed);
             self.keys.fetch_add(n.wrapping_sub(old), Ordering::Relaxed);
         }
+        let n = g.extra.expires;
+        if g.extra.charged_expires.load(Ordering::Relaxed) != n {
+            let old = g.extra.charged_expires.swap(n, Ordering::Relaxed);
+            self.expires
+                .fetch_add(n.wrapping_sub(old), Ordering::Relaxed);
+        }
     }
 
     /// [`Db::settle`] while `maxmemory` is set ([`Db::set_tracking`]).
@@ -1322,6 +1337,11 @@ impl Db {
                 + self.map.segment_count() * self.map.segment_overhead(),
             self.keys.load(Ordering::Relaxed),
         )
+    }
+
+    /// The keys with a TTL the shards last reported (as [`Db::used`]).
+    pub fn volatile_keys(&self) -> usize {
+        self.expires.load(Ordering::Relaxed)
     }
 
     /// Samples up to `n` keys for eviction, calling `f` with each key, its access word
@@ -1449,12 +1469,14 @@ impl Db {
             let (expired, saved, epoch) = (g.extra.expired, g.extra.saved, g.extra.epoch);
             // What the emptied shard reported leaves its keyspace's totals.
             if let Some(db) = dbs.get(n / per_db) {
-                let (c, k) = (
+                let (c, k, e) = (
                     g.extra.charged.load(Ordering::Relaxed),
                     g.extra.charged_keys.load(Ordering::Relaxed),
+                    g.extra.charged_expires.load(Ordering::Relaxed),
                 );
                 db.mem.fetch_sub(c, Ordering::Relaxed);
                 db.keys.fetch_sub(k, Ordering::Relaxed);
+                db.expires.fetch_sub(e, Ordering::Relaxed);
             }
             let state = core::mem::replace(
                 &mut g.extra,
@@ -1583,6 +1605,7 @@ mod tests {
         }
         assert_eq!(db.used().0, db.mem_bytes());
         assert_eq!(db.used().1, 2000);
+        assert_eq!(db.volatile_keys(), 1000);
         let mut n = 0;
         db.sample(300, true, |k, _, exp| {
             assert!(exp.is_some());

@@ -574,13 +574,21 @@ impl Engine {
         let random = policy.random();
         let params = &*ev.access;
         let (mut freed, mut empty_rounds) = (0usize, 0usize);
+        // Keys that may be evicted (Redis's `total_keys`: the dict or the expires dict).
+        let candidates = |db: &Db| {
+            if volatile {
+                db.volatile_keys()
+            } else {
+                db.used().1
+            }
+        };
         while self.used_memory_fast() > limit {
             let victim = if random {
                 let mut found = None;
                 for _ in 0..self.dbs.len() {
                     let i = ev.next_db.fetch_add(1, Ordering::Relaxed) % self.dbs.len();
                     let db = self.db(i);
-                    if db.used().1 == 0 {
+                    if candidates(db) == 0 {
                         continue;
                     }
                     db.sample(1, volatile, |k, _, _| found = Some((i, k.to_vec())));
@@ -592,7 +600,7 @@ impl Engine {
             } else {
                 let mut keys = 0;
                 for (i, db) in self.dbs.iter().enumerate() {
-                    let n = db.used().1;
+                    let n = candidates(db);
                     if n == 0 {
                         continue;
                     }
@@ -609,7 +617,7 @@ impl Engine {
             let Some((i, key)) = victim else {
                 empty_rounds += 1;
                 if empty_rounds > crate::evict::MAX_EMPTY_ROUNDS
-                    || self.dbs.iter().all(|d| d.used().1 == 0)
+                    || self.dbs.iter().all(|d| candidates(d) == 0)
                 {
                     return Outcome::Fail;
                 }

@@ -290,7 +290,7 @@ fn volatile_policies_never_evict_keys_without_a_ttl_and_then_refuse() {
         assert_eq!(exists(&mut r, &persistent), persistent.len(), "{p}");
         assert!(used(&mut r) <= limit + SLACK, "{p}");
         // Only keys without a TTL left to evict: writes are refused at last.
-        let cmds: Vec<_> = (0..40_000)
+        let cmds: Vec<_> = (0..15_000)
             .map(|i| set_cmd(&format!("more:{i}"), 100, None))
             .collect();
         let replies = pipeline(&mut r, &cmds);
