@@ -605,7 +605,8 @@ impl Engine {
                         continue;
                     }
                     keys += n;
-                    db.sample(samples, volatile, |k, access, exp| {
+                    // As dictGetSomeKeys: never more samples than keys.
+                    db.sample(samples.min(n), volatile, |k, access, exp| {
                         pool.offer(params.score(policy, access, exp, now), i, k);
                     });
                 }
