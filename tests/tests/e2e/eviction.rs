@@ -509,3 +509,39 @@ fn evicted_keys_are_notified_touch_watch_and_are_deleted_in_the_aof() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn maxmemory_from_the_command_line_and_config_file_is_in_force_at_start() {
+    let dir = std::env::temp_dir().join(format!("kv-evict-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("kv.conf");
+    std::fs::write(
+        &conf,
+        "maxmemory 3mb\nmaxmemory-policy allkeys-random\nmaxmemory-samples 7\n",
+    )
+    .expect("conf");
+    let s = crate::support::start_with_file(Kind::Kv, &conf, &["--lfu-decay-time", "3"]);
+    let mut r = Raw::connect(s.port());
+    assert_eq!(
+        r.call(&["CONFIG", "GET", "maxmemory"]),
+        b"*2\r\n$9\r\nmaxmemory\r\n$7\r\n3145728\r\n"
+    );
+    assert_eq!(
+        r.call(&["CONFIG", "GET", "maxmemory-samples"]),
+        b"*2\r\n$17\r\nmaxmemory-samples\r\n$1\r\n7\r\n"
+    );
+    assert_eq!(
+        r.call(&["CONFIG", "GET", "lfu-decay-time"]),
+        b"*2\r\n$14\r\nlfu-decay-time\r\n$1\r\n3\r\n"
+    );
+    let cmds: Vec<_> = (0..30_000)
+        .map(|i| set_cmd(&format!("key:{i}"), 100, None))
+        .collect();
+    pipeline(&mut r, &cmds);
+    let u = used(&mut r);
+    assert!(u <= (3 << 20) + SLACK, "used {u}");
+    let text = String::from_utf8_lossy(&r.call(&["INFO", "memory"])).into_owned();
+    assert!(text.contains("maxmemory:3145728\r\nmaxmemory_human:3.00M\r\nmaxmemory_policy:allkeys-random\r\nmem_fragmentation_ratio:"), "{text}");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
