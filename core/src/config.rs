@@ -367,6 +367,34 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(mul)
 }
 
+/// Redis's `memtoull`, quirks included (what `maxmemory` takes): digits and an optional
+/// unit (`b`, `k`, `kb`, `m`, `mb`, `g`, `gb`); no digits reads 0, a number past `u64`
+/// reads `u64::MAX` (strtoull), and the unit multiplies with wrap-around.
+fn memtoull(s: &str) -> Option<u64> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, unit) = s.split_at(digits);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    // Redis copies the digits into a 128-byte buffer first.
+    if digits >= 128 {
+        return None;
+    }
+    let val = if num.is_empty() {
+        0
+    } else {
+        num.parse::<u64>().unwrap_or(u64::MAX)
+    };
+    Some(val.wrapping_mul(mul))
+}
+
 /// Parses an integer setting with Redis's error texts.
 fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, String> {
     let n: i128 = value
@@ -708,8 +736,8 @@ impl Config {
                     })?
             }
             "maxmemory" => {
-                self.maxmemory = parse_memory(value)
-                    .and_then(|n| usize::try_from(n).ok())
+                self.maxmemory = memtoull(value)
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
                     .ok_or_else(|| invalid("argument must be a memory value"))?
             }
             "maxmemory-policy" => {
