@@ -1394,18 +1394,29 @@ impl Db {
         }
     }
 
-    /// Evicts `key` if it is there (with `volatile`, only if it has a TTL): `before` runs
-    /// under the shard's lock before the key goes (the append-only file's `DEL`, in the
-    /// keyspace's order). True if it was removed.
+    /// Evicts `key` if it is there (with `volatile`, only if it has a TTL; with
+    /// `sampled`, only if its access word is still the one sampled: a key read since it
+    /// was sampled is no longer the candidate it was): `before` runs under the shard's
+    /// lock before the key goes (the append-only file's `DEL`, in the keyspace's order).
+    /// True if it was removed.
     pub fn evict(
         &self,
         key: &[u8],
         now: UnixMillis,
         volatile: bool,
+        sampled: Option<u32>,
         before: impl FnOnce(),
     ) -> bool {
         let hash = self.hash(key);
         let mut g = self.wlock(self.shard_index(hash));
+        if let Some(a) = sampled {
+            let live = g.find_stored(key, hash);
+            if live
+                .is_some_and(|e| e.access.load(Ordering::Relaxed) != a && !e.item.is_expired(now))
+            {
+                return false;
+            }
+        }
         let removed = g.write(key, hash, now, self.hook(), |item| match item {
             Some(i) if !volatile || i.expire_at.is_some() => {
                 before();
@@ -1617,16 +1628,27 @@ mod tests {
         let mut all = 0;
         db.sample(300, false, |_, _, _| all += 1);
         assert_eq!(all, 300);
-        assert!(db.evict(b"k1", T0, false, || ()));
+        assert!(db.evict(b"k1", T0, false, None, || ()));
         assert!(
-            !db.evict(b"k3", T0, true, || ()),
+            !db.evict(b"k3", T0, true, None, || ()),
             "volatile spares a key without TTL"
         );
+        let h5 = db.hash(b"k5");
+        let word = db
+            .map
+            .read_segment(db.shard_index(h5))
+            .find_stored(b"k5", h5)
+            .map(|e| e.access.load(Ordering::Relaxed));
+        assert!(
+            !db.evict(b"k5", T0, false, word.map(|w| w ^ 1), || ()),
+            "read since it was sampled"
+        );
+        assert!(db.evict(b"k5", T0, false, word, || ()));
         let mut before = false;
-        assert!(db.evict(b"k2", T0, true, || before = true));
+        assert!(db.evict(b"k2", T0, true, None, || before = true));
         assert!(before);
         assert_eq!(db.used().0, db.mem_bytes());
-        assert_eq!(db.used().1, 1998);
+        assert_eq!(db.used().1, 1997);
         db.clear();
         assert_eq!(db.used().1, 0);
         assert_eq!(db.used().0, db.mem_bytes());

@@ -591,7 +591,7 @@ impl Engine {
                     if candidates(db) == 0 {
                         continue;
                     }
-                    db.sample(1, volatile, |k, _, _| found = Some((i, k.to_vec())));
+                    db.sample(1, volatile, |k, _, _| found = Some((i, k.to_vec(), None)));
                     if found.is_some() {
                         break;
                     }
@@ -607,15 +607,19 @@ impl Engine {
                     keys += n;
                     // As dictGetSomeKeys: never more samples than keys.
                     db.sample(samples.min(n), volatile, |k, access, exp| {
-                        pool.offer(params.score(policy, access, exp, now), i, k);
+                        pool.offer(params.score(policy, access, exp, now), i, k, access);
                     });
                 }
                 if keys == 0 {
                     pool.clear();
                 }
-                pool.pop().map(|c| (c.db, c.key))
+                // Under LRU and LFU a key read since it was sampled stays (its score is
+                // stale); volatile-ttl's score does not change with reads.
+                let recheck = policy != Policy::VolatileTtl;
+                pool.pop()
+                    .map(|c| (c.db, c.key, recheck.then_some(c.access)))
             };
-            let Some((i, key)) = victim else {
+            let Some((i, key, sampled)) = victim else {
                 empty_rounds += 1;
                 if empty_rounds > crate::evict::MAX_EMPTY_ROUNDS
                     || self.dbs.iter().all(|d| candidates(d) == 0)
@@ -626,15 +630,17 @@ impl Engine {
             };
             let db = self.db(i);
             let feed = &self.feed;
-            let evicted = db.evict(&key, now, volatile, || {
+            let evicted = db.evict(&key, now, volatile, sampled, || {
                 if feed.is_on() {
                     feed.record(i, &[b"DEL", &key]);
                 }
             });
             if !evicted {
+                // Gone, or read since sampled: memory may still be freed by the next
+                // candidates (the tick goes on if this call gives up).
                 empty_rounds += 1;
                 if empty_rounds > crate::evict::MAX_EMPTY_ROUNDS {
-                    return Outcome::Fail;
+                    return Outcome::Running;
                 }
                 continue;
             }

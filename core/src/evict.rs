@@ -269,6 +269,8 @@ pub struct Candidate {
     pub db: usize,
     /// The key.
     pub key: Vec<u8>,
+    /// Its access word when sampled.
+    pub access: u32,
 }
 
 /// The best candidates sampled so far, by ascending score (Redis's eviction pool: kept
@@ -280,7 +282,7 @@ pub struct Pool {
 
 impl Pool {
     /// Offers a sampled key: kept if the pool has room or it beats the worst entry.
-    pub fn offer(&mut self, score: u64, db: usize, key: &[u8]) {
+    pub fn offer(&mut self, score: u64, db: usize, key: &[u8], access: u32) {
         if self.entries.len() >= POOL_SIZE && self.entries.first().is_some_and(|c| c.score >= score)
         {
             return;
@@ -295,6 +297,7 @@ impl Pool {
                 score,
                 db,
                 key: key.to_vec(),
+                access,
             },
         );
         if self.entries.len() > POOL_SIZE {
@@ -459,10 +462,10 @@ mod tests {
     fn pool_keeps_the_best_candidates_once_each() {
         let mut p = Pool::default();
         for i in 0..40u64 {
-            p.offer(i * 7 % 41, 0, &i.to_le_bytes());
+            p.offer(i * 7 % 41, 0, &i.to_le_bytes(), 0);
         }
-        p.offer(1000, 1, b"a");
-        p.offer(1000, 1, b"a");
+        p.offer(1000, 1, b"a", 0);
+        p.offer(1000, 1, b"a", 0);
         assert_eq!(p.len(), POOL_SIZE);
         assert_eq!(
             p.pop().map(|c| (c.score, c.key)),
@@ -482,9 +485,9 @@ mod tests {
         );
         // A worse candidate than all of a full pool is not taken.
         for i in 0..POOL_SIZE as u64 {
-            p.offer(100 + i, 0, &i.to_le_bytes());
+            p.offer(100 + i, 0, &i.to_le_bytes(), 0);
         }
-        p.offer(1, 0, b"worse");
+        p.offer(1, 0, b"worse", 0);
         assert!(!p.entries.iter().any(|c| c.key == b"worse"));
     }
 
