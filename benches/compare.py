@@ -29,7 +29,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = "-P 16 -d 1024 -c 50 --threads 2 -r 100000 -n 600000 -t set,get".split()
 
 
+_next_port = [0]
+
+
 def free_port():
+    # KV_E2E_PORTS=LOW-HIGH keeps to a range (machines shared by several runs).
+    span = os.environ.get("KV_E2E_PORTS")
+    if span:
+        lo, hi = (int(x) for x in span.split("-"))
+        for _ in range(hi - lo + 1):
+            port = lo + (os.getpid() + _next_port[0]) % (hi - lo + 1)
+            _next_port[0] += 1
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise SystemExit(f"no free port in {span}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -154,6 +154,20 @@ pub struct Config {
     /// `notify-keyspace-events`: the classes of keyspace notifications, as
     /// [`crate::notify`] flags (default none).
     pub notify_keyspace_events: u32,
+    /// `maxmemory`: bytes of used memory above which keys are evicted or writes refused
+    /// (0: no limit).
+    pub maxmemory: usize,
+    /// `maxmemory-policy` (default `noeviction`).
+    pub maxmemory_policy: crate::evict::Policy,
+    /// `maxmemory-samples`: keys sampled per database for each eviction (default 5).
+    pub maxmemory_samples: usize,
+    /// `maxmemory-eviction-tenacity`: how much work one eviction call may do (0-100,
+    /// default 10).
+    pub maxmemory_eviction_tenacity: usize,
+    /// `lfu-log-factor` (default 10).
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time`, minutes (default 1).
+    pub lfu_decay_time: u32,
     /// `save`: the snapshot schedule, (seconds, changes) pairs: a background save starts
     /// when at least `changes` changes are older than `seconds` (Redis 7.0's default
     /// `3600 1 300 100 60 10000`; empty = no automatic saves).
@@ -246,6 +260,12 @@ impl Default for Config {
             encodings: crate::types::EncodingLimits::default(),
             list_compress_depth: 0,
             notify_keyspace_events: 0,
+            maxmemory: 0,
+            maxmemory_policy: crate::evict::Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             save_points: DEFAULT_SAVE_POINTS.to_vec(),
             dir: String::from("."),
             dbfilename: String::from("dump.rdb"),
@@ -373,6 +393,34 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(mul)
 }
 
+/// Redis's `memtoull`, quirks included (what `maxmemory` takes): digits and an optional
+/// unit (`b`, `k`, `kb`, `m`, `mb`, `g`, `gb`); no digits reads 0, a number past `u64`
+/// reads `u64::MAX` (strtoull), and the unit multiplies with wrap-around.
+fn memtoull(s: &str) -> Option<u64> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, unit) = s.split_at(digits);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    // Redis copies the digits into a 128-byte buffer first.
+    if digits >= 128 {
+        return None;
+    }
+    let val = if num.is_empty() {
+        0
+    } else {
+        num.parse::<u64>().unwrap_or(u64::MAX)
+    };
+    Some(val.wrapping_mul(mul))
+}
+
 /// Parses an integer setting with Redis's error texts.
 fn parse_count(value: &str, min: u64, max: u64) -> Result<u64, String> {
     let n: i128 = value
@@ -418,11 +466,7 @@ fn parse_limit(value: &str) -> Result<usize, String> {
 
 /// Values that are fixed in this version but that tools ask for (redis-benchmark reads
 /// `save` and `appendonly`): reported by `CONFIG GET`, not settable.
-const FIXED: &[(&str, &str)] = &[
-    ("maxmemory", "0"),
-    ("maxmemory-policy", "noeviction"),
-    ("hz", "10"),
-];
+const FIXED: &[(&str, &str)] = &[("hz", "10")];
 
 impl Config {
     /// Names of every parameter, in the order `CONFIG GET *` lists them.
@@ -455,6 +499,10 @@ impl Config {
         "notify-keyspace-events",
         "maxmemory",
         "maxmemory-policy",
+        "maxmemory-samples",
+        "maxmemory-eviction-tenacity",
+        "lfu-decay-time",
+        "lfu-log-factor",
         "hz",
         "dir",
         "dbfilename",
@@ -765,6 +813,31 @@ impl Config {
                         invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
                     })?
             }
+            "maxmemory" => {
+                self.maxmemory = memtoull(value)
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                    .ok_or_else(|| invalid("argument must be a memory value"))?
+            }
+            "maxmemory-policy" => {
+                self.maxmemory_policy = crate::evict::Policy::parse(value)
+                    .ok_or_else(|| invalid(crate::evict::POLICY_ERROR))?
+            }
+            "maxmemory-samples" => {
+                self.maxmemory_samples =
+                    parse_count(value, 1, i32::MAX as u64).map_err(SetError::Invalid)? as usize
+            }
+            "maxmemory-eviction-tenacity" => {
+                self.maxmemory_eviction_tenacity =
+                    parse_count(value, 0, 100).map_err(SetError::Invalid)? as usize
+            }
+            "lfu-log-factor" => {
+                self.lfu_log_factor =
+                    parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)? as u32
+            }
+            "lfu-decay-time" => {
+                self.lfu_decay_time =
+                    parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)? as u32
+            }
             other => {
                 if let Some(r) = self.tls.set(other, value) {
                     return r;
@@ -884,6 +957,22 @@ impl Config {
             "protected-mode" => s.push_str(yes_no(self.protected_mode)),
             "rdb-key-save-delay" => {
                 let _ = write!(s, "{}", self.rdb_key_save_delay);
+            }
+            "maxmemory" => {
+                let _ = write!(s, "{}", self.maxmemory);
+            }
+            "maxmemory-policy" => s.push_str(self.maxmemory_policy.name()),
+            "maxmemory-samples" => {
+                let _ = write!(s, "{}", self.maxmemory_samples);
+            }
+            "maxmemory-eviction-tenacity" => {
+                let _ = write!(s, "{}", self.maxmemory_eviction_tenacity);
+            }
+            "lfu-log-factor" => {
+                let _ = write!(s, "{}", self.lfu_log_factor);
+            }
+            "lfu-decay-time" => {
+                let _ = write!(s, "{}", self.lfu_decay_time);
             }
             other if other.starts_with("tls-") => return self.tls.get(other),
             other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),

@@ -20,6 +20,7 @@
 //! from inside the shard's critical section, so those events come in the order the changes
 //! happened. A keyspace without a sink (the unit tests) reports nothing.
 
+use crate::evict::AccessParams;
 use crate::map::{HopMap, HopTable, KeyHash, Segment, Slot};
 use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering, RwLockReadGuard, RwLockWriteGuard,
@@ -126,6 +127,10 @@ impl Item {
 pub struct KeyStats {
     /// Seconds since the key was last read or written.
     pub idle_secs: u64,
+    /// Its LFU counter (meaningful under an LFU policy).
+    pub freq: u8,
+    /// Whether an LFU policy is in force (the access word holds `freq`, not the time).
+    pub lfu: bool,
     /// Bytes the key holds: its table slot, key and value.
     pub bytes: usize,
 }
@@ -162,6 +167,8 @@ struct Hook<'a> {
     /// The append-only file keeps them from calls that write nothing (see
     /// [`Db::set_keep_expired`]).
     keep: &'a AtomicBool,
+    /// How accesses are recorded (LRU clock or LFU counter).
+    params: &'a AccessParams,
 }
 
 impl Hook<'_> {
@@ -180,30 +187,23 @@ impl Hook<'_> {
     }
 }
 
-/// What the map stores under a key: the item and its access time.
+/// What the map stores under a key: the item and its access word.
 struct Stored {
     item: Item,
-    /// When the key was last read or written, in Unix seconds (OBJECT IDLETIME); atomic so
-    /// that reads under the shared lock can record it.
+    /// When the key was last read or written (the LRU clock, OBJECT IDLETIME), or its LFU
+    /// data under an LFU policy (see [`crate::evict`]); atomic so that reads under the
+    /// shared lock can record it.
     access: AtomicU32,
     /// The snapshot epoch in which this entry was created or its value copied for that
     /// snapshot (copy-before-write, per key: see [`Db::begin_snapshot`]); 0 for none.
     stamp: u32,
 }
 
-/// Unix seconds as the access clock stores them (wraps in 2106).
-fn access_secs(now: UnixMillis) -> u32 {
-    now.0.div_euclid(1000) as u32
-}
-
 impl Stored {
-    /// Records an access at `now`, writing only when the second changed.
+    /// Records an access at `now` ([`AccessParams::touch`]).
     #[inline]
-    fn touch(&self, now: UnixMillis) {
-        let s = access_secs(now);
-        if self.access.load(Ordering::Relaxed) != s {
-            self.access.store(s, Ordering::Relaxed);
-        }
+    fn touch(&self, now: UnixMillis, p: &AccessParams) {
+        p.touch(&self.access, now);
     }
 }
 
@@ -241,6 +241,12 @@ struct ShardState {
     /// The values of keys that changed since the snapshot's instant, as they were then
     /// (each key once: its `stamp` says so), until the snapshot reads this shard.
     pre: ShardImage,
+    /// The bytes this shard last reported to its keyspace's total ([`Db::settle`]).
+    charged: AtomicUsize,
+    /// The keys this shard last reported to its keyspace's count ([`Db::settle`]).
+    charged_keys: AtomicUsize,
+    /// The keys with a TTL this shard last reported ([`Db::settle`]).
+    charged_expires: AtomicUsize,
 }
 
 impl ShardState {
@@ -259,6 +265,13 @@ impl ShardState {
 /// Stale deadline entries a shard tolerates beyond twice its live TTL count before it
 /// rebuilds its deadline heap.
 pub const HEAP_REBUILD_SLACK: usize = 1024;
+
+/// Stale deadline entries a shard tolerates beyond twice its live TTL count after an
+/// eviction before it rebuilds its deadline heap ([`Db::evict`]).
+pub const EVICT_HEAP_SLACK: usize = 32;
+
+/// Deadline entries one volatile sample tries before it gives up on its shard.
+const VOLATILE_TRIES: usize = 4;
 
 /// A segment of the keyspace's map.
 type Shard = Segment<Box<[u8]>, Stored, ShardState>;
@@ -321,7 +334,7 @@ impl ShardOps for Shard {
                 };
                 let old_ttl = e.item.expire_at;
                 let before = heap(key, e);
-                e.touch(now);
+                e.touch(now, hook.params);
                 let (w, r) = f(Some(&mut e.item));
                 match w {
                     Write::Keep => {}
@@ -349,7 +362,7 @@ impl ShardOps for Shard {
                 self.remove_expired(stale, hook);
                 let e = Stored {
                     item,
-                    access: AtomicU32::new(access_secs(now)),
+                    access: AtomicU32::new(hook.params.initial(now)),
                     stamp: self.extra.snapping(),
                 };
                 self.extra.bytes += heap(key, &e);
@@ -465,6 +478,16 @@ pub struct Db {
     keep_expired: AtomicBool,
     /// The point-in-time snapshot in progress, if any (see [`Db::begin_snapshot`]).
     snap: Snap,
+    /// How accesses are recorded (shared by the engine's keyspaces).
+    params: Arc<AccessParams>,
+    /// Writes report their shard's bytes at once ([`Db::set_tracking`]): `maxmemory` is set.
+    track: AtomicBool,
+    /// Bytes the shards reported (see [`Db::settle`]).
+    mem: AtomicUsize,
+    /// Keys the shards reported (see [`Db::settle`]).
+    keys: AtomicUsize,
+    /// Keys with a TTL the shards reported (see [`Db::settle`]).
+    expires: AtomicUsize,
 }
 
 /// A shard's live entries as a snapshot saw them.
@@ -498,6 +521,15 @@ pub struct Multi<'a> {
     db: &'a Db,
     now: UnixMillis,
     guards: Vec<(usize, RwLockWriteGuard<'a, Shard>)>,
+}
+
+impl Drop for Multi<'_> {
+    /// The shards report their bytes before their locks go (while `maxmemory` is set).
+    fn drop(&mut self) {
+        for (_, g) in &self.guards {
+            self.db.settle_if_tracking(g);
+        }
+    }
 }
 
 impl Multi<'_> {
@@ -548,7 +580,7 @@ impl Multi<'_> {
             None => return None,
             Some(e) if !e.item.is_expired(now) => {
                 if touch {
-                    e.touch(now);
+                    e.touch(now, hook.params);
                 }
                 return Some(f(&e.item));
             }
@@ -636,7 +668,7 @@ impl MultiRead<'_> {
     /// records the access (as a GET does).
     pub fn read<R>(&self, key: &[u8], f: impl FnOnce(&Item) -> R) -> Option<R> {
         let e = self.find(key)?;
-        e.touch(self.now);
+        e.touch(self.now, &self.db.params);
         Some(f(&e.item))
     }
 
@@ -669,6 +701,11 @@ impl Db {
             frozen: AtomicBool::new(false),
             keep_expired: AtomicBool::new(false),
             snap: Snap::default(),
+            params: Arc::new(AccessParams::default()),
+            track: AtomicBool::new(false),
+            mem: AtomicUsize::new(0),
+            keys: AtomicUsize::new(0),
+            expires: AtomicUsize::new(0),
         }
     }
 
@@ -806,6 +843,20 @@ impl Db {
         }
     }
 
+    /// As [`Db::with_events`], recording accesses as `params` says (the engine's
+    /// eviction settings).
+    pub fn with_params(
+        seed: u64,
+        index: usize,
+        events: Arc<dyn KeyEvents>,
+        params: Arc<AccessParams>,
+    ) -> Self {
+        Db {
+            params,
+            ..Self::with_events(seed, index, events)
+        }
+    }
+
     /// Where this keyspace's calls report, and whether CLIENT PAUSE keeps expired keys.
     #[inline]
     fn hook(&self) -> Hook<'_> {
@@ -814,6 +865,7 @@ impl Db {
             db: self.index,
             frozen: &self.frozen,
             keep: &self.keep_expired,
+            params: &self.params,
         }
     }
 
@@ -841,7 +893,7 @@ impl Db {
             match guard.find_stored(key, hash) {
                 None => return None,
                 Some(e) if !e.item.is_expired(now) => {
-                    e.touch(now);
+                    e.touch(now, &self.params);
                     return Some(f(&e.item));
                 }
                 Some(_) => {}
@@ -871,10 +923,11 @@ impl Db {
             let guard = self.map.read_segment(si);
             let e = guard.find_stored(key, hash)?;
             if !e.item.is_expired(now) {
+                let access = e.access.load(Ordering::Relaxed);
                 let stats = KeyStats {
-                    idle_secs: u64::from(
-                        access_secs(now).wrapping_sub(e.access.load(Ordering::Relaxed)),
-                    ),
+                    idle_secs: crate::evict::lru_idle_ms(access, now) / 1000,
+                    freq: self.params.freq(access, now),
+                    lfu: self.params.lfu(),
                     bytes: bucket_bytes() + heap(key, e),
                 };
                 return Some(f(&e.item, stats));
@@ -894,8 +947,10 @@ impl Db {
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
         let hash = self.hash(key);
-        self.wlock(self.shard_index(hash))
-            .write(key, hash, now, self.hook(), f)
+        let mut g = self.wlock(self.shard_index(hash));
+        let r = g.write(key, hash, now, self.hook(), f);
+        self.settle_if_tracking(&g);
+        r
     }
 
     /// As [`Db::write`], but reports nothing to the keyspace's [`KeyEvents`] (a change
@@ -911,8 +966,10 @@ impl Db {
             events: None,
             ..self.hook()
         };
-        self.wlock(self.shard_index(hash))
-            .write(key, hash, now, hook, f)
+        let mut g = self.wlock(self.shard_index(hash));
+        let r = g.write(key, hash, now, hook, f);
+        self.settle_if_tracking(&g);
+        r
     }
 
     /// Locks the shards of all `keys` (each once, in index order, so two callers never
@@ -1037,6 +1094,15 @@ impl Db {
         for (x, y) in a.iter_mut().zip(b.iter_mut()) {
             core::mem::swap(&mut **x, &mut **y);
         }
+        // The shards' reports moved with them.
+        for (p, q) in [
+            (&first.mem, &second.mem),
+            (&first.keys, &second.keys),
+            (&first.expires, &second.expires),
+        ] {
+            let v = p.load(Ordering::Relaxed);
+            p.store(q.swap(v, Ordering::Relaxed), Ordering::Relaxed);
+        }
     }
 
     /// Moves `key` with its TTL from `src` to `dst` if it exists in `src` and not in `dst`
@@ -1135,7 +1201,9 @@ impl Db {
                 .peek()
                 .is_some_and(|Reverse((t, _))| now.0 > *t);
             if due {
-                removed += self.wlock(i).reap(now, per_shard, self.hook());
+                let mut g = self.wlock(i);
+                removed += g.reap(now, per_shard, self.hook());
+                self.settle(&g);
             }
         }
         removed
@@ -1204,6 +1272,187 @@ impl Db {
                 .sum::<usize>()
     }
 
+    /// Bytes of one shard as [`Db::mem_bytes`] counts them.
+    fn footprint(g: &Shard) -> usize {
+        g.table().allocated_bytes()
+            + g.extra.deadlines.capacity() * size_of::<Reverse<(i64, u64)>>()
+            + g.extra.bytes
+    }
+
+    /// Reports a locked shard's bytes and keys to the keyspace's totals ([`Db::used`]):
+    /// every write does while `maxmemory` is set, the tick otherwise. Exactly once per
+    /// change even when readers race (a swap of the shard's last report). Out of line:
+    /// the generic writers share one copy.
+    #[inline(never)]
+    fn settle(&self, g: &Shard) {
+        let foot = Self::footprint(g);
+        // Read first: an unchanged shard's line is not written (the tick settles all).
+        if g.extra.charged.load(Ordering::Relaxed) != foot {
+            let old = g.extra.charged.swap(foot, Ordering::Relaxed);
+            self.mem
+                .fetch_add(foot.wrapping_sub(old), Ordering::Relaxed);
+        }
+        let n = g.len();
+        if g.extra.charged_keys.load(Ordering::Relaxed) != n {
+            let old = g.extra.charged_keys.swap(n, Ordering::Relaxed);
+            self.keys.fetch_add(n.wrapping_sub(old), Ordering::Relaxed);
+        }
+        let n = g.extra.expires;
+        if g.extra.charged_expires.load(Ordering::Relaxed) != n {
+            let old = g.extra.charged_expires.swap(n, Ordering::Relaxed);
+            self.expires
+                .fetch_add(n.wrapping_sub(old), Ordering::Relaxed);
+        }
+    }
+
+    /// [`Db::settle`] while `maxmemory` is set ([`Db::set_tracking`]).
+    #[inline(never)]
+    fn settle_if_tracking(&self, g: &Shard) {
+        if self.track.load(Ordering::Relaxed) {
+            self.settle(g);
+        }
+    }
+
+    /// Brings the totals of [`Db::used`] up to date (every shard read-locked in turn):
+    /// the tick does, and INFO.
+    pub fn refresh(&self) {
+        for i in self.shards() {
+            self.settle(&self.map.read_segment(i));
+        }
+    }
+
+    /// Whether every write reports its shard's bytes at once (`maxmemory` is set); when it
+    /// starts, every shard reports.
+    pub fn set_tracking(&self, on: bool) {
+        if self.track.swap(on, Ordering::Relaxed) != on && on {
+            self.refresh();
+        }
+    }
+
+    /// The bytes and keys the shards last reported ([`Db::settle`]): one relaxed load
+    /// each, current after every write while tracking, else as of the last refresh.
+    pub fn used(&self) -> (usize, usize) {
+        (
+            self.mem.load(Ordering::Relaxed)
+                + self.map.segment_count() * self.map.segment_overhead(),
+            self.keys.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The keys with a TTL the shards last reported (as [`Db::used`]).
+    pub fn volatile_keys(&self) -> usize {
+        self.expires.load(Ordering::Relaxed)
+    }
+
+    /// Samples up to `n` keys for eviction, calling `f` with each key, its access word
+    /// and its expiry time: random shards, a random entry of each (with `volatile`, a
+    /// random entry of the shard's deadline heap, so keys without a TTL never come).
+    pub fn sample(&self, n: usize, volatile: bool, mut f: impl FnMut(&[u8], u32, Option<i64>)) {
+        for _ in 0..n {
+            // A random shard, or the next one that has candidates (a sparse keyspace).
+            let start = crate::evict::random() as usize;
+            let Some(g) = (0..self.map.segment_count())
+                .map(|k| self.map.read_segment((start + k) & self.mask))
+                .find(|g| {
+                    if volatile {
+                        g.extra.expires > 0
+                    } else {
+                        !g.is_empty()
+                    }
+                })
+            else {
+                return;
+            };
+            if volatile {
+                let heap = g.extra.deadlines.as_slice();
+                if heap.is_empty() || g.extra.expires == 0 {
+                    continue;
+                }
+                // A few tries: entries of keys gone or changed are stale.
+                for _ in 0..VOLATILE_TRIES {
+                    let Some(Reverse((t, hash))) =
+                        heap.get(crate::evict::random() as usize % heap.len())
+                    else {
+                        break;
+                    };
+                    let t = *t;
+                    let found = g
+                        .find_with(*hash, |_, e| e.item.expire_at == Some(UnixMillis(t)))
+                        .and_then(|s| g.get(s));
+                    if let Some((k, e)) = found {
+                        f(k, e.access.load(Ordering::Relaxed), Some(t));
+                        break;
+                    }
+                }
+            } else if let Some((k, e)) = g.random(|| u64::from(crate::evict::random())) {
+                f(
+                    k,
+                    e.access.load(Ordering::Relaxed),
+                    e.item.expire_at.map(|t| t.0),
+                );
+            }
+        }
+    }
+
+    /// Evicts `key` if it is there (with `volatile`, only if it has a TTL; with
+    /// `sampled`, only if its access word is still the one sampled: a key read since it
+    /// was sampled is no longer the candidate it was): `before` runs under the shard's
+    /// lock before the key goes (the append-only file's `DEL`, in the keyspace's order).
+    /// True if it was removed.
+    pub fn evict(
+        &self,
+        key: &[u8],
+        now: UnixMillis,
+        volatile: bool,
+        sampled: Option<u32>,
+        before: impl FnOnce(),
+    ) -> bool {
+        let hash = self.hash(key);
+        let mut g = self.wlock(self.shard_index(hash));
+        if let Some(a) = sampled {
+            let live = g.find_stored(key, hash);
+            if live
+                .is_some_and(|e| e.access.load(Ordering::Relaxed) != a && !e.item.is_expired(now))
+            {
+                return false;
+            }
+        }
+        let removed = g.write(key, hash, now, self.hook(), |item| match item {
+            Some(i) if !volatile || i.expire_at.is_some() => {
+                before();
+                (Write::Remove, true)
+            }
+            _ => (Write::Keep, false),
+        });
+        // Evicted keys leave stale deadlines behind: the heap is rebuilt (and shrunk)
+        // once they outnumber the live ones, so it does not eat the memory that eviction
+        // frees.
+        let st = &g.extra;
+        if removed && st.deadlines.len() > 2 * st.expires + EVICT_HEAP_SLACK {
+            g.rebuild_deadlines();
+            g.extra.deadlines.shrink_to_fit();
+        }
+        self.settle(&g);
+        removed
+    }
+
+    /// Sets `key`'s LFU counter (RESTORE ... FREQ under an LFU policy); false if the key
+    /// is absent or expired.
+    pub fn set_freq(&self, key: &[u8], now: UnixMillis, freq: u8) -> bool {
+        let hash = self.hash(key);
+        let guard = self.map.read_segment(self.shard_index(hash));
+        match guard.find_stored(key, hash) {
+            Some(e) if !e.item.is_expired(now) => {
+                if self.params.lfu() {
+                    e.access
+                        .store(crate::evict::lfu_word(freq, now), Ordering::Relaxed);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Removes every key; returns how many there were. Atomic: every shard is
     /// write-locked (in index order) before the first is emptied; the old tables are freed
     /// after the locks are released. Counters of expired keys are kept.
@@ -1226,8 +1475,20 @@ impl Db {
             }
         }
         let mut old = Vec::with_capacity(guards.len());
-        for g in guards.iter_mut() {
+        let per_db = dbs.first().map_or(1, |d| d.shard_count().max(1));
+        for (n, g) in guards.iter_mut().enumerate() {
             let (expired, saved, epoch) = (g.extra.expired, g.extra.saved, g.extra.epoch);
+            // What the emptied shard reported leaves its keyspace's totals.
+            if let Some(db) = dbs.get(n / per_db) {
+                let (c, k, e) = (
+                    g.extra.charged.load(Ordering::Relaxed),
+                    g.extra.charged_keys.load(Ordering::Relaxed),
+                    g.extra.charged_expires.load(Ordering::Relaxed),
+                );
+                db.mem.fetch_sub(c, Ordering::Relaxed);
+                db.keys.fetch_sub(k, Ordering::Relaxed);
+                db.expires.fetch_sub(e, Ordering::Relaxed);
+            }
             let state = core::mem::replace(
                 &mut g.extra,
                 ShardState {
@@ -1312,8 +1573,11 @@ impl Db {
         let guard = self.map.read_segment(self.shard_index(hash));
         match guard.find_stored(key, hash) {
             Some(e) if !e.item.is_expired(now) => {
-                let at = access_secs(now).wrapping_sub(idle_secs as u32);
-                e.access.store(at, Ordering::Relaxed);
+                if !self.params.lfu() {
+                    let ticks = idle_secs.saturating_mul(1000) / crate::evict::LRU_TICK_MS as u64;
+                    let at = crate::evict::lru_clock(now).wrapping_sub(ticks as u32);
+                    e.access.store(at, Ordering::Relaxed);
+                }
                 true
             }
             _ => false,
@@ -1340,6 +1604,62 @@ mod tests {
                 (),
             )
         });
+    }
+
+    #[test]
+    fn tracked_totals_match_the_walk_and_sampling_respects_volatile() {
+        let db = Db::new(7);
+        db.set_tracking(true);
+        for i in 0..2000 {
+            let ttl = (i % 2 == 0).then_some(T0.0 + 100_000);
+            put(&db, format!("k{i}").as_bytes(), b"value", ttl);
+        }
+        assert_eq!(db.used().0, db.mem_bytes());
+        assert_eq!(db.used().1, 2000);
+        assert_eq!(db.volatile_keys(), 1000);
+        let mut n = 0;
+        db.sample(300, true, |k, _, exp| {
+            assert!(exp.is_some());
+            let i: usize = core::str::from_utf8(&k[1..]).unwrap().parse().unwrap();
+            assert_eq!(i % 2, 0, "a key without a TTL sampled as volatile");
+            n += 1;
+        });
+        assert!(n >= 250, "{n}");
+        let mut all = 0;
+        db.sample(300, false, |_, _, _| all += 1);
+        assert_eq!(all, 300);
+        assert!(db.evict(b"k1", T0, false, None, || ()));
+        assert!(
+            !db.evict(b"k3", T0, true, None, || ()),
+            "volatile spares a key without TTL"
+        );
+        let h5 = db.hash(b"k5");
+        let word = db
+            .map
+            .read_segment(db.shard_index(h5))
+            .find_stored(b"k5", h5)
+            .map(|e| e.access.load(Ordering::Relaxed));
+        assert!(
+            !db.evict(b"k5", T0, false, word.map(|w| w ^ 1), || ()),
+            "read since it was sampled"
+        );
+        assert!(db.evict(b"k5", T0, false, word, || ()));
+        let mut before = false;
+        assert!(db.evict(b"k2", T0, true, None, || before = true));
+        assert!(before);
+        assert_eq!(db.used().0, db.mem_bytes());
+        assert_eq!(db.used().1, 1997);
+        db.clear();
+        assert_eq!(db.used().1, 0);
+        assert_eq!(db.used().0, db.mem_bytes());
+        // A sparse keyspace still yields its keys.
+        put(&db, b"only", b"v", None);
+        let mut seen = 0;
+        db.sample(5, false, |k, _, _| {
+            assert_eq!(k, b"only");
+            seen += 1;
+        });
+        assert_eq!(seen, 5);
     }
 
     fn get(db: &Db, k: &[u8], now: UnixMillis) -> Option<Vec<u8>> {

@@ -6,7 +6,7 @@ use crate::config::Limits;
 use crate::db::Db;
 use crate::stats::{OpsSampler, ServerStats, WorkerStats};
 use crate::sync::{AtomicUsize, CachePadded, Mutex, Ordering, RwLock, RwLockReadGuard};
-use crate::time::Now;
+use crate::time::{Now, UnixMillis};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -101,6 +101,8 @@ pub struct Engine {
     /// The replication id (`master_replid`, the RDB's `repl-id`): 40 hex digits from the
     /// seed.
     replid: String,
+    /// `maxmemory`, the eviction policy and its state.
+    pub evictor: crate::evict::Evictor,
 }
 
 /// The databases' sizes at the instant a snapshot started ([`Engine::begin_snapshot`]).
@@ -131,8 +133,16 @@ impl Engine {
                 notifier: crate::sync::Arc::clone(&notifier),
                 feed: crate::sync::Arc::clone(&feed),
             });
+        let evictor = crate::evict::Evictor::default();
         let dbs = (0..config.databases.max(1))
-            .map(|i| Db::with_events(seed, i, crate::sync::Arc::clone(&events)))
+            .map(|i| {
+                Db::with_params(
+                    seed,
+                    i,
+                    crate::sync::Arc::clone(&events),
+                    crate::sync::Arc::clone(&evictor.access),
+                )
+            })
             .collect();
         let acl = crate::acl::Acl::default();
         acl.set_log_max(config.acllog_max_len);
@@ -184,6 +194,7 @@ impl Engine {
             feed,
             snapshot_epoch: crate::sync::AtomicU32::new(0),
             replid: replid_from(seed),
+            evictor,
         }
         .with_encodings_published()
     }
@@ -199,8 +210,13 @@ impl Engine {
     fn publish_encodings(&self) {
         let (e, classes, fsync) = {
             let c = self.config.read();
+            self.evictor.publish(&c);
             (c.encodings, c.notify_keyspace_events, c.appendfsync)
         };
+        let limited = self.evictor.limit.load(Ordering::Relaxed) != 0;
+        for db in self.dbs.iter() {
+            db.set_tracking(limited);
+        }
         self.notifier.set_flags(classes);
         self.feed.set_fsync(fsync);
         let values = [
@@ -561,6 +577,7 @@ impl Engine {
             hits: self.sum(|w| w.keyspace_hits.get()),
             misses: self.sum(|w| w.keyspace_misses.get()),
             expired: self.dbs.iter().map(Db::expired_total).sum(),
+            evicted: self.evictor.evicted.load(Ordering::Relaxed),
             per_command,
         }
     }
@@ -588,14 +605,136 @@ impl Engine {
         self.stats.peak_memory.fetch_max(used, Ordering::Relaxed);
     }
 
+    /// `used_memory` as eviction reads it: the keyspaces' running totals (current after
+    /// every write while `maxmemory` is set) plus connection buffers; a few relaxed loads.
+    pub fn used_memory_fast(&self) -> usize {
+        self.dbs.iter().map(|d| d.used().0).sum::<usize>() + self.sum(|w| w.buffer_bytes.get())
+    }
+
+    /// Redis's `performEvictions`: while `maxmemory` is set and used memory is above it,
+    /// evicts keys as the policy says, at most [`crate::evict::keys_per_call`] of them
+    /// (then `Running`: the tick goes on). `Fail` when nothing can be evicted (noeviction,
+    /// or no candidate key). The caller holds its worker's gate (no EXEC runs meanwhile).
+    pub fn perform_evictions(&self, now: UnixMillis) -> crate::evict::Outcome {
+        use crate::evict::{Outcome, Policy};
+        let ev = &self.evictor;
+        let limit = ev.limit.load(Ordering::Relaxed);
+        if limit == 0 || self.used_memory_fast() <= limit {
+            return Outcome::Ok;
+        }
+        // CLIENT PAUSE keeps the keyspace constant (Redis's isSafeToPerformEvictions).
+        if self.pause.active() {
+            return Outcome::Ok;
+        }
+        let policy = ev.policy();
+        if policy == Policy::NoEviction {
+            return Outcome::Fail;
+        }
+        // One evictor at a time; the others wait and then find memory freed.
+        let mut pool = ev.pool.lock();
+        let _order = self.feed.is_on().then(|| self.feed.order());
+        let budget = crate::evict::keys_per_call(ev.tenacity.load(Ordering::Relaxed));
+        let samples = ev.samples.load(Ordering::Relaxed);
+        let volatile = policy.volatile();
+        let random = policy.random();
+        let params = &*ev.access;
+        let (mut freed, mut empty_rounds) = (0usize, 0usize);
+        // Keys that may be evicted (Redis's `total_keys`: the dict or the expires dict).
+        let candidates = |db: &Db| {
+            if volatile {
+                db.volatile_keys()
+            } else {
+                db.used().1
+            }
+        };
+        while self.used_memory_fast() > limit {
+            let victim = if random {
+                let mut found = None;
+                for _ in 0..self.dbs.len() {
+                    let i = ev.next_db.fetch_add(1, Ordering::Relaxed) % self.dbs.len();
+                    let db = self.db(i);
+                    if candidates(db) == 0 {
+                        continue;
+                    }
+                    db.sample(1, volatile, |k, _, _| found = Some((i, k.to_vec(), None)));
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                found
+            } else {
+                let mut keys = 0;
+                for (i, db) in self.dbs.iter().enumerate() {
+                    let n = candidates(db);
+                    if n == 0 {
+                        continue;
+                    }
+                    keys += n;
+                    // As dictGetSomeKeys: never more samples than keys.
+                    db.sample(samples.min(n), volatile, |k, access, exp| {
+                        pool.offer(params.score(policy, access, exp, now), i, k, access);
+                    });
+                }
+                if keys == 0 {
+                    pool.clear();
+                }
+                // Under LRU and LFU a key read since it was sampled stays (its score is
+                // stale); volatile-ttl's score does not change with reads.
+                let recheck = policy != Policy::VolatileTtl;
+                pool.pop()
+                    .map(|c| (c.db, c.key, recheck.then_some(c.access)))
+            };
+            let Some((i, key, sampled)) = victim else {
+                empty_rounds += 1;
+                if empty_rounds > crate::evict::MAX_EMPTY_ROUNDS
+                    || self.dbs.iter().all(|d| candidates(d) == 0)
+                {
+                    return Outcome::Fail;
+                }
+                continue;
+            };
+            let db = self.db(i);
+            let feed = &self.feed;
+            let evicted = db.evict(&key, now, volatile, sampled, || {
+                if feed.is_on() {
+                    feed.record(i, &[b"DEL", &key]);
+                }
+            });
+            if !evicted {
+                // Gone, or read since sampled: memory may still be freed by the next
+                // candidates (the tick goes on if this call gives up).
+                empty_rounds += 1;
+                if empty_rounds > crate::evict::MAX_EMPTY_ROUNDS {
+                    return Outcome::Running;
+                }
+                continue;
+            }
+            empty_rounds = 0;
+            ev.evicted.fetch_add(1, Ordering::Relaxed);
+            if !self.watches.is_empty() {
+                self.watches.touch(i, &key);
+            }
+            self.notify(crate::notify::EVICTED, "evicted", &key, i);
+            freed += 1;
+            if freed % 16 == 0 && freed >= budget {
+                return Outcome::Running;
+            }
+        }
+        Outcome::Ok
+    }
+
     /// `instantaneous_ops_per_sec`.
     pub fn ops_per_sec(&self) -> usize {
         self.ops.lock().ops_per_sec()
     }
 
-    /// `used_memory`: the keyspace estimate plus connection buffers.
+    /// `used_memory`: the keyspace estimate plus connection buffers (brings the running
+    /// totals of [`Engine::used_memory_fast`] up to date on the way).
     pub fn used_memory(&self) -> usize {
-        self.dbs.iter().map(Db::mem_bytes).sum::<usize>() + self.sum(|w| w.buffer_bytes.get())
+        for db in self.dbs.iter() {
+            db.refresh();
+        }
+        self.used_memory_fast()
     }
 }
 
@@ -650,6 +789,8 @@ pub struct Totals {
     pub misses: usize,
     /// `expired_keys`.
     pub expired: usize,
+    /// `evicted_keys`.
+    pub evicted: usize,
     /// Per command of the table: calls, usec, failed calls, rejected calls.
     pub per_command: alloc::vec::Vec<[usize; 4]>,
 }
@@ -666,6 +807,7 @@ impl Totals {
             hits: d(self.hits, base.hits),
             misses: d(self.misses, base.misses),
             expired: d(self.expired, base.expired),
+            evicted: d(self.evicted, base.evicted),
             per_command: self
                 .per_command
                 .iter()

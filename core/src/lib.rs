@@ -39,6 +39,7 @@ pub mod config;
 pub mod conn;
 pub mod db;
 pub mod engine;
+pub mod evict;
 pub mod glob;
 pub mod io;
 pub mod map;

@@ -10,7 +10,7 @@
 //! `read`/`write` API, so shuttle controls every point where map operations can interleave.
 
 pub use alloc::sync::Arc;
-pub use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+pub use portable_atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 #[cfg(not(kv_shuttle))]
 pub use spin::rwlock::RwLockReadGuard;

@@ -30,6 +30,9 @@ pub const READS_PER_TURN: usize = 16;
 pub const DRAIN_ON_CLOSE_BYTES: usize = 4 * READ_CHUNK;
 /// How often the periodic tick runs.
 pub const TICK: Duration = Duration::from_millis(100);
+/// Eviction calls one tick makes at most while memory stays above `maxmemory` (each as
+/// much as `maxmemory-eviction-tenacity` allows: 16 x 500 keys by default).
+pub const EVICT_CALLS_PER_TICK: usize = 16;
 /// Shards one tick of active expiry visits (all of the default 256).
 pub const EXPIRE_SHARDS_PER_TICK: usize = crate::db::DEFAULT_SHARDS;
 /// Most due deadlines one tick examines per shard: a bounded slice of work, 51,200 per
@@ -276,6 +279,14 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 let _order = feed.is_on().then(|| feed.order());
                 for db in self.engine.dbs() {
                     db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
+                }
+                drop(_order);
+                // maxmemory: evict down to the limit without waiting for a command (a
+                // lowered limit, a call that stopped at its work limit).
+                for _ in 0..EVICT_CALLS_PER_TICK {
+                    if self.engine.perform_evictions(now.unix) != crate::evict::Outcome::Running {
+                        break;
+                    }
                 }
             }
             self.close_idle(now.mono);

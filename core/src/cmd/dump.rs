@@ -38,6 +38,7 @@ struct Restore {
     replace: bool,
     absttl: bool,
     idle: Option<i64>,
+    freq: Option<i64>,
 }
 
 fn parse_options(args: &Args<'_>) -> Result<Restore, Error> {
@@ -45,8 +46,8 @@ fn parse_options(args: &Args<'_>) -> Result<Restore, Error> {
         replace: false,
         absttl: false,
         idle: None,
+        freq: None,
     };
-    let mut freq: Option<i64> = None;
     let mut j = 4;
     while j < args.len() {
         let opt = args.get(j);
@@ -55,7 +56,7 @@ fn parse_options(args: &Args<'_>) -> Result<Restore, Error> {
             o.replace = true;
         } else if opt.eq_ignore_ascii_case(b"ABSTTL") {
             o.absttl = true;
-        } else if opt.eq_ignore_ascii_case(b"IDLETIME") && more && freq.is_none() {
+        } else if opt.eq_ignore_ascii_case(b"IDLETIME") && more && o.freq.is_none() {
             let v = arg_i64(args.get(j + 1))?;
             if v < 0 {
                 return Err(Error::Msg("ERR Invalid IDLETIME value, must be >= 0"));
@@ -69,8 +70,8 @@ fn parse_options(args: &Args<'_>) -> Result<Restore, Error> {
                     "ERR Invalid FREQ value, must be >= 0 and <= 255",
                 ));
             }
-            // Accepted and ignored, as Redis ignores it under a non-LFU maxmemory policy.
-            freq = Some(v);
+            // Ignored under a non-LFU maxmemory policy, as Redis does.
+            o.freq = Some(v);
             j += 1;
         } else {
             return Err(Error::Syntax);
@@ -154,6 +155,10 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
             if let Some(idle) = o.idle {
                 ctx.db()
                     .set_idle(key, now, u64::try_from(idle).unwrap_or(0));
+            }
+            if let Some(f) = o.freq {
+                ctx.db()
+                    .set_freq(key, now, u8::try_from(f).unwrap_or(u8::MAX));
             }
             notify.event(GENERIC, "restore", key);
         }

@@ -1086,6 +1086,43 @@ fn queue_writes(ctx: &Ctx<'_>) -> bool {
     })
 }
 
+/// The error after `-OOM ` (Redis's `shared.oomerr`).
+const OOM: &[u8] = b"command not allowed when used memory > 'maxmemory'.";
+
+/// While `maxmemory` is set: evicts as the policy says ([`crate::engine::Engine::perform_evictions`],
+/// under this worker's gate); when that fails, refuses a `denyoom` command, an EXEC whose
+/// queue holds one, and any command queued in MULTI but EXEC, DISCARD, QUIT and RESET.
+fn oom_check(
+    ctx: &mut Ctx<'_>,
+    found: (usize, &Command),
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+) -> Option<(Flow, Option<usize>)> {
+    let e = ctx.engine;
+    if e.evictor.limit.load(crate::sync::Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let outcome = {
+        let _gate = e.gate(ctx.session.worker);
+        e.perform_evictions(ctx.now.unix)
+    };
+    if outcome != crate::evict::Outcome::Fail {
+        return None;
+    }
+    let cmd = found.1;
+    let denyoom = |c: &Command| c.flags.contains(&"denyoom");
+    let refuse = denyoom(cmd)
+        || (cmd.name == "exec"
+            && ctx.session.multi.as_ref().is_some_and(|m| {
+                m.queue
+                    .iter()
+                    .any(|q| q.first().and_then(|n| lookup(n)).is_some_and(denyoom))
+            }))
+        || (ctx.session.multi.is_some()
+            && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset"));
+    refuse.then(|| reject_with(ctx, found, args, out, b"OOM ", &[OOM]))
+}
+
 #[cold]
 #[inline(never)]
 fn gatekeep(
@@ -1130,6 +1167,11 @@ fn gatekeep(
         if let Some(done) = acl::check(ctx, (index, cmd), args, out) {
             return Some(done);
         }
+    }
+    // maxmemory: evict, or refuse what may grow memory (Redis's processCommand, after the
+    // ACL and before MISCONF).
+    if let Some(done) = oom_check(ctx, (index, cmd), args, out) {
+        return Some(done);
     }
     // A failed background save stops writes (and PING), before subscriber mode and
     // MULTI queueing, as Redis's processCommand.
@@ -1242,6 +1284,12 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
             .engine
             .persist
             .flags
+            .load(crate::sync::Ordering::Relaxed)
+            != 0
+        || ctx
+            .engine
+            .evictor
+            .limit
             .load(crate::sync::Ordering::Relaxed)
             != 0)
         && !ctx.session.in_exec

@@ -204,7 +204,15 @@ pub fn config(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
             .map(|i| (args.get(i), args.get(i + 1)))
             .collect();
         match ctx.engine.set_configs(&pairs) {
-            Ok(()) => encode::ok(out),
+            Ok(()) => {
+                if pairs
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(b"maxmemory"))
+                {
+                    lowered_maxmemory(ctx);
+                }
+                encode::ok(out)
+            }
             Err((name, crate::config::SetError::Unknown)) => {
                 out.extend_from_slice(
                     b"-ERR Unknown option or number of arguments for CONFIG SET - '",
@@ -310,6 +318,21 @@ const OBJECT_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
+/// Redis's `updateMaxmemory`: a warning when the new limit is under the memory in use,
+/// and eviction at once (as much as one call does; the tick goes on).
+fn lowered_maxmemory(ctx: &mut Ctx<'_>) {
+    let e = ctx.engine;
+    let limit = e.evictor.limit.load(crate::sync::Ordering::Relaxed);
+    if limit == 0 {
+        return;
+    }
+    let used = e.used_memory();
+    if limit < used {
+        e.warn(&alloc::format!("WARNING: the new maxmemory value set via CONFIG SET ({limit}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."));
+    }
+    e.perform_evictions(ctx.now.unix);
+}
+
 /// `OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ key`, `OBJECT HELP`. Looking does not
 /// count as an access.
 pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
@@ -360,8 +383,15 @@ pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 encode::int(out, if shared { i64::from(i32::MAX) } else { 1 });
                 Ok(())
             }
+            "idletime" if stats.lfu => Err(Error::Msg(
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            )),
             "idletime" => {
                 encode::int(out, i64::try_from(stats.idle_secs).unwrap_or(i64::MAX));
+                Ok(())
+            }
+            _ if stats.lfu => {
+                encode::int(out, i64::from(stats.freq));
                 Ok(())
             }
             _ => Err(Error::Msg(
@@ -496,6 +526,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         }
         "memory" => {
             let used = e.used_memory();
+            let limit = e.evictor.limit.load(crate::sync::Ordering::Relaxed);
             let rss = e.stats.rss_bytes.load(crate::sync::Ordering::Relaxed);
             let peak = e
                 .stats
@@ -510,8 +541,21 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             human(s, peak);
             let _ = write!(
                 s,
-                "\r\nused_memory_dataset:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+                "\r\nused_memory_dataset:{}\r\nmaxmemory:{limit}\r\nmaxmemory_human:",
                 e.dbs().iter().map(crate::db::Db::mem_bytes).sum::<usize>()
+            );
+            human(s, limit);
+            // Redis: RSS over used memory (what the allocator and the kernel add).
+            let ratio = if used == 0 {
+                0.0
+            } else {
+                rss as f64 / used as f64
+            };
+            let _ = write!(
+                s,
+                "\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{ratio:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_allocator:libc\r\n",
+                e.evictor.policy().name(),
+                rss as i64 - used as i64,
             );
         }
         "stats" => {
@@ -519,7 +563,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             let pubsub = e.pubsub.sizes();
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
                 t.connections,
                 t.commands,
                 e.ops_per_sec(),
@@ -527,6 +571,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 t.net_output,
                 t.rejected,
                 t.expired,
+                t.evicted,
                 t.hits,
                 t.misses,
                 pubsub.0,
@@ -767,8 +812,9 @@ mod tests {
             h.s("CONFIG x"),
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
-        // 48 parameters, protected-mode, the 20 tls-* ones and the 4 of the ACL.
-        assert!(h.s("CONFIG GET *").starts_with("*146\r\n"));
+        // 48 parameters, protected-mode, the 20 tls-* ones, the 4 of the ACL and 4 of
+        // eviction.
+        assert!(h.s("CONFIG GET *").starts_with("*154\r\n"));
         // notify-keyspace-events as Redis shows it, and its error.
         assert_eq!(
             h.s("CONFIG GET notify-keyspace-events"),

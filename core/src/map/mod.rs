@@ -200,6 +200,11 @@ impl<K: KeyHash, V, X> Segment<K, V, X> {
         Some(kv)
     }
 
+    /// An entry picked at random with the numbers `next` gives ([`HopTable::random`]).
+    pub fn random(&self, next: impl FnMut() -> u64) -> Option<(&K, &V)> {
+        self.table.random(next).map(|(k, v)| (k, v))
+    }
+
     /// Every entry of this segment.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
         self.table.iter().map(|(k, v)| (k, v))
@@ -451,6 +456,11 @@ impl<K: KeyHash + Eq, V, X> HopMap<K, V, X> {
                 f(k, v);
             }
         }
+    }
+
+    /// Bytes of one segment itself (its lock and state, not its table).
+    pub fn segment_overhead(&self) -> usize {
+        size_of::<Locked<K, V, X>>()
     }
 
     /// Bytes the map has allocated: segments and tables, not what keys and values own.

@@ -21,6 +21,7 @@ mod diff_pubsub;
 mod diff_sets;
 mod diff_sort;
 mod differential;
+mod eviction;
 mod persist;
 mod persist_aof;
 mod pipeline;
