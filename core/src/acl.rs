@@ -224,7 +224,7 @@ pub fn registry() -> &'static [AclCommand] {
             .iter()
             .map(|c| AclCommand {
                 name: String::from(c.name),
-                cats: category_bits(c.categories.iter().map(|s| s.as_bytes())),
+                cats: category_bits(c.category_names().map(str::as_bytes)),
                 arity: c.arity,
                 parent: None,
                 subs: 0..0,
@@ -759,7 +759,7 @@ impl Selector {
 
     /// Redis's `ACLSelectorCheckCmd`: `Err((reason, argument position))`.
     fn check(&self, cmd: &Command, id: usize, args: &Args<'_>) -> Result<(), (Denied, usize)> {
-        if !self.allcommands && !cmd.flags.contains(&"no_auth") && !self.bit(id) {
+        if !self.allcommands && !crate::cmd::flag!(cmd, "no_auth") && !self.bit(id) {
             let ok = args.len() >= 2
                 && self.firstargs.iter().any(|(i, list)| {
                     *i == id && {

@@ -490,9 +490,9 @@ impl Conn {
                     // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped; but
                     // (un)subscribe acknowledgements are pushes, which Redis sends anyway.
                     if (self.session.reply_off || self.session.skip_this)
-                        && !ran.and_then(|i| cmd::COMMANDS.get(i)).is_some_and(|c| {
-                            c.flags.first() == Some(&"pubsub") && c.name.ends_with("subscribe")
-                        })
+                        && !ran
+                            .and_then(|i| cmd::COMMANDS.get(i))
+                            .is_some_and(|c| c.pubsub_first() && c.name.ends_with("subscribe"))
                     {
                         self.output.truncate(mark.max(self.written));
                     }

@@ -297,14 +297,24 @@ impl Error {
 /// A command's result: its reply is already written when it is `Ok`.
 pub type CmdResult = Result<(), Error>;
 
+/// Whether a command has a flag (a name of [`FLAG_NAMES`], checked when built):
+/// `flag!(cmd, "no_multi")`, one AND.
+macro_rules! flag {
+    ($cmd:expr, $name:literal) => {
+        ($cmd.flags & const { $crate::cmd::name_bit(&$crate::cmd::FLAG_NAMES, $name) }) != 0
+    };
+}
+pub(crate) use flag;
+
 /// One entry of the command table.
 pub struct Command {
     /// Lowercase name.
     pub name: &'static str,
     /// Redis arity: N means exactly N arguments (the name included), -N at least N.
     pub arity: i32,
-    /// Flags as COMMAND INFO lists them.
-    pub flags: &'static [&'static str],
+    /// Flags as COMMAND INFO lists them: bit `i` is [`FLAG_NAMES`]`[i]` (see
+    /// [`Command::flag_names`]; [`flag!`] tests one).
+    pub flags: u32,
     /// `flags` holds `write` (computed at compile time: the dispatcher tests it per
     /// command).
     pub write: bool,
@@ -317,8 +327,9 @@ pub struct Command {
     pub last_key: i32,
     /// Step between key arguments.
     pub step: i32,
-    /// ACL categories as COMMAND INFO lists them.
-    pub categories: &'static [&'static str],
+    /// ACL categories as COMMAND INFO lists them: bit `i` is [`CATEGORY_NAMES`]`[i]` (see
+    /// [`Command::category_names`]).
+    pub categories: u32,
     /// The handler.
     pub run: fn(&mut Ctx<'_>, &Args<'_>, &mut Vec<u8>) -> CmdResult,
 }
@@ -337,12 +348,27 @@ impl Command {
         self.write
     }
 
+    /// Its flags' names, in COMMAND INFO's order.
+    pub fn flag_names(&self) -> impl Iterator<Item = &'static str> {
+        bit_names(self.flags, &FLAG_NAMES)
+    }
+
+    /// Its ACL categories' names (with the `@`), in COMMAND INFO's order.
+    pub fn category_names(&self) -> impl Iterator<Item = &'static str> {
+        bit_names(self.categories, &CATEGORY_NAMES)
+    }
+
+    /// Whether `pubsub` is the first flag COMMAND INFO lists (none of write, readonly,
+    /// denyoom, module and admin).
+    pub(crate) fn pubsub_first(&self) -> bool {
+        self.flags.trailing_zeros() == name_bit(&FLAG_NAMES, "pubsub").trailing_zeros()
+    }
+
     /// Whether the command takes key arguments at all. The pub/sub commands name
     /// channels, not keys: the key specs of SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH are
     /// flagged `not_key`, and Redis's COMMAND GETKEYS says they have none.
     pub fn has_keys(&self) -> bool {
-        (self.first_key != 0 && self.flags.first() != Some(&"pubsub"))
-            || self.flags.contains(&"movablekeys")
+        (self.first_key != 0 && !self.pubsub_first()) || flag!(self, "movablekeys")
     }
 
     /// The positions in `args` (0 is the name; arity already checked) of the command's
@@ -352,7 +378,7 @@ impl Command {
     /// numkeys at 2). What the multi-key locking and COMMAND GETKEYS go by.
     pub fn key_positions(&self, args: &Args<'_>) -> Result<Vec<usize>, KeySpecError> {
         let argc = args.len();
-        if !self.flags.contains(&"movablekeys") {
+        if !flag!(self, "movablekeys") {
             let (first, step) = (self.first_key, self.step.max(1));
             let Ok(first) = usize::try_from(first) else {
                 return Ok(Vec::new());
@@ -380,7 +406,7 @@ impl Command {
             "sort" | "sort_ro" => return Ok(sort_keys(self.name, args)),
             _ => (None, 2),
         };
-        let optional = self.flags.contains(&"no_mandatory_keys");
+        let optional = flag!(self, "no_mandatory_keys");
         let available = argc.saturating_sub(at + 1);
         let n = crate::resp::parse::parse_i64(args.get(at))
             .and_then(|n| usize::try_from(n).ok())
@@ -426,15 +452,92 @@ const fn str_eq(a: &str, b: &str) -> bool {
     }
 }
 
-/// Whether `flags` holds `flag`, in a constant.
-const fn has_flag(mut flags: &[&str], flag: &str) -> bool {
-    while let [first, rest @ ..] = flags {
-        if str_eq(first, flag) {
-            return true;
+/// Redis 7.0's command flags in the order COMMAND INFO lists them (server.c
+/// `flagNames`): bit `i` of [`Command::flags`] is `FLAG_NAMES[i]`.
+pub const FLAG_NAMES: [&str; 20] = [
+    "write",
+    "readonly",
+    "denyoom",
+    "module",
+    "admin",
+    "pubsub",
+    "noscript",
+    "blocking",
+    "loading",
+    "stale",
+    "skip_monitor",
+    "skip_slowlog",
+    "asking",
+    "fast",
+    "no_auth",
+    "no_mandatory_keys",
+    "no_async_loading",
+    "no_multi",
+    "movablekeys",
+    "allow_busy",
+];
+
+/// Redis 7.0's ACL categories as COMMAND INFO lists them, in its order (the ACL's
+/// [`crate::acl::CATEGORIES`] with the `@`): bit `i` of [`Command::categories`] is
+/// `CATEGORY_NAMES[i]`.
+pub const CATEGORY_NAMES: [&str; 21] = [
+    "@keyspace",
+    "@read",
+    "@write",
+    "@set",
+    "@sortedset",
+    "@list",
+    "@hash",
+    "@string",
+    "@bitmap",
+    "@hyperloglog",
+    "@geo",
+    "@stream",
+    "@pubsub",
+    "@admin",
+    "@fast",
+    "@slow",
+    "@blocking",
+    "@dangerous",
+    "@connection",
+    "@transaction",
+    "@scripting",
+];
+
+/// The bit of `name` in `names`, in a constant (a name that is not there fails the build).
+pub const fn name_bit(names: &[&str], name: &str) -> u32 {
+    let mut i = 0;
+    while i < names.len() {
+        if str_eq(names[i], name) {
+            return 1 << i;
         }
-        flags = rest;
+        i += 1;
     }
-    false
+    panic!("not a known command flag or category")
+}
+
+/// The bits of `list` in `names`, in a constant. `list` must follow `names`' order (the
+/// order Redis lists them in), so that the bits give the list back as it was: anything
+/// else fails the build.
+const fn name_bits(names: &[&str], list: &[&str]) -> u32 {
+    let mut bits = 0u32;
+    let mut i = 0;
+    while i < list.len() {
+        let bit = name_bit(names, list[i]);
+        assert!(bit > bits, "flags and categories must be in Redis's order");
+        bits |= bit;
+        i += 1;
+    }
+    bits
+}
+
+/// The names of the set bits of `bits`, in `names`' order.
+fn bit_names(bits: u32, names: &'static [&'static str]) -> impl Iterator<Item = &'static str> {
+    names
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| *n)
 }
 
 macro_rules! command {
@@ -442,13 +545,13 @@ macro_rules! command {
         Command {
             name: $name,
             arity: $arity,
-            flags: $flags,
-            write: has_flag($flags, "write"),
+            flags: name_bits(&FLAG_NAMES, $flags),
+            write: name_bits(&FLAG_NAMES, $flags) & 1 != 0,
             ungated: str_eq($name, "exec") || str_eq($name, "save"),
             first_key: $first,
             last_key: $last,
             step: $step,
-            categories: $cats,
+            categories: name_bits(&CATEGORY_NAMES, $cats),
             run: $run,
         }
     };
@@ -793,7 +896,7 @@ fn is_container(cmd: &Command) -> bool {
         "client", "config", "command", "function", "object", "memory", "pubsub", "acl",
     ];
     // Every container but COMMAND has no flags of its own: one test for everyone else.
-    (cmd.flags.is_empty() || cmd.name == "command") && CONTAINERS.contains(&cmd.name)
+    (cmd.flags == 0 || cmd.name == "command") && CONTAINERS.contains(&cmd.name)
 }
 
 /// What a RESP2 client in subscriber mode may run.
@@ -816,7 +919,7 @@ const MAY_REPLICATE: &[&str] = &["publish", "spublish", "eval", "evalsha", "fcal
 impl Command {
     /// Whether the command only reads the keyspace (its flags say `readonly`).
     pub fn is_read(&self) -> bool {
-        self.flags.contains(&"readonly")
+        flag!(self, "readonly")
     }
 
     /// Whether CLIENT PAUSE WRITE holds the command back: a write, or a command Redis
@@ -832,7 +935,7 @@ impl Command {
     fn hidden_from_monitors(&self, args: &Args<'_>) -> bool {
         let sub = args.get(1);
         let any = |names: &[&str]| names.iter().any(|n| sub.eq_ignore_ascii_case(n.as_bytes()));
-        self.flags.contains(&"admin")
+        flag!(self, "admin")
             || match self.name {
                 "client" => any(&["kill", "list", "no-evict", "pause", "unblock", "unpause"]),
                 "config" => any(&["get", "set", "resetstat", "rewrite"]),
@@ -1070,7 +1173,7 @@ fn queue_denies_loading(ctx: &Ctx<'_>) -> bool {
         m.queue.iter().any(|c| {
             c.first()
                 .and_then(|n| lookup(n))
-                .is_some_and(|cmd| !cmd.flags.contains(&"loading"))
+                .is_some_and(|cmd| !flag!(cmd, "loading"))
         })
     })
 }
@@ -1110,7 +1213,7 @@ fn oom_check(
         return None;
     }
     let cmd = found.1;
-    let denyoom = |c: &Command| c.flags.contains(&"denyoom");
+    let denyoom = |c: &Command| flag!(c, "denyoom");
     let refuse = denyoom(cmd)
         || (cmd.name == "exec"
             && ctx.session.multi.as_ref().is_some_and(|m| {
@@ -1143,7 +1246,7 @@ fn gatekeep(
     if !acl_free
         && ctx.engine.acl.auth_needed()
         && !ctx.session.authenticated
-        && !cmd.flags.contains(&"no_auth")
+        && !flag!(cmd, "no_auth")
     {
         return Some(reject_with(
             ctx,
@@ -1154,7 +1257,7 @@ fn gatekeep(
             &[b"Authentication required."],
         ));
     }
-    if ctx.session.multi.is_some() && cmd.flags.contains(&"no_multi") {
+    if ctx.session.multi.is_some() && flag!(cmd, "no_multi") {
         return Some(reject(
             ctx,
             (index, cmd),
@@ -1209,7 +1312,7 @@ fn gatekeep(
     // While the dataset loads, only commands flagged `loading` run (EXEC only if its
     // queue holds nothing else).
     if persist & crate::persist::LOADING != 0
-        && (!cmd.flags.contains(&"loading") || (cmd.name == "exec" && queue_denies_loading(ctx)))
+        && (!flag!(cmd, "loading") || (cmd.name == "exec" && queue_denies_loading(ctx)))
     {
         return Some(reject_with(
             ctx,
@@ -1333,7 +1436,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     }
     // Scripts are shown before they run (Redis feeds them from evalCommand and fcall,
     // which are `skip_monitor` for `call()`).
-    let script = !ctx.engine.monitors.is_empty() && cmd.flags.contains(&"skip_monitor");
+    let script = !ctx.engine.monitors.is_empty() && flag!(cmd, "skip_monitor");
     if script {
         let s = &ctx.session;
         ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args);
@@ -1597,20 +1700,22 @@ mod tests {
                 assert!(super::meta::meta(c.name).is_none(), "{}", c.name);
                 continue;
             };
+            let flags: std::vec::Vec<&str> = c.flag_names().collect();
+            let categories: std::vec::Vec<&str> = c.category_names().collect();
             if (
                 c.arity,
-                c.flags,
+                flags.as_slice(),
                 (c.first_key, c.last_key, c.step),
-                c.categories,
+                categories.as_slice(),
             ) != (m.arity, m.flags, m.keys, m.categories)
             {
                 bad.push(std::format!(
                     "{}: ours {} {:?} {:?} {:?}, redis {} {:?} {:?} {:?}",
                     c.name,
                     c.arity,
-                    c.flags,
+                    flags,
                     (c.first_key, c.last_key, c.step),
-                    c.categories,
+                    categories,
                     m.arity,
                     m.flags,
                     m.keys,

@@ -15,15 +15,15 @@ fn command_info(c: &Command, out: &mut Vec<u8>) {
     encode::array(out, 10);
     encode::bulk(out, c.name.as_bytes());
     encode::int(out, i64::from(c.arity));
-    encode::array(out, c.flags.len());
-    for f in c.flags {
+    encode::array(out, c.flags.count_ones() as usize);
+    for f in c.flag_names() {
         encode::simple(out, f.as_bytes());
     }
     encode::int(out, i64::from(c.first_key));
     encode::int(out, i64::from(c.last_key));
     encode::int(out, i64::from(c.step));
-    encode::array(out, c.categories.len());
-    for cat in c.categories {
+    encode::array(out, c.categories.count_ones() as usize);
+    for cat in c.category_names() {
         encode::simple(out, cat.as_bytes());
     }
     // Tips, key specifications and subcommands: Redis's own, where Redis has the command.
