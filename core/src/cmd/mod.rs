@@ -361,7 +361,7 @@ impl Command {
     /// Whether `pubsub` is the first flag COMMAND INFO lists (none of write, readonly,
     /// denyoom, module and admin).
     pub(crate) fn pubsub_first(&self) -> bool {
-        self.flags.trailing_zeros() == name_bit(&FLAG_NAMES, "pubsub").trailing_zeros()
+        self.flags.trailing_zeros() == const { name_bit(&FLAG_NAMES, "pubsub").trailing_zeros() }
     }
 
     /// Whether the command takes key arguments at all. The pub/sub commands name
@@ -504,14 +504,17 @@ pub const CATEGORY_NAMES: [&str; 21] = [
     "@scripting",
 ];
 
-/// The bit of `name` in `names`, in a constant (a name that is not there fails the build).
+/// The bit of `name` in `names`, in a constant. A name that is not there fails the build
+/// (the panic runs in constant evaluation only: every caller is a `const`).
+#[allow(clippy::panic)]
 pub const fn name_bit(names: &[&str], name: &str) -> u32 {
-    let mut i = 0;
-    while i < names.len() {
-        if str_eq(names[i], name) {
-            return 1 << i;
+    let (mut rest, mut bit) = (names, 1u32);
+    while let [first, more @ ..] = rest {
+        if str_eq(first, name) {
+            return bit;
         }
-        i += 1;
+        rest = more;
+        bit <<= 1;
     }
     panic!("not a known command flag or category")
 }
@@ -519,14 +522,16 @@ pub const fn name_bit(names: &[&str], name: &str) -> u32 {
 /// The bits of `list` in `names`, in a constant. `list` must follow `names`' order (the
 /// order Redis lists them in), so that the bits give the list back as it was: anything
 /// else fails the build.
-const fn name_bits(names: &[&str], list: &[&str]) -> u32 {
+#[allow(clippy::panic)]
+const fn name_bits(names: &[&str], mut list: &[&str]) -> u32 {
     let mut bits = 0u32;
-    let mut i = 0;
-    while i < list.len() {
-        let bit = name_bit(names, list[i]);
-        assert!(bit > bits, "flags and categories must be in Redis's order");
+    while let [first, more @ ..] = list {
+        let bit = name_bit(names, first);
+        if bit <= bits {
+            panic!("flags and categories must be in Redis's order");
+        }
         bits |= bit;
-        i += 1;
+        list = more;
     }
     bits
 }
