@@ -14,11 +14,13 @@
 //!
 //! Where rustc links with its own LLD (x86_64-unknown-linux-gnu from Rust 1.90 on), two
 //! more size options: `--icf=all` folds identical functions (-6 KB; nothing in mini-kv
-//! compares function addresses), and `--no-eh-frame-hdr` leaves out the binary search
-//! table of the unwind information (-13 KB). With `panic = "abort"` nothing unwinds: the
-//! table only speeds up the stack trace that `RUST_BACKTRACE` asks of a panic, which then
-//! prints the panic's message and location without frames before the abort (debuggers and
-//! profilers read `.eh_frame` itself, which stays).
+//! compares function addresses), and the unwind tables (`.eh_frame`, `.eh_frame_hdr`:
+//! -100 KB) are left out by a two-line linker script. With `panic = "abort"` nothing ever
+//! unwinds: the tables only serve the stack trace that `RUST_BACKTRACE` asks of a panic
+//! (which then prints the panic's message and location, no frames, before the abort) and
+//! debuggers or profilers walking the stack of a binary without frame pointers. Set
+//! `KV_KEEP_UNWIND_TABLES=1` when building to keep them (such a binary is over the size
+//! limit that ci/test checks).
 
 use std::env;
 use std::process::Command;
@@ -35,9 +37,20 @@ fn main() {
     if glibc_at_least(2, 36) {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
+    println!("cargo:rerun-if-env-changed=KV_KEEP_UNWIND_TABLES");
     if var("TARGET") == "x86_64-unknown-linux-gnu" && rustc_links_with_lld() {
         println!("cargo:rustc-link-arg-bins=-Wl,--icf=all");
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-eh-frame-hdr");
+        // Only for the release profile (and those inheriting from it), whose panics abort
+        // (Cargo.toml): a build that unwinds needs them.
+        if var("PROFILE") == "release" && env::var_os("KV_KEEP_UNWIND_TABLES").is_none() {
+            let script = std::path::Path::new(&var("OUT_DIR")).join("no-unwind-tables.ld");
+            let text =
+                "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n";
+            if std::fs::write(&script, text).is_ok() {
+                println!("cargo:rustc-link-arg-bins=-Wl,--no-eh-frame-hdr");
+                println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+            }
+        }
     }
 }
 
