@@ -11,7 +11,6 @@
 //!   `proto-max-bulk-len` that no replayed CONFIG may raise.
 #![no_main]
 
-use kv_core::config::Config;
 use kv_core::engine::{Engine, HostFacts};
 use kv_core::persist::aof::{self, Manifest, ReadEnd};
 use kv_core::persist::replay::Replayer;
@@ -71,9 +70,7 @@ fn stream(bytes: &[u8]) {
 }
 
 fn whole(bytes: &[u8]) {
-    let mut config = Config::default();
-    config.databases = 4;
-    config.limits.proto_max_bulk_len = MAX_BULK;
+    let config = kv_fuzz::config(4, MAX_BULK);
     let engine = Engine::new(config, HostFacts::default(), 3, Default::default());
     let limits = engine.encodings();
     let mut applier = Applier::new(&engine, UnixMillis(0));

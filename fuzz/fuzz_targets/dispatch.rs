@@ -23,7 +23,6 @@
 #![no_main]
 
 use kv_core::cmd::COMMANDS;
-use kv_core::config::Config;
 use kv_fuzz::{encode_request, Driver};
 use libfuzzer_sys::fuzz_target;
 
@@ -253,11 +252,7 @@ fn allowed(args: &[Vec<u8>]) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut config = Config::default();
-    config.workers = 1;
-    config.databases = 4;
-    config.limits.proto_max_bulk_len = MAX_BULK;
-    let mut d = Driver::new(config, CLIENTS);
+    let mut d = Driver::new(kv_fuzz::config(4, MAX_BULK), CLIENTS);
     let mut r = Reader { data };
     let mut req = Vec::new();
     for _ in 0..MAX_STEPS {

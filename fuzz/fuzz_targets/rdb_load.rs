@@ -92,11 +92,7 @@ fn restore(body: &[u8]) {
             "a loaded value's DUMP does not load: {again:?}"
         );
     }
-    let mut config = Config::default();
-    config.workers = 1;
-    config.databases = 1;
-    config.limits.proto_max_bulk_len = 1 << 20;
-    let mut d = Driver::new(config, 1);
+    let mut d = Driver::new(kv_fuzz::config(1, 1 << 20), 1);
     let mut req = Vec::new();
     encode_request(&mut req, &[b"RESTORE", b"k", b"0", &p]);
     d.send(0, &req);

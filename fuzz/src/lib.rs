@@ -4,7 +4,7 @@
 //! A new target is a file in `fuzz_targets/`, a `[[bin]]` entry in `Cargo.toml` and a few
 //! seeds in `corpus/<name>/seed-*`; `ci/fuzz` finds it through `cargo fuzz list`.
 
-use kv_core::config::Config;
+use kv_core::config::{Config, Limits};
 use kv_core::engine::{Engine, HostFacts};
 use kv_core::io::MemSocket;
 use kv_core::sync::Arc;
@@ -51,6 +51,20 @@ impl Clock for FuzzClock {
     }
     fn unix_millis(&self) -> UnixMillis {
         UnixMillis(self.unix.get())
+    }
+}
+
+/// A configuration for a fuzzed engine: one worker, `databases` databases, bulk strings
+/// (and so every string value) of at most `max_bulk` bytes.
+pub fn config(databases: usize, max_bulk: usize) -> Config {
+    Config {
+        workers: 1,
+        databases,
+        limits: Limits {
+            proto_max_bulk_len: max_bulk,
+            ..Limits::default()
+        },
+        ..Config::default()
     }
 }
 
