@@ -1,7 +1,8 @@
 //! The AOF reader (`kv_core::persist::aof`) on arbitrary bytes. The first byte picks:
 //!
 //! * `% 3 == 0`: the rest as a manifest (`Manifest::parse`); one it accepts must write
-//!   (`to_text`) a text that parses to the same manifest.
+//!   (`to_text`) a text that parses to the same files (unless a quoted name made a line
+//!   too long to read back, as in Redis).
 //! * `% 3 == 1`: the rest as a command stream (`read_commands`); offsets stay within the
 //!   input, and the valid prefix it reports (`valid_up_to` of a truncated stream,
 //!   `valid_before_multi` of an unfinished MULTI) reads again without error or truncation.
@@ -26,6 +27,16 @@ fn manifest(text: &[u8]) {
         return;
     };
     let again = m.to_text();
+    // A name of odd bytes is written quoted, four bytes a byte: a line read within
+    // MANIFEST_MAX_LINE can come out longer, and then neither Redis 7.0.15
+    // (`getAofManifestAsString`, then `aofLoadManifestFromFile`'s fgets) nor mini-kv reads
+    // it back. Found by this target; kept as Redis has it.
+    if again
+        .split(|&b| b == b'\n')
+        .any(|line| line.len() >= aof::MANIFEST_MAX_LINE)
+    {
+        return;
+    }
     match Manifest::parse(&again) {
         Ok(m2) => {
             // The sequence counters follow the files listed, which are the same.
