@@ -2,7 +2,8 @@
 //!
 //! * `% 3 == 0`: the rest as a manifest (`Manifest::parse`); one it accepts must write
 //!   (`to_text`) a text that parses to the same files (unless a quoted name made a line
-//!   too long to read back, or a name is empty: Redis cannot read those back either).
+//!   too long to read back, or a name is empty or holds a `'`: Redis cannot read those
+//!   back either).
 //! * `% 3 == 1`: the rest as a command stream (`read_commands`); offsets stay within the
 //!   input, and the valid prefix it reports (`valid_up_to` of a truncated stream,
 //!   `valid_before_multi` of an unfinished MULTI) reads again without error or truncation.
@@ -37,10 +38,11 @@ fn manifest(text: &[u8]) {
     {
         return;
     }
-    // So is an empty name (`file ""`): it is written unquoted, and the line then lacks a
-    // word. Found by this target; kept as Redis has it.
+    // So is an empty name (`file ""`: written unquoted, the line then lacks a word) and a
+    // name with a `'` and nothing that needs quoting (written as is, it then opens a
+    // single-quoted string in `sdssplitargs`). Found by this target; kept as Redis has it.
     let mut files = m.base.iter().chain(&m.incrs).chain(&m.history);
-    if files.any(|f| f.name.is_empty()) {
+    if files.any(|f| f.name.is_empty() || f.name.contains(&b'\'')) {
         return;
     }
     match Manifest::parse(&again) {
