@@ -943,6 +943,33 @@ type i seq 5 file \"x\\ty\\x00z\" \n";
         assert_eq!(m.base.unwrap().name, Vec::<u8>::new());
     }
 
+    /// Found by the `aof_read` fuzz target: manifests that parse but, written back, do not
+    /// (Redis 7.0.15's `getAofManifestAsString` writes the same bytes and its
+    /// `aofLoadManifestFromFile` refuses them the same way), kept as Redis has them.
+    #[test]
+    fn manifest_names_that_do_not_read_back_as_in_redis() {
+        let written = |text: &[u8]| Manifest::parse(text).unwrap().to_text();
+        // An empty name is written unquoted: the line lacks a word.
+        let t = written(b"file \"\" seq 1 type b\n");
+        assert_eq!(t, b"file  seq 1 type b\n".to_vec());
+        assert_eq!(msg(Manifest::parse(&t)), (INVALID, Some(1)));
+        // `sdsneedsrepr` does not quote a `'`, which `sdssplitargs` then reads as an
+        // unterminated single-quoted string.
+        let t = written(b"file \"a'b\" seq 1 type b\n");
+        assert_eq!(t, b"file a'b seq 1 type b\n".to_vec());
+        assert_eq!(msg(Manifest::parse(&t)), (INVALID, Some(1)));
+        // Quoting writes four bytes for each odd byte: a line that fit now does not.
+        let mut text = b"file \"".to_vec();
+        text.extend(core::iter::repeat_n(0xc2, 300));
+        text.extend_from_slice(b"\" seq 1 type b\n");
+        let t = written(&text);
+        assert!(t.len() > MANIFEST_MAX_LINE);
+        assert_eq!(
+            msg(Manifest::parse(&t)),
+            ("The AOF manifest file contains too long line", None)
+        );
+    }
+
     #[test]
     fn manifest_errors() {
         assert_eq!(
