@@ -418,7 +418,8 @@ impl Command {
         }
     }
 
-    pub(crate) fn arity_ok(&self, n: usize) -> bool {
+    /// Whether `n` arguments (the name included) fit the command's arity.
+    pub fn arity_ok(&self, n: usize) -> bool {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         let a = i64::from(self.arity);
         if a >= 0 {
