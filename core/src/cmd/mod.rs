@@ -1208,7 +1208,9 @@ fn oom_check(
     out: &mut Vec<u8>,
 ) -> Option<(Flow, Option<usize>)> {
     let e = ctx.engine;
-    if e.evictor.limit.load(crate::sync::Ordering::Relaxed) == 0 {
+    let limit = e.evictor.limit.load(crate::sync::Ordering::Relaxed);
+    // Under the limit (most commands while it is set): no gate, no eviction.
+    if limit == 0 || e.used_memory_fast() <= limit {
         return None;
     }
     let outcome = {
