@@ -11,7 +11,7 @@
 //! The default user with every permission costs one relaxed load per command
 //! ([`Acl::open`]).
 
-use crate::cmd::{Command, COMMANDS};
+use crate::cmd::{Command, CATEGORY_NAMES, COMMANDS};
 use crate::resp::Args;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Once, Ordering, RwLock};
 use alloc::string::String;
@@ -125,36 +125,18 @@ fn same_digest(a: &[u8; 64], b: &[u8; 64]) -> bool {
 // Commands, subcommands and categories
 // ---------------------------------------------------------------------------------------
 
-/// Redis 7.0's command categories, in its order (ACL CAT).
-pub const CATEGORIES: [&str; 21] = [
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
+/// The name of category `j` (bit `1 << j` of [`crate::cmd::CATEGORY_NAMES`], Redis 7.0's
+/// order, as ACL CAT lists them) without its `@`.
+pub fn category_name(j: usize) -> &'static [u8] {
+    CATEGORY_NAMES
+        .get(j)
+        .map_or(&[][..], |c| c.as_bytes().get(1..).unwrap_or_default())
+}
 
 /// The category bit of `name` (without `@`, case-insensitive), if it is one.
 fn category_bit(name: &[u8]) -> Option<u32> {
-    CATEGORIES
-        .iter()
-        .position(|c| c.as_bytes().eq_ignore_ascii_case(name))
+    (0..CATEGORY_NAMES.len())
+        .position(|j| category_name(j).eq_ignore_ascii_case(name))
         .map(|i| 1 << i)
 }
 
@@ -170,7 +152,7 @@ fn category_bits<'a>(names: impl Iterator<Item = &'a [u8]>) -> u32 {
 pub struct AclCommand {
     /// `get`, `client|list`.
     pub name: String,
-    /// Category bits ([`CATEGORIES`] order).
+    /// Category bits ([`CATEGORY_NAMES`] order).
     cats: u32,
     /// Redis's arity.
     arity: i32,
@@ -188,7 +170,7 @@ const FUTURE_BIT: usize = WORDS * 64 - 1;
 static REGISTRY: Once<Vec<AclCommand>> = Once::new();
 
 /// Redis 7.0.15's commands and subcommands that mini-kv lacks, as `name:category-bits`
-/// (hex, [`CATEGORIES`] order; a container's subcommands follow it), generated from
+/// (hex, [`CATEGORY_NAMES`] order; a container's subcommands follow it), generated from
 /// redis-server's COMMAND by `ci/gen_acl_redis_only.py`: rules may name them (`+geoadd`), ACL CAT lists them, and ACL
 /// LIST fits categories over the same set of commands as Redis.
 const REDIS_ONLY: &str =
@@ -224,7 +206,7 @@ pub fn registry() -> &'static [AclCommand] {
             .iter()
             .map(|c| AclCommand {
                 name: String::from(c.name),
-                cats: category_bits(c.category_names().map(str::as_bytes)),
+                cats: c.categories,
                 arity: c.arity,
                 parent: None,
                 subs: 0..0,
@@ -631,7 +613,7 @@ impl Selector {
         }
         let mut temp = Selector::new(false);
         temp.bits = self.bits;
-        let mut applied = [false; CATEGORIES.len()];
+        let mut applied = [false; CATEGORY_NAMES.len()];
         loop {
             let mut best = None;
             let (mut mindiff, mut maxsame) = (usize::MAX, 0);
@@ -651,7 +633,7 @@ impl Selector {
             fake.set_category(1 << j, additive);
             temp.set_category(1 << j, !additive);
             rules.extend_from_slice(if additive { b"+@" } else { b"-@" });
-            rules.extend_from_slice(CATEGORIES.get(j).unwrap_or(&"").as_bytes());
+            rules.extend_from_slice(category_name(j));
             rules.push(b' ');
             if let Some(a) = applied.get_mut(j) {
                 *a = true;

@@ -324,10 +324,9 @@ fn deluser(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
 fn cat(args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     match args.len() {
         2 => {
-            encode::array(out, crate::acl::CATEGORIES.len());
-            crate::acl::CATEGORIES
-                .iter()
-                .for_each(|c| encode::bulk(out, c.as_bytes()));
+            encode::array(out, crate::cmd::CATEGORY_NAMES.len());
+            (0..crate::cmd::CATEGORY_NAMES.len())
+                .for_each(|j| encode::bulk(out, crate::acl::category_name(j)));
             Ok(())
         }
         3 => {

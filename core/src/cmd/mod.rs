@@ -315,9 +315,6 @@ pub struct Command {
     /// Flags as COMMAND INFO lists them: bit `i` is [`FLAG_NAMES`]`[i]` (see
     /// [`Command::flag_names`]; [`flag!`] tests one).
     pub flags: u32,
-    /// `flags` holds `write` (computed at compile time: the dispatcher tests it per
-    /// command).
-    pub write: bool,
     /// Runs outside its worker's gate: EXEC (it takes every gate) and SAVE (its snapshot
     /// does).
     pub ungated: bool,
@@ -345,7 +342,7 @@ impl Command {
     /// Whether the command may write (its flags say `write`).
     #[inline]
     pub fn is_write(&self) -> bool {
-        self.write
+        flag!(self, "write")
     }
 
     /// Its flags' names, in COMMAND INFO's order.
@@ -478,9 +475,9 @@ pub const FLAG_NAMES: [&str; 20] = [
     "allow_busy",
 ];
 
-/// Redis 7.0's ACL categories as COMMAND INFO lists them, in its order (the ACL's
-/// [`crate::acl::CATEGORIES`] with the `@`): bit `i` of [`Command::categories`] is
-/// `CATEGORY_NAMES[i]`.
+/// Redis 7.0's ACL categories as COMMAND INFO lists them, in its order (ACL CAT's, which
+/// shows them without the `@`): bit `i` of [`Command::categories`] is `CATEGORY_NAMES[i]`,
+/// and the ACL's category bits are the same.
 pub const CATEGORY_NAMES: [&str; 21] = [
     "@keyspace",
     "@read",
@@ -552,7 +549,6 @@ macro_rules! command {
             name: $name,
             arity: $arity,
             flags: name_bits(&FLAG_NAMES, $flags),
-            write: name_bits(&FLAG_NAMES, $flags) & 1 != 0,
             ungated: str_eq($name, "exec") || str_eq($name, "save"),
             first_key: $first,
             last_key: $last,
