@@ -476,7 +476,6 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         }
     }
 
-    /// Writes what the connection has to write; false if the socket failed.
     /// Writes what the connection may send; `None` when the socket is closed, else
     /// whether everything is out, the socket's own buffer ([`Socket::flush`]) included.
     fn flush(slot: &mut Slot<S>, engine: &Engine, index: usize) -> Option<bool> {
