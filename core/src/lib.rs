@@ -57,6 +57,9 @@ pub mod types;
 pub mod watch;
 pub mod worker;
 
+pub use resp::parse::split_line;
+pub use resp::reply::{encode_command, Reply, ReplyError, ReplyParser};
+
 /// The Redis version whose semantics mini-kv implements, reported as `redis_version`.
 pub const REDIS_VERSION: &str = "7.0.15";
 /// mini-kv's own version, reported separately (`mini_kv_version` in INFO).
