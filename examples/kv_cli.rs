@@ -177,8 +177,8 @@ fn format_raw(out: &mut Vec<u8>, r: &Reply) {
     }
 }
 
-/// The commands whose replies `redis-cli` prints raw (and without the final newline) even
-/// in the human format: text reports such as `INFO` and `CLIENT LIST`.
+/// The commands whose replies `redis-cli` prints raw and without the final newline, in
+/// either format: text reports such as `INFO` and `CLIENT LIST`.
 fn prints_verbatim(args: &[Vec<u8>]) -> bool {
     let is = |i: usize, s: &str| {
         args.get(i)
@@ -203,7 +203,7 @@ fn prints_verbatim(args: &[Vec<u8>]) -> bool {
 /// The reply to `args` as `redis-cli` prints it in `mode`.
 fn format_reply(mode: Mode, args: &[Vec<u8>], r: &Reply) -> Vec<u8> {
     let mut out = Vec::new();
-    if mode == Mode::Tty && prints_verbatim(args) {
+    if prints_verbatim(args) {
         format_raw(&mut out, r);
     } else if mode == Mode::Tty {
         format_tty(&mut out, r, b"");

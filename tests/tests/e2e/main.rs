@@ -22,6 +22,7 @@ mod diff_sets;
 mod diff_sort;
 mod differential;
 mod eviction;
+mod example_client;
 mod persist;
 mod persist_aof;
 mod pipeline;

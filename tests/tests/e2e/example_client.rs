@@ -1,0 +1,263 @@
+//! The example client `kv-cli` (examples/kv_cli.rs) against the real `redis-cli`: the same
+//! commands, sent through both tools to a real `kv_server` and to a real `redis-server`,
+//! must print byte-identical output, in the raw format (output not a terminal) and in the
+//! human one (`--no-raw`), with commands as arguments and as lines on standard input.
+//!
+//! `kv-cli` is not built here: `ci/test` builds it (`cargo build -p kv-examples --bin
+//! kv-cli`) before the tests run, and the tests fail with that hint when it is missing.
+
+use crate::support::{self, Kind};
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// `target/debug/kv-cli`, next to `kv_server` (or `$KV_CLI_BIN`).
+fn kv_cli_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("KV_CLI_BIN") {
+        return PathBuf::from(p);
+    }
+    let bin = support::kv_bin().with_file_name("kv-cli");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build -p kv-examples --bin kv-cli` (ci/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `tool -p port [flags] [args]` with `stdin` as its input (none: empty).
+fn run(tool: &PathBuf, port: u16, flags: &[&str], args: &[Vec<u8>], stdin: &[u8]) -> Output {
+    let mut child = Command::new(tool)
+        .args(["-p", &port.to_string()])
+        .args(flags)
+        .args(args.iter().map(|a| OsStr::from_bytes(a)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", tool.display()));
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("stdin writer");
+    out
+}
+
+/// A 1 MiB value of every byte value in turn.
+fn big_value() -> Vec<u8> {
+    (0..1024 * 1024).map(|i| (i % 251) as u8).collect()
+}
+
+/// The same starting data on every run: a 1 MiB binary value, a value with a NUL (which
+/// no command-line argument can carry), an empty string.
+fn reset(port: u16) {
+    let mut c = support::Raw::connect(port);
+    assert_eq!(c.call(&["FLUSHALL"]), b"+OK\r\n");
+    assert_eq!(c.call(&[&b"SET"[..], b"big", &big_value()]), b"+OK\r\n");
+    assert_eq!(c.call(&[&b"SET"[..], b"nul", b"a\0b\xff"]), b"+OK\r\n");
+    assert_eq!(c.call(&[&b"SET"[..], b"empty", b""]), b"+OK\r\n");
+}
+
+/// Command lines (redis-cli quoting) run in order, each through every tool: status, bulk,
+/// binary, empty and large strings, integers, nil, errors, arrays with nil and error
+/// elements, nested arrays (COMMAND INFO, SCAN), ZRANGE WITHSCORES, the empty array, the
+/// nil array (BLPOP timeout), an index column two digits wide, a verbatim command (INFO).
+const CASES: &[&str] = &[
+    "PING",
+    "SET s hello",
+    "GET s",
+    "GET missing",
+    "SET e \"\"",
+    "GET e",
+    "GET empty",
+    "INCR n",
+    "INCRBY n -50",
+    "SET bin \"\\xff\\x01\\x7f\\n\\r\\t\\a\\b\\\"\\\\ \\xc3\\xa9 '\"",
+    "GET bin",
+    "GET nul",
+    "STRLEN big",
+    "GET big",
+    "GETRANGE big 0 300",
+    "NOSUCHCMD a b",
+    "GET",
+    "LPUSH s x",
+    "TYPE s",
+    "RPUSH l a b c \"\" \"d e\"",
+    "LRANGE l 0 -1",
+    "RPUSH l2 1 2 3 4 5 6 7 8 9 10 11 12",
+    "LRANGE l2 0 -1",
+    "LRANGE nope 0 -1",
+    "MGET s missing n e",
+    "ZADD z 1 a 2.5 b -10 c",
+    "ZRANGE z 0 -1 WITHSCORES",
+    "HSET h field \"va\\x01lue\"",
+    "HGETALL h",
+    "SCAN 0 MATCH z*",
+    "COMMAND INFO get",
+    "COMMAND INFO get nosuch set",
+    "BLPOP nope 0.01",
+    "EXEC",
+    "INFO keyspace",
+    "DEL s n",
+    "EXISTS s n l",
+];
+
+/// Lines only standard input can carry, and the prompt loop's own rules: a NUL through an
+/// escape, an empty line, unbalanced quotes, a repeat count (and a bad one), a transaction
+/// whose EXEC returns an array holding an error, and `quit` before a last line.
+const STDIN_ONLY: &[&str] = &[
+    "SET withnul \"x\\x00y\"",
+    "GET withnul",
+    "HSET hn f \"a\\x00b\"",
+    "HGETALL hn",
+    "",
+    "   ",
+    "GET \"unbalanced",
+    "3 INCR r",
+    "0 PING",
+    "MULTI",
+    "SET a 1",
+    "INCR s2",
+    "LPUSH a x",
+    "EXEC",
+    "quit",
+    "PING",
+];
+
+fn split(line: &str) -> Vec<Vec<u8>> {
+    kv_core::split_line(line.as_bytes()).expect("a case line splits")
+}
+
+/// Runs every case through `tool` against `port`, returning the outputs in order.
+fn run_cases(tool: &PathBuf, port: u16, flags: &[&str]) -> Vec<Output> {
+    reset(port);
+    CASES
+        .iter()
+        .map(|line| run(tool, port, flags, &split(line), b""))
+        .collect()
+}
+
+/// Both outputs around their first difference (whole outputs can be megabytes).
+fn diff(a: &[u8], b: &[u8]) -> String {
+    let at = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let from = at.saturating_sub(300);
+    let part = |s: &[u8]| {
+        String::from_utf8_lossy(&s[from.min(s.len())..(at + 300).min(s.len())]).into_owned()
+    };
+    format!(
+        "first difference at byte {at} (lengths {} and {}), from byte {from}:\nkv-cli:\n{}\nredis-cli:\n{}",
+        a.len(),
+        b.len(),
+        part(a),
+        part(b)
+    )
+}
+
+#[test]
+fn kv_cli_prints_as_redis_cli_with_arguments() {
+    let kv_cli = kv_cli_bin();
+    let redis_cli = support::require_tool("redis-cli");
+    let kv = support::server(Kind::Kv);
+    let redis = support::server(Kind::Redis);
+    for server in [&kv, &redis] {
+        for flags in [&[][..], &["--no-raw"][..]] {
+            let ours = run_cases(&kv_cli, server.port(), flags);
+            let theirs = run_cases(&redis_cli, server.port(), flags);
+            for ((line, a), b) in CASES.iter().zip(&ours).zip(&theirs) {
+                let ctx = format!("port {} {flags:?} `{line}`", server.port());
+                assert!(a.status.success(), "{ctx}: kv-cli failed: {a:?}");
+                assert!(b.status.success(), "{ctx}: redis-cli failed: {b:?}");
+                assert!(
+                    a.stdout == b.stdout,
+                    "{ctx}: {}",
+                    diff(&a.stdout, &b.stdout)
+                );
+                assert!(!a.stdout.is_empty(), "{ctx}: no output");
+            }
+        }
+    }
+}
+
+#[test]
+fn kv_cli_prints_as_redis_cli_reading_stdin() {
+    let kv_cli = kv_cli_bin();
+    let redis_cli = support::require_tool("redis-cli");
+    let kv = support::server(Kind::Kv);
+    let redis = support::server(Kind::Redis);
+    let mut input = Vec::new();
+    for line in CASES.iter().chain(STDIN_ONLY) {
+        input.extend_from_slice(line.as_bytes());
+        input.push(b'\n');
+    }
+    for server in [&kv, &redis] {
+        for flags in [&[][..], &["--no-raw"][..]] {
+            let p = server.port();
+            reset(p);
+            let a = run(&kv_cli, p, flags, &[], &input);
+            reset(p);
+            let b = run(&redis_cli, p, flags, &[], &input);
+            let ctx = format!("port {p} {flags:?}");
+            assert!(a.status.success(), "{ctx}: kv-cli failed: {a:?}");
+            assert!(b.status.success(), "{ctx}: redis-cli failed: {b:?}");
+            assert!(
+                a.stdout == b.stdout,
+                "{ctx}: {}",
+                diff(&a.stdout, &b.stdout)
+            );
+            // Everything ran: the 1 MiB value came back, the transaction's error is there,
+            // and nothing after `quit` did.
+            assert!(a.stdout.len() > 1024 * 1024, "{ctx}");
+            let text = String::from_utf8_lossy(&a.stdout);
+            assert!(text.contains("Invalid argument(s)"), "{ctx}");
+            assert!(text.contains("WRONGTYPE"), "{ctx}");
+            assert!(!text.ends_with("PONG\n"), "{ctx}");
+        }
+    }
+}
+
+#[test]
+fn kv_cli_human_format_is_the_default_on_a_fake_tty_and_select_works() {
+    let kv_cli = kv_cli_bin();
+    let kv = support::server(Kind::Kv);
+    let p = kv.port().to_string();
+    let faketty = Command::new(&kv_cli)
+        .args(["-p", &p, "GET", "missing"])
+        .env("FAKETTY", "1")
+        .output()
+        .expect("run kv-cli");
+    assert_eq!(faketty.stdout, b"(nil)\n");
+    let mut c = kv.raw();
+    assert_eq!(c.call(&["SELECT", "3"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SET", "in3", "yes"]), b"+OK\r\n");
+    let out = Command::new(&kv_cli)
+        .args(["-p", &p, "-n", "3", "GET", "in3"])
+        .output()
+        .expect("run kv-cli");
+    assert_eq!(out.stdout, b"yes\n", "{out:?}");
+}
+
+#[test]
+fn kv_cli_connection_failure_as_redis_cli() {
+    let kv_cli = kv_cli_bin();
+    let redis_cli = support::require_tool("redis-cli");
+    // A port nothing listens on: taken from the range, then released.
+    let port = support::free_port();
+    for args in [vec![b"PING".to_vec()], vec![]] {
+        let a = run(&kv_cli, port, &[], &args, b"PING\n");
+        assert_eq!(a.status.code(), Some(1), "{a:?}");
+        assert!(a.stdout.is_empty(), "{a:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&a.stderr),
+            format!("Could not connect to Redis at 127.0.0.1:{port}: Connection refused\n")
+        );
+    }
+    let b = run(&redis_cli, port, &[], &[b"PING".to_vec()], b"");
+    assert_eq!(b.status.code(), Some(1), "{b:?}");
+    let a = run(&kv_cli, port, &[], &[b"PING".to_vec()], b"");
+    assert_eq!(a.stderr, b.stderr);
+}
