@@ -511,6 +511,80 @@ mod tests {
         }
     }
 
+    /// Encodes a reply as a server would.
+    fn encode_reply(out: &mut Vec<u8>, r: &Reply) {
+        match r {
+            Reply::Simple(s) => encode::simple(out, s),
+            Reply::Error(e) => encode::error(out, e),
+            Reply::Integer(n) => encode::int(out, *n),
+            Reply::Bulk(b) => encode::bulk(out, b),
+            Reply::Nil => encode::nil(out),
+            Reply::NilArray => encode::null_array(out),
+            Reply::Array(items) => {
+                encode::array(out, items.len());
+                for i in items {
+                    encode_reply(out, i);
+                }
+            }
+        }
+    }
+
+    fn random_reply(rng: &mut crate::testutil::Rng, depth: usize) -> Reply {
+        let text = |rng: &mut crate::testutil::Rng, crlf_ok: bool| -> Vec<u8> {
+            (0..rng.below(12))
+                .map(|_| match rng.below(6) {
+                    0 if crlf_ok => b'\r',
+                    1 if crlf_ok => b'\n',
+                    _ => b'a' + rng.below(26) as u8,
+                })
+                .collect()
+        };
+        match rng.below(if depth >= 4 { 6 } else { 8 }) {
+            0 => Reply::Simple(text(rng, false)),
+            1 => Reply::Error(text(rng, false)),
+            2 => Reply::Integer(rng.next() as i64 >> rng.below(64)),
+            3 => Reply::Bulk(text(rng, true)),
+            4 => Reply::Nil,
+            5 => Reply::NilArray,
+            _ => Reply::Array(
+                (0..rng.below(5))
+                    .map(|_| random_reply(rng, depth + 1))
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn random_replies_round_trip_in_random_pieces() {
+        let mut rng = crate::testutil::Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..2000 {
+            // A few replies back to back, fed in random pieces.
+            let replies: Vec<Reply> = (0..1 + rng.below(3))
+                .map(|_| random_reply(&mut rng, 0))
+                .collect();
+            let mut stream = Vec::new();
+            for r in &replies {
+                encode_reply(&mut stream, r);
+            }
+            let mut p = ReplyParser::new();
+            let (mut start, mut end, mut got) = (0, 0, Vec::new());
+            while got.len() < replies.len() {
+                match p.parse(&stream[start..end]).unwrap() {
+                    Some((r, n)) => {
+                        got.push(r);
+                        start += n;
+                    }
+                    None => {
+                        assert!(end < stream.len(), "ran out of input: {replies:?}");
+                        end = (end + 1 + rng.below(9) as usize).min(stream.len());
+                    }
+                }
+            }
+            assert_eq!(got, replies);
+            assert_eq!(start, stream.len());
+        }
+    }
+
     #[test]
     fn encode_command_is_an_array_of_bulks() {
         let mut out = Vec::new();
