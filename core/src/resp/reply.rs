@@ -79,27 +79,34 @@ pub enum ReplyError {
     TooDeep,
 }
 
+/// Messages as hiredis (and so `redis-cli`) words them where hiredis has the same check.
 impl core::fmt::Display for ReplyError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ReplyError::UnknownType(b) => {
-                write!(
-                    f,
-                    "Protocol error, got {:?} as reply type byte",
-                    char::from(*b)
-                )
+                // hiredis's `chrtos`: the byte quoted, escaped when not printable.
+                f.write_str("Protocol error, got \"")?;
+                match b {
+                    b'\\' | b'"' => write!(f, "\\{}", char::from(*b))?,
+                    b'\n' => f.write_str("\\n")?,
+                    b'\r' => f.write_str("\\r")?,
+                    b'\t' => f.write_str("\\t")?,
+                    0x07 => f.write_str("\\a")?,
+                    0x08 => f.write_str("\\b")?,
+                    0x20..=0x7e => write!(f, "{}", char::from(*b))?,
+                    _ => write!(f, "\\x{b:02x}")?,
+                }
+                f.write_str("\" as reply type byte")
             }
             ReplyError::LineTooLong => f.write_str("Protocol error: line too long"),
-            ReplyError::InvalidInteger => f.write_str("Protocol error: invalid integer"),
-            ReplyError::InvalidBulkLength => f.write_str("Protocol error: invalid bulk length"),
-            ReplyError::BulkTooLong => f.write_str("Protocol error: bulk string too long"),
+            ReplyError::InvalidInteger => f.write_str("Bad integer value"),
+            ReplyError::InvalidBulkLength => f.write_str("Bad bulk string length"),
+            ReplyError::BulkTooLong => f.write_str("Bulk string length out of range"),
             ReplyError::ExpectedCrlf => {
                 f.write_str("Protocol error: expected CRLF after bulk payload")
             }
-            ReplyError::InvalidArrayLength => {
-                f.write_str("Protocol error: invalid multibulk length")
-            }
-            ReplyError::TooManyElements => f.write_str("Protocol error: too many array elements"),
+            ReplyError::InvalidArrayLength => f.write_str("Bad multi-bulk length"),
+            ReplyError::TooManyElements => f.write_str("Multi-bulk length out of range"),
             ReplyError::TooDeep => f.write_str("Protocol error: arrays nested too deep"),
         }
     }
@@ -430,6 +437,24 @@ mod tests {
             Err(ReplyError::UnknownType(b'?'))
         );
         assert_eq!(p.parse(b":5\r\n"), Ok(Some((Reply::Integer(5), 4))));
+    }
+
+    #[test]
+    fn error_messages_as_hiredis() {
+        use alloc::string::ToString;
+        assert_eq!(
+            ReplyError::UnknownType(b'H').to_string(),
+            "Protocol error, got \"H\" as reply type byte"
+        );
+        assert_eq!(
+            ReplyError::UnknownType(0).to_string(),
+            "Protocol error, got \"\\x00\" as reply type byte"
+        );
+        assert_eq!(
+            ReplyError::UnknownType(b'\n').to_string(),
+            "Protocol error, got \"\\n\" as reply type byte"
+        );
+        assert_eq!(ReplyError::InvalidInteger.to_string(), "Bad integer value");
     }
 
     #[test]

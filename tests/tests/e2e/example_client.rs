@@ -261,3 +261,60 @@ fn kv_cli_connection_failure_as_redis_cli() {
     let a = run(&kv_cli, port, &[], &[b"PING".to_vec()], b"");
     assert_eq!(a.stderr, b.stderr);
 }
+
+/// A fake server on a free port: answers each of `conns` connections' first read with
+/// `reply`, then waits for the client to close.
+fn fake_server(reply: Vec<u8>, conns: usize) -> (u16, std::thread::JoinHandle<()>) {
+    let port = support::free_port();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind fake server");
+    let handle = std::thread::spawn(move || {
+        for _ in 0..conns {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = std::io::Read::read(&mut s, &mut buf);
+            let _ = s.write_all(&reply);
+            while matches!(std::io::Read::read(&mut s, &mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn kv_cli_protocol_errors() {
+    let kv_cli = kv_cli_bin();
+    let redis_cli = support::require_tool("redis-cli");
+    // Not RESP at all: the same message as redis-cli (hiredis's wording), exit status 1.
+    let (port, server) = fake_server(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(), 2);
+    let a = run(&kv_cli, port, &[], &[b"PING".to_vec()], b"");
+    let b = run(&redis_cli, port, &[], &[b"PING".to_vec()], b"");
+    server.join().expect("fake server");
+    assert_eq!(a.status.code(), Some(1), "{a:?}");
+    assert_eq!(b.status.code(), Some(1), "{b:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&a.stderr),
+        "Error: Protocol error, got \"H\" as reply type byte\n"
+    );
+    assert_eq!(a.stderr, b.stderr);
+    // A status line with no end in sight: given up past the line limit (1 MiB), not
+    // buffered without end.
+    let mut endless = vec![b'+'];
+    endless.resize(3 * 1024 * 1024, b'x');
+    let (port, server) = fake_server(endless, 1);
+    let a = run(&kv_cli, port, &[], &[b"PING".to_vec()], b"");
+    server.join().expect("fake server");
+    assert_eq!(a.status.code(), Some(1), "{a:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&a.stderr),
+        "Error: Protocol error: line too long\n"
+    );
+    // A bulk string over 512 MiB is refused at its header.
+    let (port, server) = fake_server(b"$536870913\r\n".to_vec(), 1);
+    let a = run(&kv_cli, port, &[], &[b"PING".to_vec()], b"");
+    server.join().expect("fake server");
+    assert_eq!(
+        String::from_utf8_lossy(&a.stderr),
+        "Error: Bulk string length out of range\n"
+    );
+}
