@@ -22,6 +22,7 @@ mod diff_sets;
 mod diff_sort;
 mod differential;
 mod eviction;
+mod examples;
 mod persist;
 mod persist_aof;
 mod pipeline;
