@@ -843,17 +843,21 @@ impl Db {
         }
     }
 
-    /// As [`Db::with_events`], recording accesses as `params` says (the engine's
-    /// eviction settings).
+    /// A keyspace of `shards` shards (a power of two) hashing with `seed`, database
+    /// `index`, that reports expired and created keys to `events` and records accesses
+    /// as `params` says (the engine's eviction settings).
     pub fn with_params(
         seed: u64,
+        shards: usize,
         index: usize,
         events: Arc<dyn KeyEvents>,
         params: Arc<AccessParams>,
     ) -> Self {
         Db {
             params,
-            ..Self::with_events(seed, index, events)
+            index,
+            events: Some(events),
+            ..Self::with_shards(seed, shards)
         }
     }
 

@@ -30,6 +30,74 @@ pub struct HostFacts {
     pub config_file: String,
 }
 
+/// Sizes an embedder may pick for a small target (the defaults are the server's).
+///
+/// Memory an empty engine takes grows with `databases x shards_per_db` (about 250 bytes a
+/// shard), and each worker keeps one read buffer of `read_buffer` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizing {
+    /// Shards (lock segments) per database, rounded up to a power of two, at least 1
+    /// (default [`crate::db::DEFAULT_SHARDS`], 256). Fewer shards mean less memory and less
+    /// write concurrency between workers.
+    pub shards_per_db: usize,
+    /// Bytes a worker reads from a socket at a time, at least [`MIN_READ_BUFFER`] (default
+    /// [`crate::worker::READ_CHUNK`], 64 KiB).
+    pub read_buffer: usize,
+}
+
+/// The smallest read buffer [`Sizing`] allows.
+pub const MIN_READ_BUFFER: usize = 64;
+
+impl Default for Sizing {
+    fn default() -> Self {
+        Sizing {
+            shards_per_db: crate::db::DEFAULT_SHARDS,
+            read_buffer: crate::worker::READ_CHUNK,
+        }
+    }
+}
+
+impl Sizing {
+    /// Sizes for a microcontroller: 4 shards a database, 1 KiB read buffer (combine with
+    /// `Config { databases: 1, .. }` for the smallest engine).
+    pub fn small() -> Self {
+        Sizing {
+            shards_per_db: 4,
+            read_buffer: 1024,
+        }
+    }
+
+    fn normalised(self) -> Self {
+        Sizing {
+            shards_per_db: self.shards_per_db.clamp(1, 1 << 16).next_power_of_two(),
+            read_buffer: self.read_buffer.max(MIN_READ_BUFFER),
+        }
+    }
+}
+
+/// What the engine decides about a new connection ([`Engine::admit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Serve it.
+    Accept,
+    /// `maxclients` connections are open: send [`Admission::reply`], then close.
+    Full,
+    /// Protected mode turns a non-loopback peer away: send the reply, then close.
+    Denied,
+}
+
+impl Admission {
+    /// What the client is sent before the close (Redis 7.0.15's texts); empty for
+    /// [`Admission::Accept`].
+    pub fn reply(self) -> &'static [u8] {
+        match self {
+            Admission::Accept => b"",
+            Admission::Full => crate::clients::MAX_CLIENTS_REPLY,
+            Admission::Denied => crate::clients::DENIED_REPLY,
+        }
+    }
+}
+
 /// A sink for the engine's warnings (the frontend logs them at its warning level).
 pub type LogFn = Box<dyn Fn(&str) + Send + Sync>;
 
@@ -103,6 +171,8 @@ pub struct Engine {
     replid: String,
     /// `maxmemory`, the eviction policy and its state.
     pub evictor: crate::evict::Evictor,
+    /// The sizes it was built with.
+    sizing: Sizing,
 }
 
 /// The databases' sizes at the instant a snapshot started ([`Engine::begin_snapshot`]).
@@ -116,6 +186,29 @@ impl Engine {
     /// An engine with an empty keyspace hashed with `seed`, started at `now`, with counters
     /// for `config.workers` workers.
     pub fn new(config: Config, host: HostFacts, seed: u64, now: Now) -> Self {
+        Self::with_sizing(config, host, seed, now, Sizing::default())
+    }
+
+    /// As [`Engine::new`], with the shard count and read buffer of `sizing`. Facts left
+    /// empty in `host` are filled in: `arch_bits` from the target's pointer width, `os`
+    /// as `none`, `run_id` from `seed`.
+    pub fn with_sizing(
+        config: Config,
+        mut host: HostFacts,
+        seed: u64,
+        now: Now,
+        sizing: Sizing,
+    ) -> Self {
+        let sizing = sizing.normalised();
+        if host.arch_bits == 0 {
+            host.arch_bits = usize::BITS;
+        }
+        if host.os.is_empty() {
+            host.os = String::from("none");
+        }
+        if host.run_id.is_empty() {
+            host.run_id = replid_from(seed.rotate_left(17) ^ 0x52_554E_4944);
+        }
         let workers_n = config.workers.max(1);
         let workers = (0..workers_n)
             .map(|_| CachePadded(WorkerStats::new(crate::cmd::COMMANDS.len())))
@@ -138,6 +231,7 @@ impl Engine {
             .map(|i| {
                 Db::with_params(
                     seed,
+                    sizing.shards_per_db,
                     i,
                     crate::sync::Arc::clone(&events),
                     crate::sync::Arc::clone(&evictor.access),
@@ -195,6 +289,7 @@ impl Engine {
             snapshot_epoch: crate::sync::AtomicU32::new(0),
             replid: replid_from(seed),
             evictor,
+            sizing,
         }
         .with_encodings_published()
     }
@@ -231,6 +326,34 @@ impl Engine {
         for (cell, v) in self.encodings.iter().zip(values) {
             cell.store(v, Ordering::Relaxed);
         }
+    }
+
+    /// The sizes the engine was built with ([`Engine::with_sizing`]).
+    pub fn sizing(&self) -> Sizing {
+        self.sizing
+    }
+
+    /// Decides about a new connection from a peer (`loopback`: 127.0.0.0/8 or ::1, or a
+    /// transport with no remote peers): `maxclients`, then protected mode, as Redis's
+    /// `acceptCommonHandler` and `clientAcceptHandler`. A refusal is counted in
+    /// `rejected_connections`; the driver sends [`Admission::reply`] and closes.
+    pub fn admit(&self, loopback: bool) -> Admission {
+        let verdict = {
+            let c = self.config.read();
+            if self.stats.connected_clients.load(Ordering::Relaxed) >= c.maxclients {
+                Admission::Full
+            } else if c.protected_mode && !loopback && self.default_user_nopass() {
+                Admission::Denied
+            } else {
+                Admission::Accept
+            }
+        };
+        if verdict != Admission::Accept {
+            self.stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        verdict
     }
 
     /// The encoding thresholds now (relaxed loads, no lock).

@@ -62,6 +62,42 @@ pub trait Clock {
     }
 }
 
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+    fn unix_millis(&self) -> UnixMillis {
+        (**self).unix_millis()
+    }
+    fn unix_micros(&self) -> i64 {
+        (**self).unix_micros()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for alloc::rc::Rc<C> {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+    fn unix_millis(&self) -> UnixMillis {
+        (**self).unix_millis()
+    }
+    fn unix_micros(&self) -> i64 {
+        (**self).unix_micros()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for crate::sync::Arc<C> {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+    fn unix_millis(&self) -> UnixMillis {
+        (**self).unix_millis()
+    }
+    fn unix_micros(&self) -> i64 {
+        (**self).unix_micros()
+    }
+}
+
 /// The time one batch of work runs at: every command in the batch sees the same value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Now {

@@ -7,6 +7,11 @@
 //! would block, except that one turn reads at most [`READS_PER_TURN`] times; a connection
 //! with work left goes on the pending queue, which makes `poll_timeout` zero, so no client can
 //! starve the others. Every tick ([`TICK`]) also runs a bounded slice of active expiry.
+//!
+//! Connections end inside the worker (the peer closed, a protocol error, QUIT, CLIENT KILL,
+//! `timeout`) or by [`Worker::close`]; either way the socket goes back to the driver through
+//! [`Worker::take_closed`], and its token is not reused before that. A readiness-based
+//! driver asks [`Worker::interest`] which directions a connection waits for.
 
 use crate::blocking::Mail;
 use crate::clients::ClientAddr;
@@ -46,6 +51,16 @@ pub const DURABLE_RECHECK: Duration = Duration::from_millis(10);
 /// A handle for one connection of a worker.
 pub type Token = usize;
 
+/// What a connection waits for ([`Worker::interest`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Interest {
+    /// It takes more input: call [`Worker::ready`] when the socket is readable.
+    pub read: bool,
+    /// It has output the socket did not take: call [`Worker::ready`] when the socket is
+    /// writable.
+    pub write: bool,
+}
+
 struct Slot<S> {
     socket: S,
     conn: Conn,
@@ -60,6 +75,8 @@ struct Slot<S> {
     held_at: Option<u64>,
     /// Listed in [`Worker::durable_wait`].
     durable_wait: bool,
+    /// The last write or flush would have blocked.
+    write_blocked: bool,
 }
 
 /// A worker: see the module documentation.
@@ -82,12 +99,17 @@ pub struct Worker<S: Socket, C: Clock> {
     deliveries: u64,
     /// Connections whose replies wait for the append-only file's fsync.
     durable_wait: Vec<Token>,
+    /// Connections closed since the driver last called [`Worker::take_closed`], with
+    /// their sockets (their tokens are not reused before that).
+    closed: Vec<(Token, S)>,
 }
 
 impl<S: Socket, C: Clock> Worker<S, C> {
     /// Worker number `index` (its counter slot in the engine), reading time from `clock`.
+    /// Its read buffer has the engine's [`crate::engine::Sizing::read_buffer`] bytes.
     pub fn new(engine: Arc<Engine>, clock: C, index: usize) -> Self {
         let next_tick = clock.now();
+        let read_buffer = engine.sizing().read_buffer;
         Worker {
             engine,
             clock,
@@ -95,16 +117,40 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             slots: Vec::new(),
             free: Vec::new(),
             pending: VecDeque::new(),
-            buf: vec![0; READ_CHUNK],
+            buf: vec![0; read_buffer],
             live: 0,
             shutting_down: false,
             next_tick,
             timeouts: BinaryHeap::new(),
             deliveries: 0,
             durable_wait: Vec::new(),
+            closed: Vec::new(),
         }
     }
 
+    /// The clock the worker reads.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The engine the worker serves.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Admits a new connection as the engine decides ([`Engine::admit`]: `maxclients`,
+    /// then protected mode for a peer that is not `loopback`): its token, or the socket
+    /// back after the refusal's text was written to it (one write; the driver closes it).
+    pub fn admit(&mut self, mut socket: S, addr: ClientAddr, loopback: bool) -> Result<Token, S> {
+        match self.engine.admit(loopback) {
+            crate::engine::Admission::Accept => Ok(self.add_with_addr(socket, addr)),
+            refused => {
+                let _ = socket.write(refused.reply());
+                let _ = socket.flush();
+                Err(socket)
+            }
+        }
+    }
     /// Takes ownership of a new connection; returns its token.
     pub fn add(&mut self, socket: S) -> Token {
         self.add_with_addr(socket, ClientAddr::default())
@@ -128,6 +174,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             mail: false,
             held_at: None,
             durable_wait: false,
+            write_blocked: false,
         };
         self.engine.stats.client_connected();
         self.live += 1;
@@ -167,6 +214,35 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         self.slots.get_mut(t)?.as_mut().map(|s| &mut s.socket)
     }
 
+    /// The tokens of the open connections.
+    pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(t, s)| s.as_ref().map(|_| t))
+    }
+
+    /// What connection `t` waits for; `None` if it is not open. A connection that read
+    /// the end of its input, or is closing, no longer reads; one whose output the socket
+    /// did not take waits to write.
+    pub fn interest(&self, t: Token) -> Option<Interest> {
+        let slot = self.slots.get(t)?.as_ref()?;
+        Some(Interest {
+            read: !slot.eof && slot.conn.state() == State::Open,
+            write: slot.write_blocked,
+        })
+    }
+
+    /// The connections closed since the last call, with their sockets, for the driver to
+    /// release; their tokens may be reused from now on. A driver calls it after every
+    /// [`Worker::ready`], [`Worker::handle_timeout`] or [`Worker::close`]: until then the
+    /// sockets stay open.
+    pub fn take_closed(&mut self) -> Vec<(Token, S)> {
+        let closed = core::mem::take(&mut self.closed);
+        self.free.extend(closed.iter().map(|(t, _)| *t));
+        closed
+    }
+
     /// Number of connections.
     pub fn len(&self) -> usize {
         self.live
@@ -198,7 +274,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     self.engine.monitors.remove(session.id);
                 }
                 self.engine.clients.unregister(session.id);
-                self.free.push(t);
+                self.closed.push((t, old.socket));
                 self.live -= 1;
                 if counted {
                     self.engine.stats.client_disconnected();
@@ -485,15 +561,20 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                     engine.worker_stats(index).net_output_bytes.bump(n);
                     slot.conn.consume_output(n);
                 }
-                Err(IoError::WouldBlock) => return Some(false),
+                Err(IoError::WouldBlock) => {
+                    slot.write_blocked = true;
+                    return Some(false);
+                }
                 Err(IoError::Closed) => return None,
             }
         }
-        match slot.socket.flush() {
+        let done = match slot.socket.flush() {
             Ok(()) => Some(true),
             Err(IoError::WouldBlock) => Some(false),
             Err(IoError::Closed) => None,
-        }
+        };
+        slot.write_blocked = done == Some(false);
+        done
     }
 
     fn drive(&mut self, t: Token, now: crate::time::Now) {
@@ -684,7 +765,11 @@ mod tests {
         let t = w.add(s);
         w.ready(t);
         assert_eq!(w.len(), 0);
-        // The token is reused.
+        // Not reused before the driver took the socket back; then reused.
+        assert_ne!(w.add(MemSocket::default()), t);
+        let closed = w.take_closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].0, t);
         assert_eq!(w.add(MemSocket::default()), t);
     }
 

@@ -9,7 +9,7 @@ use kv_core::engine::{Engine, HostFacts};
 use kv_core::io::MemSocket;
 use kv_core::sync::Arc;
 use kv_core::time::{Clock, Instant, UnixMillis};
-use kv_core::worker::{Token, Worker};
+use kv_core::{Token, Worker};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;

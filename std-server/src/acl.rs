@@ -1,8 +1,8 @@
 //! The ACL file (`aclfile`): read at start and by ACL LOAD, written by ACL SAVE (to a
 //! temporary file, then renamed, as Redis's `ACLSaveToFile`). The core parses and checks
-//! the text ([`kv_core::engine::Engine::acl_load_text`]); only the file I/O lives here.
+//! the text ([`kv_core::Engine::acl_load_text`]); only the file I/O lives here.
 
-use kv_core::engine::Engine;
+use kv_core::Engine;
 use std::io::{self, ErrorKind, Write};
 
 /// Redis's refusal of `user` lines together with an `aclfile`.

@@ -14,13 +14,13 @@
 //! worker recorded since the last one; then the feed's durable offset moves and the
 //! workers send the replies that waited.
 
-use kv_core::engine::Engine;
 use kv_core::persist::aof::{self, AofInfo, Manifest, ReadEnd};
 use kv_core::persist::feed::Fsync;
 use kv_core::persist::rdb::Sink;
 use kv_core::persist::replay::Replayer;
 use kv_core::persist::snapshot::{self, Applier, Visit, WriteOptions};
-use kv_core::time::UnixMillis;
+use kv_core::Engine;
+use kv_core::UnixMillis;
 use log::{info, warn};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

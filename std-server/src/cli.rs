@@ -1,7 +1,7 @@
 //! Command-line options in `redis-server`'s style: `--name value [value ...]`, where the
 //! names are the engine's configuration parameters (the same table `CONFIG GET` reads).
 
-use kv_core::config::Config;
+use kv_core::Config;
 
 /// What the command line asks for.
 pub enum Action {

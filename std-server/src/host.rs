@@ -1,7 +1,7 @@
 //! Facts about the host for INFO, and the clock: what the core cannot ask an OS for.
 
-use kv_core::engine::HostFacts;
-use kv_core::time::{Clock, Instant, UnixMillis};
+use kv_core::HostFacts;
+use kv_core::{Clock, Instant, UnixMillis};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,18 +1,15 @@
 //! The acceptor and the worker threads.
 //!
 //! The main thread accepts connections and hands them round-robin to the workers through a
-//! channel plus a `mio::Waker`. Each worker thread owns a `kv_core::worker::Worker` and its
-//! own `mio::Poll`; sockets are registered edge-triggered for both directions once, so the
+//! channel plus a `mio::Waker`. Each worker thread owns a `kv_core::Worker` and its own
+//! `mio::Poll` (the same embedding surface every driver uses: admission by
+//! `Engine::admit`, readiness in, closed sockets back from `Worker::take_closed`); sockets are registered edge-triggered for both directions once, so the
 //! worker never re-registers. On SIGINT or SIGTERM the acceptor stops accepting and tells
 //! the workers, which run nothing more, flush pending replies for at most
 //! [`SHUTDOWN_FLUSH`], close everything and return; the process then exits 0.
 
 use crate::host::{self, SystemClock};
-use kv_core::clients::ClientAddr;
-use kv_core::config::Config;
-use kv_core::engine::Engine;
-use kv_core::io::{IoError, Socket};
-use kv_core::worker::Worker;
+use kv_core::{Admission, ClientAddr, Config, Engine, IoError, Socket, Worker};
 use log::{info, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -30,23 +27,6 @@ pub const SHUTDOWN_FLUSH: Duration = Duration::from_millis(500);
 const ACCEPTOR_TICK: Duration = Duration::from_millis(50);
 /// Readiness events taken per poll call.
 const EVENTS_PER_POLL: usize = 1024;
-/// The reply to a client over `maxclients` (Redis's text), before the close.
-const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
-/// What a remote client gets, before the close, while protected mode is on and the
-/// default user has no password (Redis 7.0.15's `clientAcceptHandler` text).
-pub const DENIED_REPLY: &[u8] = b"-DENIED Redis is running in protected mode because protected \
-mode is enabled and no password is set for the default user. In this mode connections are only \
-accepted from the loopback interface. If you want to connect from external computers to Redis \
-you may adopt one of the following solutions: 1) Just disable protected mode sending the \
-command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from \
-the same host the server is running, however MAKE SURE Redis is not publicly accessible from \
-internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you \
-can just disable the protected mode by editing the Redis configuration file, and setting the \
-protected mode option to 'no', and then restarting the server. 3) If you started the server \
-manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an \
-authentication password for the default user. NOTE: You only need to do one of the above \
-things in order for the server to start accepting connections from the outside.\r\n";
-
 /// The plaintext listener's token.
 const LISTENER: Token = Token(0);
 /// The TLS listener's token.
@@ -236,7 +216,7 @@ pub fn run(mut config: Config) -> io::Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&sigint))?;
 
     // Lock waiters in the engine yield the CPU instead of spinning out a time slice.
-    kv_core::sync::set_yield(std::thread::yield_now);
+    kv_core::set_yield(std::thread::yield_now);
     let origin = Instant::now();
     let clock = SystemClock::new(origin);
     let seed = host::random_u64(0x6b76);
@@ -252,7 +232,7 @@ pub fn run(mut config: Config) -> io::Result<()> {
         config,
         host::facts(),
         seed,
-        kv_core::time::Clock::snapshot(&clock),
+        kv_core::Clock::snapshot(&clock),
     ));
     engine.set_logger(Box::new(|text| warn!("{text}")));
     crate::acl::load_at_start(&engine)?;
@@ -470,42 +450,14 @@ struct Admit<'a> {
 }
 
 impl Admit<'_> {
-    /// True when the server is full (the client is counted as rejected).
-    fn full(&self) -> bool {
-        let maxclients = self.engine.config().maxclients;
-        if self.engine.stats.connected_clients.load(Ordering::Relaxed) >= maxclients {
-            self.reject();
-            return true;
-        }
-        false
-    }
-
-    fn reject(&self) {
-        self.engine
-            .stats
-            .rejected_connections
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// True when protected mode turns a client from `peer` away (Redis's
-    /// `clientAcceptHandler`): it is on, the default user has no password, and the peer
-    /// is not a loopback address.
-    fn denied(&self, peer: &std::net::SocketAddr) -> bool {
-        self.engine.config().protected_mode && self.engine.default_user_nopass() && !is_local(peer)
-    }
-
     fn plain(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
-        if self.full() {
-            let _ = stream.write(MAX_CLIENTS_REPLY);
-            return;
-        }
-        if self.denied(&peer) {
+        match self.engine.admit(is_local(&peer)) {
+            Admission::Accept => self.hand_over(NetSocket::Plain(MioSocket(stream))),
             // One small write into an empty socket buffer, then the close.
-            let _ = stream.write(DENIED_REPLY);
-            self.reject();
-            return;
+            refused => {
+                let _ = stream.write(refused.reply());
+            }
         }
-        self.hand_over(NetSocket::Plain(MioSocket(stream)));
     }
 
     /// A client of the TLS port: its session under `tls-auth-clients` as it is now. A
@@ -518,7 +470,8 @@ impl Admit<'_> {
         stream: TcpStream,
         peer: std::net::SocketAddr,
     ) {
-        if self.full() {
+        let verdict = self.engine.admit(is_local(&peer));
+        if verdict == Admission::Full {
             return;
         }
         let auth = self.engine.config().tls.auth_clients;
@@ -530,12 +483,7 @@ impl Admit<'_> {
             );
             return;
         };
-        let deny = if self.denied(&peer) {
-            self.reject();
-            Some(DENIED_REPLY)
-        } else {
-            None
-        };
+        let deny = (verdict == Admission::Denied).then(|| verdict.reply());
         let socket = crate::tls::TlsSocket::new(stream, session, deny);
         self.hand_over(NetSocket::Tls(Box::new(socket)));
     }
@@ -558,7 +506,7 @@ impl Admit<'_> {
 /// workers stop). True if it saved; if not, as Redis ("can't exit"), the writes resume
 /// and the server stays up. The dataset is never saved while it is still loading.
 fn save_before_exit(engine: &Engine, clock: &SystemClock) -> bool {
-    let now = kv_core::time::Clock::snapshot(clock);
+    let now = kv_core::Clock::snapshot(clock);
     let hold_until = now.unix.0.saturating_add(3_600_000);
     engine.pause_clients(kv_core::pause::Mode::Write, hold_until, now);
     // A background save in progress finishes first (its thread holds the snapshot).
@@ -635,6 +583,9 @@ fn worker_loop(
             }
         }
         worker.handle_timeout();
+        for (_, mut socket) in worker.take_closed() {
+            let _ = poll.registry().deregister(socket.tcp());
+        }
         if let Some(d) = deadline {
             if worker.is_empty() || Instant::now() >= d {
                 return Ok(());

@@ -7,11 +7,11 @@
 //! the end), renames it over `dbfilename` and fsyncs the directory, as Redis does, so a
 //! crash at any moment leaves either the old file or the new one, never a torn one.
 
-use kv_core::engine::Engine;
 use kv_core::persist::rdb::Sink;
 use kv_core::persist::snapshot::{self, WriteOptions};
-use kv_core::persist::Storage;
-use kv_core::time::UnixMillis;
+use kv_core::Engine;
+use kv_core::Storage;
+use kv_core::UnixMillis;
 use log::{info, warn};
 use std::fs::File;
 use std::io::{self, Write};

@@ -10,7 +10,7 @@
 //! its own limit, and [`TlsSocket::write`] takes nothing while earlier records are unsent.
 
 use kv_core::config::tls::{AuthClients, TlsConfig};
-use kv_core::io::{IoError, Socket};
+use kv_core::{IoError, Socket};
 use log::warn;
 use mio::net::TcpStream;
 use rustls::pki_types::pem::PemObject;

@@ -3,8 +3,8 @@
 //! must print byte-identical output, in the raw format (output not a terminal) and in the
 //! human one (`--no-raw`), with commands as arguments and as lines on standard input.
 //!
-//! `kv-cli` is not built here: `ci/test` builds it (`cargo build -p kv-examples --bin
-//! kv-cli`) before the tests run, and the tests fail with that hint when it is missing.
+//! `kv-cli` is not built here: `ci/test` builds it (`cargo build -p kv-examples`) before the
+//! tests run, and the tests fail with that hint when it is missing.
 
 use crate::support::{self, Kind};
 use std::ffi::OsStr;
@@ -13,18 +13,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-/// `target/debug/kv-cli`, next to `kv_server` (or `$KV_CLI_BIN`).
+/// `target/debug/kv-cli`, which ci/test builds (`cargo build -p kv-examples`).
 fn kv_cli_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("KV_CLI_BIN") {
-        return PathBuf::from(p);
-    }
-    let bin = support::kv_bin().with_file_name("kv-cli");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first with `cargo build -p kv-examples --bin kv-cli` (ci/test does)",
-        bin.display()
-    );
-    bin
+    support::example_bin("kv-cli")
 }
 
 /// Runs `tool -p port [flags] [args]` with `stdin` as its input (none: empty).

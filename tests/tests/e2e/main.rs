@@ -23,6 +23,7 @@ mod diff_sort;
 mod differential;
 mod eviction;
 mod example_client;
+mod examples;
 mod persist;
 mod persist_aof;
 mod pipeline;

@@ -428,3 +428,42 @@ impl Rng {
         v[self.below(v.len() as u64) as usize].clone()
     }
 }
+
+/// A binary of the `kv-examples` package (`target/debug/<name>`), which ci/test builds
+/// before the tests (`cargo build -p kv-examples`); fails with a clear message if missing.
+pub fn example_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p kv-examples` (ci/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A process started by a test, killed (by its own PID) when dropped.
+pub struct Child2(pub Child);
+
+impl Drop for Child2 {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something accepts connections on `port` (at most `within`).
+pub fn wait_listening(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
