@@ -2,6 +2,8 @@
 //! commands, sent through both tools to a real `kv_server` and to a real `redis-server`,
 //! must print byte-identical output, in the raw format (output not a terminal) and in the
 //! human one (`--no-raw`), with commands as arguments and as lines on standard input.
+//! The standard-input run also holds kv_server's output to redis-server's (the same commands
+//! from the same data print the same bytes).
 //!
 //! `kv-cli` is not built here: `ci/test` builds it (`cargo build -p kv-examples`) before the
 //! tests run, and the tests fail with that hint when it is missing.
@@ -88,7 +90,7 @@ const CASES: &[&str] = &[
     "ZRANGE z 0 -1 WITHSCORES",
     "HSET h field \"va\\x01lue\"",
     "HGETALL h",
-    "SCAN 0 MATCH z*",
+    "SCAN 0 MATCH z* COUNT 1000",
     "COMMAND INFO get",
     "COMMAND INFO get nosuch set",
     "BLPOP nope 0.01",
@@ -185,6 +187,7 @@ fn kv_cli_prints_as_redis_cli_reading_stdin() {
         input.extend_from_slice(line.as_bytes());
         input.push(b'\n');
     }
+    let mut seen: Vec<(&[&str], Vec<u8>)> = Vec::new();
     for server in [&kv, &redis] {
         for flags in [&[][..], &["--no-raw"][..]] {
             let p = server.port();
@@ -207,6 +210,15 @@ fn kv_cli_prints_as_redis_cli_reading_stdin() {
             assert!(text.contains("Invalid argument(s)"), "{ctx}");
             assert!(text.contains("WRONGTYPE"), "{ctx}");
             assert!(!text.ends_with("PONG\n"), "{ctx}");
+            // And kv_server answered these commands as redis-server did.
+            match seen.iter().find(|(f, _)| *f == flags) {
+                Some((_, redis_side)) => assert!(
+                    *redis_side == a.stdout,
+                    "{ctx}: kv_server vs redis-server: {}",
+                    diff(&a.stdout, redis_side)
+                ),
+                None => seen.push((flags, a.stdout.clone())),
+            }
         }
     }
 }
