@@ -44,6 +44,14 @@ def resp_seeds():
     write("resp_parse", "errors", head + b"PING\r\n*1\r\n$4\r\nPINGxx*abc\r\n$-2\r\n")
 
 
+# ---- reply_parse: depth, bulk limit, element limit, then chunk sizes and the reply stream.
+def reply_seeds():
+    head = bytes([6, 200, 16, 3, 1, 7, 1, 63, 2])
+    write("reply_parse", "replies", head + b"+OK\r\n-ERR x\r\n:-12\r\n$3\r\na\r\n\r\n$-1\r\n*-1\r\n*0\r\n")
+    write("reply_parse", "nested", head + b"*3\r\n:1\r\n*2\r\n$1\r\na\r\n*1\r\n+x\r\n-E e\r\n*1\r\n*1\r\n*0\r\n")
+    write("reply_parse", "errors", head + b"*2\r\n$2\r\nabcd\r\n:1x\r\n$-2\r\n?\r\n")
+
+
 # ---- dispatch
 def table():
     src = open(os.path.join(ROOT, "core/src/cmd/mod.rs")).read()
@@ -220,6 +228,7 @@ def rdb_seeds(port):
 
 if __name__ == "__main__":
     resp_seeds()
+    reply_seeds()
     dispatch_seeds()
     preamble = None
     if len(sys.argv) == 3 and sys.argv[1] == "--port":
