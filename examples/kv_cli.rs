@@ -23,9 +23,12 @@
 //! `-e`), 1 when the server cannot be reached (in both modes; `redis-cli` keeps reading
 //! standard input then), closes the connection or sends a reply that is not RESP2.
 //!
+//! After SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE or MONITOR it keeps printing what the server
+//! pushes, as `redis-cli` does (in the human format after a `Reading messages...` line).
+//!
 //! Not supported (sent to the server as any command, or left out): `redis-cli`'s own
-//! `HELP`, `CONNECT`, `:`-preferences and the `(N.NNs)` timing line, subscribe and
-//! monitor modes (only the first reply is printed), authentication, TLS, RESP3.
+//! `HELP`, `CONNECT`, `:`-preferences and the `(N.NNs)` timing line, reconnecting,
+//! authentication, TLS, RESP3.
 
 use kv_core::{encode_command, split_line, Reply, ReplyParser};
 use std::io::{self, BufRead, IsTerminal, Read, Write};
@@ -57,11 +60,21 @@ struct Conn {
 impl Conn {
     /// Sends one command and reads its reply.
     fn call(&mut self, args: &[Vec<u8>]) -> Result<Reply, String> {
+        self.send(args)?;
+        self.read_reply()
+    }
+
+    /// Sends one command.
+    fn send(&mut self, args: &[Vec<u8>]) -> Result<(), String> {
         let mut out = Vec::new();
         encode_command(&mut out, args);
         self.stream
             .write_all(&out)
-            .map_err(|e| format!("Error: {}", os_text(&e)))?;
+            .map_err(|e| format!("Error: {}", os_text(&e)))
+    }
+
+    /// Reads one reply.
+    fn read_reply(&mut self) -> Result<Reply, String> {
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             // The parser's limits (line length, bulk length, nesting) bound what is buffered
@@ -214,12 +227,34 @@ fn format_reply(mode: Mode, args: &[Vec<u8>], r: &Reply) -> Vec<u8> {
     out
 }
 
-/// Sends `args` and prints the reply; an error message when the connection failed.
+/// Sends `args` and prints the reply; an error message when the connection failed. After
+/// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and MONITOR, as `redis-cli`, it keeps printing what
+/// the server pushes until an error reply (or the connection's end, an error).
 fn run_one(conn: &mut Conn, mode: Mode, args: &[Vec<u8>]) -> Result<(), String> {
-    let reply = conn.call(args)?;
+    let is = |s: &str| {
+        args.first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(s.as_bytes()))
+    };
+    let pubsub = is("subscribe") || is("psubscribe") || is("ssubscribe");
+    let monitor = is("monitor");
+    conn.send(args)?;
+    if pubsub && mode == Mode::Tty {
+        print_bytes(b"Reading messages... (press Ctrl-C to quit)\n")?;
+    }
+    loop {
+        let reply = conn.read_reply()?;
+        print_bytes(&format_reply(mode, args, &reply))?;
+        if !(pubsub || monitor) || matches!(reply, Reply::Error(_)) {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes to standard output and flushes (so a pipe sees each reply as it comes).
+fn print_bytes(b: &[u8]) -> Result<(), String> {
     let mut stdout = io::stdout().lock();
     stdout
-        .write_all(&format_reply(mode, args, &reply))
+        .write_all(b)
         .and_then(|()| stdout.flush())
         .map_err(|e| format!("Error: {}", os_text(&e)))
 }
@@ -292,11 +327,7 @@ fn run_stdin(conn: &mut Conn, mode: Mode) -> Result<(), String> {
 }
 
 fn print_text(s: &str) -> Result<(), String> {
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(s.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| format!("Error: {}", os_text(&e)))
+    print_bytes(s.as_bytes())
 }
 
 const USAGE: &str =

@@ -321,3 +321,115 @@ fn kv_cli_protocol_errors() {
         "Error: Bulk string length out of range\n"
     );
 }
+
+/// Runs `tool -p port [flags] args` (a command that keeps printing), calls `publish` once
+/// `ready` says the server serves the tool, reads the output until it ends with `end` (10 s
+/// at most), then kills the tool.
+fn streamed(
+    tool: &PathBuf,
+    port: u16,
+    flags: &[&str],
+    args: &[&str],
+    ready: &dyn Fn(&mut support::Raw) -> bool,
+    publish: &dyn Fn(),
+    end: &[u8],
+) -> Vec<u8> {
+    use std::io::Read;
+    let mut child = support::Child2(
+        Command::new(tool)
+            .args(["-p", &port.to_string()])
+            .args(flags)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    let mut stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut c = support::Raw::connect(port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ready(&mut c) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} not ready",
+            tool.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    publish();
+    let mut out = Vec::new();
+    while !out.ends_with(end) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(part) => out.extend_from_slice(&part),
+            Err(_) => panic!(
+                "{}: no {end:?} in {:?}",
+                tool.display(),
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+    out
+}
+
+#[test]
+fn kv_cli_subscribe_prints_messages_as_redis_cli() {
+    let kv_cli = kv_cli_bin();
+    let redis_cli = support::require_tool("redis-cli");
+    let kv = support::server(Kind::Kv);
+    let redis = support::server(Kind::Redis);
+    for server in [&kv, &redis] {
+        let port = server.port();
+        let publish = || {
+            let mut c = support::Raw::connect(port);
+            for m in [&b"hello"[..], b"a\nb", b"\xff\x00", b"", b"END"] {
+                assert_eq!(c.call(&[&b"PUBLISH"[..], b"ch", m]), b":1\r\n");
+            }
+        };
+        for (flags, end) in [
+            (&[][..], &b"\nEND\n"[..]),
+            (&["--no-raw"][..], b"\"END\"\n"),
+        ] {
+            let args = ["SUBSCRIBE", "ch", "other"];
+            let ready = |c: &mut support::Raw| {
+                c.call(&["PUBSUB", "NUMSUB", "ch"]) == b"*2\r\n$2\r\nch\r\n:1\r\n"
+            };
+            let a = streamed(&kv_cli, port, flags, &args, &ready, &publish, end);
+            let b = streamed(&redis_cli, port, flags, &args, &ready, &publish, end);
+            assert!(a == b, "port {port} {flags:?}: {}", diff(&a, &b));
+            assert!(a.windows(5).any(|w| w == b"hello"), "{a:?}");
+        }
+    }
+}
+
+#[test]
+fn kv_cli_monitor_prints_commands() {
+    let kv_cli = kv_cli_bin();
+    let kv = support::server(Kind::Kv);
+    let port = kv.port();
+    // MONITOR lines carry a time and an address: checked for what they must hold.
+    let ready = |c: &mut support::Raw| {
+        let list = c.call(&["CLIENT", "LIST"]);
+        String::from_utf8_lossy(&list).contains(" cmd=monitor ")
+    };
+    let publish = || {
+        let mut c = support::Raw::connect(port);
+        assert_eq!(c.call(&["SET", "k", "v\n1"]), b"+OK\r\n");
+        assert_eq!(c.call(&["ECHO", "END"]), b"$3\r\nEND\r\n");
+    };
+    let end = b"\"ECHO\" \"END\"\n";
+    let out = streamed(&kv_cli, port, &[], &["MONITOR"], &ready, &publish, end);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("OK\n"), "{text}");
+    assert!(text.contains(" \"SET\" \"k\" \"v\\n1\"\n"), "{text}");
+}
