@@ -11,7 +11,8 @@
 //! request) splits them (`"..."` with `\xHH` escapes, `'...'`), and prints each reply, as
 //! `redis-cli` does with a non-terminal standard input: empty lines are skipped, a line with
 //! unbalanced quotes prints `Invalid argument(s)`, `quit` or `exit` ends, and `N cmd ...`
-//! sends `cmd` N times.
+//! sends `cmd` N times; in the human format, a line that took 0.5 s or more is followed by
+//! its time, `(0.52s)`.
 //!
 //! Output formats, as `redis-cli` chooses them: when standard output is a terminal (or the
 //! `FAKETTY` variable is set), the human format (`"quoted"` strings, `(integer) 1`,
@@ -27,7 +28,7 @@
 //! pushes, as `redis-cli` does (in the human format after a `Reading messages...` line).
 //!
 //! Not supported (sent to the server as any command, or left out): `redis-cli`'s own
-//! `HELP`, `CONNECT`, `:`-preferences and the `(N.NNs)` timing line, reconnecting,
+//! `HELP`, `CONNECT`, `:`-preferences, reconnecting,
 //! authentication, TLS, RESP3.
 
 use kv_core::{encode_command, split_line, Reply, ReplyParser};
@@ -320,8 +321,14 @@ fn run_stdin(conn: &mut Conn, mode: Mode) -> Result<(), String> {
         if first.eq_ignore_ascii_case(b"quit") || first.eq_ignore_ascii_case(b"exit") {
             return Ok(());
         }
+        let start = std::time::Instant::now();
         for _ in 0..repeat {
             run_one(conn, mode, args)?;
+        }
+        // As redis-cli's prompt loop: a line that took half a second or more says so.
+        let ms = start.elapsed().as_millis();
+        if ms >= 500 && mode == Mode::Tty {
+            print_text(&format!("({:.2}s)\n", ms as f64 / 1000.0))?;
         }
     }
 }

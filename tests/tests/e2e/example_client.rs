@@ -224,7 +224,7 @@ fn kv_cli_prints_as_redis_cli_reading_stdin() {
 }
 
 #[test]
-fn kv_cli_human_format_is_the_default_on_a_fake_tty_and_select_works() {
+fn kv_cli_fake_tty_select_and_timing_line() {
     let kv_cli = kv_cli_bin();
     let kv = support::server(Kind::Kv);
     let p = kv.port().to_string();
@@ -242,6 +242,21 @@ fn kv_cli_human_format_is_the_default_on_a_fake_tty_and_select_works() {
         .output()
         .expect("run kv-cli");
     assert_eq!(out.stdout, b"yes\n", "{out:?}");
+    // Reading standard input in the human format, a slow line is followed by its time, as
+    // redis-cli's prompt loop prints it (not compared byte for byte: the time varies).
+    let out = run(
+        &kv_cli,
+        kv.port(),
+        &["--no-raw"],
+        &[],
+        b"BLPOP nope 0.6\nPING\n",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let time = text
+        .strip_prefix("(nil)\n(")
+        .and_then(|t| t.strip_suffix("s)\nPONG\n"))
+        .and_then(|t| t.parse::<f64>().ok());
+    assert!(matches!(time, Some(t) if (0.5..5.0).contains(&t)), "{text}");
 }
 
 #[test]
