@@ -715,6 +715,76 @@ mod tests {
     }
 
     #[test]
+    fn admission_interest_and_closed_sockets() {
+        let clock = ManualClock::new(UnixMillis(1_700_000_000_000));
+        let config = Config {
+            maxclients: 1,
+            ..Config::default()
+        };
+        let engine = Arc::new(Engine::with_sizing(
+            config,
+            HostFacts::default(),
+            3,
+            clock.snapshot(),
+            crate::engine::Sizing::small(),
+        ));
+        assert_eq!(engine.db(0).shard_count(), 4);
+        let mut w: Worker<MemSocket, ManualClock> = Worker::new(engine, clock, 0);
+        assert_eq!(w.buf.len(), 1024);
+        // Protected mode refuses a remote peer while the default user has no password.
+        let Err(denied) = w.admit(MemSocket::default(), ClientAddr::default(), false) else {
+            panic!("a remote peer admitted in protected mode");
+        };
+        assert!(denied
+            .output
+            .starts_with(b"-DENIED Redis is running in protected mode"));
+        let t = w
+            .admit(MemSocket::default(), ClientAddr::default(), true)
+            .unwrap();
+        // maxclients 1: the next one is turned away with Redis's text.
+        let Err(full) = w.admit(MemSocket::default(), ClientAddr::default(), true) else {
+            panic!("admitted past maxclients");
+        };
+        assert_eq!(full.output, b"-ERR max number of clients reached\r\n");
+        assert_eq!(
+            w.engine()
+                .stats
+                .rejected_connections
+                .load(crate::sync::Ordering::Relaxed),
+            2
+        );
+        assert_eq!(w.tokens().collect::<Vec<_>>(), [t]);
+        assert_eq!(
+            w.interest(t),
+            Some(Interest {
+                read: true,
+                write: false
+            })
+        );
+        // A socket that takes 4 bytes: the rest of the reply waits for writability.
+        let s = w.socket_mut(t).unwrap();
+        s.output_cap = Some(4);
+        s.input.extend(b"PING\r\n".iter());
+        w.ready(t);
+        assert_eq!(
+            w.interest(t),
+            Some(Interest {
+                read: true,
+                write: true
+            })
+        );
+        let s = w.socket_mut(t).unwrap();
+        s.output_cap = None;
+        s.input.extend(b"QUIT\r\n".iter());
+        w.ready(t);
+        assert_eq!(w.interest(t), None);
+        let closed = w.take_closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].1.output, b"+PONG\r\n+OK\r\n");
+        assert!(w.take_closed().is_empty());
+    }
+
+    #[test]
     fn serves_a_pipeline_through_small_reads_and_writes() {
         let mut w = worker();
         let mut s = MemSocket {
