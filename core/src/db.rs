@@ -265,6 +265,9 @@ impl ShardState {
 /// Stale deadline entries a shard tolerates beyond twice its live TTL count before it
 /// rebuilds its deadline heap.
 pub const HEAP_REBUILD_SLACK: usize = 1024;
+/// A deadline heap with more room than this (entries) shrinks to twice its length once
+/// active expiry leaves it less than a quarter full.
+pub const HEAP_SHRINK_MIN: usize = 64;
 
 /// Stale deadline entries a shard tolerates beyond twice its live TTL count after an
 /// eviction before it rebuilds its deadline heap ([`Db::evict`]).
@@ -446,6 +449,12 @@ impl ShardOps for Shard {
                 removed += 1;
                 hook.expired(&k);
             }
+        }
+        // A heap that emptied gives its memory back (after a mass expiry it would
+        // otherwise keep the capacity of its peak for good).
+        let heap = &mut self.extra.deadlines;
+        if heap.capacity() > HEAP_SHRINK_MIN && heap.len() < heap.capacity() / 4 {
+            heap.shrink_to(heap.len() * 2);
         }
         removed
     }

@@ -38,11 +38,19 @@ pub const TICK: Duration = Duration::from_millis(100);
 /// Eviction calls one tick makes at most while memory stays above `maxmemory` (each as
 /// much as `maxmemory-eviction-tenacity` allows: 16 x 500 keys by default).
 pub const EVICT_CALLS_PER_TICK: usize = 16;
-/// Shards one tick of active expiry visits (all of the default 256).
-pub const EXPIRE_SHARDS_PER_TICK: usize = crate::db::DEFAULT_SHARDS;
-/// Most due deadlines one tick examines per shard: a bounded slice of work, 51,200 per
-/// worker tick at most.
+/// Shards of a database one step of active expiry visits (round-robin, shared by the
+/// workers); a slice is a series of steps.
+pub const EXPIRE_SHARDS_PER_STEP: usize = 8;
+/// Most due deadlines one step examines per shard: at most 1,600 keys a step.
 pub const EXPIRE_KEYS_PER_SHARD: usize = 200;
+/// Most time one slice of active expiry takes (checked after each step) before the worker
+/// serves its clients again, so that a mass expiry never stalls them for long.
+pub const EXPIRE_SLICE: Duration = Duration::from_millis(5);
+/// Steps one slice takes at most whatever the clock says (all shards of 16 databases).
+pub const EXPIRE_STEPS_PER_SLICE: usize = 16 * crate::db::DEFAULT_SHARDS / EXPIRE_SHARDS_PER_STEP;
+/// How soon the next slice runs when one ran out of time with keys still due (a mass
+/// expiry is worked off in 5 ms slices every 10 ms, between the clients' commands).
+pub const EXPIRE_BACKLOG_RETRY: Duration = Duration::from_millis(10);
 
 /// How soon a worker looks again at replies waiting for the append-only file's fsync if
 /// no wake-up came (the writer wakes it after each fsync; this is a safety net).
@@ -102,6 +110,10 @@ pub struct Worker<S: Socket, C: Clock> {
     /// Connections closed since the driver last called [`Worker::take_closed`], with
     /// their sockets (their tokens are not reused before that).
     closed: Vec<(Token, S)>,
+    /// When the next slice of active expiry is due if the last one ran out of time.
+    expire_backlog: Option<Instant>,
+    /// The database the next slice of active expiry starts with.
+    expire_db: usize,
 }
 
 impl<S: Socket, C: Clock> Worker<S, C> {
@@ -125,6 +137,8 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             deliveries: 0,
             durable_wait: Vec::new(),
             closed: Vec::new(),
+            expire_backlog: None,
+            expire_db: 0,
         }
     }
 
@@ -308,6 +322,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
         if let Some(Reverse((d, _, _))) = self.timeouts.peek() {
             due = due.min(*d);
         }
+        if let Some(d) = self.expire_backlog {
+            due = due.min(d);
+        }
         let left = due.saturating_duration_since(self.clock.now());
         match self.engine.pause.end() {
             // The pause is in force up to and including its end: wake just after it.
@@ -337,6 +354,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 self.drive(t, now);
             }
         }
+        if self.expire_backlog.is_some_and(|d| now.mono >= d) && now.mono < self.next_tick {
+            self.expire_slice(now);
+        }
         if now.mono >= self.next_tick {
             self.next_tick = now.mono.saturating_add(TICK);
             let bytes = self
@@ -346,17 +366,9 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 .map(|s| s.conn.buffer_bytes())
                 .sum();
             self.engine.worker_stats(self.index).buffer_bytes.set(bytes);
+            self.expire_slice(now);
             if !self.engine.pause.active() {
-                // Not while an EXEC runs: its transaction sees no key expire. Not while
-                // CLIENT PAUSE keeps the keyspace constant either.
                 let _gate = self.engine.gate(self.index);
-                // Keys it removes are recorded in the append-only file in order.
-                let feed = &self.engine.feed;
-                let _order = feed.is_on().then(|| feed.order());
-                for db in self.engine.dbs() {
-                    db.reap(now.unix, EXPIRE_SHARDS_PER_TICK, EXPIRE_KEYS_PER_SHARD);
-                }
-                drop(_order);
                 // maxmemory: evict down to the limit without waiting for a command (a
                 // lowered limit, a call that stopped at its work limit).
                 for _ in 0..EVICT_CALLS_PER_TICK {
@@ -369,6 +381,51 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             self.close_killed();
             self.engine.cron(now);
         }
+    }
+
+    /// One slice of active expiry: steps over the databases' shards until nothing visited
+    /// is due, [`EXPIRE_SLICE`] has passed or [`EXPIRE_STEPS_PER_SLICE`] steps ran. A slice
+    /// that ran out of time leaves a backlog: the next one runs [`EXPIRE_BACKLOG_RETRY`]
+    /// later, before the next tick.
+    fn expire_slice(&mut self, now: crate::time::Now) {
+        self.expire_backlog = None;
+        if self.engine.pause.active() {
+            // CLIENT PAUSE keeps the keyspace constant.
+            return;
+        }
+        let engine = Arc::clone(&self.engine);
+        // Not while an EXEC runs: its transaction sees no key expire.
+        let _gate = engine.gate(self.index);
+        // Keys it removes are recorded in the append-only file in order.
+        let feed = &engine.feed;
+        let _order = feed.is_on().then(|| feed.order());
+        let dbs = engine.dbs();
+        let n = dbs.len().max(1);
+        let start = self.clock.now();
+        let mut steps = 0;
+        // Each database gets steps until a round of its shards finds nothing due.
+        for k in 0..n {
+            let i = (self.expire_db + k) % n;
+            let Some(db) = dbs.get(i) else { continue };
+            let rounds = db.shard_count().div_ceil(EXPIRE_SHARDS_PER_STEP);
+            let mut idle = 0;
+            while idle < rounds {
+                if steps == EXPIRE_STEPS_PER_SLICE
+                    || self.clock.now().saturating_duration_since(start) >= EXPIRE_SLICE
+                {
+                    self.expire_db = i;
+                    self.expire_backlog = Some(now.mono.saturating_add(EXPIRE_BACKLOG_RETRY));
+                    return;
+                }
+                steps += 1;
+                if db.reap(now.unix, EXPIRE_SHARDS_PER_STEP, EXPIRE_KEYS_PER_SHARD) == 0 {
+                    idle += 1;
+                } else {
+                    idle = 0;
+                }
+            }
+        }
+        self.expire_db = (self.expire_db + 1) % n;
     }
 
     /// Sends the replies that waited for the append-only file's fsync, once it is past them.
@@ -712,6 +769,76 @@ mod tests {
             clock.snapshot(),
         ));
         Worker::new(engine, clock, 0)
+    }
+
+    #[test]
+    fn admission_interest_and_closed_sockets() {
+        let clock = ManualClock::new(UnixMillis(1_700_000_000_000));
+        let config = Config {
+            maxclients: 1,
+            ..Config::default()
+        };
+        let engine = Arc::new(Engine::with_sizing(
+            config,
+            HostFacts::default(),
+            3,
+            clock.snapshot(),
+            crate::engine::Sizing::small(),
+        ));
+        assert_eq!(engine.db(0).shard_count(), 4);
+        let mut w: Worker<MemSocket, ManualClock> = Worker::new(engine, clock, 0);
+        assert_eq!(w.buf.len(), 1024);
+        // Protected mode refuses a remote peer while the default user has no password.
+        let Err(denied) = w.admit(MemSocket::default(), ClientAddr::default(), false) else {
+            panic!("a remote peer admitted in protected mode");
+        };
+        assert!(denied
+            .output
+            .starts_with(b"-DENIED Redis is running in protected mode"));
+        let t = w
+            .admit(MemSocket::default(), ClientAddr::default(), true)
+            .unwrap();
+        // maxclients 1: the next one is turned away with Redis's text.
+        let Err(full) = w.admit(MemSocket::default(), ClientAddr::default(), true) else {
+            panic!("admitted past maxclients");
+        };
+        assert_eq!(full.output, b"-ERR max number of clients reached\r\n");
+        assert_eq!(
+            w.engine()
+                .stats
+                .rejected_connections
+                .load(crate::sync::Ordering::Relaxed),
+            2
+        );
+        assert_eq!(w.tokens().collect::<Vec<_>>(), [t]);
+        assert_eq!(
+            w.interest(t),
+            Some(Interest {
+                read: true,
+                write: false
+            })
+        );
+        // A socket that takes 4 bytes: the rest of the reply waits for writability.
+        let s = w.socket_mut(t).unwrap();
+        s.output_cap = Some(4);
+        s.input.extend(b"PING\r\n".iter());
+        w.ready(t);
+        assert_eq!(
+            w.interest(t),
+            Some(Interest {
+                read: true,
+                write: true
+            })
+        );
+        let s = w.socket_mut(t).unwrap();
+        s.output_cap = None;
+        s.input.extend(b"QUIT\r\n".iter());
+        w.ready(t);
+        assert_eq!(w.interest(t), None);
+        let closed = w.take_closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].1.output, b"+PONG\r\n+OK\r\n");
+        assert!(w.take_closed().is_empty());
     }
 
     #[test]

@@ -316,6 +316,7 @@ pub fn run(mut config: Config) -> io::Result<()> {
 
     let mut next = 0usize;
     let mut last_rss = Instant::now();
+    let mut trimmer = crate::malloc::Trimmer::default();
     engine
         .stats
         .rss_bytes
@@ -365,6 +366,7 @@ pub fn run(mut config: Config) -> io::Result<()> {
         }
         if last_rss.elapsed() >= Duration::from_secs(1) {
             last_rss = Instant::now();
+            trimmer.tick(engine.used_memory_fast());
             engine
                 .stats
                 .rss_bytes
