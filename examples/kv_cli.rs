@@ -28,7 +28,7 @@
 //! pushes, as `redis-cli` does (in the human format after a `Reading messages...` line).
 //!
 //! Not supported (sent to the server as any command, or left out): `redis-cli`'s own
-//! `HELP`, `CONNECT`, `:`-preferences, reconnecting,
+//! `HELP`, `CONNECT` and `:`-preferences, reconnecting after the connection is lost,
 //! authentication, TLS, RESP3.
 
 use kv_core::{encode_command, split_line, Reply, ReplyParser};
@@ -333,10 +333,12 @@ fn run_stdin(conn: &mut Conn, mode: Mode) -> Result<(), String> {
     }
 }
 
+/// Writes a message of the prompt loop to standard output.
 fn print_text(s: &str) -> Result<(), String> {
     print_bytes(s.as_bytes())
 }
 
+/// The usage line, for `--help` and bad options.
 const USAGE: &str =
     "usage: kv-cli [-h host] [-p port] [-n db] [--raw | --no-raw] [cmd [arg ...]]\n";
 
@@ -416,6 +418,7 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the usage line to standard error: the exit status of a bad option.
 fn usage() -> ExitCode {
     eprint!("{USAGE}");
     ExitCode::FAILURE
