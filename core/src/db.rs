@@ -5,7 +5,7 @@
 //! The store is the concurrent hopscotch map ([`crate::map::HopMap`]): 256 segments, each
 //! a hopscotch table under its own reader-writer lock, keys hashed once with XXH3-64 under a
 //! per-process seed that the caller injects. Each segment also carries this module's
-//! per-segment state ([`ShardState`]: the expiry heap and counters), guarded by the same
+//! per-segment state (`ShardState`: the expiry heap and counters), guarded by the same
 //! lock, so a write updates the key and its bookkeeping in one critical section. (The
 //! foundation's baseline, segments of `hashbrown::HashTable`, lives on in `benches/map.rs`
 //! for comparison.)

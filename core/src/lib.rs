@@ -22,7 +22,8 @@
 //! - [`Clock`] (implemented for `&C`, `Rc<C>` and `Arc<C>` too) and [`ManualClock`] for
 //!   tests and simulations; [`MemSocket`], an in-memory socket.
 //! - [`persist`]: the RDB and append-only-file formats, for a driver with files.
-//! - Client side: [`resp`]'s encoder and parser.
+//! - Client side: [`encode_command`], [`ReplyParser`] / [`Reply`] and [`split_line`]
+//!   (redis-cli's quoting), as the example client `kv-cli` uses them.
 //!
 //! # Example
 //!

@@ -1,7 +1,7 @@
 //! The ACL command family (`ACL SETUSER`, `GETUSER`, `DELUSER`, `LIST`, `USERS`, `WHOAMI`,
 //! `CAT`, `GENPASS`, `DRYRUN`, `LOG`, `LOAD`, `SAVE`, `HELP`) and the permission check the
 //! dispatcher runs before every command of a client that is not the unrestricted default
-//! user ([`check`]). Users live in [`crate::acl`].
+//! user (`check`). Users live in [`crate::acl`].
 
 use super::{CmdResult, Ctx, Error, Flow};
 use crate::acl::{Denied, LogEntry};

@@ -8,8 +8,8 @@
 //! list: the write that takes the last element removes the key. LMOVE, RPOPLPUSH and LMPOP
 //! lock all their keys at once ([`Db::multi`]).
 //!
-//! The blocking commands (`blocking.rs`) reuse [`End`], [`parse_end`], [`mpop_args`],
-//! [`pop_reply_with_key`], [`mpop_in`] and [`move_in`].
+//! The blocking commands (`blocking.rs`) reuse [`End`], `parse_end`, `mpop_args`,
+//! `pop_reply_with_key`, `mpop_in` and `move_in`.
 //!
 //! [`Db::multi`]: crate::db::Db::multi
 

@@ -2,9 +2,9 @@
 //! `ci/gen_command_meta.py` from redis-server 7.0.15 (do not edit).
 //! COMMAND INFO and COMMAND DOCS splice the raw RESP parts into their replies. Those
 //! are stored DEFLATE-compressed, in two blobs (50981 and 114964 bytes, 2314 and 14060
-//! compressed), each expanded once, on first use ([`super::inflate`]). Redis's arity,
+//! compressed), each expanded once, on first use (`super::inflate`). Redis's arity,
 //! flags, keys and categories are kept for the unit test that checks the command table
-//! against them ([`REDIS`]).
+//! against them (`REDIS`).
 
 use crate::sync::Once;
 use alloc::vec::Vec;

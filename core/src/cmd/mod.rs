@@ -313,7 +313,7 @@ pub struct Command {
     /// Redis arity: N means exactly N arguments (the name included), -N at least N.
     pub arity: i32,
     /// Flags as COMMAND INFO lists them: bit `i` is [`FLAG_NAMES`]`[i]` (see
-    /// [`Command::flag_names`]; [`flag!`] tests one).
+    /// [`Command::flag_names`]; `flag!` tests one).
     pub flags: u32,
     /// Runs outside its worker's gate: EXEC (it takes every gate) and SAVE (its snapshot
     /// does).

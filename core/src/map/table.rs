@@ -32,10 +32,10 @@
 //! hash.
 //!
 //! Entries are stored as `MaybeUninit<T>`, initialised exactly where the bucket's tag is not
-//! [`EMPTY`] (the one invariant the `unsafe` blocks here rely on): an `Option<T>` would cost
+//! `EMPTY` (the one invariant the `unsafe` blocks here rely on): an `Option<T>` would cost
 //! up to 8 bytes a bucket for types without a niche, which is a third of a `(u64, u64)`
-//! entry. Only four small functions touch the entries' initialisation ([`HopTable::entry`],
-//! [`HopTable::entry_mut`], [`HopTable::take_entry`] and `iter_mut`); everything else goes
+//! entry. Only four small functions touch the entries' initialisation (`HopTable::entry`,
+//! `HopTable::entry_mut`, `HopTable::take_entry` and `iter_mut`); everything else goes
 //! through them. Miri runs the unit tests (`ci/miri`).
 #![allow(unsafe_code)]
 

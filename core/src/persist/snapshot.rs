@@ -5,7 +5,7 @@
 //! while no command runs on any worker (so no command, not even an EXEC, is half done at
 //! its instant) and from then on every keyspace copies a key's value before the first
 //! write that changes it, until the snapshot has read the key's shard (copy-before-write
-//! per key, in the spirit of Dragonfly's versioned snapshots; see `db`). [`write`] then
+//! per key, in the spirit of Dragonfly's versioned snapshots; see `db`). [`write()`] then
 //! reads the shards one at a time, each as it was at the instant: the keys unchanged since
 //! plus the copies. Writers pay one relaxed load per shard lock while no snapshot runs, and
 //! one copy of each key they change before its shard is read while one does: at worst the
@@ -52,7 +52,7 @@ pub fn write<S: Sink>(
     write_with(engine, sink, opts, per_key, || {})
 }
 
-/// As [`write`], running `at_instant` at the snapshot's instant (while no command runs).
+/// As [`write()`], running `at_instant` at the snapshot's instant (while no command runs).
 pub fn write_with<S: Sink>(
     engine: &Engine,
     sink: S,

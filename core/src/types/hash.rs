@@ -1,6 +1,6 @@
 //! Hash storage: fields and their values, binary-safe, in Redis 7.0's two encodings.
 //!
-//! Every field and its value live in one allocation (an [`Entry`]: the field's length as a
+//! Every field and its value live in one allocation (an `Entry`: the field's length as a
 //! LEB128 varint, the field, the value), so a field costs one pointer-sized handle plus its
 //! bytes. Small hashes (OBJECT ENCODING `listpack`: at most `hash-max-listpack-entries`
 //! fields, each field and value at most `hash-max-listpack-value` bytes) are a vector of
