@@ -3,7 +3,7 @@
 //! every type, and the engine's figure must be within 5% of it. (The allocator's bytes are
 //! the sizes asked for; the C allocator's own headers and rounding are not counted, as
 //! Redis's `used_memory` counts them with `malloc_usable_size`.)
-use kv_core::{Arc, Clock, Config, Engine, HostFacts, ManualClock, Sessions, UnixMillis};
+use kv_core::{Arc, Clock, Config, Engine, HostFacts, ManualClock, Sessions, Sizing, UnixMillis};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -98,6 +98,31 @@ fn used_memory_is_within_five_percent_of_the_allocators_bytes() {
     check("with TTL", 100_000, |i| {
         format!("SET key:{i:012} {:016} EX 1000", i)
     });
+    // What an empty engine takes: the default sizes and the small ones.
+    let empty = |config: Config, sizing: Sizing| {
+        let clock = ManualClock::new(UnixMillis(1_700_000_000_000));
+        let live0 = LIVE.load(Ordering::Relaxed);
+        let e = Engine::with_sizing(config, HostFacts::default(), 1, clock.snapshot(), sizing);
+        let bytes = LIVE.load(Ordering::Relaxed) - live0;
+        drop(e);
+        bytes
+    };
+    let default = empty(Config::default(), Sizing::default());
+    let small = empty(
+        Config {
+            databases: 1,
+            workers: 1,
+            ..Config::default()
+        },
+        Sizing::small(),
+    );
+    println!(
+        "empty engine: {default} bytes by default, {small} bytes small (1 database, 4 shards)"
+    );
+    assert!(
+        small * 4 < default,
+        "Sizing::small saves little: {small} vs {default}"
+    );
     check("small hashes", 20_000, |i| {
         format!("HSET h:{i} a 1 b 2 c 3")
     });
