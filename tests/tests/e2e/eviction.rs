@@ -557,3 +557,63 @@ fn maxmemory_from_the_command_line_and_config_file_is_in_force_at_start() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// After a mass expiry the memory the keys held is accounted as gone: `used_memory` comes
+/// back to within 1 MiB of where it was before the load (the shards' deadline heaps and
+/// tables shrink as they empty), and the server's RSS falls below what the keys held.
+#[test]
+fn memory_comes_back_after_a_mass_expiry() {
+    let server = start(Kind::Kv, &[]);
+    let mut raw = server.raw();
+    let used0 = info_field(&mut raw, "memory", "used_memory");
+    let n = 400_000;
+    let mut batch = Vec::new();
+    for i in 0..n {
+        batch.extend(encode_command(&[
+            "SET".to_string(),
+            format!("key:{i:012}"),
+            format!("{i:016}"),
+            "PX".to_string(),
+            format!("{}", 2000 + i % 1000),
+        ]));
+        if batch.len() > 1 << 20 || i + 1 == n {
+            raw.send(&batch);
+            batch.clear();
+        }
+    }
+    for _ in 0..n {
+        assert_eq!(raw.reply(), b"+OK\r\n");
+    }
+    let loaded = info_field(&mut raw, "memory", "used_memory");
+    assert!(
+        loaded > used0 + 10 * (1 << 20),
+        "loaded {loaded}, before {used0}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let keys = raw.call(&["DBSIZE"]);
+        let used = info_field(&mut raw, "memory", "used_memory");
+        if keys == b":0\r\n" && used < used0 + (1 << 20) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the expiry: DBSIZE {}, used_memory {used} (before the load {used0})",
+            String::from_utf8_lossy(&keys)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The freed pages go back to the kernel (malloc_trim, once used_memory fell 16 MiB).
+    let rss_deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rss = info_field(&mut raw, "memory", "used_memory_rss");
+        if rss < loaded {
+            break;
+        }
+        assert!(
+            Instant::now() < rss_deadline,
+            "RSS {rss} still above the loaded used_memory {loaded}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
