@@ -93,17 +93,46 @@ impl Value {
 pub struct Item {
     /// The value.
     pub value: Value,
-    /// When the key expires (absolute Unix milliseconds), if it has a TTL.
-    pub expire_at: Option<UnixMillis>,
+    /// When the key expires (absolute Unix milliseconds), or [`NO_EXPIRY`]: 8 bytes
+    /// where an `Option<UnixMillis>` takes 16 (see [`Item::expire_at`]).
+    expire: i64,
 }
+
+/// The `expire` of an [`Item`] without a TTL. A TTL at this very instant (an absolute
+/// time 292 million years before 1970) is kept as one millisecond later: both are long
+/// past.
+pub const NO_EXPIRY: i64 = i64::MIN;
 
 impl Item {
     /// A value without a TTL.
     pub fn new(value: Value) -> Self {
         Item {
             value,
-            expire_at: None,
+            expire: NO_EXPIRY,
         }
+    }
+
+    /// A value with a TTL ending at `at`, or none.
+    #[inline]
+    pub fn with_expiry(value: Value, at: Option<UnixMillis>) -> Self {
+        let mut item = Item::new(value);
+        item.set_expire_at(at);
+        item
+    }
+
+    /// When the key expires (absolute Unix milliseconds), if it has a TTL.
+    #[inline]
+    pub fn expire_at(&self) -> Option<UnixMillis> {
+        (self.expire != NO_EXPIRY).then_some(UnixMillis(self.expire))
+    }
+
+    /// Sets or removes the TTL.
+    #[inline]
+    pub fn set_expire_at(&mut self, at: Option<UnixMillis>) {
+        self.expire = match at {
+            Some(UnixMillis(t)) => t.max(NO_EXPIRY + 1),
+            None => NO_EXPIRY,
+        };
     }
 
     /// Moves the value and TTL out, leaving an empty string behind (for RENAME and MOVE,
@@ -111,14 +140,14 @@ impl Item {
     pub fn take(&mut self) -> Item {
         Item {
             value: core::mem::replace(&mut self.value, Value::Str(Vec::new())),
-            expire_at: self.expire_at,
+            expire: self.expire,
         }
     }
 
     /// Whether the key is logically gone at `now`.
     #[inline]
     pub fn is_expired(&self, now: UnixMillis) -> bool {
-        self.expire_at.is_some_and(|t| now > t)
+        self.expire != NO_EXPIRY && now.0 > self.expire
     }
 }
 
@@ -335,7 +364,7 @@ impl ShardOps for Shard {
                 let Some(e) = self.value_mut(s) else {
                     return f(None).1;
                 };
-                let old_ttl = e.item.expire_at;
+                let old_ttl = e.item.expire_at();
                 let before = heap(key, e);
                 e.touch(now, hook.params);
                 let (w, r) = f(Some(&mut e.item));
@@ -350,7 +379,7 @@ impl ShardOps for Shard {
                     Write::Put(item) => e.item = item,
                 }
                 let after = heap(key, e);
-                let new_ttl = e.item.expire_at;
+                let new_ttl = e.item.expire_at();
                 let st = &mut self.extra;
                 st.bytes = st.bytes - before + after;
                 st.expires =
@@ -369,7 +398,7 @@ impl ShardOps for Shard {
                     stamp: self.extra.snapping(),
                 };
                 self.extra.bytes += heap(key, &e);
-                let ttl = e.item.expire_at;
+                let ttl = e.item.expire_at();
                 self.extra.expires += usize::from(ttl.is_some());
                 self.insert_new(hash, Box::from(key), e);
                 hook.created(key);
@@ -420,7 +449,7 @@ impl ShardOps for Shard {
         let seed = self.seed();
         let heap = self
             .iter()
-            .filter_map(|(k, e)| Some(Reverse((e.item.expire_at?.0, k.key_hash(seed)))))
+            .filter_map(|(k, e)| Some(Reverse((e.item.expire_at()?.0, k.key_hash(seed)))))
             .collect();
         self.extra.deadlines = heap;
     }
@@ -438,7 +467,7 @@ impl ShardOps for Shard {
             }
             self.extra.deadlines.pop();
             // The entry is live only if a key with this hash still expires at exactly `t`.
-            let due = self.find_with(hash, |_, e| e.item.expire_at == Some(UnixMillis(t)));
+            let due = self.find_with(hash, |_, e| e.item.expire_at() == Some(UnixMillis(t)));
             if let (Some(s), true) = (due, self.extra.snapping() != 0) {
                 self.pre_image(s);
             }
@@ -624,7 +653,7 @@ impl Multi<'_> {
         match shard.remove(slot) {
             Some((k, old)) => {
                 shard.extra.bytes -= heap(&k, &old);
-                shard.extra.expires -= usize::from(old.item.expire_at.is_some());
+                shard.extra.expires -= usize::from(old.item.expire_at().is_some());
                 true
             }
             None => false,
@@ -1251,7 +1280,7 @@ impl Db {
                 continue;
             }
             for (_, e) in g.iter() {
-                if let Some(t) = e.item.expire_at.filter(|t| *t >= now) {
+                if let Some(t) = e.item.expire_at().filter(|t| *t >= now) {
                     sum += i128::from(t.0 - now.0);
                     n += 1;
                 }
@@ -1390,7 +1419,7 @@ impl Db {
                     };
                     let t = *t;
                     let found = g
-                        .find_with(*hash, |_, e| e.item.expire_at == Some(UnixMillis(t)))
+                        .find_with(*hash, |_, e| e.item.expire_at() == Some(UnixMillis(t)))
                         .and_then(|s| g.get(s));
                     if let Some((k, e)) = found {
                         f(k, e.access.load(Ordering::Relaxed), Some(t));
@@ -1401,7 +1430,7 @@ impl Db {
                 f(
                     k,
                     e.access.load(Ordering::Relaxed),
-                    e.item.expire_at.map(|t| t.0),
+                    e.item.expire_at().map(|t| t.0),
                 );
             }
         }
@@ -1431,7 +1460,7 @@ impl Db {
             }
         }
         let removed = g.write(key, hash, now, self.hook(), |item| match item {
-            Some(i) if !volatile || i.expire_at.is_some() => {
+            Some(i) if !volatile || i.expire_at().is_some() => {
                 before();
                 (Write::Remove, true)
             }
@@ -1610,10 +1639,10 @@ mod tests {
     fn put(db: &Db, k: &[u8], v: &[u8], ttl: Option<i64>) {
         db.write(k, T0, |_| {
             (
-                Write::Put(Item {
-                    value: Value::Str(v.to_vec()),
-                    expire_at: ttl.map(UnixMillis),
-                }),
+                Write::Put(Item::with_expiry(
+                    Value::Str(v.to_vec()),
+                    ttl.map(UnixMillis),
+                )),
                 (),
             )
         });
@@ -1929,7 +1958,7 @@ mod tests {
         put(&db, b"p", b"v", Some(T0.0 + 5));
         db.write(b"p", T0, |i| {
             if let Some(i) = i {
-                i.expire_at = None;
+                i.set_expire_at(None);
             }
             (Write::Keep, ())
         });

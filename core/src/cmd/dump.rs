@@ -132,10 +132,7 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
                 (Write::Keep, Ok(Done::Nothing))
             };
         }
-        let item = Item {
-            value,
-            expire_at: (at != 0).then_some(UnixMillis(at)),
-        };
+        let item = Item::with_expiry(value, (at != 0).then_some(UnixMillis(at)));
         (
             Write::Put(item),
             Ok(Done::Restored {

@@ -70,7 +70,7 @@ fn expire_generic(
         let Some(item) = item else {
             return (Write::Keep, None);
         };
-        let current = item.expire_at.map(|t| t.0);
+        let current = item.expire_at().map(|t| t.0);
         if (flags.nx && current.is_some())
             || (flags.xx && current.is_none())
             || (flags.gt && current.is_none_or(|c| when <= c))
@@ -82,7 +82,7 @@ fn expire_generic(
             // Already in the past: the key goes now (Redis's checkAlreadyExpired).
             return (Write::Remove, Some("del"));
         }
-        item.expire_at = Some(UnixMillis(when));
+        item.set_expire_at(Some(UnixMillis(when)));
         (Write::Keep, Some("expire"))
     });
     if let Some(event) = done {
@@ -127,7 +127,7 @@ pub fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRe
 
 /// The key's expire time: `Err(-2)` missing (a `keymiss`), `Err(-1)` no TTL.
 fn expire_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<i64, i64> {
-    match ctx.db().peek(key, ctx.now.unix, |item, _| item.expire_at) {
+    match ctx.db().peek(key, ctx.now.unix, |item, _| item.expire_at()) {
         None => {
             ctx.notifier().keymiss(key);
             Err(-2)
@@ -170,8 +170,8 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     let done = ctx
         .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
-            Some(item) if item.expire_at.is_some() => {
-                item.expire_at = None;
+            Some(item) if item.expire_at().is_some() => {
+                item.set_expire_at(None);
                 (Write::Keep, true)
             }
             _ => (Write::Keep, false),

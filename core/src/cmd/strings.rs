@@ -176,7 +176,7 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
                 None => item.value = Value::Str(val.to_vec()),
             }
             if !o.keepttl {
-                item.expire_at = expire;
+                item.set_expire_at(expire);
             }
             if !o.get {
                 encode::ok(out);
@@ -197,10 +197,7 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
             if !o.get {
                 encode::ok(out);
             }
-            let item = Item {
-                value: Value::Str(val.to_vec()),
-                expire_at: expire,
-            };
+            let item = Item::with_expiry(Value::Str(val.to_vec()), expire);
             (Write::Put(item), Ok(true))
         }
     })?;
@@ -275,10 +272,7 @@ fn set_with_expire(
     let at = expire_at(kind, args.get(2), ctx.now)?;
     let val = args.get(3);
     ctx.db().write(args.get(1), ctx.now.unix, |_| {
-        let item = Item {
-            value: Value::Str(val.to_vec()),
-            expire_at: Some(at),
-        };
+        let item = Item::with_expiry(Value::Str(val.to_vec()), Some(at));
         (Write::Put(item), ())
     });
     ctx.notify(STRING, "set", args.get(1));
@@ -312,7 +306,7 @@ pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 };
                 encode::bulk(out, old);
                 store_bytes(old, val);
-                item.expire_at = None;
+                item.set_expire_at(None);
                 (Write::Keep, Ok(()))
             }
             None => {
@@ -405,12 +399,12 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
                 (Write::Remove, Ok(Some("del")))
             }
             Some((_, at)) => {
-                item.expire_at = Some(at);
+                item.set_expire_at(Some(at));
                 set_at = Some(at);
                 (Write::Keep, Ok(Some("expire")))
             }
-            None if persist && item.expire_at.is_some() => {
-                item.expire_at = None;
+            None if persist && item.expire_at().is_some() => {
+                item.set_expire_at(None);
                 (Write::Keep, Ok(Some("persist")))
             }
             None => (Write::Keep, Ok(None)),

@@ -861,7 +861,7 @@ pub fn rewrite_entry(out: &mut Vec<u8>, key: &[u8], item: &Item) {
             !h.is_empty()
         }
     };
-    if let (true, Some(at)) = (wrote, item.expire_at) {
+    if let (true, Some(at)) = (wrote, item.expire_at()) {
         out.extend_from_slice(b"*3\r\n$9\r\nPEXPIREAT\r\n");
         bulk(out, key);
         let mut buf = [0u8; 20];
@@ -1317,10 +1317,10 @@ file appendonly.aof.2.incr.aof seq 2 type i\n"
         vec![
             (
                 b"s".to_vec(),
-                Item {
-                    value: Value::Str(b"bar".to_vec()),
-                    expire_at: Some(UnixMillis(4_000_000_000_123)),
-                },
+                Item::with_expiry(
+                    Value::Str(b"bar".to_vec()),
+                    Some(UnixMillis(4_000_000_000_123)),
+                ),
             ),
             (b"l".to_vec(), Item::new(Value::List(Box::new(list)))),
             (b"si".to_vec(), Item::new(Value::Set(Box::new(ints)))),
@@ -1388,10 +1388,7 @@ file appendonly.aof.2.incr.aof seq 2 type i\n"
         rewrite_entry(
             &mut none,
             b"e",
-            &Item {
-                value: Value::List(Box::default()),
-                expire_at: Some(UnixMillis(5)),
-            },
+            &Item::with_expiry(Value::List(Box::default()), Some(UnixMillis(5))),
         );
         assert!(none.is_empty());
     }

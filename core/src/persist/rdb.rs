@@ -1395,7 +1395,7 @@ impl<S: Sink> RdbWriter<S> {
 
     /// One key: its expiry time if any, type, key and value.
     pub fn entry(&mut self, key: &[u8], item: &Item) {
-        if let Some(UnixMillis(t)) = item.expire_at {
+        if let Some(UnixMillis(t)) = item.expire_at() {
             self.buf.push(OP_EXPIRETIME_MS);
             self.buf.extend_from_slice(&t.to_le_bytes());
         }
@@ -1544,10 +1544,7 @@ pub fn load_prefix(
                 match decode_value(ty, &mut r, limits) {
                     Ok(value) => f(Loaded::Entry {
                         key,
-                        item: Item {
-                            value,
-                            expire_at: expire.map(UnixMillis),
-                        },
+                        item: Item::with_expiry(value, expire.map(UnixMillis)),
                         idle,
                         freq,
                     })?,
@@ -1830,10 +1827,10 @@ mod tests {
         w.entry(b"k", &Item::new(Value::Str(b"v".to_vec())));
         w.entry(
             b"t",
-            &Item {
-                value: Value::Str(vec![b'q'; 100]),
-                expire_at: Some(UnixMillis(1_700_000_000_000)),
-            },
+            &Item::with_expiry(
+                Value::Str(vec![b'q'; 100]),
+                Some(UnixMillis(1_700_000_000_000)),
+            ),
         );
         w.select_db(3, 1, 0);
         for v in samples() {
@@ -1854,7 +1851,11 @@ mod tests {
                     Loaded::SelectDb(d) => format!("db {d}"),
                     Loaded::ResizeDb { keys, expires } => format!("resize {keys} {expires}"),
                     Loaded::Entry { key, item, .. } => {
-                        format!("{key:?} {:?} {:?}", item.value.type_name(), item.expire_at)
+                        format!(
+                            "{key:?} {:?} {:?}",
+                            item.value.type_name(),
+                            item.expire_at()
+                        )
                     }
                 });
                 Ok(())

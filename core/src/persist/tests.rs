@@ -379,7 +379,7 @@ fn plain(item: &Item) -> (Plain, Option<i64>) {
                 .collect(),
         ),
     };
-    (v, item.expire_at.map(|t| t.0))
+    (v, item.expire_at().map(|t| t.0))
 }
 
 type Dataset = Vec<BTreeMap<Vec<u8>, (Plain, Option<i64>)>>;

@@ -209,10 +209,7 @@ fn dataset() -> Vec<(usize, Vec<u8>, Item)> {
         (
             0,
             b"s".to_vec(),
-            Item {
-                value: Value::Str(b"bar baz".to_vec()),
-                expire_at: Some(UnixMillis(TTL_AT)),
-            },
+            Item::with_expiry(Value::Str(b"bar baz".to_vec()), Some(UnixMillis(TTL_AT))),
         ),
         (
             0,
