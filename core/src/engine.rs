@@ -221,11 +221,17 @@ impl Engine {
             crate::sync::Arc::clone(&blocking),
         ));
         let feed = crate::sync::Arc::new(crate::persist::feed::Feed::default());
-        let events: crate::sync::Arc<dyn crate::db::KeyEvents> =
-            crate::sync::Arc::new(KeyEventSink {
-                notifier: crate::sync::Arc::clone(&notifier),
-                feed: crate::sync::Arc::clone(&feed),
-            });
+        let sink = KeyEventSink {
+            notifier: crate::sync::Arc::clone(&notifier),
+            feed: crate::sync::Arc::clone(&feed),
+        };
+        #[cfg(target_has_atomic = "ptr")]
+        let events: crate::sync::Arc<dyn crate::db::KeyEvents> = crate::sync::Arc::new(sink);
+        // portable-atomic-util's `Arc` (targets without CAS) has no unsizing coercion.
+        #[cfg(not(target_has_atomic = "ptr"))]
+        let events: crate::sync::Arc<dyn crate::db::KeyEvents> = crate::sync::Arc::from(
+            alloc::boxed::Box::new(sink) as alloc::boxed::Box<dyn crate::db::KeyEvents>,
+        );
         let evictor = crate::evict::Evictor::default();
         let dbs = (0..config.databases.max(1))
             .map(|i| {

@@ -6,17 +6,27 @@
 //! correctly rounded decimal parsing (glibc's `strtold`), correctly rounded addition
 //! (round to nearest, ties to even), and exact `%.17Lf` printing. It uses a small unsigned
 //! big integer, [`Big`], whose sizes are bounded by [`MAX_FLOAT_CHARS`] digits.
+//!
+//! Without kv-core's `x87-float` feature (a trimmed build for small targets) [`LongDouble`]
+//! is an `f64` with the same API: INCRBYFLOAT and HINCRBYFLOAT then answer as redis-server
+//! does where C's `long double` is `double` (32-bit ARM), which can differ from x86-64 in the
+//! last digits (`10.5` + `0.1` gives `10.59999999999999964`, not `10.6`) and in range
+//! (beyond about `1.8e308` the sum is an error).
 
 use alloc::string::String;
+#[cfg(feature = "x87-float")]
 use alloc::vec;
 use alloc::vec::Vec;
+#[cfg(feature = "x87-float")]
 use core::cmp::Ordering;
 
 /// Most characters a float argument may have (Redis's `MAX_LONG_DOUBLE_CHARS`).
 pub const MAX_FLOAT_CHARS: usize = 5 * 1024;
 
+#[cfg(feature = "x87-float")]
 /// Largest binary exponent of a normal extended value (value < 2^16384).
 const MAX_EXP: i32 = 16383;
+#[cfg(feature = "x87-float")]
 /// Smallest binary exponent of a normal extended value (value >= 2^-16382).
 const MIN_EXP: i32 = -16382;
 
@@ -25,6 +35,7 @@ const MIN_EXP: i32 = -16382;
 pub struct Big(Vec<u32>);
 
 impl Big {
+    #[cfg(feature = "x87-float")]
     fn from_u64(v: u64) -> Big {
         let mut b = Big(vec![v as u32, (v >> 32) as u32]);
         b.trim();
@@ -96,6 +107,7 @@ impl Big {
         }
     }
 
+    #[cfg(feature = "x87-float")]
     /// Divides by a small number, returning the remainder.
     fn div_small(&mut self, d: u32) -> u32 {
         let mut rem = 0u64;
@@ -108,6 +120,7 @@ impl Big {
         rem as u32
     }
 
+    #[cfg(feature = "x87-float")]
     fn shl(&self, bits: u32) -> Big {
         let (limbs, rem) = ((bits / 32) as usize, bits % 32);
         let mut out = vec![0u32; limbs];
@@ -139,6 +152,7 @@ impl Big {
         b
     }
 
+    #[cfg(feature = "x87-float")]
     fn cmp(&self, o: &Big) -> Ordering {
         self.0
             .len()
@@ -146,6 +160,7 @@ impl Big {
             .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
     }
 
+    #[cfg(feature = "x87-float")]
     fn add(&self, o: &Big) -> Big {
         let n = self.0.len().max(o.0.len());
         let mut out = Vec::with_capacity(n + 1);
@@ -163,6 +178,7 @@ impl Big {
         b
     }
 
+    #[cfg(feature = "x87-float")]
     /// `self - o`, for `self >= o`.
     fn sub(&self, o: &Big) -> Big {
         let mut out = Vec::with_capacity(self.0.len());
@@ -181,6 +197,7 @@ impl Big {
         b
     }
 
+    #[cfg(feature = "x87-float")]
     fn pow10(k: u32) -> Big {
         let mut b = Big::from_u64(1);
         for _ in 0..k / 9 {
@@ -192,6 +209,7 @@ impl Big {
         b
     }
 
+    #[cfg(feature = "x87-float")]
     fn to_decimal(&self) -> String {
         if self.is_zero() {
             return String::from("0");
@@ -213,6 +231,7 @@ impl Big {
     }
 }
 
+#[cfg(feature = "x87-float")]
 /// An x87 80-bit extended value: `(-1)^neg * m * 2^e` with `m` normalised (top bit set)
 /// unless the value is zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,6 +241,7 @@ pub struct LongDouble {
     e: i32,
 }
 
+#[cfg(feature = "x87-float")]
 /// Rounds `n * 2^e` to a 64-bit significand, ties to even; `None` on overflow or when the
 /// result is below the normal range.
 fn round_big(neg: bool, n: &Big, e: i32, sticky: bool) -> Option<LongDouble> {
@@ -259,6 +279,7 @@ fn round_big(neg: bool, n: &Big, e: i32, sticky: bool) -> Option<LongDouble> {
     Some(LongDouble { neg, m, e })
 }
 
+/// The low 64 bits of `b`.
 fn to_u64(b: &Big) -> u64 {
     u64::from(b.0.first().copied().unwrap_or(0))
         | (u64::from(b.0.get(1).copied().unwrap_or(0)) << 32)
@@ -388,6 +409,7 @@ pub fn big_to_f64(n: &Big, e: i32) -> Option<f64> {
     Some(v)
 }
 
+#[cfg(feature = "x87-float")]
 impl LongDouble {
     /// Zero.
     pub const ZERO: LongDouble = LongDouble {
@@ -628,6 +650,114 @@ impl LongDouble {
     }
 }
 
+/// Without the `x87-float` feature: C's `long double` where it is `double` (32-bit ARM), an
+/// `f64` with the API of the x87 emulation.
+#[cfg(not(feature = "x87-float"))]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LongDouble(f64);
+
+#[cfg(not(feature = "x87-float"))]
+impl LongDouble {
+    /// Zero.
+    pub const ZERO: LongDouble = LongDouble(0.0);
+
+    /// Parses a decimal number as Redis's `string2ld` does where `long double` is `double`
+    /// (`strtod`): optional sign, digits with an optional point, optional exponent, or a C99
+    /// hexadecimal float; the whole string, no leading space, at most [`MAX_FLOAT_CHARS`].
+    /// `Err(true)` means the text is `inf`/`infinity` (valid, but never finite); `Err(false)`
+    /// means it is not a valid float, or overflows, or underflows to zero. NaN is refused.
+    pub fn parse(s: &[u8]) -> Result<LongDouble, bool> {
+        if s.is_empty() || s.len() > MAX_FLOAT_CHARS {
+            return Err(false);
+        }
+        let (neg, body) = match s.split_first() {
+            Some((b'-', r)) => (true, r),
+            Some((b'+', r)) => (false, r),
+            _ => (false, s),
+        };
+        if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
+            return Err(true);
+        }
+        let v = if let Some((n, e)) = parse_hex(body)? {
+            let v = big_to_f64(&n, e).ok_or(false)?;
+            if v == 0.0 && !n.is_zero() {
+                return Err(false);
+            }
+            v
+        } else {
+            // The grammar first (Rust's parser takes `nan`, `inf` and more), then the value.
+            let (mut any, mut point, mut nonzero, mut i) = (false, false, false, 0usize);
+            while let Some(&c) = body.get(i) {
+                match c {
+                    b'0'..=b'9' => {
+                        any = true;
+                        nonzero |= c != b'0';
+                    }
+                    b'.' if !point => point = true,
+                    _ => break,
+                }
+                i += 1;
+            }
+            if !any {
+                return Err(false);
+            }
+            if let Some(b'e' | b'E') = body.get(i) {
+                i += 1;
+                parse_exponent(body, &mut i)?;
+            }
+            if i != body.len() {
+                return Err(false);
+            }
+            let text = core::str::from_utf8(body).map_err(|_| false)?;
+            let v: f64 = text.parse().map_err(|_| false)?;
+            if v.is_infinite() || (v == 0.0 && nonzero) {
+                return Err(false);
+            }
+            v
+        };
+        Ok(LongDouble(if neg { -v } else { v }))
+    }
+
+    /// `(long long) ceil(self * 1000.0)`; a result outside the `i64` range gives `i64::MIN`
+    /// as on x86 (the "integer indefinite" value). Redis's blocking timeouts in seconds
+    /// become milliseconds this way.
+    pub fn ceil_millis(self) -> i64 {
+        let p = self.0 * 1000.0;
+        // 2^63; NaN is in no range.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if !(-LIMIT..LIMIT).contains(&p) {
+            return i64::MIN;
+        }
+        // In range, so the cast truncates exactly; at 2^52 and beyond `p` is whole.
+        let t = p as i64;
+        if (t as f64) < p {
+            t + 1
+        } else {
+            t
+        }
+    }
+
+    /// `self + o`; `None` when the sum is infinite (Redis then answers "increment would
+    /// produce NaN or Infinity").
+    pub fn checked_add(self, o: LongDouble) -> Option<LongDouble> {
+        let sum = self.0 + o.0;
+        sum.is_finite().then_some(LongDouble(sum))
+    }
+
+    /// Formats as Redis's `ld2string(..., LD_STR_HUMAN)`: `%.17f`, then trailing zeros and
+    /// a trailing point removed, and `-0` written `0`.
+    pub fn to_human(self) -> String {
+        // Rust prints the exact decimal expansion rounded to 17 places, as glibc's printf.
+        let mut s = alloc::format!("{:.17}", self.0);
+        let kept = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(kept);
+        if s == "-0" {
+            s.remove(0);
+        }
+        s
+    }
+}
+
 /// Formats a double as Redis 7.0 replies with one (`addReplyDouble`: `%.17g`, and `inf` /
 /// `-inf`): 17 significant digits, exponent form below 1e-4 or from 1e17, trailing zeros
 /// dropped. A negative zero prints as `-0`, as C's printf does.
@@ -700,10 +830,17 @@ mod tests {
         assert_eq!(ms("-0.0001"), 0);
         assert_eq!(ms("-1"), -1000);
         assert_eq!(ms("0x10"), 16_000);
+        #[cfg(feature = "x87-float")]
         assert_eq!(ms("9223372036854775"), 9_223_372_036_854_775_000);
+        // In f64 9223372036854775 rounds up, and its thousandfold is 2^63, out of range.
+        #[cfg(not(feature = "x87-float"))]
+        assert_eq!(ms("9223372036854775"), i64::MIN);
+        assert_eq!(ms("9007199254740"), 9_007_199_254_740_000);
         assert_eq!(ms("1e16"), i64::MIN);
         assert_eq!(ms("-1e16"), i64::MIN);
+        #[cfg(feature = "x87-float")]
         assert_eq!(ms("1e400"), i64::MIN);
+        assert_eq!(ms("1e300"), i64::MIN);
     }
 
     #[test]
@@ -741,6 +878,7 @@ mod tests {
         ld(a).checked_add(ld(b)).unwrap().to_human()
     }
 
+    #[cfg(feature = "x87-float")]
     #[test]
     fn formats_as_redis_on_x86_64() {
         // Values checked against redis-server 7.0.15 (x86-64) INCRBYFLOAT.
@@ -774,10 +912,16 @@ mod tests {
         let (n, e) = super::parse_hex(b"0x10").unwrap().unwrap();
         assert_eq!(super::big_to_f64(&n, e), Some(16.0));
         for ok in [
-            "1", "+1", "-1.5", ".5", "5.", "1e10", "1E-10", "00012", "1e4000", "0x1p3", "0XaP-1",
+            "1", "+1", "-1.5", ".5", "5.", "1e10", "1E-10", "00012", "1e300", "0x1p3", "0XaP-1",
         ] {
             assert!(LongDouble::parse(ok.as_bytes()).is_ok(), "{ok}");
         }
+    }
+
+    #[cfg(feature = "x87-float")]
+    #[test]
+    fn extended_range() {
+        assert!(LongDouble::parse(b"1e4000").is_ok());
         assert_eq!(
             ld("1e4900")
                 .checked_add(ld("1e4900"))
@@ -785,5 +929,38 @@ mod tests {
             Some(true)
         );
         assert_eq!(ld("1e4932").checked_add(ld("1e4932")), None);
+    }
+
+    #[cfg(not(feature = "x87-float"))]
+    #[test]
+    fn formats_as_redis_with_double() {
+        // glibc's printf("%.17f") of the double sums (what redis-server answers where long
+        // double is double), trailing zeros and point removed.
+        assert_eq!(add("0", "0.1"), "0.10000000000000001");
+        assert_eq!(add("0.1", "0.2"), "0.30000000000000004");
+        assert_eq!(add("10.5", "0.1"), "10.59999999999999964");
+        assert_eq!(add("0", "1e20"), "100000000000000000000");
+        assert_eq!(add("5.0e3", "2.0e2"), "5200");
+        assert_eq!(add("1", "-1"), "0");
+        assert_eq!(add("-0", "0"), "0");
+        assert_eq!(add("-0", "-0"), "0");
+        assert_eq!(add("3", "-5.5"), "-2.5");
+        assert_eq!(add("0", "0.00000000000000001"), "0.00000000000000001");
+        assert_eq!(add("0", "0.000000000000000001"), "0");
+        assert_eq!(add("0", "-0.000000000000000001"), "0");
+        assert_eq!(
+            add("1.5", "1e300"),
+            "1000000000000000052504760255204420248704468581108159154915854115511802457988908\
+             195786371375080447864043704443832883878176942523235360430575644792184786706982848\
+             387200926575803737830233794788090059368953234970799945081119038967640880074652742\
+             780142494579258788820056842838115669472196386865459400540160"
+        );
+        // The double's range: overflow and underflow to zero are errors, subnormals are not.
+        for bad in ["1e400", "-1e400", "1e-400", "0x1p-1100", "0x1p1024"] {
+            assert_eq!(LongDouble::parse(bad.as_bytes()), Err(false), "{bad}");
+        }
+        assert!(LongDouble::parse(b"4e-320").is_ok());
+        assert_eq!(ld("1e308").checked_add(ld("1e308")), None);
+        assert_eq!(add("0", "1.7976931348623157e308").len(), 309);
     }
 }

@@ -4,13 +4,25 @@
 //! `--cfg kv_shuttle` can swap in shuttle's instrumented types for interleaving tests (the map
 //! issue adds that branch) and so that the core keeps building for targets without 64-bit
 //! atomics (`thumbv7em-none-eabihf`): portable-atomic supplies the atomics, spin the locks.
+//! On targets without compare-and-swap at all (`thumbv6m-none-eabi`,
+//! `riscv32imc-unknown-none-elf`; `cfg(not(target_has_atomic = "ptr"))`) spin runs on
+//! portable-atomic too and `Arc` is portable-atomic-util's; portable-atomic then needs its
+//! `critical-section` feature (kv-core's `critical-section`) or
+//! `--cfg portable_atomic_unsafe_assume_single_core`, the application's choice.
 //!
 //! Under `--cfg kv_shuttle` (the interleaving tests, `ci/shuttle`) [`RwLock`], the only
 //! primitive the concurrent map uses, becomes shuttle's instrumented lock behind the same
 //! `read`/`write` API, so shuttle controls every point where map operations can interleave.
 
+#[cfg(target_has_atomic = "ptr")]
 pub use alloc::sync::Arc;
 pub use portable_atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+/// On targets without compare-and-swap (`thumbv6m-none-eabi`, `riscv32imc-unknown-none-elf`)
+/// alloc has no `Arc`: portable-atomic-util's, on portable-atomic's counters. It has no
+/// unsizing coercion on stable Rust: an `Arc<dyn Trait>` is made with
+/// `Arc::from(Box<dyn Trait>)` there.
+#[cfg(not(target_has_atomic = "ptr"))]
+pub use portable_atomic_util::Arc;
 
 #[cfg(not(kv_shuttle))]
 pub use spin::rwlock::RwLockReadGuard;

@@ -100,26 +100,7 @@ pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             }
         }
     } else if is(b"DOCS") {
-        // RESP2 flattens the map: name, docs, name, docs... Unknown names are left out.
-        let docs: Vec<(&str, &[u8])> = if args.len() == 2 {
-            COMMANDS
-                .iter()
-                .filter_map(|c| Some((c.name, super::meta::meta(c.name)?.docs())))
-                .collect()
-        } else {
-            args.iter()
-                .skip(2)
-                .filter_map(|n| {
-                    let c = super::lookup(n)?;
-                    Some((c.name, super::meta::meta(c.name)?.docs()))
-                })
-                .collect()
-        };
-        encode::array(out, docs.len() * 2);
-        for (name, doc) in docs {
-            encode::bulk(out, name.as_bytes());
-            out.extend_from_slice(doc);
-        }
+        command_docs(args, out)?;
     } else if is(b"GETKEYS") {
         // Redis's arity for COMMAND GETKEYS is -4: a command and at least one argument.
         if args.len() < 4 {
@@ -151,6 +132,43 @@ pub fn command(_: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         return Err(Error::UnknownSubcommand);
     }
     Ok(())
+}
+
+/// `COMMAND DOCS [name ...]`: Redis's documentation of the commands (of all of them without
+/// names; unknown names are left out).
+#[cfg(feature = "command-docs")]
+fn command_docs(args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    // RESP2 flattens the map: name, docs, name, docs... Unknown names are left out.
+    let docs: Vec<(&str, &[u8])> = if args.len() == 2 {
+        COMMANDS
+            .iter()
+            .filter_map(|c| Some((c.name, super::meta::meta(c.name)?.docs())))
+            .collect()
+    } else {
+        args.iter()
+            .skip(2)
+            .filter_map(|n| {
+                let c = super::lookup(n)?;
+                Some((c.name, super::meta::meta(c.name)?.docs()))
+            })
+            .collect()
+    };
+    encode::array(out, docs.len() * 2);
+    for (name, doc) in docs {
+        encode::bulk(out, name.as_bytes());
+        out.extend_from_slice(doc);
+    }
+    Ok(())
+}
+
+/// `COMMAND DOCS` in a build without the `command-docs` feature: an error, on which
+/// redis-cli falls back to its built-in help (an empty map per command would leave its help
+/// entries without a summary).
+#[cfg(not(feature = "command-docs"))]
+fn command_docs(_: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
+    Err(Error::Msg(
+        "ERR COMMAND DOCS is not available (kv-core built without the command-docs feature)",
+    ))
 }
 
 const CONFIG_HELP: &[&str] = &[
@@ -771,8 +789,19 @@ mod tests {
             h.s("COMMAND COUNT x"),
             "-ERR wrong number of arguments for 'command|count' command\r\n"
         );
-        assert_eq!(h.s("COMMAND DOCS nosuch"), "*0\r\n");
-        assert!(h.s("COMMAND DOCS get").starts_with("*2\r\n$3\r\nget\r\n"));
+        #[cfg(feature = "command-docs")]
+        {
+            assert_eq!(h.s("COMMAND DOCS nosuch"), "*0\r\n");
+            assert!(h.s("COMMAND DOCS get").starts_with("*2\r\n$3\r\nget\r\n"));
+        }
+        #[cfg(not(feature = "command-docs"))]
+        for docs in ["COMMAND DOCS", "COMMAND DOCS get", "command docs nosuch"] {
+            assert_eq!(
+                h.s(docs),
+                "-ERR COMMAND DOCS is not available (kv-core built without the command-docs \
+                 feature)\r\n"
+            );
+        }
         assert_eq!(
             h.s("COMMAND FOO"),
             "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"

@@ -584,7 +584,7 @@ pub fn decrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 }
 
 /// `INCRBYFLOAT key increment`, in x87 extended precision and `%.17Lf` formatting as
-/// redis-server on x86-64 ([`LongDouble`]).
+/// redis-server on x86-64 ([`LongDouble`]; in f64 without the `x87-float` feature).
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     // `inf` is a valid increment, but any sum with it is infinite.
     let by = match LongDouble::parse(args.get(2)) {
