@@ -1,0 +1,1387 @@
+//! A deterministic simulation of mini-kv's engine, driven through kv-core's embedding
+//! surface only.
+//!
+//! Many clients talk to one engine (one to three [`Worker`]s sharing it) over in-memory
+//! sockets that inject faults: short reads and writes, spurious `WouldBlock`, and peer
+//! resets (`IoError::Closed` in the middle of a stream). Time is a [`ManualClock`] that the
+//! simulation moves forward, past TTLs too. Every reply is compared byte for byte with the
+//! reply a model of the commands (a `BTreeMap` keyspace with expiry times) predicts.
+//!
+//! Everything is derived from one seed (a splitmix64 generator, no other source of
+//! randomness, `BTreeMap`s only), so the same seed gives the same run: each seed ends with a
+//! hash (FNV-1a) of its trace, and `KV_SEED=<n>` replays it.
+//!
+//! How the model knows the order in which the engine ran the commands of different clients:
+//! the sockets record every read (client, bytes) in one shared log, in the order the engine
+//! made them. The engine runs a complete request as soon as the read that completed it
+//! returns (no blocking commands, pub/sub or CLIENT PAUSE here, and replies stay far below
+//! the output pause mark), so the log is the execution order. A reset client's requests
+//! that were read before the reset ran; the rest never will: the model stays exact.
+//!
+//! Environment: `KV_SEED` (one seed, decimal or 0x hex), `KV_SIM_SEEDS` (default 20),
+//! `KV_SIM_STEPS` (steps a seed, default 2000), `KV_SIM_SECS` (wall-clock budget: no new
+//! seed starts after it), `KV_SIM_BASE` (first seed when `KV_SEED` is not set; default
+//! from the system time, printed), `KV_SIM_TRACE=1` (print every trace line).
+//! On a mismatch it prints the seed, the step, the trace's tail and exits with status 1.
+
+use kv_core::{
+    Arc, ClientAddr, Clock, Config, Engine, HostFacts, IoError, ManualClock, Sizing, Socket, Token,
+    UnixMillis, Worker,
+};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Seeds run by default.
+const DEFAULT_SEEDS: u64 = 20;
+/// Steps (one action each) a seed runs by default.
+const DEFAULT_STEPS: u64 = 2000;
+/// Keys `k0`..`k7`: few, so that clients and types collide often.
+const KEYS: u64 = 8;
+/// Most clients connected at once.
+const MAX_CLIENTS: usize = 6;
+/// Most requests a client has sent and not seen the reply of.
+const MAX_OUTSTANDING: usize = 8;
+/// Trace lines kept for a failure report.
+const TRACE_TAIL: usize = 60;
+/// Rounds the end of a seed may take to deliver every reply (a liveness bound).
+const DRAIN_ROUNDS: usize = 5_000;
+/// Wall-clock time the simulated clock starts at.
+const START_UNIX_MS: i64 = 1_700_000_000_000;
+/// Most elements LRANGE asks for (keeps replies small).
+const MAX_RANGE: i64 = 6;
+
+/// splitmix64: the simulation's only source of randomness.
+#[derive(Clone, Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+
+    /// True with probability `percent`/100.
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// A number in `lo..=hi`.
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below(hi.abs_diff(lo) + 1) as i64
+    }
+
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// FNV-1a, 64 bits: the trace hash.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// Fault rates of one seed, in percent.
+#[derive(Clone, Copy, Debug)]
+struct Faults {
+    /// A read or write reports `WouldBlock` although it could transfer bytes.
+    block: u64,
+    /// A read or write transfers at most a few bytes.
+    short: u64,
+    /// A step resets a client (per mille).
+    reset_per_mille: u64,
+}
+
+/// The two directions of one connection, shared by the client and its socket.
+#[derive(Debug, Default)]
+struct Pipe {
+    client: usize,
+    to_server: VecDeque<u8>,
+    to_client: Vec<u8>,
+    /// The client reset the connection: every operation fails with `Closed`.
+    reset: bool,
+}
+
+/// Every read the engine made, in order: (client, bytes).
+type ReadLog = Rc<RefCell<Vec<(usize, usize)>>>;
+
+/// The engine's end of a connection: a fault-injecting in-memory socket.
+struct SimSocket {
+    pipe: Rc<RefCell<Pipe>>,
+    log: ReadLog,
+    rng: Rng,
+    faults: Faults,
+}
+
+impl SimSocket {
+    /// How many of `n` bytes to transfer: all, or a short count.
+    fn amount(&mut self, n: usize) -> usize {
+        if self.rng.chance(self.faults.short) {
+            n.min(1 + self.rng.below(16) as usize)
+        } else {
+            n
+        }
+    }
+}
+
+impl Socket for SimSocket {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+        let pipe = Rc::clone(&self.pipe);
+        let mut p = pipe.borrow_mut();
+        if p.reset {
+            return Err(IoError::Closed);
+        }
+        if p.to_server.is_empty() || buf.is_empty() || self.rng.chance(self.faults.block) {
+            return Err(IoError::WouldBlock);
+        }
+        let n = self.amount(buf.len().min(p.to_server.len()));
+        for (dst, src) in buf.iter_mut().zip(p.to_server.drain(..n)) {
+            *dst = src;
+        }
+        self.log.borrow_mut().push((p.client, n));
+        Ok(n)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
+        let pipe = Rc::clone(&self.pipe);
+        let mut p = pipe.borrow_mut();
+        if p.reset {
+            return Err(IoError::Closed);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.rng.chance(self.faults.block) {
+            return Err(IoError::WouldBlock);
+        }
+        let n = self.amount(buf.len());
+        p.to_client.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+// ---- RESP: requests out, replies in -------------------------------------------------------
+
+/// A request as RESP (or, for simple arguments, sometimes as an inline command).
+fn encode_request(args: &[Vec<u8>], inline: bool) -> Vec<u8> {
+    let simple = args
+        .iter()
+        .all(|a| !a.is_empty() && a.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'));
+    let mut out = Vec::new();
+    if inline && simple {
+        out.extend_from_slice(&args.join(&b' '));
+        out.extend_from_slice(b"\r\n");
+        return out;
+    }
+    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Where the CRLF that ends the line starting at `from` is.
+fn line_end(b: &[u8], from: usize) -> Option<usize> {
+    b.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|i| from + i)
+}
+
+fn parse_int(line: &[u8]) -> Result<i64, String> {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad integer {:?}", show(line)))
+}
+
+/// The end of the RESP2 reply starting at `pos`: `Ok(None)` if it is not complete yet, an
+/// error if it is malformed.
+fn reply_end(b: &[u8], pos: usize) -> Result<Option<usize>, String> {
+    let Some(&kind) = b.get(pos) else {
+        return Ok(None);
+    };
+    let Some(eol) = line_end(b, pos + 1) else {
+        return Ok(None);
+    };
+    let line = &b[pos + 1..eol];
+    let next = eol + 2;
+    match kind {
+        b'+' | b'-' => Ok(Some(next)),
+        b':' => parse_int(line).map(|_| Some(next)),
+        b'$' => {
+            let n = parse_int(line)?;
+            if n == -1 {
+                return Ok(Some(next));
+            }
+            let n = usize::try_from(n).map_err(|_| format!("bulk length {n}"))?;
+            let end = next + n + 2;
+            if b.len() < end {
+                return Ok(None);
+            }
+            if &b[end - 2..end] != b"\r\n" {
+                return Err("bulk string not ended by CRLF".into());
+            }
+            Ok(Some(end))
+        }
+        b'*' => {
+            let n = parse_int(line)?;
+            if n == -1 {
+                return Ok(Some(next));
+            }
+            let n = usize::try_from(n).map_err(|_| format!("array length {n}"))?;
+            let mut at = next;
+            for _ in 0..n {
+                match reply_end(b, at)? {
+                    Some(e) => at = e,
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(at))
+        }
+        other => Err(format!("unknown reply type byte {other:#04x}")),
+    }
+}
+
+/// Bytes as a readable, escaped string.
+fn show(b: &[u8]) -> String {
+    b.escape_ascii().to_string()
+}
+
+fn ok() -> Vec<u8> {
+    b"+OK\r\n".to_vec()
+}
+
+fn int(n: i64) -> Vec<u8> {
+    format!(":{n}\r\n").into_bytes()
+}
+
+fn bulk(v: Option<&[u8]>) -> Vec<u8> {
+    match v {
+        None => b"$-1\r\n".to_vec(),
+        Some(v) => {
+            let mut out = format!("${}\r\n", v.len()).into_bytes();
+            out.extend_from_slice(v);
+            out.extend_from_slice(b"\r\n");
+            out
+        }
+    }
+}
+
+fn array(items: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", items.len()).into_bytes();
+    for i in items {
+        out.extend_from_slice(&i);
+    }
+    out
+}
+
+fn err(msg: &str) -> Vec<u8> {
+    format!("-{msg}\r\n").into_bytes()
+}
+
+fn wrongtype() -> Vec<u8> {
+    err("WRONGTYPE Operation against a key holding the wrong kind of value")
+}
+
+// ---- The model ----------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+enum Val {
+    Str(Vec<u8>),
+    List(VecDeque<Vec<u8>>),
+    Hash(BTreeMap<Vec<u8>, Vec<u8>>),
+    Set(BTreeSet<Vec<u8>>),
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    val: Val,
+    /// Expiry time in Unix milliseconds: the key is gone once `now > at` (Redis's rule).
+    at: Option<i64>,
+}
+
+/// What the keyspace (database 0) holds, by the model's account.
+#[derive(Default)]
+struct Model {
+    keys: BTreeMap<Vec<u8>, Entry>,
+}
+
+/// Redis's `string2ll`: an optional `-`, no `+`, no leading zeros, no `-0`, within i64.
+fn redis_int(s: &[u8]) -> Option<i64> {
+    let t = std::str::from_utf8(s).ok()?;
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if digits.starts_with('0') && (digits.len() > 1 || t.starts_with('-')) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+fn num(a: &[u8]) -> i64 {
+    redis_int(a).unwrap_or(0)
+}
+
+impl Model {
+    /// The entry of `key` if it exists and has not expired (an expired one is removed).
+    fn live(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        if self
+            .keys
+            .get(key)
+            .is_some_and(|e| e.at.is_some_and(|at| now > at))
+        {
+            self.keys.remove(key);
+        }
+        self.keys.get_mut(key)
+    }
+
+    /// Runs one (valid, non-transaction) command at `now`: the reply Redis would send.
+    fn apply(&mut self, a: &[Vec<u8>], now: i64) -> Vec<u8> {
+        let name = a[0].as_slice();
+        let key = a.get(1).map(Vec::as_slice).unwrap_or_default();
+        match name {
+            b"SET" => self.set(a, now),
+            b"GET" => match self.live(key, now).map(|e| &e.val) {
+                None => bulk(None),
+                Some(Val::Str(s)) => bulk(Some(s)),
+                Some(_) => wrongtype(),
+            },
+            b"DEL" => {
+                let mut n = 0;
+                for k in &a[1..] {
+                    if self.live(k, now).is_some() {
+                        self.keys.remove(k);
+                        n += 1;
+                    }
+                }
+                int(n)
+            }
+            b"EXISTS" => {
+                let mut n = 0;
+                for k in &a[1..] {
+                    if self.live(k, now).is_some() {
+                        n += 1;
+                    }
+                }
+                int(n)
+            }
+            b"TYPE" => {
+                let t = match self.live(key, now).map(|e| &e.val) {
+                    None => "none",
+                    Some(Val::Str(_)) => "string",
+                    Some(Val::List(_)) => "list",
+                    Some(Val::Hash(_)) => "hash",
+                    Some(Val::Set(_)) => "set",
+                };
+                format!("+{t}\r\n").into_bytes()
+            }
+            b"INCR" => match self.live(key, now) {
+                None => {
+                    self.keys.insert(
+                        key.to_vec(),
+                        Entry {
+                            val: Val::Str(b"1".to_vec()),
+                            at: None,
+                        },
+                    );
+                    int(1)
+                }
+                Some(Entry {
+                    val: Val::Str(s), ..
+                }) => match redis_int(s) {
+                    None => err("ERR value is not an integer or out of range"),
+                    Some(v) => match v.checked_add(1) {
+                        None => err("ERR increment or decrement would overflow"),
+                        Some(v) => {
+                            *s = v.to_string().into_bytes();
+                            int(v)
+                        }
+                    },
+                },
+                Some(_) => wrongtype(),
+            },
+            b"APPEND" => match self.live(key, now) {
+                None => {
+                    let v = a[2].clone();
+                    let n = v.len() as i64;
+                    self.keys.insert(
+                        key.to_vec(),
+                        Entry {
+                            val: Val::Str(v),
+                            at: None,
+                        },
+                    );
+                    int(n)
+                }
+                Some(Entry {
+                    val: Val::Str(s), ..
+                }) => {
+                    s.extend_from_slice(&a[2]);
+                    int(s.len() as i64)
+                }
+                Some(_) => wrongtype(),
+            },
+            b"EXPIRE" | b"PEXPIRE" => {
+                let unit = if name == b"EXPIRE" { 1000 } else { 1 };
+                let when = now + num(&a[2]) * unit;
+                match self.live(key, now) {
+                    None => int(0),
+                    Some(_) if when <= now => {
+                        self.keys.remove(key);
+                        int(1)
+                    }
+                    Some(e) => {
+                        e.at = Some(when);
+                        int(1)
+                    }
+                }
+            }
+            b"PERSIST" => match self.live(key, now) {
+                Some(e) if e.at.is_some() => {
+                    e.at = None;
+                    int(1)
+                }
+                _ => int(0),
+            },
+            b"TTL" | b"PTTL" => match self.live(key, now) {
+                None => int(-2),
+                Some(Entry { at: None, .. }) => int(-1),
+                Some(Entry { at: Some(at), .. }) => {
+                    let ttl = (*at - now).max(0);
+                    int(if name == b"PTTL" {
+                        ttl
+                    } else {
+                        (ttl + 500) / 1000
+                    })
+                }
+            },
+            b"LPUSH" => {
+                let e = self.keys_entry(key, now, || Val::List(VecDeque::new()));
+                match &mut e.val {
+                    Val::List(l) => {
+                        for v in &a[2..] {
+                            l.push_front(v.clone());
+                        }
+                        int(l.len() as i64)
+                    }
+                    _ => wrongtype(),
+                }
+            }
+            b"RPOP" => {
+                let (reply, empty) = match self.live(key, now).map(|e| &mut e.val) {
+                    None => (bulk(None), false),
+                    Some(Val::List(l)) => {
+                        let v = l.pop_back();
+                        (bulk(v.as_deref()), l.is_empty())
+                    }
+                    Some(_) => (wrongtype(), false),
+                };
+                if empty {
+                    self.keys.remove(key);
+                }
+                reply
+            }
+            b"LLEN" => match self.live(key, now).map(|e| &e.val) {
+                None => int(0),
+                Some(Val::List(l)) => int(l.len() as i64),
+                Some(_) => wrongtype(),
+            },
+            b"LRANGE" => match self.live(key, now).map(|e| &e.val) {
+                None => array(Vec::new()),
+                Some(Val::List(l)) => {
+                    let len = l.len() as i64;
+                    let (mut start, mut end) = (num(&a[2]), num(&a[3]));
+                    if start < 0 {
+                        start += len;
+                    }
+                    if end < 0 {
+                        end += len;
+                    }
+                    start = start.max(0);
+                    if start > end || start >= len {
+                        return array(Vec::new());
+                    }
+                    end = end.min(len - 1);
+                    array(
+                        l.iter()
+                            .skip(start as usize)
+                            .take((end - start + 1) as usize)
+                            .map(|v| bulk(Some(v)))
+                            .collect(),
+                    )
+                }
+                Some(_) => wrongtype(),
+            },
+            b"HSET" => {
+                let e = self.keys_entry(key, now, || Val::Hash(BTreeMap::new()));
+                match &mut e.val {
+                    Val::Hash(h) => {
+                        let mut added = 0;
+                        for fv in a[2..].chunks(2) {
+                            if h.insert(fv[0].clone(), fv[1].clone()).is_none() {
+                                added += 1;
+                            }
+                        }
+                        int(added)
+                    }
+                    _ => wrongtype(),
+                }
+            }
+            b"HGET" => match self.live(key, now).map(|e| &e.val) {
+                None => bulk(None),
+                Some(Val::Hash(h)) => bulk(h.get(&a[2]).map(Vec::as_slice)),
+                Some(_) => wrongtype(),
+            },
+            b"HDEL" => {
+                let (reply, empty) = match self.live(key, now).map(|e| &mut e.val) {
+                    None => (int(0), false),
+                    Some(Val::Hash(h)) => {
+                        let n = a[2..].iter().filter(|f| h.remove(*f).is_some()).count();
+                        (int(n as i64), h.is_empty())
+                    }
+                    Some(_) => (wrongtype(), false),
+                };
+                if empty {
+                    self.keys.remove(key);
+                }
+                reply
+            }
+            b"HLEN" => match self.live(key, now).map(|e| &e.val) {
+                None => int(0),
+                Some(Val::Hash(h)) => int(h.len() as i64),
+                Some(_) => wrongtype(),
+            },
+            b"SADD" => {
+                let e = self.keys_entry(key, now, || Val::Set(BTreeSet::new()));
+                match &mut e.val {
+                    Val::Set(s) => {
+                        let n = a[2..].iter().filter(|m| s.insert((*m).clone())).count();
+                        int(n as i64)
+                    }
+                    _ => wrongtype(),
+                }
+            }
+            b"SREM" => {
+                let (reply, empty) = match self.live(key, now).map(|e| &mut e.val) {
+                    None => (int(0), false),
+                    Some(Val::Set(s)) => {
+                        let n = a[2..].iter().filter(|m| s.remove(*m)).count();
+                        (int(n as i64), s.is_empty())
+                    }
+                    Some(_) => (wrongtype(), false),
+                };
+                if empty {
+                    self.keys.remove(key);
+                }
+                reply
+            }
+            b"SCARD" => match self.live(key, now).map(|e| &e.val) {
+                None => int(0),
+                Some(Val::Set(s)) => int(s.len() as i64),
+                Some(_) => wrongtype(),
+            },
+            b"SISMEMBER" => match self.live(key, now).map(|e| &e.val) {
+                None => int(0),
+                Some(Val::Set(s)) => int(i64::from(s.contains(&a[2]))),
+                Some(_) => wrongtype(),
+            },
+            _ => err(&format!("ERR model has no command {}", show(name))),
+        }
+    }
+
+    /// The live entry of `key`, created empty (`make`, no TTL) if there is none.
+    fn keys_entry(&mut self, key: &[u8], now: i64, make: impl FnOnce() -> Val) -> &mut Entry {
+        if self.live(key, now).is_none() {
+            self.keys.insert(
+                key.to_vec(),
+                Entry {
+                    val: make(),
+                    at: None,
+                },
+            );
+        }
+        self.keys.entry(key.to_vec()).or_insert_with(|| Entry {
+            val: Val::Str(Vec::new()),
+            at: None,
+        })
+    }
+
+    /// SET key value [NX|XX] [GET] [EX s|PX ms|KEEPTTL].
+    fn set(&mut self, a: &[Vec<u8>], now: i64) -> Vec<u8> {
+        let key = a[1].as_slice();
+        let (mut nx, mut xx, mut get, mut keep, mut at) = (false, false, false, false, None);
+        let mut i = 3;
+        while i < a.len() {
+            match a[i].as_slice() {
+                b"NX" => nx = true,
+                b"XX" => xx = true,
+                b"GET" => get = true,
+                b"KEEPTTL" => keep = true,
+                b"EX" | b"PX" => {
+                    let unit = if a[i] == b"EX" { 1000 } else { 1 };
+                    at = Some(now + num(&a[i + 1]) * unit);
+                    i += 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let old = self.live(key, now).cloned();
+        let old_str = match old.as_ref().map(|e| &e.val) {
+            Some(Val::Str(s)) => Some(s.clone()),
+            Some(_) if get => return wrongtype(),
+            _ => None,
+        };
+        let refused = (nx && old.is_some()) || (xx && old.is_none());
+        if !refused {
+            if keep {
+                at = old.as_ref().and_then(|e| e.at);
+            }
+            self.keys.insert(
+                key.to_vec(),
+                Entry {
+                    val: Val::Str(a[2].clone()),
+                    at,
+                },
+            );
+        }
+        if get {
+            bulk(old_str.as_deref())
+        } else if refused {
+            bulk(None)
+        } else {
+            ok()
+        }
+    }
+}
+
+// ---- Clients ------------------------------------------------------------------------------
+
+/// A request the client sent: where its bytes end in the client's stream, its arguments.
+struct Sent {
+    end: u64,
+    args: Vec<Vec<u8>>,
+}
+
+/// A reply the client waits for: the model's bytes and the request they answer.
+struct Expected {
+    request: String,
+    reply: Vec<u8>,
+}
+
+/// One simulated client: its requests, the replies it expects, its transaction state.
+struct Client {
+    worker: usize,
+    token: Token,
+    pipe: Rc<RefCell<Pipe>>,
+    /// Request bytes the client has not handed to its socket yet.
+    unsent: VecDeque<u8>,
+    /// Request bytes generated so far.
+    sent_total: u64,
+    /// Request bytes the engine read so far.
+    consumed: u64,
+    /// Requests the engine has not run yet (not all of their bytes were read).
+    pending: VecDeque<Sent>,
+    /// Replies the engine owes the client, oldest first.
+    expected: VecDeque<Expected>,
+    /// Reply bytes received and not yet matched.
+    received: Vec<u8>,
+    /// MULTI ran for it (the model's view); the commands queued since.
+    in_multi: bool,
+    queued: Vec<Vec<Vec<u8>>>,
+    /// The client sent MULTI without EXEC or DISCARD yet (the generator's view).
+    gen_multi: bool,
+    /// The client reset its connection; it waits for the engine to hand the socket back.
+    reset: bool,
+}
+
+impl Client {
+    fn outstanding(&self) -> usize {
+        self.pending.len() + self.expected.len()
+    }
+
+    fn idle(&self) -> bool {
+        self.unsent.is_empty()
+            && self.pending.is_empty()
+            && self.expected.is_empty()
+            && self.received.is_empty()
+            && self.pipe.borrow().to_client.is_empty()
+    }
+}
+
+/// Values: short, colliding, some with CR, LF, NUL and spaces; some look like numbers.
+const VALUES: &[&[u8]] = &[
+    b"a",
+    b"b",
+    b"c",
+    b"0",
+    b"1",
+    b"7",
+    b"42",
+    b"-",
+    b"x",
+    b"hello world",
+    b"a\r\nb",
+    b"\0",
+];
+
+fn key(rng: &mut Rng) -> Vec<u8> {
+    format!("k{}", rng.below(KEYS)).into_bytes()
+}
+
+fn value(rng: &mut Rng) -> Vec<u8> {
+    rng.pick(VALUES).to_vec()
+}
+
+fn args(parts: &[&[u8]]) -> Vec<Vec<u8>> {
+    parts.iter().map(|p| p.to_vec()).collect()
+}
+
+/// A random request for a client (`in_multi`: inside MULTI, where only keyspace commands,
+/// EXEC and DISCARD are sent).
+fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
+    let k = key(rng);
+    let v = value(rng);
+    let n = |x: i64| x.to_string().into_bytes();
+    if in_multi && rng.chance(20) {
+        return args(&[if rng.chance(80) {
+            b"EXEC".as_slice()
+        } else {
+            b"DISCARD"
+        }]);
+    }
+    let choice = rng.below(if in_multi { 32 } else { 36 });
+    match choice {
+        0..=2 => {
+            let mut a = args(&[b"SET", &k, &v]);
+            match rng.below(8) {
+                0 => a.extend(args(&[b"PX", &n(rng.range(1, 40) * 10)])),
+                1 => a.extend(args(&[b"PX", &n(rng.range(1, 400))])),
+                2 => a.extend(args(&[b"EX", &n(rng.range(1, 3))])),
+                3 => a.extend(args(&[b"NX"])),
+                4 => a.extend(args(&[b"XX"])),
+                5 => a.extend(args(&[b"KEEPTTL"])),
+                6 => a.extend(args(&[b"GET"])),
+                _ => {}
+            }
+            a
+        }
+        3..=4 => args(&[b"GET", &k]),
+        5 => {
+            if rng.chance(50) {
+                args(&[b"DEL", &k])
+            } else {
+                args(&[b"DEL", &k, &key(rng)])
+            }
+        }
+        6 => args(&[b"EXISTS", &k, &key(rng)]),
+        7..=8 => args(&[b"INCR", &k]),
+        9 => args(&[b"APPEND", &k, &v]),
+        10 => args(&[b"EXPIRE", &k, &n(rng.range(-1, 3))]),
+        11 => args(&[b"PEXPIRE", &k, &n(rng.range(-10, 100) * 10)]),
+        12 => args(&[b"PEXPIRE", &k, &n(rng.range(0, 1000))]),
+        13 => args(&[b"TTL", &k]),
+        14..=15 => args(&[b"PTTL", &k]),
+        16 => args(&[b"PERSIST", &k]),
+        17 => args(&[b"TYPE", &k]),
+        18..=19 => {
+            let mut a = args(&[b"LPUSH", &k, &v]);
+            if rng.chance(30) {
+                a.push(value(rng));
+            }
+            a
+        }
+        20 => args(&[b"RPOP", &k]),
+        21 => args(&[b"LLEN", &k]),
+        22 => {
+            let start = rng.range(-MAX_RANGE, MAX_RANGE);
+            let stop = rng.range(start.min(0) - 2, start.max(0) + MAX_RANGE);
+            args(&[b"LRANGE", &k, &n(start), &n(stop)])
+        }
+        23..=24 => {
+            let f = rng.pick(&[b"f1".as_slice(), b"f2", b"f3"]).to_vec();
+            let mut a = args(&[b"HSET", &k, &f, &v]);
+            if rng.chance(30) {
+                a.extend(args(&[b"f4", &value(rng)]));
+            }
+            a
+        }
+        25 => args(&[b"HGET", &k, *rng.pick(&[b"f1".as_slice(), b"f2", b"f4"])]),
+        26 => args(&[b"HDEL", &k, *rng.pick(&[b"f1".as_slice(), b"f2", b"f3"])]),
+        27 => args(&[b"HLEN", &k]),
+        28 => {
+            let mut a = args(&[b"SADD", &k, &v]);
+            if rng.chance(40) {
+                a.push(value(rng));
+            }
+            a
+        }
+        29 => args(&[b"SREM", &k, &v]),
+        30 => args(&[b"SCARD", &k]),
+        31 => args(&[b"SISMEMBER", &k, &v]),
+        // Outside MULTI only (inside, these end the transaction).
+        32..=33 => args(&[b"MULTI"]),
+        34 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
+        _ => args(&[b"GET"]), // wrong arity
+    }
+}
+
+// ---- The simulation -----------------------------------------------------------------------
+
+/// Why a seed failed.
+struct Failure(String);
+
+/// One seed's run.
+struct Sim {
+    seed: u64,
+    rng: Rng,
+    faults: Faults,
+    clock: Rc<ManualClock>,
+    workers: Vec<Worker<SimSocket, Rc<ManualClock>>>,
+    log: ReadLog,
+    model: Model,
+    clients: BTreeMap<usize, Client>,
+    /// Which client each open connection belongs to: (worker, token) -> client.
+    conns: BTreeMap<(usize, Token), usize>,
+    next_client: usize,
+    step: u64,
+    commands: u64,
+    resets: u64,
+    hash: Fnv,
+    tail: VecDeque<String>,
+    verbose: bool,
+}
+
+/// What one seed did.
+struct Outcome {
+    steps: u64,
+    commands: u64,
+    resets: u64,
+    hash: u64,
+}
+
+impl Sim {
+    fn new(seed: u64, verbose: bool) -> Self {
+        let mut rng = Rng(seed);
+        let faults = Faults {
+            block: rng.below(30),
+            short: rng.below(90),
+            reset_per_mille: rng.below(12),
+        };
+        let n_workers = 1 + rng.below(3) as usize;
+        let sizing = Sizing {
+            shards_per_db: *rng.pick(&[1, 4, 256]),
+            read_buffer: *rng.pick(&[64, 1024, 64 * 1024]),
+        };
+        let clock = Rc::new(ManualClock::new(UnixMillis(START_UNIX_MS)));
+        let config = Config {
+            workers: n_workers,
+            ..Config::default()
+        };
+        let engine = Arc::new(Engine::with_sizing(
+            config,
+            HostFacts::default(),
+            seed,
+            clock.snapshot(),
+            sizing,
+        ));
+        let workers = (0..n_workers)
+            .map(|i| Worker::new(Arc::clone(&engine), Rc::clone(&clock), i))
+            .collect();
+        let mut sim = Sim {
+            seed,
+            rng,
+            faults,
+            clock,
+            workers,
+            log: Rc::new(RefCell::new(Vec::new())),
+            model: Model::default(),
+            clients: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            next_client: 0,
+            step: 0,
+            commands: 0,
+            resets: 0,
+            hash: Fnv::new(),
+            tail: VecDeque::new(),
+            verbose,
+        };
+        sim.trace(format!(
+            "seed {seed:#x}: {n_workers} worker(s), {sizing:?}, faults {faults:?}"
+        ));
+        sim
+    }
+
+    fn trace(&mut self, line: String) {
+        self.hash.write(line.as_bytes());
+        self.hash.write(b"\n");
+        if self.verbose {
+            println!("{line}");
+        }
+        if self.tail.len() == TRACE_TAIL {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.unix_millis().0
+    }
+
+    fn fail(&mut self, why: String) -> Failure {
+        self.trace(format!("FAIL: {why}"));
+        Failure(why)
+    }
+
+    fn connect(&mut self) -> Result<(), Failure> {
+        let id = self.next_client;
+        self.next_client += 1;
+        let w = self.rng.below(self.workers.len() as u64) as usize;
+        let pipe = Rc::new(RefCell::new(Pipe {
+            client: id,
+            ..Pipe::default()
+        }));
+        let socket = SimSocket {
+            pipe: Rc::clone(&pipe),
+            log: Rc::clone(&self.log),
+            rng: Rng(self.rng.next()),
+            faults: self.faults,
+        };
+        let Ok(token) = self.workers[w].admit(socket, ClientAddr::default(), true) else {
+            return Err(self.fail(format!("client {id} refused")));
+        };
+        self.trace(format!("c{id}: connected to worker {w} as token {token}"));
+        self.conns.insert((w, token), id);
+        self.clients.insert(
+            id,
+            Client {
+                worker: w,
+                token,
+                pipe,
+                unsent: VecDeque::new(),
+                sent_total: 0,
+                consumed: 0,
+                pending: VecDeque::new(),
+                expected: VecDeque::new(),
+                received: Vec::new(),
+                in_multi: false,
+                queued: Vec::new(),
+                gen_multi: false,
+                reset: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Ids of the clients that still talk (not reset).
+    fn live_clients(&self) -> Vec<usize> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| !c.reset)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// A client queues one new request.
+    fn send(&mut self, id: usize) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let a = generate(&mut self.rng, c.gen_multi);
+        match a[0].as_slice() {
+            b"MULTI" => c.gen_multi = true,
+            b"EXEC" | b"DISCARD" => c.gen_multi = false,
+            _ => {}
+        }
+        let bytes = encode_request(&a, self.rng.chance(20));
+        c.sent_total += bytes.len() as u64;
+        c.unsent.extend(bytes.iter());
+        c.pending.push_back(Sent {
+            end: c.sent_total,
+            args: a.clone(),
+        });
+        let line = format!("c{id}: sends {}", describe(&a));
+        self.trace(line);
+    }
+
+    /// A client hands some of its request bytes to its socket.
+    fn transmit(&mut self, id: usize, all: bool) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let n = if all {
+            c.unsent.len()
+        } else {
+            (1 + self.rng.below(40) as usize).min(c.unsent.len())
+        };
+        c.pipe.borrow_mut().to_server.extend(c.unsent.drain(..n));
+    }
+
+    /// A client reads some of its reply bytes and checks every complete reply.
+    fn receive(&mut self, id: usize, all: bool) -> Result<(), Failure> {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return Ok(());
+        };
+        {
+            let mut p = c.pipe.borrow_mut();
+            let n = if all {
+                p.to_client.len()
+            } else {
+                (1 + self.rng.below(64) as usize).min(p.to_client.len())
+            };
+            c.received.extend(p.to_client.drain(..n));
+        }
+        loop {
+            let c = self
+                .clients
+                .get_mut(&id)
+                .ok_or_else(|| Failure("gone".into()))?;
+            let end = match reply_end(&c.received, 0) {
+                Ok(Some(end)) => end,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    let got = show(&c.received);
+                    return Err(self.fail(format!("c{id}: malformed reply ({e}): {got}")));
+                }
+            };
+            let reply: Vec<u8> = c.received.drain(..end).collect();
+            let Some(want) = c.expected.pop_front() else {
+                return Err(self.fail(format!("c{id}: unexpected reply {}", show(&reply))));
+            };
+            if reply != want.reply {
+                return Err(self.fail(format!(
+                    "c{id}: {}: expected {} got {}",
+                    want.request,
+                    show(&want.reply),
+                    show(&reply)
+                )));
+            }
+            self.trace(format!("c{id}: {} -> {}", want.request, show(&reply)));
+        }
+    }
+
+    /// Applies the engine's reads, in order: each request whose last byte was read ran then.
+    fn absorb_reads(&mut self) {
+        let reads = std::mem::take(&mut *self.log.borrow_mut());
+        let now = self.now();
+        for (id, n) in reads {
+            let Some(c) = self.clients.get_mut(&id) else {
+                continue;
+            };
+            c.consumed += n as u64;
+            while c.pending.front().is_some_and(|s| s.end <= c.consumed) {
+                let Some(sent) = c.pending.pop_front() else {
+                    break;
+                };
+                let reply = run(&mut self.model, c, &sent.args, now);
+                c.expected.push_back(Expected {
+                    request: describe(&sent.args),
+                    reply,
+                });
+                self.commands += 1;
+            }
+        }
+    }
+
+    /// Releases the sockets the engine handed back; only reset clients may be among them.
+    fn collect_closed(&mut self, w: usize) -> Result<(), Failure> {
+        for (t, _socket) in self.workers[w].take_closed() {
+            let Some(id) = self.conns.remove(&(w, t)) else {
+                return Err(self.fail(format!("worker {w} closed unknown token {t}")));
+            };
+            if self.clients.get(&id).is_some_and(|c| c.reset) {
+                self.clients.remove(&id);
+                self.trace(format!("c{id}: socket handed back"));
+            } else {
+                return Err(self.fail(format!("worker {w} closed healthy client c{id}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn ready(&mut self, w: usize, t: Token) -> Result<(), Failure> {
+        self.workers[w].ready(t);
+        self.absorb_reads();
+        self.collect_closed(w)
+    }
+
+    fn tick(&mut self, w: usize) -> Result<(), Failure> {
+        self.workers[w].handle_timeout();
+        self.absorb_reads();
+        self.collect_closed(w)
+    }
+
+    fn reset(&mut self, id: usize) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        c.reset = true;
+        c.pipe.borrow_mut().reset = true;
+        let (lost, unrun) = (c.expected.len(), c.pending.len());
+        self.resets += 1;
+        self.trace(format!(
+            "c{id}: resets its connection ({lost} replies lost, {unrun} requests never run)"
+        ));
+    }
+
+    /// One random action.
+    fn step(&mut self) -> Result<(), Failure> {
+        self.step += 1;
+        let live = self.live_clients();
+        if live.len() < 2 || (live.len() < MAX_CLIENTS && self.rng.chance(2)) {
+            return self.connect();
+        }
+        let conns: Vec<(usize, Token)> = self.conns.keys().copied().collect();
+        let id = *self.rng.pick(&live);
+        match self.rng.below(100) {
+            0..=29 => {
+                let c = &self.clients[&id];
+                if c.outstanding() < MAX_OUTSTANDING {
+                    self.send(id);
+                }
+                if self.rng.chance(50) {
+                    self.transmit(id, false);
+                }
+                Ok(())
+            }
+            30..=39 => {
+                let all = self.rng.chance(50);
+                self.transmit(id, all);
+                Ok(())
+            }
+            40..=64 => {
+                let (w, t) = *self.rng.pick(&conns);
+                self.ready(w, t)
+            }
+            65..=69 => {
+                let w = self.rng.below(self.workers.len() as u64) as usize;
+                self.tick(w)
+            }
+            70..=89 => {
+                let all = self.rng.chance(50);
+                self.receive(id, all)
+            }
+            90..=97 => {
+                let ms = match self.rng.below(10) {
+                    0 => self.rng.range(100, 3000),
+                    1..=3 => self.rng.range(1, 10) * 10,
+                    _ => self.rng.range(0, 5),
+                };
+                self.clock.advance(Duration::from_millis(ms as u64));
+                self.trace(format!("clock +{ms} ms"));
+                Ok(())
+            }
+            _ => {
+                if self.rng.below(1000) < self.faults.reset_per_mille * 20 {
+                    self.reset(id);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The end of a seed: everything sent is delivered, run and answered, and every reset
+    /// connection is handed back, within [`DRAIN_ROUNDS`] rounds of (still faulty) I/O.
+    fn drain(&mut self) -> Result<(), Failure> {
+        self.trace("drain".into());
+        for _ in 0..DRAIN_ROUNDS {
+            let quiet = self.clients.values().all(|c| !c.reset && c.idle());
+            if quiet {
+                return Ok(());
+            }
+            for id in self.live_clients() {
+                self.transmit(id, true);
+            }
+            let conns: Vec<(usize, Token)> = self.conns.keys().copied().collect();
+            for (w, t) in conns {
+                if self.conns.contains_key(&(w, t)) {
+                    self.ready(w, t)?;
+                }
+            }
+            for w in 0..self.workers.len() {
+                self.tick(w)?;
+            }
+            for id in self.live_clients() {
+                self.receive(id, true)?;
+            }
+        }
+        let stuck: Vec<String> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.reset || !c.idle())
+            .map(|(id, c)| {
+                format!(
+                    "c{id} (worker {} token {}, reset {}, {} unsent bytes, {} unrun, {} unanswered)",
+                    c.worker,
+                    c.token,
+                    c.reset,
+                    c.unsent.len(),
+                    c.pending.len(),
+                    c.expected.len()
+                )
+            })
+            .collect();
+        Err(self.fail(format!(
+            "not quiescent after {DRAIN_ROUNDS} rounds: {}",
+            stuck.join(", ")
+        )))
+    }
+
+    fn run(&mut self, steps: u64) -> Result<Outcome, Failure> {
+        for _ in 0..steps {
+            self.step()?;
+        }
+        self.drain()?;
+        let line = format!(
+            "seed {:#x}: {} steps, {} commands, {} resets",
+            self.seed, self.step, self.commands, self.resets
+        );
+        self.trace(line);
+        Ok(Outcome {
+            steps: self.step,
+            commands: self.commands,
+            resets: self.resets,
+            hash: self.hash.0,
+        })
+    }
+}
+
+/// Runs a request the engine just ran, for client `c`, in the model: its expected reply.
+fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
+    match a[0].as_slice() {
+        b"MULTI" => {
+            c.in_multi = true;
+            c.queued.clear();
+            ok()
+        }
+        b"EXEC" if !c.in_multi => err("ERR EXEC without MULTI"),
+        b"DISCARD" if !c.in_multi => err("ERR DISCARD without MULTI"),
+        b"EXEC" => {
+            c.in_multi = false;
+            let replies = std::mem::take(&mut c.queued)
+                .iter()
+                .map(|q| model.apply(q, now))
+                .collect();
+            array(replies)
+        }
+        b"DISCARD" => {
+            c.in_multi = false;
+            c.queued.clear();
+            ok()
+        }
+        b"GET" if a.len() != 2 => err("ERR wrong number of arguments for 'get' command"),
+        _ if c.in_multi => {
+            c.queued.push(a.to_vec());
+            b"+QUEUED\r\n".to_vec()
+        }
+        _ => model.apply(a, now),
+    }
+}
+
+fn describe(a: &[Vec<u8>]) -> String {
+    a.iter().map(|x| show(x)).collect::<Vec<_>>().join(" ")
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let v = std::env::var(name).ok()?;
+    let v = v.trim();
+    let parsed = match v.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => v.parse(),
+    };
+    match parsed {
+        Ok(n) => Some(n),
+        Err(_) => {
+            eprintln!("{name}={v}: not a number");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn main() {
+    let steps = env_u64("KV_SIM_STEPS").unwrap_or(DEFAULT_STEPS);
+    let verbose = std::env::var("KV_SIM_TRACE").is_ok_and(|v| v == "1");
+    let budget = env_u64("KV_SIM_SECS").map(Duration::from_secs);
+    let (first, count) = match env_u64("KV_SEED") {
+        Some(seed) => (seed, 1),
+        None => {
+            let base = env_u64("KV_SIM_BASE").unwrap_or_else(|| {
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                Rng(t.as_nanos() as u64).next()
+            });
+            (base, env_u64("KV_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS))
+        }
+    };
+    println!("simulation: seeds from {first:#x}, {steps} steps a seed");
+    let started = std::time::Instant::now();
+    let (mut seeds, mut total_steps, mut commands, mut resets) = (0u64, 0u64, 0u64, 0u64);
+    for i in 0..count {
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            break;
+        }
+        let seed = first.wrapping_add(i);
+        let mut sim = Sim::new(seed, verbose);
+        match sim.run(steps) {
+            Ok(o) => {
+                println!(
+                    "seed {seed:#x}: steps {} commands {} resets {} trace {:016x}",
+                    o.steps, o.commands, o.resets, o.hash
+                );
+                seeds += 1;
+                total_steps += o.steps;
+                commands += o.commands;
+                resets += o.resets;
+            }
+            Err(Failure(why)) => {
+                println!("FAILED: seed {seed:#x} at step {}: {why}", sim.step);
+                println!("trace tail (last {} lines):", sim.tail.len());
+                for line in &sim.tail {
+                    println!("  {line}");
+                }
+                let steps_env = if steps == DEFAULT_STEPS {
+                    String::new()
+                } else {
+                    format!("KV_SIM_STEPS={steps} ")
+                };
+                println!(
+                    "replay: KV_SEED={seed:#x} {steps_env}KV_SIM_TRACE=1 cargo run -p kv-examples --bin simulation"
+                );
+                std::process::exit(1);
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "seeds {seeds} steps {total_steps} commands {commands} resets {resets} in {secs:.1} s"
+    );
+}
