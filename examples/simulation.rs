@@ -124,6 +124,9 @@ struct Pipe {
     to_client: Vec<u8>,
     /// The client reset the connection: every operation fails with `Closed`.
     reset: bool,
+    /// The client closed its sending side: reads fail with `Closed` once `to_server` is
+    /// empty.
+    eof: bool,
 }
 
 /// Every read the engine made, in order: (client, bytes).
@@ -153,6 +156,9 @@ impl Socket for SimSocket {
         let pipe = Rc::clone(&self.pipe);
         let mut p = pipe.borrow_mut();
         if p.reset {
+            return Err(IoError::Closed);
+        }
+        if p.to_server.is_empty() && p.eof {
             return Err(IoError::Closed);
         }
         if p.to_server.is_empty() || buf.is_empty() || self.rng.chance(self.faults.block) {
@@ -721,6 +727,9 @@ struct Client {
     gen_multi: bool,
     /// The client reset its connection; it waits for the engine to hand the socket back.
     reset: bool,
+    /// The client sent its last request (QUIT, or it closed its sending side): it only
+    /// reads now, and the engine closes the connection after the last reply.
+    closing: bool,
 }
 
 impl Client {
@@ -751,6 +760,7 @@ const VALUES: &[&[u8]] = &[
     b"hello world",
     b"a\r\nb",
     b"\0",
+    &[b'v'; 300],
 ];
 
 fn key(rng: &mut Rng) -> Vec<u8> {
@@ -996,13 +1006,23 @@ impl Sim {
                 queued: Vec::new(),
                 gen_multi: false,
                 reset: false,
+                closing: false,
             },
         );
         Ok(())
     }
 
-    /// Ids of the clients that still talk (not reset).
+    /// Ids of the clients that still send requests (not reset, not closing).
     fn live_clients(&self) -> Vec<usize> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| !c.reset && !c.closing)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Ids of the clients that still read replies (not reset).
+    fn readers(&self) -> Vec<usize> {
         self.clients
             .iter()
             .filter(|(_, c)| !c.reset)
@@ -1084,7 +1104,7 @@ impl Sim {
                     show(&reply)
                 )));
             }
-            self.trace(format!("c{id}: {} -> {}", want.request, show(&reply)));
+            self.trace(format!("c{id}: got the reply to {}", want.request));
         }
     }
 
@@ -1092,6 +1112,7 @@ impl Sim {
     fn absorb_reads(&mut self) {
         let reads = std::mem::take(&mut *self.log.borrow_mut());
         let now = self.now();
+        let mut ran = Vec::new();
         for (id, n) in reads {
             let Some(c) = self.clients.get_mut(&id) else {
                 continue;
@@ -1102,12 +1123,18 @@ impl Sim {
                     break;
                 };
                 let reply = run(&mut self.model, c, &sent.args, now);
-                c.expected.push_back(Expected {
-                    request: describe(&sent.args),
-                    reply,
-                });
+                let request = describe(&sent.args);
+                ran.push(format!(
+                    "c{id}: ran {request} at +{} ms, expects {}",
+                    now - START_UNIX_MS,
+                    show(&reply)
+                ));
+                c.expected.push_back(Expected { request, reply });
                 self.commands += 1;
             }
+        }
+        for line in ran {
+            self.trace(line);
         }
     }
 
@@ -1120,6 +1147,19 @@ impl Sim {
             if self.clients.get(&id).is_some_and(|c| c.reset) {
                 self.clients.remove(&id);
                 self.trace(format!("c{id}: socket handed back"));
+            } else if self.clients.get(&id).is_some_and(|c| c.closing) {
+                // Closed after its last reply: every reply must be there to read.
+                self.receive(id, true)?;
+                let c = &self.clients[&id];
+                if c.outstanding() > 0 || !c.received.is_empty() {
+                    let n = c.outstanding();
+                    return Err(self.fail(format!(
+                        "c{id}: closed with {n} replies missing, {} bytes of a partial one",
+                        c.received.len()
+                    )));
+                }
+                self.clients.remove(&id);
+                self.trace(format!("c{id}: closed after its last reply"));
             } else {
                 return Err(self.fail(format!("worker {w} closed healthy client c{id}")));
             }
@@ -1150,6 +1190,64 @@ impl Sim {
         self.trace(format!(
             "c{id}: resets its connection ({lost} replies lost, {unrun} requests never run)"
         ));
+    }
+
+    /// A client sends its last request: QUIT, or it closes its sending side after what it
+    /// has sent. It reads its replies; a new client takes its place.
+    fn finish(&mut self, id: usize) {
+        let quit = self.rng.chance(50);
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if quit {
+            let a = args(&[b"QUIT"]);
+            let bytes = encode_request(&a, self.rng.chance(20));
+            c.sent_total += bytes.len() as u64;
+            c.unsent.extend(bytes.iter());
+            c.pending.push_back(Sent {
+                end: c.sent_total,
+                args: a,
+            });
+        }
+        c.closing = true;
+        let mut p = c.pipe.borrow_mut();
+        p.to_server.extend(c.unsent.drain(..));
+        p.eof = !quit || self.rng.chance(50);
+        let how = if quit {
+            "sends QUIT"
+        } else {
+            "closes its sending side"
+        };
+        let eof = if p.eof {
+            " (and shuts down writing)"
+        } else {
+            ""
+        };
+        drop(p);
+        self.trace(format!("c{id}: {how}{eof}"));
+    }
+
+    /// Advances the clock: a few ms, tens of ms, seconds, or to just when a key expires
+    /// (the instant it still lives, or 1 ms later).
+    fn advance_clock(&mut self) {
+        let now = self.now();
+        let deadlines: Vec<i64> = self
+            .model
+            .keys
+            .values()
+            .filter_map(|e| e.at)
+            .filter(|&at| at >= now)
+            .collect();
+        let ms = match self.rng.below(10) {
+            0 => self.rng.range(100, 3000),
+            1..=2 => self.rng.range(1, 10) * 10,
+            3..=4 if !deadlines.is_empty() => {
+                *self.rng.pick(&deadlines) - now + self.rng.range(0, 1)
+            }
+            _ => self.rng.range(0, 5),
+        };
+        self.clock.advance(Duration::from_millis(ms as u64));
+        self.trace(format!("clock +{ms} ms"));
     }
 
     /// One random action.
@@ -1186,22 +1284,20 @@ impl Sim {
                 self.tick(w)
             }
             70..=89 => {
+                let readers = self.readers();
+                let id = *self.rng.pick(&readers);
                 let all = self.rng.chance(50);
                 self.receive(id, all)
             }
             90..=97 => {
-                let ms = match self.rng.below(10) {
-                    0 => self.rng.range(100, 3000),
-                    1..=3 => self.rng.range(1, 10) * 10,
-                    _ => self.rng.range(0, 5),
-                };
-                self.clock.advance(Duration::from_millis(ms as u64));
-                self.trace(format!("clock +{ms} ms"));
+                self.advance_clock();
                 Ok(())
             }
             _ => {
                 if self.rng.below(1000) < self.faults.reset_per_mille * 20 {
                     self.reset(id);
+                } else if self.rng.chance(10) {
+                    self.finish(id);
                 }
                 Ok(())
             }
@@ -1213,36 +1309,72 @@ impl Sim {
     fn drain(&mut self) -> Result<(), Failure> {
         self.trace("drain".into());
         for _ in 0..DRAIN_ROUNDS {
-            let quiet = self.clients.values().all(|c| !c.reset && c.idle());
+            let quiet = self
+                .clients
+                .values()
+                .all(|c| !c.reset && !c.closing && c.idle());
             if quiet {
                 return Ok(());
             }
             for id in self.live_clients() {
                 self.transmit(id, true);
             }
+            // As a readiness-based driver: a connection is driven only when its socket is
+            // ready for what `interest` says it waits for (a reset is always reported), and
+            // a worker's `handle_timeout` runs when its `poll_timeout` has passed.
+            let mut progress = false;
             let conns: Vec<(usize, Token)> = self.conns.keys().copied().collect();
             for (w, t) in conns {
-                if self.conns.contains_key(&(w, t)) {
+                let Some(i) = self.workers[w].interest(t) else {
+                    continue;
+                };
+                let Some(c) = self.conns.get(&(w, t)).and_then(|id| self.clients.get(id)) else {
+                    continue;
+                };
+                let (readable, hangup) = {
+                    let p = c.pipe.borrow();
+                    (!p.to_server.is_empty() || p.eof, p.reset)
+                };
+                if hangup || (i.read && readable) || i.write {
+                    progress = true;
                     self.ready(w, t)?;
                 }
             }
             for w in 0..self.workers.len() {
-                self.tick(w)?;
+                if self.workers[w].poll_timeout() == Duration::ZERO {
+                    progress = true;
+                    self.tick(w)?;
+                }
             }
-            for id in self.live_clients() {
+            if !progress {
+                // Nothing is ready: sleep until the first worker's timeout.
+                let sleep = (0..self.workers.len())
+                    .map(|w| self.workers[w].poll_timeout())
+                    .min()
+                    .unwrap_or(Duration::ZERO);
+                self.clock.advance(sleep);
+                self.trace(format!("drain: slept {} ms", sleep.as_millis()));
+                for w in 0..self.workers.len() {
+                    if self.workers[w].poll_timeout() == Duration::ZERO {
+                        self.tick(w)?;
+                    }
+                }
+            }
+            for id in self.readers() {
                 self.receive(id, true)?;
             }
         }
         let stuck: Vec<String> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.reset || !c.idle())
+            .filter(|(_, c)| c.reset || c.closing || !c.idle())
             .map(|(id, c)| {
                 format!(
-                    "c{id} (worker {} token {}, reset {}, {} unsent bytes, {} unrun, {} unanswered)",
+                    "c{id} (worker {} token {}, reset {}, closing {}, {} unsent bytes, {} unrun, {} unanswered)",
                     c.worker,
                     c.token,
                     c.reset,
+                    c.closing,
                     c.unsent.len(),
                     c.pending.len(),
                     c.expected.len()
@@ -1298,6 +1430,8 @@ fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
             ok()
         }
         b"GET" if a.len() != 2 => err("ERR wrong number of arguments for 'get' command"),
+        // Not queued inside MULTI either (Redis 7.0's processCommand).
+        b"QUIT" => ok(),
         _ if c.in_multi => {
             c.queued.push(a.to_vec());
             b"+QUEUED\r\n".to_vec()
