@@ -18,10 +18,11 @@
 //! the output pause mark), so the log is the execution order. A reset client's requests
 //! that were read before the reset ran; the rest never will: the model stays exact.
 //!
-//! Environment: `KV_SEED` (one seed, decimal or 0x hex), `KV_SIM_SEEDS` (default 20),
-//! `KV_SIM_STEPS` (steps a seed, default 2000), `KV_SIM_SECS` (wall-clock budget: no new
-//! seed starts after it), `KV_SIM_BASE` (first seed when `KV_SEED` is not set; default
-//! from the system time, printed), `KV_SIM_TRACE=1` (print every trace line).
+//! Environment: `KV_SEED` (one seed, decimal or 0x hex), `KV_SIM_SEEDS` (default 20, or
+//! no limit with `KV_SIM_SECS`), `KV_SIM_STEPS` (steps a seed, default 2000), `KV_SIM_SECS`
+//! (wall-clock budget: no new seed starts after it), `KV_SIM_BASE` (first seed when
+//! `KV_SEED` is not set; default from the system time, printed), `KV_SIM_TRACE=1` (print
+//! every trace line).
 //! On a mismatch it prints the seed, the step, the trace's tail and exits with status 1.
 
 use kv_core::{
@@ -1473,7 +1474,13 @@ fn main() {
                     .unwrap_or_default();
                 Rng(t.as_nanos() as u64).next()
             });
-            (base, env_u64("KV_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS))
+            // With a time budget and no seed count, seeds run until the budget is spent.
+            let default = if budget.is_some() {
+                u64::MAX
+            } else {
+                DEFAULT_SEEDS
+            };
+            (base, env_u64("KV_SIM_SEEDS").unwrap_or(default))
         }
     };
     println!("simulation: seeds from {first:#x}, {steps} steps a seed");
