@@ -281,6 +281,14 @@ fn show(b: &[u8]) -> String {
     b.escape_ascii().to_string()
 }
 
+/// As [`show`], shortened to its first 40 bytes (for the trace).
+fn brief(b: &[u8]) -> String {
+    match b.get(..40) {
+        Some(head) if b.len() > 40 => format!("{}...({} bytes)", show(head), b.len()),
+        _ => show(b),
+    }
+}
+
 fn ok() -> Vec<u8> {
     b"+OK\r\n".to_vec()
 }
@@ -334,10 +342,18 @@ struct Entry {
     at: Option<i64>,
 }
 
-/// What the keyspace (database 0) holds, by the model's account.
+/// What one database holds, by the model's account.
 #[derive(Default)]
-struct Model {
+struct Db {
     keys: BTreeMap<Vec<u8>, Entry>,
+}
+
+/// Databases the simulation uses (SELECT, MOVE, SWAPDB among them).
+const DBS: usize = 3;
+
+/// The model: databases 0..[`DBS`].
+struct Model {
+    dbs: Vec<Db>,
 }
 
 /// Redis's `string2ll`: an optional `-`, no `+`, no leading zeros, no `-0`, within i64.
@@ -357,7 +373,54 @@ fn num(a: &[u8]) -> i64 {
     redis_int(a).unwrap_or(0)
 }
 
+/// The increment of INCR, INCRBY or DECRBY (whose arguments the generator keeps valid).
+fn incr_by(a: &[Vec<u8>]) -> i64 {
+    match a[0].as_slice() {
+        b"INCRBY" => num(&a[2]),
+        b"DECRBY" => -num(&a[2]),
+        _ => 1,
+    }
+}
+
 impl Model {
+    fn new() -> Self {
+        Model {
+            dbs: (0..DBS).map(|_| Db::default()).collect(),
+        }
+    }
+
+    /// Runs one command in database `*db` (SELECT changes it): the reply Redis would send.
+    fn apply(&mut self, db: &mut usize, a: &[Vec<u8>], now: i64) -> Vec<u8> {
+        match a[0].as_slice() {
+            b"SELECT" => {
+                *db = num(&a[1]) as usize;
+                ok()
+            }
+            b"SWAPDB" => {
+                self.dbs.swap(num(&a[1]) as usize, num(&a[2]) as usize);
+                ok()
+            }
+            b"MOVE" => {
+                let (key, to) = (a[1].as_slice(), num(&a[2]) as usize);
+                if to == *db {
+                    return err("ERR source and destination objects are the same");
+                }
+                let Some(e) = self.dbs[*db].live(key, now).cloned() else {
+                    return int(0);
+                };
+                if self.dbs[to].live(key, now).is_some() {
+                    return int(0);
+                }
+                self.dbs[*db].keys.remove(key);
+                self.dbs[to].keys.insert(key.to_vec(), e);
+                int(1)
+            }
+            _ => self.dbs[*db].apply(a, now),
+        }
+    }
+}
+
+impl Db {
     /// The entry of `key` if it exists and has not expired (an expired one is removed).
     fn live(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
         if self
@@ -376,6 +439,41 @@ impl Model {
         let key = a.get(1).map(Vec::as_slice).unwrap_or_default();
         match name {
             b"SET" => self.set(a, now),
+            b"MSET" => {
+                for kv in a[1..].chunks(2) {
+                    self.keys.insert(
+                        kv[0].clone(),
+                        Entry {
+                            val: Val::Str(kv[1].clone()),
+                            at: None,
+                        },
+                    );
+                }
+                ok()
+            }
+            b"MGET" => {
+                let mut items = Vec::new();
+                for k in &a[1..] {
+                    items.push(match self.live(k, now).map(|e| &e.val) {
+                        Some(Val::Str(s)) => bulk(Some(s)),
+                        _ => bulk(None),
+                    });
+                }
+                array(items)
+            }
+            b"GETDEL" => match self.live(key, now).map(|e| &e.val) {
+                None => bulk(None),
+                Some(Val::Str(s)) => {
+                    let reply = bulk(Some(s));
+                    self.keys.remove(key);
+                    reply
+                }
+                Some(_) => wrongtype(),
+            },
+            b"FLUSHDB" => {
+                self.keys.clear();
+                ok()
+            }
             b"GET" => match self.live(key, now).map(|e| &e.val) {
                 None => bulk(None),
                 Some(Val::Str(s)) => bulk(Some(s)),
@@ -410,22 +508,23 @@ impl Model {
                 };
                 format!("+{t}\r\n").into_bytes()
             }
-            b"INCR" => match self.live(key, now) {
+            b"INCR" | b"INCRBY" | b"DECRBY" => match self.live(key, now) {
                 None => {
+                    let by = incr_by(a);
                     self.keys.insert(
                         key.to_vec(),
                         Entry {
-                            val: Val::Str(b"1".to_vec()),
+                            val: Val::Str(by.to_string().into_bytes()),
                             at: None,
                         },
                     );
-                    int(1)
+                    int(by)
                 }
                 Some(Entry {
                     val: Val::Str(s), ..
                 }) => match redis_int(s) {
                     None => err("ERR value is not an integer or out of range"),
-                    Some(v) => match v.checked_add(1) {
+                    Some(v) => match v.checked_add(incr_by(a)) {
                         None => err("ERR increment or decrement would overflow"),
                         Some(v) => {
                             *s = v.to_string().into_bytes();
@@ -502,11 +601,15 @@ impl Model {
                     _ => wrongtype(),
                 }
             }
-            b"RPOP" => {
+            b"RPOP" | b"LPOP" => {
                 let (reply, empty) = match self.live(key, now).map(|e| &mut e.val) {
                     None => (bulk(None), false),
                     Some(Val::List(l)) => {
-                        let v = l.pop_back();
+                        let v = if name == b"RPOP" {
+                            l.pop_back()
+                        } else {
+                            l.pop_front()
+                        };
                         (bulk(v.as_deref()), l.is_empty())
                     }
                     Some(_) => (wrongtype(), false),
@@ -724,6 +827,8 @@ struct Client {
     /// MULTI ran for it (the model's view); the commands queued since.
     in_multi: bool,
     queued: Vec<Vec<Vec<u8>>>,
+    /// The database the client has selected (the model's view).
+    db: usize,
     /// The client sent MULTI without EXEC or DISCARD yet (the generator's view).
     gen_multi: bool,
     /// The client reset its connection; it waits for the engine to hand the socket back.
@@ -789,7 +894,7 @@ fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
             b"DISCARD"
         }]);
     }
-    let choice = rng.below(if in_multi { 32 } else { 36 });
+    let choice = rng.below(if in_multi { 44 } else { 48 });
     match choice {
         0..=2 => {
             let mut a = args(&[b"SET", &k, &v]);
@@ -858,9 +963,36 @@ fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
         29 => args(&[b"SREM", &k, &v]),
         30 => args(&[b"SCARD", &k]),
         31 => args(&[b"SISMEMBER", &k, &v]),
+        32 => args(&[b"SELECT", &n(rng.below(DBS as u64) as i64)]),
+        33 => args(&[b"MOVE", &k, &n(rng.below(DBS as u64) as i64)]),
+        34 => {
+            let a = rng.below(DBS as u64);
+            let b = (a + 1 + rng.below(DBS as u64 - 1)) % DBS as u64;
+            args(&[b"SWAPDB", &n(a as i64), &n(b as i64)])
+        }
+        35 => {
+            if rng.chance(10) {
+                args(&[b"FLUSHDB"])
+            } else {
+                args(&[b"GETDEL", &k])
+            }
+        }
+        36 => args(&[b"MSET", &k, &v, &key(rng), &value(rng)]),
+        37 => args(&[b"MGET", &k, &key(rng), &key(rng)]),
+        38..=39 => {
+            let by = *rng.pick(&[1, -1, 5, -7, i64::MAX, i64::MIN, 1 << 62]);
+            args(&[b"INCRBY", &k, &n(by)])
+        }
+        40 => args(&[b"DECRBY", &k, &n(rng.range(-3, 9))]),
+        41 => args(&[b"LPOP", &k]),
+        42 => {
+            let big = *rng.pick(&[i64::MAX, i64::MIN, i64::MAX - 1, -1]);
+            args(&[b"SET", &k, &n(big)])
+        }
+        43 => args(&[b"SET", &k, &n(rng.range(-3, 3))]),
         // Outside MULTI only (inside, these end the transaction).
-        32..=33 => args(&[b"MULTI"]),
-        34 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
+        44..=45 => args(&[b"MULTI"]),
+        46 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
         _ => args(&[b"GET"]), // wrong arity
     }
 }
@@ -934,7 +1066,7 @@ impl Sim {
             clock,
             workers,
             log: Rc::new(RefCell::new(Vec::new())),
-            model: Model::default(),
+            model: Model::new(),
             clients: BTreeMap::new(),
             conns: BTreeMap::new(),
             next_client: 0,
@@ -1006,6 +1138,7 @@ impl Sim {
                 in_multi: false,
                 queued: Vec::new(),
                 gen_multi: false,
+                db: 0,
                 reset: false,
                 closing: false,
             },
@@ -1128,7 +1261,7 @@ impl Sim {
                 ran.push(format!(
                     "c{id}: ran {request} at +{} ms, expects {}",
                     now - START_UNIX_MS,
-                    show(&reply)
+                    brief(&reply)
                 ));
                 c.expected.push_back(Expected { request, reply });
                 self.commands += 1;
@@ -1234,8 +1367,9 @@ impl Sim {
         let now = self.now();
         let deadlines: Vec<i64> = self
             .model
-            .keys
-            .values()
+            .dbs
+            .iter()
+            .flat_map(|d| d.keys.values())
             .filter_map(|e| e.at)
             .filter(|&at| at >= now)
             .collect();
@@ -1421,7 +1555,7 @@ fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
             c.in_multi = false;
             let replies = std::mem::take(&mut c.queued)
                 .iter()
-                .map(|q| model.apply(q, now))
+                .map(|q| model.apply(&mut c.db, q, now))
                 .collect();
             array(replies)
         }
@@ -1437,12 +1571,12 @@ fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
             c.queued.push(a.to_vec());
             b"+QUEUED\r\n".to_vec()
         }
-        _ => model.apply(a, now),
+        _ => model.apply(&mut c.db, a, now),
     }
 }
 
 fn describe(a: &[Vec<u8>]) -> String {
-    a.iter().map(|x| show(x)).collect::<Vec<_>>().join(" ")
+    a.iter().map(|x| brief(x)).collect::<Vec<_>>().join(" ")
 }
 
 fn env_u64(name: &str) -> Option<u64> {
