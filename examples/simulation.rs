@@ -1313,17 +1313,30 @@ impl Sim {
         self.collect_closed(w)
     }
 
-    fn reset(&mut self, id: usize) {
+    /// A client resets its connection. Half the time the driver notices at once (a hangup
+    /// event) and closes the connection with [`Worker::close`]; otherwise the worker finds
+    /// out from a failed read or write.
+    fn reset(&mut self, id: usize) -> Result<(), Failure> {
         let Some(c) = self.clients.get_mut(&id) else {
-            return;
+            return Ok(());
         };
         c.reset = true;
         c.pipe.borrow_mut().reset = true;
-        let (lost, unrun) = (c.expected.len(), c.pending.len());
+        let (lost, unrun, w, t) = (c.expected.len(), c.pending.len(), c.worker, c.token);
         self.resets += 1;
+        let close = self.rng.chance(50);
         self.trace(format!(
-            "c{id}: resets its connection ({lost} replies lost, {unrun} requests never run)"
+            "c{id}: resets its connection ({lost} replies lost, {unrun} requests never run){}",
+            if close { ", the driver closes it" } else { "" }
         ));
+        if close {
+            self.workers[w].close(t);
+            self.collect_closed(w)?;
+            if self.clients.contains_key(&id) {
+                return Err(self.fail(format!("c{id}: Worker::close kept the socket")));
+            }
+        }
+        Ok(())
     }
 
     /// A client sends its last request: QUIT, or it closes its sending side after what it
@@ -1430,7 +1443,7 @@ impl Sim {
             }
             _ => {
                 if self.rng.below(1000) < self.faults.reset_per_mille * 20 {
-                    self.reset(id);
+                    self.reset(id)?;
                 } else if self.rng.chance(10) {
                     self.finish(id);
                 }
