@@ -289,6 +289,24 @@ fn brief(b: &[u8]) -> String {
     }
 }
 
+/// The elements of an array reply, sorted (`None` if `b` is not a complete array).
+fn sorted_array(b: &[u8]) -> Option<Vec<&[u8]>> {
+    if b.first() != Some(&b'*') {
+        return None;
+    }
+    let eol = line_end(b, 1)?;
+    let n = usize::try_from(parse_int(&b[1..eol]).ok()?).ok()?;
+    let mut at = eol + 2;
+    let mut items = Vec::with_capacity(n);
+    for _ in 0..n {
+        let end = reply_end(b, at).ok()??;
+        items.push(&b[at..end]);
+        at = end;
+    }
+    items.sort();
+    (at == b.len()).then_some(items)
+}
+
 fn ok() -> Vec<u8> {
     b"+OK\r\n".to_vec()
 }
@@ -718,6 +736,16 @@ impl Db {
                 Some(Val::Set(s)) => int(s.len() as i64),
                 Some(_) => wrongtype(),
             },
+            b"SMEMBERS" => match self.live(key, now).map(|e| &e.val) {
+                None => array(Vec::new()),
+                Some(Val::Set(s)) => array(s.iter().map(|m| bulk(Some(m))).collect()),
+                Some(_) => wrongtype(),
+            },
+            b"KEYS" => {
+                let keys: Vec<Vec<u8>> = self.keys.keys().cloned().collect();
+                let live = keys.into_iter().filter(|k| self.live(k, now).is_some());
+                array(live.map(|k| bulk(Some(&k))).collect())
+            }
             b"SISMEMBER" => match self.live(key, now).map(|e| &e.val) {
                 None => int(0),
                 Some(Val::Set(s)) => int(i64::from(s.contains(&a[2]))),
@@ -805,6 +833,9 @@ struct Sent {
 struct Expected {
     request: String,
     reply: Vec<u8>,
+    /// An array in no particular order (KEYS, SMEMBERS): compared element by element
+    /// after sorting.
+    unordered: bool,
 }
 
 /// One simulated client: its requests, the replies it expects, its transaction state.
@@ -894,7 +925,7 @@ fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
             b"DISCARD"
         }]);
     }
-    let choice = rng.below(if in_multi { 44 } else { 48 });
+    let choice = rng.below(if in_multi { 44 } else { 51 });
     match choice {
         0..=2 => {
             let mut a = args(&[b"SET", &k, &v]);
@@ -993,6 +1024,9 @@ fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
         // Outside MULTI only (inside, these end the transaction).
         44..=45 => args(&[b"MULTI"]),
         46 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
+        // Replies in no particular order: not inside MULTI (EXEC's array is compared as is).
+        47 => args(&[b"KEYS", b"*"]),
+        48..=49 => args(&[b"SMEMBERS", &k]),
         _ => args(&[b"GET"]), // wrong arity
     }
 }
@@ -1230,7 +1264,12 @@ impl Sim {
             let Some(want) = c.expected.pop_front() else {
                 return Err(self.fail(format!("c{id}: unexpected reply {}", show(&reply))));
             };
-            if reply != want.reply {
+            let same = if want.unordered {
+                sorted_array(&reply) == sorted_array(&want.reply)
+            } else {
+                reply == want.reply
+            };
+            if !same {
                 return Err(self.fail(format!(
                     "c{id}: {}: expected {} got {}",
                     want.request,
@@ -1263,7 +1302,12 @@ impl Sim {
                     now - START_UNIX_MS,
                     brief(&reply)
                 ));
-                c.expected.push_back(Expected { request, reply });
+                let unordered = matches!(sent.args[0].as_slice(), b"KEYS" | b"SMEMBERS");
+                c.expected.push_back(Expected {
+                    request,
+                    reply,
+                    unordered,
+                });
                 self.commands += 1;
             }
         }
