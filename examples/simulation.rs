@@ -195,12 +195,29 @@ impl Socket for SimSocket {
 
 /// A request as RESP (or, for simple arguments, sometimes as an inline command).
 fn encode_request(args: &[Vec<u8>], inline: bool) -> Vec<u8> {
-    let simple = args
-        .iter()
-        .all(|a| !a.is_empty() && a.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'));
     let mut out = Vec::new();
-    if inline && simple {
-        out.extend_from_slice(&args.join(&b' '));
+    if inline {
+        // Redis's inline syntax (sdssplitargs): an argument that is not plain goes in
+        // double quotes with \" \\ and \xHH escapes.
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            let plain = !a.is_empty() && a.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+            if plain {
+                out.extend_from_slice(a);
+                continue;
+            }
+            out.push(b'"');
+            for &b in a {
+                match b {
+                    b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+                    0x20..=0x7e => out.push(b),
+                    _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+                }
+            }
+            out.push(b'"');
+        }
         out.extend_from_slice(b"\r\n");
         return out;
     }
@@ -573,11 +590,24 @@ impl Db {
                 }
                 Some(_) => wrongtype(),
             },
-            b"EXPIRE" | b"PEXPIRE" => {
-                let unit = if name == b"EXPIRE" { 1000 } else { 1 };
-                let when = now + num(&a[2]) * unit;
+            b"EXPIRE" | b"PEXPIRE" | b"EXPIREAT" | b"PEXPIREAT" => {
+                let unit = if name.starts_with(b"P") { 1 } else { 1000 };
+                let base = if name.ends_with(b"AT") { 0 } else { now };
+                let when = base + num(&a[2]) * unit;
+                let flag = a.get(3).map(Vec::as_slice);
                 match self.live(key, now) {
                     None => int(0),
+                    Some(e)
+                        if match (flag, e.at) {
+                            (Some(b"NX"), cur) => cur.is_some(),
+                            (Some(b"XX"), cur) => cur.is_none(),
+                            (Some(b"GT"), cur) => cur.is_none_or(|cur| when <= cur),
+                            (Some(b"LT"), cur) => cur.is_some_and(|cur| when >= cur),
+                            _ => false,
+                        } =>
+                    {
+                        int(0)
+                    }
                     Some(_) if when <= now => {
                         self.keys.remove(key);
                         int(1)
@@ -594,6 +624,15 @@ impl Db {
                     int(1)
                 }
                 _ => int(0),
+            },
+            b"EXPIRETIME" | b"PEXPIRETIME" => match self.live(key, now) {
+                None => int(-2),
+                Some(Entry { at: None, .. }) => int(-1),
+                Some(Entry { at: Some(at), .. }) => int(if name == b"PEXPIRETIME" {
+                    *at
+                } else {
+                    (*at + 500) / 1000
+                }),
             },
             b"TTL" | b"PTTL" => match self.live(key, now) {
                 None => int(-2),
@@ -858,6 +897,8 @@ struct Client {
     /// MULTI ran for it (the model's view); the commands queued since.
     in_multi: bool,
     queued: Vec<Vec<Vec<u8>>>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    multi_error: bool,
     /// The database the client has selected (the model's view).
     db: usize,
     /// The client sent MULTI without EXEC or DISCARD yet (the generator's view).
@@ -914,7 +955,7 @@ fn args(parts: &[&[u8]]) -> Vec<Vec<u8>> {
 
 /// A random request for a client (`in_multi`: inside MULTI, where only keyspace commands,
 /// EXEC and DISCARD are sent).
-fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
+fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
     let k = key(rng);
     let v = value(rng);
     let n = |x: i64| x.to_string().into_bytes();
@@ -925,7 +966,10 @@ fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
             b"DISCARD"
         }]);
     }
-    let choice = rng.below(if in_multi { 44 } else { 51 });
+    if in_multi && rng.chance(2) {
+        return args(&[b"GET"]); // wrong arity: EXEC answers EXECABORT
+    }
+    let choice = rng.below(if in_multi { 48 } else { 55 });
     match choice {
         0..=2 => {
             let mut a = args(&[b"SET", &k, &v]);
@@ -1021,12 +1065,30 @@ fn generate(rng: &mut Rng, in_multi: bool) -> Vec<Vec<u8>> {
             args(&[b"SET", &k, &n(big)])
         }
         43 => args(&[b"SET", &k, &n(rng.range(-3, 3))]),
+        44..=45 => {
+            let name = *rng.pick(&[b"EXPIRE".as_slice(), b"PEXPIRE"]);
+            let t = if name == b"EXPIRE" {
+                rng.range(-1, 3)
+            } else {
+                rng.range(-10, 100) * 10
+            };
+            let flag = *rng.pick(&[b"NX".as_slice(), b"XX", b"GT", b"LT"]);
+            args(&[name, &k, &n(t), flag])
+        }
+        46 => {
+            if rng.chance(50) {
+                args(&[b"PEXPIREAT", &k, &n(now + rng.range(-20, 600))])
+            } else {
+                args(&[b"EXPIREAT", &k, &n(now / 1000 + rng.range(-1, 3))])
+            }
+        }
+        47 => args(&[*rng.pick(&[b"EXPIRETIME".as_slice(), b"PEXPIRETIME"]), &k]),
         // Outside MULTI only (inside, these end the transaction).
-        44..=45 => args(&[b"MULTI"]),
-        46 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
+        48..=49 => args(&[b"MULTI"]),
+        50 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
         // Replies in no particular order: not inside MULTI (EXEC's array is compared as is).
-        47 => args(&[b"KEYS", b"*"]),
-        48..=49 => args(&[b"SMEMBERS", &k]),
+        51 => args(&[b"KEYS", b"*"]),
+        52..=53 => args(&[b"SMEMBERS", &k]),
         _ => args(&[b"GET"]), // wrong arity
     }
 }
@@ -1172,6 +1234,7 @@ impl Sim {
                 in_multi: false,
                 queued: Vec::new(),
                 gen_multi: false,
+                multi_error: false,
                 db: 0,
                 reset: false,
                 closing: false,
@@ -1203,7 +1266,7 @@ impl Sim {
         let Some(c) = self.clients.get_mut(&id) else {
             return;
         };
-        let a = generate(&mut self.rng, c.gen_multi);
+        let a = generate(&mut self.rng, c.gen_multi, self.clock.unix_millis().0);
         match a[0].as_slice() {
             b"MULTI" => c.gen_multi = true,
             b"EXEC" | b"DISCARD" => c.gen_multi = false,
@@ -1603,11 +1666,18 @@ fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
     match a[0].as_slice() {
         b"MULTI" => {
             c.in_multi = true;
+            c.multi_error = false;
             c.queued.clear();
             ok()
         }
         b"EXEC" if !c.in_multi => err("ERR EXEC without MULTI"),
         b"DISCARD" if !c.in_multi => err("ERR DISCARD without MULTI"),
+        b"EXEC" if c.multi_error => {
+            c.in_multi = false;
+            c.multi_error = false;
+            c.queued.clear();
+            err("EXECABORT Transaction discarded because of previous errors.")
+        }
         b"EXEC" => {
             c.in_multi = false;
             let replies = std::mem::take(&mut c.queued)
@@ -1618,10 +1688,14 @@ fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
         }
         b"DISCARD" => {
             c.in_multi = false;
+            c.multi_error = false;
             c.queued.clear();
             ok()
         }
-        b"GET" if a.len() != 2 => err("ERR wrong number of arguments for 'get' command"),
+        b"GET" if a.len() != 2 => {
+            c.multi_error |= c.in_multi;
+            err("ERR wrong number of arguments for 'get' command")
+        }
         // Not queued inside MULTI either (Redis 7.0's processCommand).
         b"QUIT" => ok(),
         _ if c.in_multi => {
