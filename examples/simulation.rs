@@ -505,6 +505,205 @@ impl Db {
                 }
                 Some(_) => wrongtype(),
             },
+            b"GETEX" => {
+                let reply = match self.live(key, now).map(|e| &e.val) {
+                    None => return bulk(None),
+                    Some(Val::Str(s)) => bulk(Some(s)),
+                    Some(_) => return wrongtype(),
+                };
+                let t = a.get(3).map_or(0, |x| num(x));
+                let at = match a.get(2).map(Vec::as_slice) {
+                    Some(b"EX") => Some(Some(now + t * 1000)),
+                    Some(b"PX") => Some(Some(now + t)),
+                    Some(b"EXAT") => Some(Some(t * 1000)),
+                    Some(b"PXAT") => Some(Some(t)),
+                    Some(b"PERSIST") => Some(None),
+                    _ => None,
+                };
+                match at {
+                    Some(Some(when)) if when <= now => {
+                        self.keys.remove(key);
+                    }
+                    Some(at) => {
+                        if let Some(e) = self.keys.get_mut(key) {
+                            e.at = at;
+                        }
+                    }
+                    None => {}
+                }
+                reply
+            }
+            b"SETEX" | b"PSETEX" => {
+                let unit = if name == b"SETEX" { 1000 } else { 1 };
+                let e = Entry {
+                    val: Val::Str(a[3].clone()),
+                    at: Some(now + num(&a[2]) * unit),
+                };
+                self.keys.insert(key.to_vec(), e);
+                ok()
+            }
+            b"SETNX" => {
+                if self.live(key, now).is_some() {
+                    return int(0);
+                }
+                let e = Entry {
+                    val: Val::Str(a[2].clone()),
+                    at: None,
+                };
+                self.keys.insert(key.to_vec(), e);
+                int(1)
+            }
+            b"GETSET" => {
+                let reply = match self.live(key, now).map(|e| &e.val) {
+                    None => bulk(None),
+                    Some(Val::Str(s)) => bulk(Some(s)),
+                    Some(_) => return wrongtype(),
+                };
+                let e = Entry {
+                    val: Val::Str(a[2].clone()),
+                    at: None,
+                };
+                self.keys.insert(key.to_vec(), e);
+                reply
+            }
+            b"STRLEN" => match self.live(key, now).map(|e| &e.val) {
+                None => int(0),
+                Some(Val::Str(s)) => int(s.len() as i64),
+                Some(_) => wrongtype(),
+            },
+            b"RENAME" | b"RENAMENX" => {
+                let nx = name == b"RENAMENX";
+                let dst = a[2].as_slice();
+                let Some(e) = self.live(key, now).cloned() else {
+                    return err("ERR no such key");
+                };
+                if key == dst {
+                    return if nx { int(0) } else { ok() };
+                }
+                if nx && self.live(dst, now).is_some() {
+                    return int(0);
+                }
+                self.keys.remove(key);
+                self.keys.insert(dst.to_vec(), e);
+                if nx {
+                    int(1)
+                } else {
+                    ok()
+                }
+            }
+            b"LINDEX" => match self.live(key, now).map(|e| &e.val) {
+                None => bulk(None),
+                Some(Val::List(l)) => {
+                    let i = num(&a[2]);
+                    let i = if i < 0 { i + l.len() as i64 } else { i };
+                    let v = usize::try_from(i).ok().and_then(|i| l.get(i));
+                    bulk(v.map(Vec::as_slice))
+                }
+                Some(_) => wrongtype(),
+            },
+            b"LSET" => match self.live(key, now).map(|e| &mut e.val) {
+                None => err("ERR no such key"),
+                Some(Val::List(l)) => {
+                    let i = num(&a[2]);
+                    let i = if i < 0 { i + l.len() as i64 } else { i };
+                    match usize::try_from(i).ok().and_then(|i| l.get_mut(i)) {
+                        Some(slot) => {
+                            *slot = a[3].clone();
+                            ok()
+                        }
+                        None => err("ERR index out of range"),
+                    }
+                }
+                Some(_) => wrongtype(),
+            },
+            b"LREM" => {
+                let (reply, empty) = match self.live(key, now).map(|e| &mut e.val) {
+                    None => (int(0), false),
+                    Some(Val::List(l)) => {
+                        let count = num(&a[2]);
+                        let limit = if count == 0 {
+                            usize::MAX
+                        } else {
+                            count.unsigned_abs() as usize
+                        };
+                        let mut hits: Vec<usize> = (0..l.len()).filter(|&i| l[i] == a[3]).collect();
+                        if count < 0 {
+                            hits.reverse();
+                        }
+                        hits.truncate(limit);
+                        hits.sort_unstable();
+                        for &i in hits.iter().rev() {
+                            l.remove(i);
+                        }
+                        (int(hits.len() as i64), l.is_empty())
+                    }
+                    Some(_) => (wrongtype(), false),
+                };
+                if empty {
+                    self.keys.remove(key);
+                }
+                reply
+            }
+            b"HINCRBY" => {
+                let e = self.keys_entry(key, now, || Val::Hash(BTreeMap::new()));
+                match &mut e.val {
+                    Val::Hash(h) => {
+                        let old = match h.get(&a[2]) {
+                            None => Some(0),
+                            Some(v) => redis_int(v),
+                        };
+                        match old.map(|o| o.checked_add(num(&a[3]))) {
+                            None => err("ERR hash value is not an integer"),
+                            Some(None) => err("ERR increment or decrement would overflow"),
+                            Some(Some(v)) => {
+                                h.insert(a[2].clone(), v.to_string().into_bytes());
+                                int(v)
+                            }
+                        }
+                    }
+                    _ => wrongtype(),
+                }
+            }
+            b"HEXISTS" => match self.live(key, now).map(|e| &e.val) {
+                None => int(0),
+                Some(Val::Hash(h)) => int(i64::from(h.contains_key(&a[2]))),
+                Some(_) => wrongtype(),
+            },
+            b"SMOVE" => {
+                let (dst, m) = (a[2].as_slice(), &a[3]);
+                let src_is_set = match self.live(key, now).map(|e| &e.val) {
+                    None => return int(0),
+                    Some(Val::Set(_)) => true,
+                    Some(_) => false,
+                };
+                let dst_ok = matches!(
+                    self.live(dst, now).map(|e| &e.val),
+                    None | Some(Val::Set(_))
+                );
+                if !src_is_set || !dst_ok {
+                    return wrongtype();
+                }
+                if key == dst {
+                    let has = matches!(self.keys.get(key).map(|e| &e.val), Some(Val::Set(s)) if s.contains(m));
+                    return int(i64::from(has));
+                }
+                let (removed, empty) = match self.keys.get_mut(key).map(|e| &mut e.val) {
+                    Some(Val::Set(s)) => (s.remove(m), s.is_empty()),
+                    _ => (false, false),
+                };
+                if !removed {
+                    return int(0);
+                }
+                if empty {
+                    self.keys.remove(key);
+                }
+                if let Val::Set(s) =
+                    &mut self.keys_entry(dst, now, || Val::Set(BTreeSet::new())).val
+                {
+                    s.insert(m.clone());
+                }
+                int(1)
+            }
             b"FLUSHDB" => {
                 self.keys.clear();
                 ok()
@@ -945,6 +1144,15 @@ fn key(rng: &mut Rng) -> Vec<u8> {
     format!("k{}", rng.below(KEYS)).into_bytes()
 }
 
+/// Mostly a key from `family` (`k<i>` for i in it), sometimes any key.
+fn key_in(rng: &mut Rng, family: std::ops::Range<u64>) -> Vec<u8> {
+    if rng.chance(85) {
+        format!("k{}", family.start + rng.below(family.end - family.start)).into_bytes()
+    } else {
+        key(rng)
+    }
+}
+
 fn value(rng: &mut Rng) -> Vec<u8> {
     rng.pick(VALUES).to_vec()
 }
@@ -956,7 +1164,6 @@ fn args(parts: &[&[u8]]) -> Vec<Vec<u8>> {
 /// A random request for a client (`in_multi`: inside MULTI, where only keyspace commands,
 /// EXEC and DISCARD are sent).
 fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
-    let k = key(rng);
     let v = value(rng);
     let n = |x: i64| x.to_string().into_bytes();
     if in_multi && rng.chance(20) {
@@ -969,7 +1176,18 @@ fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
     if in_multi && rng.chance(2) {
         return args(&[b"GET"]); // wrong arity: EXEC answers EXECABORT
     }
-    let choice = rng.below(if in_multi { 48 } else { 55 });
+    let choice = rng.below(if in_multi { 63 } else { 70 });
+    // Each type's commands mostly use keys of their own (k3 is shared by strings and
+    // lists), so that they mostly succeed; the rest of the time any key (WRONGTYPE).
+    let family = match choice {
+        18..=22 | 41 | 54..=56 => 3..5,
+        23..=27 | 57..=59 => 5..6,
+        28..=31 | 60..=62 | 67..=68 => 6..8,
+        // Commands for keys of any type.
+        5..=6 | 10..=17 | 33 | 44..=47 | 53 => 0..KEYS,
+        _ => 0..4,
+    };
+    let k = key_in(rng, family.clone());
     match choice {
         0..=2 => {
             let mut a = args(&[b"SET", &k, &v]);
@@ -1083,12 +1301,48 @@ fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
             }
         }
         47 => args(&[*rng.pick(&[b"EXPIRETIME".as_slice(), b"PEXPIRETIME"]), &k]),
+        48..=49 => {
+            let mut a = args(&[b"GETEX", &k]);
+            match rng.below(6) {
+                0 => a.extend(args(&[b"EX", &n(rng.range(1, 3))])),
+                1 => a.extend(args(&[b"PX", &n(rng.range(1, 500))])),
+                2 => a.extend(args(&[b"EXAT", &n(now / 1000 + rng.range(-1, 3))])),
+                3 => a.extend(args(&[b"PXAT", &n(now + rng.range(-20, 600))])),
+                4 => a.extend(args(&[b"PERSIST"])),
+                _ => {}
+            }
+            a
+        }
+        50 => {
+            if rng.chance(50) {
+                args(&[b"SETEX", &k, &n(rng.range(1, 3)), &v])
+            } else {
+                args(&[b"PSETEX", &k, &n(rng.range(1, 500)), &v])
+            }
+        }
+        51 => args(&[*rng.pick(&[b"SETNX".as_slice(), b"GETSET"]), &k, &v]),
+        52 => args(&[b"STRLEN", &k]),
+        53 => args(&[
+            *rng.pick(&[b"RENAME".as_slice(), b"RENAMENX"]),
+            &k,
+            &key(rng),
+        ]),
+        54 => args(&[b"LINDEX", &k, &n(rng.range(-4, 4))]),
+        55 => args(&[b"LSET", &k, &n(rng.range(-3, 3)), &v]),
+        56 => args(&[b"LREM", &k, &n(rng.range(-2, 2)), &v]),
+        57..=58 => {
+            let f = *rng.pick(&[b"f1".as_slice(), b"f2", b"f3"]);
+            let by = *rng.pick(&[1, -2, 40, i64::MAX, i64::MIN]);
+            args(&[b"HINCRBY", &k, f, &n(by)])
+        }
+        59 => args(&[b"HEXISTS", &k, *rng.pick(&[b"f1".as_slice(), b"f2", b"f4"])]),
+        60..=62 => args(&[b"SMOVE", &k, &key_in(rng, family), &v]),
         // Outside MULTI only (inside, these end the transaction).
-        48..=49 => args(&[b"MULTI"]),
-        50 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
+        63..=64 => args(&[b"MULTI"]),
+        65 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
         // Replies in no particular order: not inside MULTI (EXEC's array is compared as is).
-        51 => args(&[b"KEYS", b"*"]),
-        52..=53 => args(&[b"SMEMBERS", &k]),
+        66 => args(&[b"KEYS", b"*"]),
+        67..=68 => args(&[b"SMEMBERS", &k]),
         _ => args(&[b"GET"]), // wrong arity
     }
 }
