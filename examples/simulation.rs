@@ -1,11 +1,20 @@
 //! A deterministic simulation of mini-kv's engine, driven through kv-core's embedding
 //! surface only.
 //!
-//! Many clients talk to one engine (one to three [`Worker`]s sharing it) over in-memory
-//! sockets that inject faults: short reads and writes, spurious `WouldBlock`, and peer
-//! resets (`IoError::Closed` in the middle of a stream). Time is a [`ManualClock`] that the
-//! simulation moves forward, past TTLs too. Every reply is compared byte for byte with the
-//! reply a model of the commands (a `BTreeMap` keyspace with expiry times) predicts.
+//! Many clients talk to one engine (one to three [`Worker`]s sharing it, with seeded
+//! [`Sizing`]s down to a 64-byte read buffer) over in-memory sockets that inject faults:
+//! short reads and writes, spurious `WouldBlock`, and peer resets (`IoError::Closed` in the
+//! middle of a stream; half of them also closed by the driver with [`Worker::close`]).
+//! Clients pipeline up to 8 requests, in RESP or inline syntax, split anywhere; some end
+//! with QUIT or by closing their sending side, and must then get every reply before the
+//! engine hands their socket back. Time is a [`ManualClock`] that the simulation moves
+//! forward, past TTLs and onto their last millisecond. Every reply is compared byte for
+//! byte with the reply a model of the commands predicts: three databases of `BTreeMap`s
+//! with expiry times; strings and counters (to the i64 edges), lists, hashes, sets, TTL
+//! commands with their options, MULTI/EXEC/DISCARD (with EXECABORT), SELECT, MOVE,
+//! SWAPDB, RENAME, KEYS and SMEMBERS (compared as sets). At the end of a seed a
+//! readiness-driven driver ([`Worker::interest`], [`Worker::poll_timeout`]) must deliver
+//! every reply within a bound of rounds.
 //!
 //! Everything is derived from one seed (a splitmix64 generator, no other source of
 //! randomness, `BTreeMap`s only), so the same seed gives the same run: each seed ends with a
@@ -1010,7 +1019,7 @@ impl Db {
         })
     }
 
-    /// SET key value [NX|XX] [GET] [EX s|PX ms|KEEPTTL].
+    /// `SET key value [NX|XX] [GET] [EX s|PX ms|KEEPTTL]`.
     fn set(&mut self, a: &[Vec<u8>], now: i64) -> Vec<u8> {
         let key = a[1].as_slice();
         let (mut nx, mut xx, mut get, mut keep, mut at) = (false, false, false, false, None);
