@@ -43,6 +43,14 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
+/// `println!` that ignores a closed stdout (`| head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Seeds run by default.
 const DEFAULT_SEEDS: u64 = 20;
 /// Steps (one action each) a seed runs by default.
@@ -1415,6 +1423,20 @@ impl Sim {
             clock.snapshot(),
             sizing,
         ));
+        // Small encodings limits, so that values change representation often (listpack to
+        // quicklist or hashtable, intset to hashtable).
+        let encodings = [
+            ("list-max-listpack-size", *rng.pick(&["-2", "1", "2", "4"])),
+            ("hash-max-listpack-entries", *rng.pick(&["128", "1", "2"])),
+            ("hash-max-listpack-value", *rng.pick(&["64", "1"])),
+            ("set-max-intset-entries", *rng.pick(&["512", "1", "2"])),
+        ];
+        let mut refused = None;
+        for (name, value) in encodings {
+            if let Err(e) = engine.set_config(name, value) {
+                refused = Some(format!("CONFIG SET {name} {value}: {e:?}"));
+            }
+        }
         let workers = (0..n_workers)
             .map(|i| Worker::new(Arc::clone(&engine), Rc::clone(&clock), i))
             .collect();
@@ -1437,8 +1459,11 @@ impl Sim {
             verbose,
         };
         sim.trace(format!(
-            "seed {seed:#x}: {n_workers} worker(s), {sizing:?}, faults {faults:?}"
+            "seed {seed:#x}: {n_workers} worker(s), {sizing:?}, faults {faults:?}, {encodings:?}"
         ));
+        if let Some(why) = refused {
+            sim.trace(why);
+        }
         sim
     }
 
@@ -1446,7 +1471,7 @@ impl Sim {
         self.hash.write(line.as_bytes());
         self.hash.write(b"\n");
         if self.verbose {
-            println!("{line}");
+            out!("{line}");
         }
         if self.tail.len() == TRACE_TAIL {
             self.tail.pop_front();
@@ -2011,7 +2036,7 @@ fn main() {
             (base, env_u64("KV_SIM_SEEDS").unwrap_or(default))
         }
     };
-    println!("simulation: seeds from {first:#x}, {steps} steps a seed");
+    out!("simulation: seeds from {first:#x}, {steps} steps a seed");
     let started = std::time::Instant::now();
     let (mut seeds, mut total_steps, mut commands, mut resets) = (0u64, 0u64, 0u64, 0u64);
     for i in 0..count {
@@ -2022,9 +2047,12 @@ fn main() {
         let mut sim = Sim::new(seed, verbose);
         match sim.run(steps) {
             Ok(o) => {
-                println!(
+                out!(
                     "seed {seed:#x}: steps {} commands {} resets {} trace {:016x}",
-                    o.steps, o.commands, o.resets, o.hash
+                    o.steps,
+                    o.commands,
+                    o.resets,
+                    o.hash
                 );
                 seeds += 1;
                 total_steps += o.steps;
@@ -2032,17 +2060,17 @@ fn main() {
                 resets += o.resets;
             }
             Err(Failure(why)) => {
-                println!("FAILED: seed {seed:#x} at step {}: {why}", sim.step);
-                println!("trace tail (last {} lines):", sim.tail.len());
+                out!("FAILED: seed {seed:#x} at step {}: {why}", sim.step);
+                out!("trace tail (last {} lines):", sim.tail.len());
                 for line in &sim.tail {
-                    println!("  {line}");
+                    out!("  {line}");
                 }
                 let steps_env = if steps == DEFAULT_STEPS {
                     String::new()
                 } else {
                     format!("KV_SIM_STEPS={steps} ")
                 };
-                println!(
+                out!(
                     "replay: KV_SEED={seed:#x} {steps_env}KV_SIM_TRACE=1 cargo run -p kv-examples --bin simulation"
                 );
                 std::process::exit(1);
@@ -2050,7 +2078,5 @@ fn main() {
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "seeds {seeds} steps {total_steps} commands {commands} resets {resets} in {secs:.1} s"
-    );
+    out!("seeds {seeds} steps {total_steps} commands {commands} resets {resets} in {secs:.1} s");
 }
