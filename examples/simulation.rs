@@ -385,6 +385,8 @@ enum Val {
     List(VecDeque<Vec<u8>>),
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
     Set(BTreeSet<Vec<u8>>),
+    /// Member -> score (integer scores only: their formatting is exact).
+    Zset(BTreeMap<Vec<u8>, i64>),
 }
 
 #[derive(Clone, Debug)]
@@ -419,6 +421,13 @@ fn redis_int(s: &[u8]) -> Option<i64> {
         return None;
     }
     t.parse().ok()
+}
+
+/// A sorted set's members in Redis's order: by score, then by member bytes.
+fn zset_order(z: &BTreeMap<Vec<u8>, i64>) -> Vec<(&Vec<u8>, i64)> {
+    let mut order: Vec<(&Vec<u8>, i64)> = z.iter().map(|(m, s)| (m, *s)).collect();
+    order.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| x.0.cmp(y.0)));
+    order
 }
 
 fn num(a: &[u8]) -> i64 {
@@ -721,6 +730,95 @@ impl Db {
                 }
                 int(1)
             }
+            b"ZADD" => {
+                let e = self.keys_entry(key, now, || Val::Zset(BTreeMap::new()));
+                match &mut e.val {
+                    Val::Zset(z) => {
+                        let mut added = 0;
+                        for sm in a[2..].chunks(2) {
+                            if z.insert(sm[1].clone(), num(&sm[0])).is_none() {
+                                added += 1;
+                            }
+                        }
+                        int(added)
+                    }
+                    _ => wrongtype(),
+                }
+            }
+            b"ZINCRBY" => {
+                let e = self.keys_entry(key, now, || Val::Zset(BTreeMap::new()));
+                match &mut e.val {
+                    Val::Zset(z) => {
+                        let score = z.entry(a[3].clone()).or_insert(0);
+                        *score += num(&a[2]);
+                        bulk(Some(score.to_string().as_bytes()))
+                    }
+                    _ => wrongtype(),
+                }
+            }
+            b"ZSCORE" => match self.live(key, now).map(|e| &e.val) {
+                None => bulk(None),
+                Some(Val::Zset(z)) => {
+                    bulk(z.get(&a[2]).map(|s| s.to_string().into_bytes()).as_deref())
+                }
+                Some(_) => wrongtype(),
+            },
+            b"ZRANK" => match self.live(key, now).map(|e| &e.val) {
+                None => bulk(None),
+                Some(Val::Zset(z)) => match z.get(&a[2]) {
+                    None => bulk(None),
+                    Some(&s) => int(zset_order(z)
+                        .iter()
+                        .position(|(m, sc)| *sc == s && **m == a[2])
+                        .unwrap_or(0) as i64),
+                },
+                Some(_) => wrongtype(),
+            },
+            b"ZREM" => {
+                let (reply, empty) = match self.live(key, now).map(|e| &mut e.val) {
+                    None => (int(0), false),
+                    Some(Val::Zset(z)) => (int(i64::from(z.remove(&a[2]).is_some())), z.is_empty()),
+                    Some(_) => (wrongtype(), false),
+                };
+                if empty {
+                    self.keys.remove(key);
+                }
+                reply
+            }
+            b"ZCARD" => match self.live(key, now).map(|e| &e.val) {
+                None => int(0),
+                Some(Val::Zset(z)) => int(z.len() as i64),
+                Some(_) => wrongtype(),
+            },
+            b"ZRANGE" => match self.live(key, now).map(|e| &e.val) {
+                None => array(Vec::new()),
+                Some(Val::Zset(z)) => {
+                    let order = zset_order(z);
+                    let len = order.len() as i64;
+                    let (mut start, mut end) = (num(&a[2]), num(&a[3]));
+                    if start < 0 {
+                        start += len;
+                    }
+                    if end < 0 {
+                        end += len;
+                    }
+                    start = start.max(0);
+                    if start > end || start >= len {
+                        return array(Vec::new());
+                    }
+                    end = end.min(len - 1);
+                    let scores = a.len() > 4;
+                    let mut items = Vec::new();
+                    for (m, sc) in &order[start as usize..=end as usize] {
+                        items.push(bulk(Some(m)));
+                        if scores {
+                            items.push(bulk(Some(sc.to_string().as_bytes())));
+                        }
+                    }
+                    array(items)
+                }
+                Some(_) => wrongtype(),
+            },
             b"FLUSHDB" => {
                 self.keys.clear();
                 ok()
@@ -756,6 +854,7 @@ impl Db {
                     Some(Val::List(_)) => "list",
                     Some(Val::Hash(_)) => "hash",
                     Some(Val::Set(_)) => "set",
+                    Some(Val::Zset(_)) => "zset",
                 };
                 format!("+{t}\r\n").into_bytes()
             }
@@ -1193,13 +1292,14 @@ fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
     if in_multi && rng.chance(2) {
         return args(&[b"GET"]); // wrong arity: EXEC answers EXECABORT
     }
-    let choice = rng.below(if in_multi { 63 } else { 70 });
+    let choice = rng.below(if in_multi { 70 } else { 77 });
     // Each type's commands mostly use keys of their own (k3 is shared by strings and
     // lists), so that they mostly succeed; the rest of the time any key (WRONGTYPE).
     let family = match choice {
         18..=22 | 41 | 54..=56 => 3..5,
         23..=27 | 57..=59 => 5..6,
-        28..=31 | 60..=62 | 67..=68 => 6..8,
+        28..=31 | 60..=62 | 74..=75 => 6..8,
+        63..=69 => 7..8,
         // Commands for keys of any type.
         5..=6 | 10..=17 | 33 | 44..=47 | 53 => 0..KEYS,
         _ => 0..4,
@@ -1354,12 +1454,35 @@ fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
         }
         59 => args(&[b"HEXISTS", &k, *rng.pick(&[b"f1".as_slice(), b"f2", b"f4"])]),
         60..=62 => args(&[b"SMOVE", &k, &key_in(rng, family), &v]),
+        63..=64 => {
+            let mut a = args(&[b"ZADD", &k, &n(rng.range(-3, 5)), &v]);
+            if rng.chance(40) {
+                a.extend(args(&[&n(rng.range(-3, 5)), &value(rng)]));
+            }
+            a
+        }
+        65 => args(&[b"ZINCRBY", &k, &n(rng.range(-2, 3)), &v]),
+        66 => args(&[
+            *rng.pick(&[b"ZSCORE".as_slice(), b"ZRANK", b"ZREM"]),
+            &k,
+            &v,
+        ]),
+        67 => args(&[b"ZCARD", &k]),
+        68..=69 => {
+            let start = rng.range(-MAX_RANGE, MAX_RANGE);
+            let stop = rng.range(start.min(0) - 2, start.max(0) + MAX_RANGE);
+            let mut a = args(&[b"ZRANGE", &k, &n(start), &n(stop)]);
+            if rng.chance(50) {
+                a.push(b"WITHSCORES".to_vec());
+            }
+            a
+        }
         // Outside MULTI only (inside, these end the transaction).
-        63..=64 => args(&[b"MULTI"]),
-        65 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
+        70..=71 => args(&[b"MULTI"]),
+        72 => args(&[*rng.pick(&[b"EXEC".as_slice(), b"DISCARD"])]),
         // Replies in no particular order: not inside MULTI (EXEC's array is compared as is).
-        66 => args(&[b"KEYS", b"*"]),
-        67..=68 => args(&[b"SMEMBERS", &k]),
+        73 => args(&[b"KEYS", b"*"]),
+        74..=75 => args(&[b"SMEMBERS", &k]),
         _ => args(&[b"GET"]), // wrong arity
     }
 }
@@ -1430,6 +1553,7 @@ impl Sim {
             ("hash-max-listpack-entries", *rng.pick(&["128", "1", "2"])),
             ("hash-max-listpack-value", *rng.pick(&["64", "1"])),
             ("set-max-intset-entries", *rng.pick(&["512", "1", "2"])),
+            ("zset-max-listpack-entries", *rng.pick(&["128", "1", "2"])),
         ];
         let mut refused = None;
         for (name, value) in encodings {
