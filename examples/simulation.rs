@@ -5,7 +5,7 @@
 //! [`Sizing`]s down to a 64-byte read buffer) over in-memory sockets that inject faults:
 //! short reads and writes, spurious `WouldBlock`, and peer resets (`IoError::Closed` in the
 //! middle of a stream; half of them also closed by the driver with [`Worker::close`]).
-//! Clients pipeline up to 8 requests, in RESP or inline syntax, split anywhere; some end
+//! Clients pipeline up to 24 requests, in RESP or inline syntax, split anywhere; some end
 //! with QUIT or by closing their sending side, and must then get every reply before the
 //! engine hands their socket back. Time is a [`ManualClock`] that the simulation moves
 //! forward, past TTLs and onto their last millisecond. Every reply is compared byte for
@@ -59,8 +59,9 @@ const DEFAULT_STEPS: u64 = 2000;
 const KEYS: u64 = 8;
 /// Most clients connected at once.
 const MAX_CLIENTS: usize = 6;
-/// Most requests a client has sent and not seen the reply of.
-const MAX_OUTSTANDING: usize = 8;
+/// Most requests a client has sent and not seen the reply of (a seed picks its limit in
+/// `1..=MAX_OUTSTANDING`).
+const MAX_OUTSTANDING: u64 = 24;
 /// Trace lines kept for a failure report.
 const TRACE_TAIL: usize = 60;
 /// Rounds the end of a seed may take to deliver every reply (a liveness bound).
@@ -1495,6 +1496,8 @@ struct Failure(String);
 /// One seed's run.
 struct Sim {
     seed: u64,
+    /// Most requests a client has outstanding in this seed.
+    pipeline: usize,
     rng: Rng,
     faults: Faults,
     clock: Rc<ManualClock>,
@@ -1530,6 +1533,7 @@ impl Sim {
             reset_per_mille: rng.below(12),
         };
         let n_workers = 1 + rng.below(3) as usize;
+        let pipeline = 1 + rng.below(MAX_OUTSTANDING) as usize;
         let sizing = Sizing {
             shards_per_db: *rng.pick(&[1, 4, 256]),
             read_buffer: *rng.pick(&[64, 1024, 64 * 1024]),
@@ -1568,6 +1572,7 @@ impl Sim {
             seed,
             rng,
             faults,
+            pipeline,
             clock,
             workers,
             log: Rc::new(RefCell::new(Vec::new())),
@@ -1583,7 +1588,7 @@ impl Sim {
             verbose,
         };
         sim.trace(format!(
-            "seed {seed:#x}: {n_workers} worker(s), {sizing:?}, faults {faults:?}, {encodings:?}"
+            "seed {seed:#x}: {n_workers} worker(s), {sizing:?}, faults {faults:?}, pipelines of {pipeline}, {encodings:?}"
         ));
         if let Some(why) = refused {
             sim.trace(why);
@@ -1929,7 +1934,7 @@ impl Sim {
         match self.rng.below(100) {
             0..=29 => {
                 let c = &self.clients[&id];
-                if c.outstanding() < MAX_OUTSTANDING {
+                if c.outstanding() < self.pipeline {
                     self.send(id);
                 }
                 if self.rng.chance(50) {
