@@ -209,6 +209,10 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         if expire.is_some() {
             notify.event(GENERIC, "expire", key);
         }
+    } else {
+        // NX or XX refused: nothing changed, so no WATCH is touched (Redis returns
+        // before `signalModifiedKey`).
+        ctx.session.touched = Some(Vec::new());
     }
     if ctx.aof() {
         propagate_set(ctx, args, set, expire, o.get);
@@ -261,6 +265,8 @@ pub fn setnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         });
     if set {
         ctx.notify(STRING, "set", args.get(1));
+    } else {
+        ctx.session.touched = Some(Vec::new()); // the key existed: nothing touched
     }
     encode::int(out, i64::from(set));
     Ok(())

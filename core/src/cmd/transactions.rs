@@ -209,3 +209,30 @@ pub(crate) fn queue(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) {
     state.queue.push(args.iter().map(<[u8]>::to_vec).collect());
     out.extend_from_slice(b"+QUEUED\r\n");
 }
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::Harness;
+
+    /// Found by the simulation (examples/simulation.rs): a SET that NX or XX refuses, or a
+    /// SETNX on an existing key, changes nothing and touches no WATCH (Redis 7.0.15 returns
+    /// before `signalModifiedKey`); a SET that sets does.
+    #[test]
+    fn refused_set_does_not_touch_a_watched_key() {
+        let cases = [
+            ("SET w 8 NX", "$-1\r\n", "*0\r\n"),
+            ("SET w 8 NX GET", "$1\r\n7\r\n", "*0\r\n"),
+            ("SET nokey 8 XX", "$-1\r\n", "*0\r\n"),
+            ("SETNX w 8", ":0\r\n", "*0\r\n"),
+            ("SET w 8 XX", "+OK\r\n", "*-1\r\n"),
+            ("SETNX nokey 8", ":1\r\n", "*-1\r\n"),
+        ];
+        for (op, reply, exec) in cases {
+            let mut h = Harness::new();
+            h.run("SET w 7");
+            assert_eq!(h.s("WATCH w nokey"), "+OK\r\n");
+            assert_eq!(h.s(op), reply, "{op}");
+            assert_eq!(h.s("MULTI"), "+OK\r\n");
+            assert_eq!(h.s("EXEC"), exec, "{op}");
+        }
+    }
+}
