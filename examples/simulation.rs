@@ -409,6 +409,11 @@ const DBS: usize = 3;
 /// The model: databases 0..[`DBS`].
 struct Model {
     dbs: Vec<Db>,
+    /// WATCHed keys, (database, key) -> clients. Only `w0` and `w1` are watched: they
+    /// never get a TTL, so whether they exist does not depend on when expiry runs.
+    watches: BTreeMap<(usize, Vec<u8>), BTreeSet<usize>>,
+    /// Clients whose EXEC fails (a watched key was touched), until EXEC, DISCARD or UNWATCH.
+    dirty: BTreeSet<usize>,
 }
 
 /// Redis's `string2ll`: an optional `-`, no `+`, no leading zeros, no `-0`, within i64.
@@ -448,7 +453,43 @@ impl Model {
     fn new() -> Self {
         Model {
             dbs: (0..DBS).map(|_| Db::default()).collect(),
+            watches: BTreeMap::new(),
+            dirty: BTreeSet::new(),
         }
+    }
+
+    /// A write to `key` in database `db`: its watchers' transactions fail.
+    fn touch(&mut self, db: usize, key: &[u8]) {
+        if let Some(clients) = self.watches.get(&(db, key.to_vec())) {
+            self.dirty.extend(clients.iter().copied());
+        }
+    }
+
+    /// FLUSHDB / SWAPDB (Redis's `touchAllWatchedKeysInDb`): the keys watched in `db` that
+    /// exist there or in `other` are touched.
+    fn touch_existing(&mut self, db: usize, other: Option<usize>, now: i64) {
+        let watched: Vec<Vec<u8>> = self
+            .watches
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .map(|(_, k)| k.clone())
+            .collect();
+        for k in watched {
+            let here = self.dbs[db].live(&k, now).is_some();
+            let there = other.is_some_and(|o| self.dbs[o].live(&k, now).is_some());
+            if here || there {
+                self.touch(db, &k);
+            }
+        }
+    }
+
+    /// Forgets a client's watches and its failed state (EXEC, DISCARD, UNWATCH).
+    fn unwatch(&mut self, client: usize) {
+        for clients in self.watches.values_mut() {
+            clients.remove(&client);
+        }
+        self.watches.retain(|_, c| !c.is_empty());
+        self.dirty.remove(&client);
     }
 
     /// Runs one command in database `*db` (SELECT changes it): the reply Redis would send.
@@ -459,8 +500,25 @@ impl Model {
                 ok()
             }
             b"SWAPDB" => {
-                self.dbs.swap(num(&a[1]) as usize, num(&a[2]) as usize);
+                let (x, y) = (num(&a[1]) as usize, num(&a[2]) as usize);
+                self.touch_existing(x, Some(y), now);
+                self.touch_existing(y, Some(x), now);
+                self.dbs.swap(x, y);
                 ok()
+            }
+            b"FLUSHDB" => {
+                self.touch_existing(*db, None, now);
+                self.dbs[*db].apply(a, now)
+            }
+            b"DEL" => {
+                let existed: Vec<&Vec<u8>> = a[1..]
+                    .iter()
+                    .filter(|k| self.dbs[*db].live(k, now).is_some())
+                    .collect();
+                for k in existed {
+                    self.touch(*db, k);
+                }
+                self.dbs[*db].apply(a, now)
             }
             b"MOVE" => {
                 let (key, to) = (a[1].as_slice(), num(&a[2]) as usize);
@@ -477,7 +535,16 @@ impl Model {
                 self.dbs[to].keys.insert(key.to_vec(), e);
                 int(1)
             }
-            _ => self.dbs[*db].apply(a, now),
+            name => {
+                let reply = self.dbs[*db].apply(a, now);
+                // The writes generated for watched keys touch them when they succeed.
+                let wrote = matches!(name, b"SET" | b"INCR" | b"APPEND")
+                    && matches!(reply.first(), Some(b'+' | b':'));
+                if wrote {
+                    self.touch(*db, &a[1]);
+                }
+                reply
+            }
         }
     }
 }
@@ -1293,6 +1360,26 @@ fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
     if in_multi && rng.chance(2) {
         return args(&[b"GET"]); // wrong arity: EXEC answers EXECABORT
     }
+    if rng.chance(8) {
+        // The watched keys: plain string writes only, never a TTL.
+        let w = format!("w{}", rng.below(2)).into_bytes();
+        return match rng.below(if in_multi { 6 } else { 9 }) {
+            0 => args(&[b"SET", &w, &v]),
+            1 => args(&[b"SET", &w, &v, b"NX"]),
+            2 => args(&[b"INCR", &w]),
+            3 => args(&[b"APPEND", &w, &v]),
+            4 => args(&[b"DEL", &w]),
+            5 => args(&[b"GET", &w]),
+            6..=7 => {
+                let mut a = args(&[b"WATCH", &w]);
+                if rng.chance(30) {
+                    a.push(format!("w{}", rng.below(2)).into_bytes());
+                }
+                a
+            }
+            _ => args(&[b"UNWATCH"]),
+        };
+    }
     let choice = rng.below(if in_multi { 70 } else { 77 });
     // Each type's commands mostly use keys of their own (k3 is shared by strings and
     // lists), so that they mostly succeed; the rest of the time any key (WRONGTYPE).
@@ -1775,7 +1862,7 @@ impl Sim {
                 let Some(sent) = c.pending.pop_front() else {
                     break;
                 };
-                let reply = run(&mut self.model, c, &sent.args, now);
+                let reply = run(&mut self.model, id, c, &sent.args, now);
                 let request = describe(&sent.args);
                 ran.push(format!(
                     "c{id}: ran {request} at +{} ms, expects {}",
@@ -2079,8 +2166,23 @@ impl Sim {
 }
 
 /// Runs a request the engine just ran, for client `c`, in the model: its expected reply.
-fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
+fn run(model: &mut Model, id: usize, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
     match a[0].as_slice() {
+        // Outside MULTI only (the generator's choice).
+        b"WATCH" => {
+            for k in &a[1..] {
+                model
+                    .watches
+                    .entry((c.db, k.clone()))
+                    .or_default()
+                    .insert(id);
+            }
+            ok()
+        }
+        b"UNWATCH" => {
+            model.unwatch(id);
+            ok()
+        }
         b"MULTI" => {
             c.in_multi = true;
             c.multi_error = false;
@@ -2093,10 +2195,18 @@ fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
             c.in_multi = false;
             c.multi_error = false;
             c.queued.clear();
+            model.unwatch(id);
             err("EXECABORT Transaction discarded because of previous errors.")
+        }
+        b"EXEC" if model.dirty.contains(&id) => {
+            c.in_multi = false;
+            c.queued.clear();
+            model.unwatch(id);
+            b"*-1\r\n".to_vec()
         }
         b"EXEC" => {
             c.in_multi = false;
+            model.unwatch(id);
             let replies = std::mem::take(&mut c.queued)
                 .iter()
                 .map(|q| model.apply(&mut c.db, q, now))
@@ -2107,6 +2217,7 @@ fn run(model: &mut Model, c: &mut Client, a: &[Vec<u8>], now: i64) -> Vec<u8> {
             c.in_multi = false;
             c.multi_error = false;
             c.queued.clear();
+            model.unwatch(id);
             ok()
         }
         b"GET" if a.len() != 2 => {
