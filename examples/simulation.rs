@@ -11,8 +11,9 @@
 //! forward, past TTLs and onto their last millisecond. Every reply is compared byte for
 //! byte with the reply a model of the commands predicts: three databases of `BTreeMap`s
 //! with expiry times; strings and counters (to the i64 edges), lists, hashes, sets, TTL
-//! commands with their options, MULTI/EXEC/DISCARD (with EXECABORT), SELECT, MOVE,
-//! SWAPDB, RENAME, KEYS and SMEMBERS (compared as sets). At the end of a seed a
+//! commands with their options, MULTI/EXEC/DISCARD (with EXECABORT), WATCH/UNWATCH (on
+//! keys that never get a TTL, so that expiry timing cannot matter), SELECT, MOVE, SWAPDB,
+//! RENAME, KEYS and SMEMBERS (compared as sets). At the end of a seed a
 //! readiness-driven driver ([`Worker::interest`], [`Worker::poll_timeout`]) must deliver
 //! every reply within a bound of rounds.
 //!
@@ -1360,7 +1361,7 @@ fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
     if in_multi && rng.chance(2) {
         return args(&[b"GET"]); // wrong arity: EXEC answers EXECABORT
     }
-    if rng.chance(8) {
+    if rng.chance(12) {
         // The watched keys: plain string writes only, never a TTL.
         let w = format!("w{}", rng.below(2)).into_bytes();
         return match rng.below(if in_multi { 6 } else { 9 }) {
