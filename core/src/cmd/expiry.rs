@@ -87,6 +87,8 @@ fn expire_generic(
     });
     if let Some(event) = done {
         ctx.notify(GENERIC, event, args.get(1));
+    } else {
+        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
     }
     if ctx.aof() {
         // Redis's records: the absolute time (replay runs with time stopped), `DEL` for a
@@ -182,8 +184,11 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         });
     if done {
         ctx.notify(GENERIC, "persist", args.get(1));
-    } else if ctx.aof() {
-        ctx.propagate_nothing();
+    } else {
+        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        if ctx.aof() {
+            ctx.propagate_nothing();
+        }
     }
     encode::int(out, i64::from(done));
     Ok(())

@@ -545,7 +545,10 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             notify_change(ctx.notifier(), "lrem", args.get(1), emptied);
             n
         }
-        _ => 0,
+        _ => {
+            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            0
+        }
     };
     int_reply(out, n);
     Ok(())
@@ -573,6 +576,8 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     .map(|(n, _)| n);
     if n.is_some_and(|n| n > 0) {
         ctx.notify(LIST, "linsert", args.get(1));
+    } else {
+        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
     }
     encode::int(out, n.unwrap_or(0));
     Ok(())

@@ -185,6 +185,8 @@ pub fn sadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     })?;
     if added > 0 {
         ctx.notify(SET, "sadd", args.get(1));
+    } else {
+        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
     }
     int_reply(out, added);
     Ok(())
@@ -200,7 +202,10 @@ pub fn srem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             notify_change(ctx.notifier(), "srem", args.get(1), emptied);
             n
         }
-        _ => 0,
+        _ => {
+            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            0
+        }
     };
     int_reply(out, n);
     Ok(())

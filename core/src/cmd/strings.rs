@@ -536,6 +536,9 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 /// `MSETNX key value [key value ...]`: `:1` if it set all keys, `:0` if any existed.
 pub fn msetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let set = mset_generic(ctx, args, true)?;
+    if !set {
+        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+    }
     encode::int(out, i64::from(set));
     Ok(())
 }

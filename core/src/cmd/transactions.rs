@@ -235,4 +235,37 @@ mod tests {
             assert_eq!(h.s("EXEC"), exec, "{op}");
         }
     }
+
+    /// Writes that change nothing touch no WATCH, as in Redis 7.0.15 (each row checked
+    /// against redis-server: EXEC then answers `*0`); writes that change something, or
+    /// that Redis always counts as a change, do (`*-1`).
+    #[test]
+    fn no_op_writes_touch_no_watch() {
+        let cases = [
+            ("SET w 7", "PERSIST w", "*0\r\n"),
+            ("SET w 7", "EXPIRE w 10 XX", "*0\r\n"),
+            ("SET w 7", "PEXPIRE w 100000 GT", "*0\r\n"),
+            ("SET w 7", "MSETNX w 1", "*0\r\n"),
+            ("RPUSH w a", "LREM w 0 zz", "*0\r\n"),
+            ("RPUSH w a", "LINSERT w BEFORE zz x", "*0\r\n"),
+            ("HSET w f v", "HSETNX w f v2", "*0\r\n"),
+            ("HSET w f v", "HDEL w zz", "*0\r\n"),
+            ("SADD w a", "SADD w a", "*0\r\n"),
+            ("SADD w a", "SREM w zz", "*0\r\n"),
+            ("SET w 7", "APPEND w \"\"", "*-1\r\n"),
+            ("SET w 7", "INCRBY w 0", "*-1\r\n"),
+            ("SET w 7", "EXPIRE w 100 LT", "*-1\r\n"),
+            ("RPUSH w a", "LTRIM w 0 -1", "*-1\r\n"),
+            ("HSET w f v", "HSET w f v", "*-1\r\n"),
+            ("SADD w a", "SINTERSTORE w nokey", "*-1\r\n"),
+        ];
+        for (setup, op, exec) in cases {
+            let mut h = Harness::new();
+            h.run(setup);
+            h.run("WATCH w");
+            h.run(op);
+            h.run("MULTI");
+            assert_eq!(h.s("EXEC"), exec, "{setup}; WATCH w; {op}");
+        }
+    }
 }
