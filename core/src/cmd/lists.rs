@@ -406,11 +406,14 @@ fn pop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, end: End) -> CmdRe
         Some(((), emptied)) if count != Some(0) => {
             notify_change(ctx.notifier(), pop_event(end), args.get(1), emptied)
         }
-        Some(_) => {}
-        None => match count {
-            None => encode::nil(out),
-            Some(_) => encode::null_array(out),
-        },
+        Some(_) => ctx.session.touched = Some(Vec::new()), // nothing changed: no WATCH is touched
+        None => {
+            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            match count {
+                None => encode::nil(out),
+                Some(_) => encode::null_array(out),
+            }
+        }
     }
     Ok(())
 }
@@ -708,7 +711,10 @@ fn lmove_generic(
     })?;
     match moved {
         Some(v) => encode::bulk(out, &v),
-        None => encode::nil(out),
+        None => {
+            encode::nil(out);
+            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        }
     }
     Ok(())
 }

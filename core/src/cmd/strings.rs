@@ -423,9 +423,12 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         }
     })?;
     match event {
-        Some("keymiss") => ctx.notifier().keymiss(args.get(1)),
+        Some("keymiss") => {
+            ctx.notifier().keymiss(args.get(1));
+            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        }
         Some(e) => ctx.notify(GENERIC, e, args.get(1)),
-        None => {}
+        None => ctx.session.touched = Some(Vec::new()), // nothing changed: no WATCH is touched
     }
     if ctx.aof() {
         // Never recorded as is (Redis's getexCommand): `PEXPIREAT key <ms>`, `DEL key`
@@ -786,6 +789,8 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
     })?;
     if !val.is_empty() {
         ctx.notify(STRING, "setrange", args.get(1));
+    } else {
+        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
     }
     int_reply(out, len);
     Ok(())
