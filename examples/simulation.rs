@@ -539,8 +539,9 @@ impl Model {
             name => {
                 let reply = self.dbs[*db].apply(a, now);
                 // The writes generated for watched keys touch them when they succeed.
-                let wrote = matches!(name, b"SET" | b"INCR" | b"APPEND")
-                    && matches!(reply.first(), Some(b'+' | b':'));
+                let wrote = (matches!(name, b"SET" | b"INCR" | b"APPEND")
+                    && matches!(reply.first(), Some(b'+' | b':')))
+                    || (name == b"SETNX" && reply == int(1));
                 if wrote {
                     self.touch(*db, &a[1]);
                 }
@@ -1366,7 +1367,11 @@ fn generate(rng: &mut Rng, in_multi: bool, now: i64) -> Vec<Vec<u8>> {
         let w = format!("w{}", rng.below(2)).into_bytes();
         return match rng.below(if in_multi { 6 } else { 9 }) {
             0 => args(&[b"SET", &w, &v]),
-            1 => args(&[b"SET", &w, &v, b"NX"]),
+            1 => match rng.below(3) {
+                0 => args(&[b"SET", &w, &v, b"NX"]),
+                1 => args(&[b"SETNX", &w, &v]),
+                _ => args(&[b"PERSIST", &w]), // changes nothing: touches nothing
+            },
             2 => args(&[b"INCR", &w]),
             3 => args(&[b"APPEND", &w, &v]),
             4 => args(&[b"DEL", &w]),
