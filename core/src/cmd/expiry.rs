@@ -88,7 +88,7 @@ fn expire_generic(
     if let Some(event) = done {
         ctx.notify(GENERIC, event, args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     if ctx.aof() {
         // Redis's records: the absolute time (replay runs with time stopped), `DEL` for a
@@ -185,7 +185,7 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     if done {
         ctx.notify(GENERIC, "persist", args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
         if ctx.aof() {
             ctx.propagate_nothing();
         }

@@ -135,7 +135,7 @@ pub fn hsetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     if set {
         ctx.notify(HASH, "hset", args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     int_reply(out, usize::from(set));
     Ok(())
@@ -206,7 +206,7 @@ pub fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             ctx.notify(GENERIC, "del", args.get(1));
         }
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     int_reply(out, removed);
     Ok(())

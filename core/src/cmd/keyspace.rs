@@ -28,7 +28,7 @@ pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         if gone {
             notify.event(GENERIC, "del", args.get(1));
         } else {
-            ctx.session.touched = Some(Vec::new()); // nothing deleted: nothing touched
+            ctx.session.untouched();
         }
         encode::int(out, i64::from(gone));
         return Ok(());
@@ -244,7 +244,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: boo
     })?;
     if !r || src == dst {
         // Refused, or a key renamed to itself: nothing changed (Redis returns first).
-        ctx.session.touched = Some(Vec::new());
+        ctx.session.untouched();
     }
     if nx {
         encode::int(out, i64::from(r));

@@ -406,9 +406,9 @@ fn pop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, end: End) -> CmdRe
         Some(((), emptied)) if count != Some(0) => {
             notify_change(ctx.notifier(), pop_event(end), args.get(1), emptied)
         }
-        Some(_) => ctx.session.touched = Some(Vec::new()), // nothing changed: no WATCH is touched
+        Some(_) => ctx.session.untouched(),
         None => {
-            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            ctx.session.untouched();
             match count {
                 None => encode::nil(out),
                 Some(_) => encode::null_array(out),
@@ -549,7 +549,7 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             n
         }
         _ => {
-            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            ctx.session.untouched();
             0
         }
     };
@@ -580,7 +580,7 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     if n.is_some_and(|n| n > 0) {
         ctx.notify(LIST, "linsert", args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     encode::int(out, n.unwrap_or(0));
     Ok(())
@@ -713,7 +713,7 @@ fn lmove_generic(
         Some(v) => encode::bulk(out, &v),
         None => {
             encode::nil(out);
-            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            ctx.session.untouched();
         }
     }
     Ok(())

@@ -186,7 +186,7 @@ pub fn sadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     if added > 0 {
         ctx.notify(SET, "sadd", args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     int_reply(out, added);
     Ok(())
@@ -203,7 +203,7 @@ pub fn srem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             n
         }
         _ => {
-            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            ctx.session.untouched();
             0
         }
     };

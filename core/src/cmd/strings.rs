@@ -212,7 +212,7 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     } else {
         // NX or XX refused: nothing changed, so no WATCH is touched (Redis returns
         // before `signalModifiedKey`).
-        ctx.session.touched = Some(Vec::new());
+        ctx.session.untouched();
     }
     if ctx.aof() {
         propagate_set(ctx, args, set, expire, o.get);
@@ -266,7 +266,7 @@ pub fn setnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     if set {
         ctx.notify(STRING, "set", args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // the key existed: nothing touched
+        ctx.session.untouched();
     }
     encode::int(out, i64::from(set));
     Ok(())
@@ -425,10 +425,10 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     match event {
         Some("keymiss") => {
             ctx.notifier().keymiss(args.get(1));
-            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            ctx.session.untouched();
         }
         Some(e) => ctx.notify(GENERIC, e, args.get(1)),
-        None => ctx.session.touched = Some(Vec::new()), // nothing changed: no WATCH is touched
+        None => ctx.session.untouched(),
     }
     if ctx.aof() {
         // Never recorded as is (Redis's getexCommand): `PEXPIREAT key <ms>`, `DEL key`
@@ -540,7 +540,7 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 pub fn msetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let set = mset_generic(ctx, args, true)?;
     if !set {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     encode::int(out, i64::from(set));
     Ok(())
@@ -790,7 +790,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
     if !val.is_empty() {
         ctx.notify(STRING, "setrange", args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     int_reply(out, len);
     Ok(())

@@ -201,7 +201,7 @@ pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     if added + updated > 0 {
         ctx.notify(ZSET, if incr { "zincr" } else { "zadd" }, args.get(1));
     } else {
-        ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+        ctx.session.untouched();
     }
     if incr {
         match last {
@@ -291,7 +291,7 @@ fn removed(ctx: &mut Ctx<'_>, event: &str, key: &[u8], r: Option<(usize, bool)>)
             n
         }
         _ => {
-            ctx.session.touched = Some(Vec::new()); // nothing changed: no WATCH is touched
+            ctx.session.untouched();
             0
         }
     }
