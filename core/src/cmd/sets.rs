@@ -334,11 +334,14 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     }
     match found {
         Some(Some(emptied)) => notify_change(ctx.notifier(), "spop", args.get(1), emptied),
-        Some(None) => {}
-        None => match count {
-            None => encode::nil(out),
-            Some(_) => encode::array(out, 0),
-        },
+        Some(None) => ctx.session.untouched(),
+        None => {
+            ctx.session.untouched();
+            match count {
+                None => encode::nil(out),
+                Some(_) => encode::array(out, 0),
+            }
+        }
     }
     Ok(())
 }

@@ -238,8 +238,7 @@ mod tests {
 
     /// Writes that change nothing touch no WATCH, as in Redis 7.0.15 (each row checked
     /// against redis-server: EXEC then answers `*0`); writes that change something, or
-    /// that Redis always counts as a change, do (`*-1`). Not yet: `ZINCRBY key 0 member`
-    /// and `SPOP key 0` still touch (Redis: `*0`).
+    /// that Redis always counts as a change, do (`*-1`).
     #[test]
     fn no_op_writes_touch_no_watch() {
         let cases = [
@@ -253,6 +252,8 @@ mod tests {
             ("HSET w f v", "HDEL w zz", "*0\r\n"),
             ("SADD w a", "SADD w a", "*0\r\n"),
             ("SADD w a", "SREM w zz", "*0\r\n"),
+            ("ZADD w 1 a", "ZINCRBY w 0 a", "*0\r\n"),
+            ("SADD w a", "SPOP w 0", "*0\r\n"),
             ("SET w 7", "RENAMENX w w", "*0\r\n"),
             ("SET w 7", "RENAME w w", "*0\r\n"),
             ("SET w 7", "GETEX w", "*0\r\n"),

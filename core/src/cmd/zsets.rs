@@ -254,6 +254,8 @@ pub fn zincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     let (new, changed) = new;
     if changed {
         ctx.notify(ZSET, "zincr", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     score_reply(out, new);
     Ok(())
