@@ -87,6 +87,8 @@ fn expire_generic(
     });
     if let Some(event) = done {
         ctx.notify(GENERIC, event, args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     if ctx.aof() {
         // Redis's records: the absolute time (replay runs with time stopped), `DEL` for a
@@ -151,9 +153,13 @@ pub fn pttl(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     Ok(())
 }
 
-/// `EXPIRETIME key`: the Unix time in seconds it expires at; -1 / -2 as TTL.
+/// `EXPIRETIME key`: the Unix time in seconds it expires at, rounded to nearest as TTL
+/// (Redis's `(t + 500) / 1000`, without its overflow); -1 / -2 as TTL.
 pub fn expiretime(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
-    let r = expire_of(ctx, args.get(1)).map(|t| t / 1000);
+    let r = expire_of(ctx, args.get(1)).map(|t| {
+        let secs = (i128::from(t) + 500) / 1000;
+        i64::try_from(secs).unwrap_or(i64::MAX)
+    });
     encode::int(out, r.unwrap_or_else(|e| e));
     Ok(())
 }
@@ -178,9 +184,38 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         });
     if done {
         ctx.notify(GENERIC, "persist", args.get(1));
-    } else if ctx.aof() {
-        ctx.propagate_nothing();
+    } else {
+        ctx.session.untouched();
+        if ctx.aof() {
+            ctx.propagate_nothing();
+        }
     }
     encode::int(out, i64::from(done));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::Harness;
+
+    /// Found by the simulation (examples/simulation.rs): EXPIRETIME rounds the expire time
+    /// to the nearest second as Redis 7.0.15 does (`(t + 500) / 1000`), it does not truncate.
+    #[test]
+    fn expiretime_rounds_to_the_nearest_second() {
+        let mut h = Harness::new();
+        h.run("SET k v");
+        let cases = [
+            ("4102444800700", ":4102444801\r\n"),
+            ("4102444800500", ":4102444801\r\n"),
+            ("4102444800499", ":4102444800\r\n"),
+            // Redis computes (t + 500) / 1000 past i64::MAX without wrapping.
+            ("9223372036854775807", ":9223372036854776\r\n"),
+            ("9223372036854775300", ":9223372036854775\r\n"),
+        ];
+        for (at, want) in cases {
+            assert_eq!(h.s(&std::format!("PEXPIREAT k {at}")), ":1\r\n");
+            assert_eq!(h.s("EXPIRETIME k"), want, "PEXPIREAT k {at}");
+            assert_eq!(h.s("PEXPIRETIME k"), std::format!(":{at}\r\n"));
+        }
+    }
 }

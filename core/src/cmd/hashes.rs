@@ -134,6 +134,8 @@ pub fn hsetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     })?;
     if set {
         ctx.notify(HASH, "hset", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     int_reply(out, usize::from(set));
     Ok(())
@@ -203,6 +205,8 @@ pub fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
         if emptied {
             ctx.notify(GENERIC, "del", args.get(1));
         }
+    } else {
+        ctx.session.untouched();
     }
     int_reply(out, removed);
     Ok(())

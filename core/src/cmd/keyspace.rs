@@ -28,7 +28,7 @@ pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         if gone {
             notify.event(GENERIC, "del", args.get(1));
         } else {
-            ctx.session.touched = Some(Vec::new()); // nothing deleted: nothing touched
+            ctx.session.untouched();
         }
         encode::int(out, i64::from(gone));
         return Ok(());
@@ -242,6 +242,10 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, nx: boo
         notify.event(GENERIC, "rename_to", dst);
         Ok(true)
     })?;
+    if !r || src == dst {
+        // Refused, or a key renamed to itself: nothing changed (Redis returns first).
+        ctx.session.untouched();
+    }
     if nx {
         encode::int(out, i64::from(r));
     } else {

@@ -406,11 +406,14 @@ fn pop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>, end: End) -> CmdRe
         Some(((), emptied)) if count != Some(0) => {
             notify_change(ctx.notifier(), pop_event(end), args.get(1), emptied)
         }
-        Some(_) => {}
-        None => match count {
-            None => encode::nil(out),
-            Some(_) => encode::null_array(out),
-        },
+        Some(_) => ctx.session.untouched(),
+        None => {
+            ctx.session.untouched();
+            match count {
+                None => encode::nil(out),
+                Some(_) => encode::null_array(out),
+            }
+        }
     }
     Ok(())
 }
@@ -545,7 +548,10 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             notify_change(ctx.notifier(), "lrem", args.get(1), emptied);
             n
         }
-        _ => 0,
+        _ => {
+            ctx.session.untouched();
+            0
+        }
     };
     int_reply(out, n);
     Ok(())
@@ -573,6 +579,8 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     .map(|(n, _)| n);
     if n.is_some_and(|n| n > 0) {
         ctx.notify(LIST, "linsert", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     encode::int(out, n.unwrap_or(0));
     Ok(())
@@ -703,7 +711,10 @@ fn lmove_generic(
     })?;
     match moved {
         Some(v) => encode::bulk(out, &v),
-        None => encode::nil(out),
+        None => {
+            encode::nil(out);
+            ctx.session.untouched();
+        }
     }
     Ok(())
 }

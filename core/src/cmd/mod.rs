@@ -118,6 +118,13 @@ pub struct Session {
 }
 
 impl Session {
+    /// Records that the write command running changed nothing: it touches no WATCH and
+    /// wakes no blocked client (Redis calls `signalModifiedKey` only after a change).
+    #[inline(never)]
+    pub fn untouched(&mut self) {
+        self.touched = Some(Vec::new());
+    }
+
     /// A session for client `id`.
     pub fn new(id: usize) -> Self {
         Session {

@@ -185,6 +185,8 @@ pub fn sadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     })?;
     if added > 0 {
         ctx.notify(SET, "sadd", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     int_reply(out, added);
     Ok(())
@@ -200,7 +202,10 @@ pub fn srem(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
             notify_change(ctx.notifier(), "srem", args.get(1), emptied);
             n
         }
-        _ => 0,
+        _ => {
+            ctx.session.untouched();
+            0
+        }
     };
     int_reply(out, n);
     Ok(())
@@ -329,11 +334,14 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     }
     match found {
         Some(Some(emptied)) => notify_change(ctx.notifier(), "spop", args.get(1), emptied),
-        Some(None) => {}
-        None => match count {
-            None => encode::nil(out),
-            Some(_) => encode::array(out, 0),
-        },
+        Some(None) => ctx.session.untouched(),
+        None => {
+            ctx.session.untouched();
+            match count {
+                None => encode::nil(out),
+                Some(_) => encode::array(out, 0),
+            }
+        }
     }
     Ok(())
 }

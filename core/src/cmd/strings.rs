@@ -206,6 +206,10 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
         if expire.is_some() {
             notify.event(GENERIC, "expire", key);
         }
+    } else {
+        // NX or XX refused: nothing changed, so no WATCH is touched (Redis returns
+        // before `signalModifiedKey`).
+        ctx.session.untouched();
     }
     if ctx.aof() {
         propagate_set(ctx, args, set, expire, o.get);
@@ -258,6 +262,8 @@ pub fn setnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         });
     if set {
         ctx.notify(STRING, "set", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     encode::int(out, i64::from(set));
     Ok(())
@@ -411,9 +417,12 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         }
     })?;
     match event {
-        Some("keymiss") => ctx.notifier().keymiss(args.get(1)),
+        Some("keymiss") => {
+            ctx.notifier().keymiss(args.get(1));
+            ctx.session.untouched();
+        }
         Some(e) => ctx.notify(GENERIC, e, args.get(1)),
-        None => {}
+        None => ctx.session.untouched(),
     }
     if ctx.aof() {
         // Never recorded as is (Redis's getexCommand): `PEXPIREAT key <ms>`, `DEL key`
@@ -524,6 +533,9 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
 /// `MSETNX key value [key value ...]`: `:1` if it set all keys, `:0` if any existed.
 pub fn msetnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let set = mset_generic(ctx, args, true)?;
+    if !set {
+        ctx.session.untouched();
+    }
     encode::int(out, i64::from(set));
     Ok(())
 }
@@ -771,6 +783,8 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
     })?;
     if !val.is_empty() {
         ctx.notify(STRING, "setrange", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     int_reply(out, len);
     Ok(())

@@ -209,3 +209,79 @@ pub(crate) fn queue(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) {
     state.queue.push(args.iter().map(<[u8]>::to_vec).collect());
     out.extend_from_slice(b"+QUEUED\r\n");
 }
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::Harness;
+
+    /// Found by the simulation (examples/simulation.rs): a SET that NX or XX refuses, or a
+    /// SETNX on an existing key, changes nothing and touches no WATCH (Redis 7.0.15 returns
+    /// before `signalModifiedKey`); a SET that sets does.
+    #[test]
+    fn refused_set_does_not_touch_a_watched_key() {
+        let cases = [
+            ("SET w 8 NX", "$-1\r\n", "*0\r\n"),
+            ("SET w 8 NX GET", "$1\r\n7\r\n", "*0\r\n"),
+            ("SET nokey 8 XX", "$-1\r\n", "*0\r\n"),
+            ("SETNX w 8", ":0\r\n", "*0\r\n"),
+            ("SET w 8 XX", "+OK\r\n", "*-1\r\n"),
+            ("SETNX nokey 8", ":1\r\n", "*-1\r\n"),
+        ];
+        for (op, reply, exec) in cases {
+            let mut h = Harness::new();
+            h.run("SET w 7");
+            assert_eq!(h.s("WATCH w nokey"), "+OK\r\n");
+            assert_eq!(h.s(op), reply, "{op}");
+            assert_eq!(h.s("MULTI"), "+OK\r\n");
+            assert_eq!(h.s("EXEC"), exec, "{op}");
+        }
+    }
+
+    /// Writes that change nothing touch no WATCH, as in Redis 7.0.15 (each row checked
+    /// against redis-server: EXEC then answers `*0`); writes that change something, or
+    /// that Redis always counts as a change, do (`*-1`).
+    #[test]
+    fn no_op_writes_touch_no_watch() {
+        let cases = [
+            ("SET w 7", "PERSIST w", "*0\r\n"),
+            ("SET w 7", "EXPIRE w 10 XX", "*0\r\n"),
+            ("SET w 7", "PEXPIRE w 100000 GT", "*0\r\n"),
+            ("SET w 7", "MSETNX w 1", "*0\r\n"),
+            ("RPUSH w a", "LREM w 0 zz", "*0\r\n"),
+            ("RPUSH w a", "LINSERT w BEFORE zz x", "*0\r\n"),
+            ("HSET w f v", "HSETNX w f v2", "*0\r\n"),
+            ("HSET w f v", "HDEL w zz", "*0\r\n"),
+            ("SADD w a", "SADD w a", "*0\r\n"),
+            ("SADD w a", "SREM w zz", "*0\r\n"),
+            ("ZADD w 1 a", "ZINCRBY w 0 a", "*0\r\n"),
+            ("SADD w a", "SPOP w 0", "*0\r\n"),
+            ("SET w 7", "RENAMENX w w", "*0\r\n"),
+            ("SET w 7", "RENAME w w", "*0\r\n"),
+            ("SET w 7", "GETEX w", "*0\r\n"),
+            ("SET w 7", "SETRANGE w 0 \"\"", "*0\r\n"),
+            ("ZADD w 1 a", "ZADD w 1 a", "*0\r\n"),
+            ("ZADD w 1 a", "ZREM w zz", "*0\r\n"),
+            ("ZADD w 1 a", "ZADD w XX 5 zz", "*0\r\n"),
+            ("ZADD w 1 a", "ZREMRANGEBYSCORE w 5 6", "*0\r\n"),
+            ("RPUSH w a", "RPOPLPUSH nokey w", "*0\r\n"),
+            ("RPUSH w a", "LMOVE nokey w LEFT LEFT", "*0\r\n"),
+            ("RPUSH w a", "LPOP w 0", "*0\r\n"),
+            ("SADD w a", "SMOVE w other zz", "*0\r\n"),
+            ("SET w 7", "MOVE w 1", "*-1\r\n"),
+            ("SET w 7", "SETEX w 100 7", "*-1\r\n"),
+            ("SET w 7", "APPEND w \"\"", "*-1\r\n"),
+            ("SET w 7", "INCRBY w 0", "*-1\r\n"),
+            ("SET w 7", "EXPIRE w 100 LT", "*-1\r\n"),
+            ("RPUSH w a", "LTRIM w 0 -1", "*-1\r\n"),
+            ("HSET w f v", "HSET w f v", "*-1\r\n"),
+            ("SADD w a", "SINTERSTORE w nokey", "*-1\r\n"),
+        ];
+        for (setup, op, exec) in cases {
+            let mut h = Harness::new();
+            h.run(setup);
+            h.run("WATCH w");
+            h.run(op);
+            h.run("MULTI");
+            assert_eq!(h.s("EXEC"), exec, "{setup}; WATCH w; {op}");
+        }
+    }
+}

@@ -200,6 +200,8 @@ pub fn zadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult 
     let (added, updated, last) = r;
     if added + updated > 0 {
         ctx.notify(ZSET, if incr { "zincr" } else { "zadd" }, args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     if incr {
         match last {
@@ -252,6 +254,8 @@ pub fn zincrby(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     let (new, changed) = new;
     if changed {
         ctx.notify(ZSET, "zincr", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     score_reply(out, new);
     Ok(())
@@ -281,14 +285,17 @@ fn modify<R>(
 }
 
 /// A removal of `n` members by `event` from `key`: notified when `n > 0` (with `del` if
-/// the set went); `n`, 0 for a missing key.
-fn removed(ctx: &Ctx<'_>, event: &str, key: &[u8], r: Option<(usize, bool)>) -> usize {
+/// the set went), else no WATCH is touched; `n`, 0 for a missing key.
+fn removed(ctx: &mut Ctx<'_>, event: &str, key: &[u8], r: Option<(usize, bool)>) -> usize {
     match r {
         Some((n, emptied)) if n > 0 => {
             notify_change(ctx.notifier(), event, key, emptied);
             n
         }
-        _ => 0,
+        _ => {
+            ctx.session.untouched();
+            0
+        }
     }
 }
 
