@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from expiry_storm import start, used_memory  # noqa: E402
+from expiry_storm import load, start, used_memory  # noqa: E402
 from types_memory import Conn, rss  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,23 +35,7 @@ def encode(args):
 
 
 def fill(port, make, keys):
-    import threading
-    data = b"".join(encode(make(i)) for i in range(keys))
-    s = socket.create_connection(("127.0.0.1", port))
-    want = keys * 5
-
-    def drain():
-        got = 0
-        while got < want:
-            b = s.recv(1 << 20)
-            if not b:
-                break
-            got += len(b)
-    t = threading.Thread(target=drain)
-    t.start()
-    s.sendall(data)
-    t.join()
-    s.close()
+    load(port, b"".join(encode(make(i)) for i in range(keys)), keys)
 
 
 def measure(kind, kv_bin, make, keys):

@@ -62,41 +62,25 @@ pub trait Clock {
     }
 }
 
-impl<C: Clock + ?Sized> Clock for &C {
-    fn now(&self) -> Instant {
-        (**self).now()
-    }
-    fn unix_millis(&self) -> UnixMillis {
-        (**self).unix_millis()
-    }
-    fn unix_micros(&self) -> i64 {
-        (**self).unix_micros()
-    }
+/// A clock behind a reference or a shared pointer reads the clock it points to (a simulation
+/// keeps its `ManualClock` and hands the workers `&clock` or an `Rc`).
+macro_rules! forward_clock {
+    ($($ptr:ty),*) => {$(
+        impl<C: Clock + ?Sized> Clock for $ptr {
+            fn now(&self) -> Instant {
+                (**self).now()
+            }
+            fn unix_millis(&self) -> UnixMillis {
+                (**self).unix_millis()
+            }
+            fn unix_micros(&self) -> i64 {
+                (**self).unix_micros()
+            }
+        }
+    )*};
 }
 
-impl<C: Clock + ?Sized> Clock for alloc::rc::Rc<C> {
-    fn now(&self) -> Instant {
-        (**self).now()
-    }
-    fn unix_millis(&self) -> UnixMillis {
-        (**self).unix_millis()
-    }
-    fn unix_micros(&self) -> i64 {
-        (**self).unix_micros()
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for crate::sync::Arc<C> {
-    fn now(&self) -> Instant {
-        (**self).now()
-    }
-    fn unix_millis(&self) -> UnixMillis {
-        (**self).unix_millis()
-    }
-    fn unix_micros(&self) -> i64 {
-        (**self).unix_micros()
-    }
-}
+forward_clock!(&C, alloc::rc::Rc<C>, crate::sync::Arc<C>);
 
 /// The time one batch of work runs at: every command in the batch sees the same value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
