@@ -42,12 +42,14 @@ impl<C: Clock> Sessions<C> {
     }
 
     /// A new client. Its token may be one of a client that ended: that client's untaken
-    /// replies are dropped.
+    /// replies are dropped (other ended clients keep theirs).
     pub fn open(&mut self) -> Token {
         self.collect_ended();
-        self.ended.clear();
-        self.worker
-            .add_with_addr(MemSocket::default(), ClientAddr::default())
+        let t = self
+            .worker
+            .add_with_addr(MemSocket::default(), ClientAddr::default());
+        self.ended.retain(|(e, _)| *e != t);
+        t
     }
 
     /// Hands `input` (RESP requests or inline commands, whole or in pieces) to client `t`
@@ -114,8 +116,8 @@ impl<C: Clock> Sessions<C> {
     }
 
     /// Whether client `t` is still connected.
-    pub fn is_open(&mut self, t: Token) -> bool {
-        self.worker.socket_mut(t).is_some()
+    pub fn is_open(&self, t: Token) -> bool {
+        self.worker.interest(t).is_some()
     }
 
     /// Disconnects client `t` (as a network client closing its socket).
@@ -194,5 +196,25 @@ mod tests {
         s.close(b);
         assert!(!s.is_open(b));
         assert!(s.is_open(a));
+    }
+
+    #[test]
+    fn an_ended_clients_last_replies_survive_another_open() {
+        let clock = ManualClock::new(UnixMillis(1_700_000_000_000));
+        let mut s = Sessions::new(engine(&clock), &clock, 0);
+        let (a, b) = (s.open(), s.open());
+        s.feed(a, b"PING\r\nQUIT\r\n");
+        s.feed(b, b"QUIT\r\n");
+        assert!(!s.is_open(a) && !s.is_open(b));
+        // The new client takes one of the two tokens; the other's replies stay.
+        let c = s.open();
+        let other = if c == a { b } else { a };
+        let want: &[u8] = if other == a {
+            b"+PONG\r\n+OK\r\n"
+        } else {
+            b"+OK\r\n"
+        };
+        assert_eq!(s.take_output(other), want);
+        assert_eq!(s.take_output(c), b"");
     }
 }
