@@ -165,6 +165,7 @@ impl<S: Socket, C: Clock> Worker<S, C> {
             }
         }
     }
+
     /// Takes ownership of a new connection; returns its token.
     pub fn add(&mut self, socket: S) -> Token {
         self.add_with_addr(socket, ClientAddr::default())

@@ -239,6 +239,10 @@ impl Driver {
             }
             self.worker.handle_timeout();
         }
+        // Sockets of connections the server ended go back (their last output is not
+        // checked: a protocol error's reply quotes the offending byte raw, `\r` included,
+        // as Redis's does).
+        drop(self.worker.take_closed());
         for (c, t) in self.clients.iter().enumerate() {
             if let Some(s) = t.and_then(|t| self.worker.socket_mut(t)) {
                 if self.debug && !s.output.is_empty() {
