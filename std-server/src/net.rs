@@ -3,7 +3,8 @@
 //! The main thread accepts connections and hands them round-robin to the workers through a
 //! channel plus a `mio::Waker`. Each worker thread owns a `kv_core::Worker` and its own
 //! `mio::Poll` (the same embedding surface every driver uses: admission by
-//! `Engine::admit`, readiness in, closed sockets back from `Worker::take_closed`); sockets are registered edge-triggered for both directions once, so the
+//! `Engine::admit`, readiness in, closed sockets back from `Worker::take_closed`); sockets
+//! are registered edge-triggered for both directions once, so the
 //! worker never re-registers. On SIGINT or SIGTERM the acceptor stops accepting and tells
 //! the workers, which run nothing more, flush pending replies for at most
 //! [`SHUTDOWN_FLUSH`], close everything and return; the process then exits 0.
