@@ -26,6 +26,7 @@ use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering, RwLockReadGuard, RwLockWriteGuard,
 };
 use crate::time::UnixMillis;
+pub use crate::types::string::Str;
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
@@ -36,8 +37,8 @@ use core::mem::size_of;
 /// A value stored under a key.
 #[derive(Clone, Debug)]
 pub enum Value {
-    /// A string (binary-safe bytes).
-    Str(Vec<u8>),
+    /// A string (binary-safe bytes; short ones inline, see [`Str`]).
+    Str(Str),
     /// A sorted set.
     ZSet(Box<crate::types::zset::ZSet>),
     /// A hash.
@@ -52,7 +53,7 @@ impl Value {
     /// Bytes this value holds on the heap.
     pub fn heap_bytes(&self) -> usize {
         match self {
-            Value::Str(v) => v.capacity(),
+            Value::Str(v) => v.heap_bytes(),
             Value::ZSet(z) => core::mem::size_of::<crate::types::zset::ZSet>() + z.heap_bytes(),
             Value::Hash(h) => core::mem::size_of::<crate::types::hash::Hash>() + h.heap_bytes(),
             Value::Set(s) => core::mem::size_of::<crate::types::set::Set>() + s.heap_bytes(),
@@ -71,16 +72,24 @@ impl Value {
         }
     }
 
+    /// A string value from its bytes.
+    #[inline]
+    pub fn str(bytes: impl Into<Str>) -> Self {
+        Value::Str(bytes.into())
+    }
+
     /// The bytes of a string value; `None` for other types (WRONGTYPE).
-    pub fn as_str(&self) -> Option<&Vec<u8>> {
+    #[inline]
+    pub fn as_str(&self) -> Option<&[u8]> {
         match self {
             Value::Str(v) => Some(v),
             _ => None,
         }
     }
 
-    /// The bytes of a string value, to change in place; `None` for other types.
-    pub fn as_str_mut(&mut self) -> Option<&mut Vec<u8>> {
+    /// A string value, to change in place ([`Str::set`], [`Str::edit`]); `None` for other
+    /// types.
+    pub fn as_str_mut(&mut self) -> Option<&mut Str> {
         match self {
             Value::Str(v) => Some(v),
             _ => None,
@@ -139,7 +148,7 @@ impl Item {
     /// which then remove the old key): no copy of the value.
     pub fn take(&mut self) -> Item {
         Item {
-            value: core::mem::replace(&mut self.value, Value::Str(Vec::new())),
+            value: core::mem::replace(&mut self.value, Value::str(Str::new())),
             expire: self.expire,
         }
     }
@@ -238,12 +247,12 @@ impl Stored {
 
 /// Heap bytes a key and its value own (the table slot itself is counted by capacity).
 fn heap(key: &[u8], s: &Stored) -> usize {
-    key.len() + s.item.value.heap_bytes()
+    Str::heap_bytes_of(key.len()) + s.item.value.heap_bytes()
 }
 
 /// Bytes of one table bucket of the keyspace.
 fn bucket_bytes() -> usize {
-    HopTable::<(Box<[u8]>, Stored)>::bucket_bytes()
+    HopTable::<(Str, Stored)>::bucket_bytes()
 }
 
 /// What each map segment ("shard" below) keeps beside its table: a min-heap of (expire
@@ -306,7 +315,7 @@ pub const EVICT_HEAP_SLACK: usize = 32;
 const VOLATILE_TRIES: usize = 4;
 
 /// A segment of the keyspace's map.
-type Shard = Segment<Box<[u8]>, Stored, ShardState>;
+type Shard = Segment<Str, Stored, ShardState>;
 
 /// The keyspace's operations on one locked segment.
 trait ShardOps {
@@ -400,7 +409,7 @@ impl ShardOps for Shard {
                 self.extra.bytes += heap(key, &e);
                 let ttl = e.item.expire_at();
                 self.extra.expires += usize::from(ttl.is_some());
-                self.insert_new(hash, Box::from(key), e);
+                self.insert_new(hash, Str::from(key), e);
                 hook.created(key);
                 (r, ttl)
             }
@@ -501,7 +510,7 @@ pub const DEFAULT_SHARDS: usize = 256;
 
 /// The keyspace. See the module documentation.
 pub struct Db {
-    map: HopMap<Box<[u8]>, Stored, ShardState>,
+    map: HopMap<Str, Stored, ShardState>,
     mask: usize,
     /// Where the next active-expiry pass starts (shards are visited round-robin).
     reap_cursor: AtomicUsize,
@@ -529,7 +538,7 @@ pub struct Db {
 }
 
 /// A shard's live entries as a snapshot saw them.
-pub type ShardImage = Vec<(Box<[u8]>, Item)>;
+pub type ShardImage = Vec<(Str, Item)>;
 
 /// A keyspace's side of a snapshot in progress: the epoch it is taking, and the images of
 /// the shards that writers changed before the snapshot reached them.
@@ -1639,10 +1648,7 @@ mod tests {
     fn put(db: &Db, k: &[u8], v: &[u8], ttl: Option<i64>) {
         db.write(k, T0, |_| {
             (
-                Write::Put(Item::with_expiry(
-                    Value::Str(v.to_vec()),
-                    ttl.map(UnixMillis),
-                )),
+                Write::Put(Item::with_expiry(Value::str(v), ttl.map(UnixMillis))),
                 (),
             )
         });
@@ -1706,7 +1712,7 @@ mod tests {
 
     fn get(db: &Db, k: &[u8], now: UnixMillis) -> Option<Vec<u8>> {
         db.read(k, now, |i| match &i.value {
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_vec(),
             _ => Vec::new(),
         })
     }
@@ -1716,7 +1722,7 @@ mod tests {
         let mut all = Vec::new();
         for s in 0..db.shard_count() {
             for (k, item) in db.snapshot_shard(s) {
-                let v = item.value.as_str().cloned().unwrap_or_default();
+                let v = item.value.as_str().map(<[u8]>::to_vec).unwrap_or_default();
                 all.push((k.to_vec(), v));
             }
         }
@@ -1743,7 +1749,7 @@ mod tests {
         put(&a, b"fresh", b"x", None);
         a.multi(&[b"k3", b"k4"], T0, |m| {
             m.delete(b"k3");
-            m.put(b"k4", Item::new(Value::Str(b"m".to_vec())));
+            m.put(b"k4", Item::new(Value::str(b"m".to_vec())));
         });
         Db::swap_contents(&a, &b);
         Db::clear_all(core::slice::from_ref(&b));
@@ -1802,7 +1808,10 @@ mod tests {
     fn image_now(db: &Db) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut all = Vec::new();
         db.for_each(T0, |k, item| {
-            all.push((k.to_vec(), item.value.as_str().cloned().unwrap_or_default()))
+            all.push((
+                k.to_vec(),
+                item.value.as_str().map(<[u8]>::to_vec).unwrap_or_default(),
+            ))
         });
         all.sort();
         all
@@ -1872,7 +1881,7 @@ mod tests {
         // A real write replaces the expired entry.
         db.write(b"w", later, |i| {
             assert!(i.is_none());
-            (Write::Put(Item::new(Value::Str(b"new".to_vec()))), ())
+            (Write::Put(Item::new(Value::str(b"new".to_vec()))), ())
         });
         assert_eq!(get(&db, b"w", later), Some(b"new".to_vec()));
         assert_eq!((db.len(), db.expired_total(), db.expires_len()), (2, 1, 1));
@@ -1907,7 +1916,10 @@ mod tests {
             .shards()
             .map(|i| db.map.read_segment(i).extra.bytes)
             .sum();
-        let expect: usize = model.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let expect: usize = model
+            .iter()
+            .map(|(k, v)| Str::heap_bytes_of(k.len()) + Str::heap_bytes_of(v.len()))
+            .sum();
         assert_eq!(heap, expect);
     }
 
@@ -1975,7 +1987,7 @@ mod tests {
             assert!(m.get(b"a").is_some());
             assert!(m.get(b"b").is_none());
             m.write(b"b", |_| {
-                (Write::Put(Item::new(Value::Str(b"2".to_vec()))), ())
+                (Write::Put(Item::new(Value::str(b"2".to_vec()))), ())
             });
             m.write(b"a", |_| (Write::Remove, ()));
             // A key outside the declared set is refused, not locked behind our back.
@@ -2019,7 +2031,11 @@ mod tests {
         let (seen, n) = db.multi_read(&keys, T0, |m| {
             let seen: Vec<Option<Vec<u8>>> = keys
                 .iter()
-                .map(|k| m.read(k, |i| i.value.as_str().cloned().unwrap_or_default()))
+                .map(|k| {
+                    m.read(k, |i| {
+                        i.value.as_str().map(<[u8]>::to_vec).unwrap_or_default()
+                    })
+                })
                 .collect();
             (seen, keys.iter().filter(|k| m.exists(k)).count())
         });
@@ -2145,7 +2161,7 @@ mod shuttle_tests {
     fn set_all(db: &Db, keys: &[&[u8]], v: &[u8]) {
         db.multi(keys, T0, |m| {
             for k in keys {
-                m.put(k, Item::new(Value::Str(v.to_vec())));
+                m.put(k, Item::new(Value::str(v)));
             }
         });
     }
@@ -2154,7 +2170,11 @@ mod shuttle_tests {
     fn read_all_same(db: &Db, keys: &[&[u8]]) {
         let seen: Vec<Option<Vec<u8>>> = db.multi_read(keys, T0, |m| {
             keys.iter()
-                .map(|k| m.read(k, |i| i.value.as_str().cloned().unwrap_or_default()))
+                .map(|k| {
+                    m.read(k, |i| {
+                        i.value.as_str().map(<[u8]>::to_vec).unwrap_or_default()
+                    })
+                })
                 .collect()
         });
         assert!(

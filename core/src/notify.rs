@@ -382,7 +382,7 @@ mod tests {
         // Putting back what a lost delivery popped says nothing.
         h.engine.db(0).write_quiet(b"q", h.now.unix, |_| {
             (
-                crate::db::Write::Put(crate::db::Item::new(crate::db::Value::Str(vec![1]))),
+                crate::db::Write::Put(crate::db::Item::new(crate::db::Value::str(vec![1]))),
                 (),
             )
         });

@@ -95,6 +95,13 @@ fn used_memory_is_within_five_percent_of_the_allocators_bytes() {
         format!("SET key:{i:012} {:0100}", i)
     });
     check("integers", 100_000, |i| format!("SET key:{i:012} {i}"));
+    // Keys and values past the inline limit (22 bytes), and strings APPEND made growable.
+    check("long keys and values", 50_000, |i| {
+        format!("SET long-key-name:{i:012} {:030}", i)
+    });
+    check("appended strings", 100_000, |i| {
+        format!("APPEND a:{} {:020}", i % 25_000, i)
+    });
     check("with TTL", 100_000, |i| {
         format!("SET key:{i:012} {:016} EX 1000", i)
     });

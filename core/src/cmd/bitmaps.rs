@@ -111,17 +111,20 @@ pub fn setbit(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 let Some(v) = item.value.as_str_mut() else {
                     return (Write::Keep, Err(Error::WrongType));
                 };
-                let len = v.len();
-                grow_to(v, offset >> 3);
-                let old = bit_at(v, offset);
-                set_bit_at(v, offset, on);
-                (Write::Keep, Ok((old, v.len() != len || old != on)))
+                let r = v.edit(|v| {
+                    let len = v.len();
+                    grow_to(v, offset >> 3);
+                    let old = bit_at(v, offset);
+                    set_bit_at(v, offset, on);
+                    (old, v.len() != len || old != on)
+                });
+                (Write::Keep, Ok(r))
             }
             None => {
                 let mut v = Vec::new();
                 grow_to(&mut v, offset >> 3);
                 set_bit_at(&mut v, offset, on);
-                (Write::Put(Item::new(Value::Str(v))), Ok((false, true)))
+                (Write::Put(Item::new(Value::str(v))), Ok((false, true)))
             }
         })?;
     let (old, changed) = old;
@@ -386,7 +389,7 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
     let len = ctx.db().multi(&keys, ctx.now.unix, |m| {
         let mut srcs: Vec<Vec<u8>> = Vec::with_capacity(sources.len());
         for key in sources {
-            match m.read(key, |item| item.value.as_str().cloned()) {
+            match m.read(key, |item| item.value.as_str().map(<[u8]>::to_vec)) {
                 Some(Some(v)) => srcs.push(v),
                 Some(None) => return Err(Error::WrongType),
                 None => {
@@ -430,7 +433,7 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
                 }
             }
         }
-        m.put(dest, Item::new(Value::Str(res)));
+        m.put(dest, Item::new(Value::str(res)));
         notify.event(STRING, "set", dest);
         Ok(maxlen)
     })?;
@@ -749,13 +752,13 @@ fn bitfield_generic(
                 let Some(v) = item.value.as_str_mut() else {
                     return (Write::Keep, Err(Error::WrongType));
                 };
-                let changed = run(v, false, out);
+                let changed = v.edit(|v| run(v, false, out));
                 (Write::Keep, Ok(changed))
             }
             None => {
                 let mut v = Vec::new();
                 let changed = run(&mut v, true, out);
-                (Write::Put(Item::new(Value::Str(v))), Ok(changed))
+                (Write::Put(Item::new(Value::str(v))), Ok(changed))
             }
         })?;
     if changed {
@@ -786,7 +789,7 @@ pub fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let keys = [ka, kb];
     // Both keys are read (and a missing one notified) before either's type is checked.
     let (a, b) = ctx.db().multi_read(&keys, ctx.now.unix, |m| {
-        let get = |k: &[u8]| m.read(k, |item| item.value.as_str().cloned());
+        let get = |k: &[u8]| m.read(k, |item| item.value.as_str().map(<[u8]>::to_vec));
         (get(ka), get(kb))
     });
     for (k, v) in [(ka, &a), (kb, &b)] {

@@ -185,7 +185,7 @@ fn lookup(m: &mut Multi<'_>, notify: Notify<'_>, pattern: &[u8], elem: &[u8]) ->
     let (key, found) = match target(pattern, elem)? {
         Target::Element => return Some(elem.to_vec()),
         Target::Key(k) => {
-            let v = m.read(&k, |item| item.value.as_str().cloned());
+            let v = m.read(&k, |item| item.value.as_str().map(<[u8]>::to_vec));
             (k, v)
         }
         Target::Field(k, f) => {

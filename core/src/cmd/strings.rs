@@ -137,16 +137,6 @@ fn parse_set_options<'a>(args: &Args<'a>) -> Result<SetOptions<'a>, Error> {
     Ok(o)
 }
 
-/// Reuses `buf`'s allocation for `val` when it fits without wasting much, else allocates.
-fn store_bytes(buf: &mut Vec<u8>, val: &[u8]) {
-    if buf.capacity() >= val.len() && buf.capacity() <= val.len() * 2 + 64 {
-        buf.clear();
-        buf.extend_from_slice(val);
-    } else {
-        *buf = val.to_vec();
-    }
-}
-
 /// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL]`.
 pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let (key, val) = (args.get(1), args.get(2));
@@ -172,8 +162,8 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
                 return (Write::Keep, Ok(false));
             }
             match item.value.as_str_mut() {
-                Some(buf) => store_bytes(buf, val),
-                None => item.value = Value::Str(val.to_vec()),
+                Some(buf) => buf.set(val),
+                None => item.value = Value::str(val),
             }
             if !o.keepttl {
                 item.set_expire_at(expire);
@@ -197,7 +187,7 @@ pub fn set(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
             if !o.get {
                 encode::ok(out);
             }
-            let item = Item::with_expiry(Value::Str(val.to_vec()), expire);
+            let item = Item::with_expiry(Value::str(val), expire);
             (Write::Put(item), Ok(true))
         }
     })?;
@@ -258,7 +248,7 @@ pub fn setnx(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
         .db()
         .write(args.get(1), ctx.now.unix, |item| match item {
             Some(_) => (Write::Keep, false),
-            None => (Write::Put(Item::new(Value::Str(val.to_vec()))), true),
+            None => (Write::Put(Item::new(Value::str(val))), true),
         });
     if set {
         ctx.notify(STRING, "set", args.get(1));
@@ -278,7 +268,7 @@ fn set_with_expire(
     let at = expire_at(kind, args.get(2), ctx.now)?;
     let val = args.get(3);
     ctx.db().write(args.get(1), ctx.now.unix, |_| {
-        let item = Item::with_expiry(Value::Str(val.to_vec()), Some(at));
+        let item = Item::with_expiry(Value::str(val), Some(at));
         (Write::Put(item), ())
     });
     ctx.notify(STRING, "set", args.get(1));
@@ -311,14 +301,14 @@ pub fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                     return (Write::Keep, Err(Error::WrongType));
                 };
                 encode::bulk(out, old);
-                store_bytes(old, val);
+                old.set(val);
                 item.set_expire_at(None);
                 (Write::Keep, Ok(()))
             }
             None => {
                 notify.keymiss(args.get(1));
                 encode::nil(out);
-                (Write::Put(Item::new(Value::Str(val.to_vec()))), Ok(()))
+                (Write::Put(Item::new(Value::str(val))), Ok(()))
             }
         })?;
     notify.event(STRING, "set", args.get(1));
@@ -398,7 +388,7 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult
             },
             None => None,
         };
-        encode::bulk(out, item.value.as_str().map_or(&[][..], |v| &v[..]));
+        encode::bulk(out, item.value.as_str().unwrap_or_default());
         match at {
             // An absolute time already reached deletes the key (Redis's checkAlreadyExpired).
             Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now.unix => {
@@ -514,9 +504,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, Er
         }
         for pair in 0..keys.len() {
             let (key, val) = (args.get(1 + 2 * pair), args.get(2 + 2 * pair));
-            m.write(key, |_| {
-                (Write::Put(Item::new(Value::Str(val.to_vec()))), ())
-            });
+            m.write(key, |_| (Write::Put(Item::new(Value::str(val))), ()));
             notify.event(STRING, "set", key);
         }
         true
@@ -556,13 +544,13 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64, out: &mut Vec<u8>) -> CmdResu
                 );
             };
             let mut buf = [0u8; 20];
-            store_bytes(v, encode::fmt_i64(new, &mut buf));
+            v.set(encode::fmt_i64(new, &mut buf));
             (Write::Keep, Ok(new))
         }
         None => {
             let mut buf = [0u8; 20];
             let v = encode::fmt_i64(by, &mut buf).to_vec();
-            (Write::Put(Item::new(Value::Str(v))), Ok(by))
+            (Write::Put(Item::new(Value::str(v))), Ok(by))
         }
     })?;
     ctx.notify(STRING, "incrby", key);
@@ -641,10 +629,10 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> Cmd
         let recorded = aof.then(|| text.clone());
         match item {
             Some(item) => {
-                item.value = Value::Str(text);
+                item.value = Value::str(text);
                 (Write::Keep, Ok(recorded))
             }
-            None => (Write::Put(Item::new(Value::Str(text))), Ok(recorded)),
+            None => (Write::Put(Item::new(Value::str(text))), Ok(recorded)),
         }
     })?;
     ctx.notify(STRING, "incrbyfloat", args.get(1));
@@ -669,13 +657,10 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 if let Err(e) = limit_ok(v.len()) {
                     return (Write::Keep, Err(e));
                 }
-                v.extend_from_slice(val);
+                v.edit(|v| v.extend_from_slice(val));
                 (Write::Keep, Ok(v.len()))
             }
-            None => (
-                Write::Put(Item::new(Value::Str(val.to_vec()))),
-                Ok(val.len()),
-            ),
+            None => (Write::Put(Item::new(Value::str(val))), Ok(val.len())),
         })?;
     ctx.notify(STRING, "append", args.get(1));
     int_reply(out, len);
@@ -685,7 +670,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 /// `STRLEN key`.
 pub fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let len = ctx.db().read(args.get(1), ctx.now.unix, |item| {
-        item.value.as_str().map(Vec::len).ok_or(Error::WrongType)
+        item.value.as_str().map(<[u8]>::len).ok_or(Error::WrongType)
     });
     if len.is_none() {
         ctx.notifier().keymiss(args.get(1));
@@ -764,7 +749,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
                 if let Err(e) = fits {
                     return (Write::Keep, Err(e));
                 }
-                write_at(v);
+                v.edit(write_at);
                 (Write::Keep, Ok(v.len()))
             }
             None => {
@@ -777,7 +762,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdRes
                 let mut v = Vec::new();
                 write_at(&mut v);
                 let len = v.len();
-                (Write::Put(Item::new(Value::Str(v))), Ok(len))
+                (Write::Put(Item::new(Value::str(v))), Ok(len))
             }
         }
     })?;

@@ -1318,7 +1318,7 @@ file appendonly.aof.2.incr.aof seq 2 type i\n"
             (
                 b"s".to_vec(),
                 Item::with_expiry(
-                    Value::Str(b"bar".to_vec()),
+                    Value::str(b"bar".to_vec()),
                     Some(UnixMillis(4_000_000_000_123)),
                 ),
             ),

@@ -962,7 +962,7 @@ pub fn decode_value(
         what,
     };
     match ty {
-        TYPE_STRING => Ok(Value::Str(input.string()?.into_owned())),
+        TYPE_STRING => Ok(Value::str(input.string()?)),
         TYPE_LIST => {
             let n = input.count()?;
             if n == 0 {
@@ -1615,14 +1615,14 @@ mod tests {
     fn samples() -> Vec<Value> {
         let l = lim();
         let mut out = vec![
-            Value::Str(Vec::new()),
-            Value::Str(b"12".to_vec()),
-            Value::Str(b"-129".to_vec()),
-            Value::Str(b"2147483647".to_vec()),
-            Value::Str(b"2147483648".to_vec()),
-            Value::Str(b"007".to_vec()),
-            Value::Str(vec![b'x'; 1000]),
-            Value::Str((0..=255u8).collect()),
+            Value::str(Vec::new()),
+            Value::str(b"12".to_vec()),
+            Value::str(b"-129".to_vec()),
+            Value::str(b"2147483647".to_vec()),
+            Value::str(b"2147483648".to_vec()),
+            Value::str(b"007".to_vec()),
+            Value::str(vec![b'x'; 1000]),
+            Value::str((0..=255u8).collect::<Vec<u8>>()),
         ];
         let mut list = List::new();
         for i in 0..3000 {
@@ -1695,7 +1695,7 @@ mod tests {
             b"\xc3\x09\x1e\x01aa\xe0\x11\x00\x01aa".to_vec()
         );
         // Redis 7.0.15: DUMP of a `a` set to 30 'a's.
-        let p = dump(&Value::Str(vec![b'a'; 30]), true);
+        let p = dump(&Value::str(vec![b'a'; 30]), true);
         assert_eq!(
             p,
             b"\x00\xc3\t\x1e\x01aa\xe0\x11\x00\x01aa\n\x00Es|\xbb+d{\xbb".to_vec()
@@ -1716,7 +1716,7 @@ mod tests {
 
     #[test]
     fn payload_footer_is_checked() {
-        let mut p = dump(&Value::Str(b"hello".to_vec()), true);
+        let mut p = dump(&Value::str(b"hello".to_vec()), true);
         assert!(undump(&p, &lim()).is_ok());
         let n = p.len();
         p[n - 1] ^= 1;
@@ -1824,11 +1824,11 @@ mod tests {
         let mut w = RdbWriter::new(Vec::new(), compress, checksum);
         w.header(&[(b"redis-ver", b"7.0.15"), (b"redis-bits", b"64")]);
         w.select_db(0, 2, 1);
-        w.entry(b"k", &Item::new(Value::Str(b"v".to_vec())));
+        w.entry(b"k", &Item::new(Value::str(b"v".to_vec())));
         w.entry(
             b"t",
             &Item::with_expiry(
-                Value::Str(vec![b'q'; 100]),
+                Value::str(vec![b'q'; 100]),
                 Some(UnixMillis(1_700_000_000_000)),
             ),
         );

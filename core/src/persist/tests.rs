@@ -359,7 +359,7 @@ enum Plain {
 
 fn plain(item: &Item) -> (Plain, Option<i64>) {
     let v = match &item.value {
-        Value::Str(s) => Plain::Str(s.clone()),
+        Value::Str(s) => Plain::Str(s.to_vec()),
         Value::List(l) => Plain::List(l.iter().map(<[u8]>::to_vec).collect()),
         Value::Set(s) => {
             let mut ms = Vec::new();

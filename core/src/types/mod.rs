@@ -5,6 +5,7 @@
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod string;
 pub mod zset;
 
 /// The seed of the element hashes (fields of hashes, members of sets and sorted sets),

@@ -209,19 +209,15 @@ fn dataset() -> Vec<(usize, Vec<u8>, Item)> {
         (
             0,
             b"s".to_vec(),
-            Item::with_expiry(Value::Str(b"bar baz".to_vec()), Some(UnixMillis(TTL_AT))),
+            Item::with_expiry(Value::str(&b"bar baz"[..]), Some(UnixMillis(TTL_AT))),
         ),
-        (
-            0,
-            b"bin\r\nkey".to_vec(),
-            item(Value::Str(b"\0\xff".to_vec())),
-        ),
+        (0, b"bin\r\nkey".to_vec(), item(Value::str(&b"\0\xff"[..]))),
         (0, b"l".to_vec(), item(Value::List(Box::new(list)))),
         (0, b"si".to_vec(), item(Value::Set(Box::new(ints)))),
         (0, b"sw".to_vec(), item(Value::Set(Box::new(words)))),
         (0, b"z".to_vec(), item(Value::ZSet(Box::new(z)))),
         (0, b"h".to_vec(), item(Value::Hash(Box::new(h)))),
-        (2, b"other".to_vec(), item(Value::Str(b"db2".to_vec()))),
+        (2, b"other".to_vec(), item(Value::str(&b"db2"[..]))),
     ]
 }
 

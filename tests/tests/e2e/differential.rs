@@ -208,6 +208,9 @@ fn random_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
         b"".to_vec(),
         b"bin\0\r\n".to_vec(),
         b"k:1".to_vec(),
+        // Keys on both sides of the longest inline string (22 bytes, `types::string`).
+        b"key:0123456789:abcdefg".to_vec(),
+        b"key:0123456789:abcdefgh".to_vec(),
     ];
     let ints = [
         "0",
@@ -241,8 +244,15 @@ fn random_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
         "\0\r\n",
         "x",
         "99999999999999999999",
+        // Around the longest inline string (22 bytes): APPEND and SETRANGE cross it.
+        "abcdefghijklmnopqrstu",
+        "abcdefghijklmnopqrstuv",
+        "abcdefghijklmnopqrstuvw",
+        "0123456789012345678901234567890123456789",
     ];
-    let offsets = ["0", "1", "3", "-1", "-3", "5", "100", "-100", "x"];
+    let offsets = [
+        "0", "1", "3", "-1", "-3", "5", "21", "22", "100", "-100", "x",
+    ];
     let long_ttl_s = ["300", "600", "1000"];
     let past_ttl = ["-1", "-100", "0"];
     let mut out = Vec::with_capacity(n);
@@ -313,7 +323,7 @@ fn random_mix(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
             23 => vec![
                 s("SETRANGE"),
                 k,
-                s(r.pick(&["0", "1", "5", "-1", "x"])),
+                s(r.pick(&["0", "1", "5", "20", "22", "23", "-1", "x"])),
                 s(r.pick(&values)),
             ],
             24 => vec![
