@@ -1323,6 +1323,22 @@ impl Db {
                 .sum::<usize>()
     }
 
+    /// What MEMORY STATS reports of the keyspace's own structures: the tables' bytes
+    /// but the key and value slots of their entries (`overhead.hashtable.main`) and the
+    /// deadline heaps' (`overhead.hashtable.expires`).
+    pub fn overheads(&self) -> (usize, usize) {
+        let deadline = size_of::<Reverse<(i64, u64)>>();
+        self.shards().fold((0, 0), |(tables, heaps), i| {
+            let g = self.map.read_segment(i);
+            // The keys' and values' own slots hold data, as Redis counts its objects.
+            let data = g.table().len() * (size_of::<Str>() + size_of::<Value>());
+            (
+                tables + g.table().allocated_bytes().saturating_sub(data),
+                heaps + g.extra.deadlines.capacity() * deadline,
+            )
+        })
+    }
+
     /// Bytes of one shard as [`Db::mem_bytes`] counts them.
     fn footprint(g: &Shard) -> usize {
         g.table().allocated_bytes()

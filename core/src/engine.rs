@@ -302,6 +302,9 @@ impl Engine {
 
     fn with_encodings_published(self) -> Self {
         self.publish_encodings();
+        // What MEMORY STATS calls `startup.allocated` (Redis's `initial_memory_usage`).
+        let used = self.used_memory();
+        self.stats.startup_memory.store(used, Ordering::Relaxed);
         self
     }
 

@@ -66,6 +66,8 @@ pub struct ServerStats {
     pub rss_bytes: AtomicUsize,
     /// The highest `used_memory` seen.
     pub peak_memory: AtomicUsize,
+    /// `used_memory` of the engine when it was made (MEMORY STATS `startup.allocated`).
+    pub startup_memory: AtomicUsize,
     /// CPU time in user mode, microseconds, as the frontend last measured it.
     pub cpu_user_us: AtomicUsize,
     /// CPU time in kernel mode, microseconds, as the frontend last measured it.

@@ -426,20 +426,36 @@ pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
     }
 }
 
-/// `MEMORY USAGE key [SAMPLES count]`: the bytes the key holds (table slot, key, value),
-/// or nil; `MEMORY HELP`.
+/// `MEMORY USAGE key [SAMPLES count]...`: the bytes the key holds (table slot, key, value),
+/// or nil; `MEMORY STATS`, `DOCTOR`, `MALLOC-STATS`, `PURGE` and `HELP`, as Redis 7.0.15
+/// answers them when built with libc's malloc (what kv_server uses).
 pub fn memory(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let sub = args.get(1);
-    if sub.eq_ignore_ascii_case(b"USAGE") {
-        if args.len() < 3 {
-            return Err(Error::SubcommandArity("usage"));
+    // Redis checks each subcommand's arity first (`memory|usage` -3, the others 2).
+    for (name, ok) in [
+        ("usage", args.len() >= 3),
+        ("stats", args.len() == 2),
+        ("doctor", args.len() == 2),
+        ("malloc-stats", args.len() == 2),
+        ("purge", args.len() == 2),
+        ("help", args.len() == 2),
+    ] {
+        if !ok && sub.eq_ignore_ascii_case(name.as_bytes()) {
+            return Err(Error::SubcommandArity(name));
         }
-        match args.len() {
-            3 => {}
-            5 if args.get(3).eq_ignore_ascii_case(b"SAMPLES") => {
-                super::arg_i64(args.get(4))?;
+    }
+    let is = |name: &str| sub.eq_ignore_ascii_case(name.as_bytes());
+    if is("USAGE") {
+        // Redis's loop: any number of `SAMPLES n` pairs, n >= 0 (the figure is exact here).
+        let mut j = 3;
+        while j < args.len() {
+            if !args.get(j).eq_ignore_ascii_case(b"SAMPLES") || j + 1 >= args.len() {
+                return Err(Error::Syntax);
             }
-            _ => return Err(Error::Syntax),
+            if super::arg_i64(args.get(j + 1))? < 0 {
+                return Err(Error::Syntax);
+            }
+            j += 2;
         }
         match ctx
             .db()
@@ -449,12 +465,35 @@ pub fn memory(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
             None => encode::nil(out),
         }
         Ok(())
-    } else if sub.eq_ignore_ascii_case(b"HELP") {
+    } else if is("STATS") {
+        memory_stats(ctx.engine, out);
+        Ok(())
+    } else if is("DOCTOR") {
+        encode::bulk(out, memory_doctor(ctx.engine).as_bytes());
+        Ok(())
+    } else if is("MALLOC-STATS") {
+        encode::bulk(out, b"Stats not supported for the current allocator");
+        Ok(())
+    } else if is("PURGE") {
+        // Redis purges only with jemalloc and answers OK otherwise; kv_server gives freed
+        // memory back to the kernel by itself (its `malloc_trim` after large frees).
+        encode::ok(out);
+        Ok(())
+    } else if is("HELP") {
         help(
             &[
                 "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return memory problems reports.",
+                "MALLOC-STATS",
+                "    Return internal statistics report from the memory allocator.",
+                "PURGE",
+                "    Attempt to purge dirty pages for reclamation by the allocator.",
+                "STATS",
+                "    Return information about the memory usage of the server.",
                 "USAGE <key> [SAMPLES <count>]",
-                "    Return memory in bytes used by <key> and its value.",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
                 "HELP",
                 "    Prints this help.",
             ],
@@ -465,6 +504,192 @@ pub fn memory(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
         Err(Error::UnknownSubcommand)
     }
 }
+
+/// The figures of MEMORY STATS and MEMORY DOCTOR (Redis's `getMemoryOverheadData`, with
+/// libc malloc: the allocator's figures are used memory and RSS).
+struct MemOverhead {
+    total: usize,
+    peak: usize,
+    startup: usize,
+    clients: usize,
+    clients_n: usize,
+    rss: usize,
+    /// Per database with keys: (index, table bytes, deadline heap bytes).
+    dbs: Vec<(usize, usize, usize)>,
+    keys: usize,
+    overhead: usize,
+}
+
+impl MemOverhead {
+    fn of(e: &crate::engine::Engine) -> Self {
+        use crate::sync::Ordering::Relaxed;
+        let total = e.used_memory();
+        let keyspaces: usize = e.dbs().iter().map(|d| d.used().0).sum();
+        let startup = e.stats.startup_memory.load(Relaxed);
+        let clients = total.saturating_sub(keyspaces);
+        let mut dbs = Vec::new();
+        let mut keys = 0;
+        let mut overhead = startup + clients;
+        for (i, d) in e.dbs().iter().enumerate() {
+            let n = d.len();
+            if n == 0 {
+                continue;
+            }
+            let (main, expires) = d.overheads();
+            keys += n;
+            overhead += main + expires;
+            dbs.push((i, main, expires));
+        }
+        MemOverhead {
+            total,
+            peak: e.stats.peak_memory.load(Relaxed).max(total),
+            startup,
+            clients,
+            clients_n: e.stats.connected_clients.load(Relaxed).max(1),
+            rss: e.stats.rss_bytes.load(Relaxed),
+            dbs,
+            keys,
+            overhead,
+        }
+    }
+
+    /// Redis's `(float)a / b` ratios.
+    fn ratio(a: usize, b: usize) -> f32 {
+        if b == 0 {
+            0.0
+        } else {
+            a as f32 / b as f32
+        }
+    }
+}
+
+/// `MEMORY STATS`: Redis's 27 fields and a `db.N` map per database with keys.
+fn memory_stats(e: &crate::engine::Engine, out: &mut Vec<u8>) {
+    let m = MemOverhead::of(e);
+    let net = if m.total > m.startup {
+        m.total - m.startup
+    } else {
+        1
+    };
+    let dataset = m.total.saturating_sub(m.overhead);
+    let frag_bytes = m.rss as i64 - m.total as i64;
+    let ints: [(&str, i64); 10] = [
+        ("peak.allocated", int(m.peak)),
+        ("total.allocated", int(m.total)),
+        ("startup.allocated", int(m.startup)),
+        ("replication.backlog", 0),
+        ("clients.slaves", 0),
+        ("clients.normal", int(m.clients)),
+        ("cluster.links", 0),
+        ("aof.buffer", 0),
+        ("lua.caches", 0),
+        ("functions.caches", 0),
+    ];
+    encode::array(out, 2 * (27 + m.dbs.len()));
+    for (name, v) in ints {
+        encode::bulk(out, name.as_bytes());
+        encode::int(out, v);
+    }
+    for &(i, main, expires) in &m.dbs {
+        encode::bulk(out, alloc::format!("db.{i}").as_bytes());
+        encode::array(out, 6);
+        encode::bulk(out, b"overhead.hashtable.main");
+        encode::int(out, int(main));
+        encode::bulk(out, b"overhead.hashtable.expires");
+        encode::int(out, int(expires));
+        encode::bulk(out, b"overhead.hashtable.slot-to-keys");
+        encode::int(out, 0);
+    }
+    let per_key = net.checked_div(m.keys).unwrap_or(0);
+    let ratio = MemOverhead::ratio;
+    let fields: [(&str, Figure); 17] = [
+        ("overhead.total", Figure::Int(int(m.overhead))),
+        ("keys.count", Figure::Int(int(m.keys))),
+        ("keys.bytes-per-key", Figure::Int(int(per_key))),
+        ("dataset.bytes", Figure::Int(int(dataset))),
+        (
+            "dataset.percentage",
+            Figure::Double(dataset as f32 * 100.0 / net as f32),
+        ),
+        (
+            "peak.percentage",
+            Figure::Double(m.total as f32 * 100.0 / m.peak.max(1) as f32),
+        ),
+        ("allocator.allocated", Figure::Int(int(m.total))),
+        ("allocator.active", Figure::Int(int(m.rss))),
+        ("allocator.resident", Figure::Int(int(m.rss))),
+        (
+            "allocator-fragmentation.ratio",
+            Figure::Double(ratio(m.rss, m.total)),
+        ),
+        ("allocator-fragmentation.bytes", Figure::Int(frag_bytes)),
+        ("allocator-rss.ratio", Figure::Double(ratio(m.rss, m.rss))),
+        ("allocator-rss.bytes", Figure::Int(0)),
+        ("rss-overhead.ratio", Figure::Double(ratio(m.rss, m.rss))),
+        ("rss-overhead.bytes", Figure::Int(0)),
+        ("fragmentation", Figure::Double(ratio(m.rss, m.total))),
+        ("fragmentation.bytes", Figure::Int(frag_bytes)),
+    ];
+    for (name, v) in fields {
+        encode::bulk(out, name.as_bytes());
+        match v {
+            Figure::Int(n) => encode::int(out, n),
+            // Redis's `addReplyDouble` of a `float` figure.
+            Figure::Double(d) => encode::bulk(out, crate::num::fmt_double(f64::from(d)).as_bytes()),
+        }
+    }
+}
+
+/// A MEMORY STATS figure: an integer, or a ratio Redis computes as a `float`.
+enum Figure {
+    Int(i64),
+    Double(f32),
+}
+
+/// `MEMORY DOCTOR`: Redis's `getMemoryDoctorReport`, with the checks that apply here.
+fn memory_doctor(e: &crate::engine::Engine) -> String {
+    let m = MemOverhead::of(e);
+    if m.total < 5 << 20 {
+        return String::from(
+            "Hi Sam, this instance is empty or is using very little memory, my issues \
+             detector can't be used in these conditions. Please, leave for your mission on \
+             Earth and fill it with some data. The new Sam and I will be back to our \
+             programming as soon as I finished rebooting.\n",
+        );
+    }
+    let frag = MemOverhead::ratio(m.rss, m.total);
+    let frag_bytes = m.rss.saturating_sub(m.total);
+    let mut s = String::new();
+    if MemOverhead::ratio(m.peak, m.total) > 1.5 {
+        s.push_str(DOCTOR_PEAK);
+    }
+    if frag > 1.4 && frag_bytes > 10 << 20 {
+        s.push_str(DOCTOR_FRAG);
+    }
+    // With libc malloc the allocator's active and resident figures are the RSS: the
+    // allocator-fragmentation check is the same test as the one above, with 1.1.
+    if frag > 1.1 && frag_bytes > 10 << 20 {
+        s.push_str(DOCTOR_ALLOC_FRAG);
+    }
+    if m.clients / m.clients_n > 200 * 1024 {
+        s.push_str(DOCTOR_CLIENTS);
+    }
+    if s.is_empty() {
+        return String::from(
+            "Hi Sam, I can't find any memory issue in your instance. I can only account for \
+             what occurs on this base.\n",
+        );
+    }
+    alloc::format!(
+        "Sam, I detected a few issues in this Redis instance memory implants:\n\n{s}I'm here \
+         to keep you safe, Sam. I want to help you.\n"
+    )
+}
+
+const DOCTOR_PEAK: &str = " * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n";
+const DOCTOR_FRAG: &str = " * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"libc\".\n\n";
+const DOCTOR_ALLOC_FRAG: &str = " * High allocator fragmentation: This instance has an allocator external fragmentation greater than 1.1. This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. You can try enabling 'activedefrag' config option.\n\n";
+const DOCTOR_CLIENTS: &str = " * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Redis instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n";
 
 /// EVAL, EVALSHA, FCALL and SCRIPT (and their read-only forms): there is no scripting yet.
 pub fn no_scripting(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {

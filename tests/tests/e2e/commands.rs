@@ -690,3 +690,76 @@ fn object_idletime_counts_seconds_since_the_last_access() {
     assert!(after == b":0\r\n" || after == b":1\r\n", "{after:?}");
     assert_eq!(c.call(&["OBJECT", "IDLETIME", "nokey"]), b"$-1\r\n");
 }
+
+/// MEMORY STATS answers Redis 7.0.15's fields in Redis's order (a `db.N` map per database
+/// with keys), with figures that agree with INFO and DBSIZE; MEMORY DOCTOR gives Redis's
+/// report for a small instance; MALLOC-STATS and PURGE answer as a libc-malloc Redis does.
+#[test]
+fn memory_stats_and_doctor_answer_as_redis() {
+    fn names(v: &Value) -> Vec<String> {
+        let Value::Array(items) = v else {
+            panic!("not an array: {v:?}");
+        };
+        let mut out = Vec::new();
+        for pair in items.chunks(2) {
+            let Value::BulkString(name) = &pair[0] else {
+                panic!("not a name: {:?}", pair[0]);
+            };
+            out.push(String::from_utf8_lossy(name).into_owned());
+            if let Value::Array(_) = &pair[1] {
+                out.extend(names(&pair[1]).into_iter().map(|n| format!("  {n}")));
+            }
+        }
+        out
+    }
+    let mut seen = Vec::new();
+    for kind in [Kind::Redis, Kind::Kv] {
+        let s = support::server(kind);
+        let mut c = s.client();
+        let _: () = c.set("k", "v").unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("t")
+            .arg("v")
+            .arg("EX")
+            .arg(100)
+            .query(&mut c)
+            .unwrap();
+        let stats: Value = redis::cmd("MEMORY").arg("STATS").query(&mut c).unwrap();
+        let doctor: String = redis::cmd("MEMORY").arg("DOCTOR").query(&mut c).unwrap();
+        assert!(
+            doctor.starts_with("Hi Sam, this instance is empty"),
+            "{doctor}"
+        );
+        let purge: String = redis::cmd("MEMORY").arg("PURGE").query(&mut c).unwrap();
+        assert_eq!(purge, "OK");
+        if kind == Kind::Kv {
+            let m: String = redis::cmd("MEMORY")
+                .arg("MALLOC-STATS")
+                .query(&mut c)
+                .unwrap();
+            assert_eq!(m, "Stats not supported for the current allocator");
+            let Value::Array(items) = &stats else {
+                panic!("{stats:?}")
+            };
+            let field = |name: &str| -> i64 {
+                let i = items
+                    .iter()
+                    .position(|v| *v == Value::BulkString(name.as_bytes().to_vec()))
+                    .unwrap_or_else(|| panic!("no {name}"));
+                match &items[i + 1] {
+                    Value::Int(n) => *n,
+                    v => panic!("{name}: {v:?}"),
+                }
+            };
+            assert_eq!(field("keys.count"), 2);
+            assert!(field("total.allocated") >= field("startup.allocated"));
+            assert!(field("peak.allocated") >= field("total.allocated"));
+            assert_eq!(
+                field("overhead.total") + field("dataset.bytes"),
+                field("total.allocated")
+            );
+        }
+        seen.push(names(&stats));
+    }
+    assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
+}
