@@ -28,6 +28,8 @@ pub struct HostFacts {
     pub run_id: String,
     /// Path of the config file, empty if none.
     pub config_file: String,
+    /// The host's physical memory in bytes (INFO `total_system_memory`), 0 if unknown.
+    pub total_system_memory: u64,
 }
 
 /// Sizes an embedder may pick for a small target (the defaults are the server's).

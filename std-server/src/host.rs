@@ -47,6 +47,18 @@ fn read_trimmed(path: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// `MemTotal` of `/proc/meminfo` in bytes (Redis's `getPhysicalMemory`), 0 if unknown.
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kb.checked_mul(1024)
+        })
+        .unwrap_or(0)
+}
+
 /// Gathers the facts INFO reports.
 pub fn facts() -> HostFacts {
     let os = match (
@@ -77,6 +89,7 @@ pub fn facts() -> HostFacts {
         .to_string(),
         run_id,
         config_file: String::new(),
+        total_system_memory: total_system_memory(),
     }
 }
 

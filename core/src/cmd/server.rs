@@ -563,6 +563,62 @@ impl MemOverhead {
     }
 }
 
+/// INFO's `memory` section: Redis 7.0.15's fields in its order, from the figures MEMORY
+/// STATS reports (no scripts, functions, replicas, cluster links or lazy freeing here:
+/// those are 0, as in a Redis that has none).
+fn memory_section(e: &crate::engine::Engine, s: &mut String) {
+    let m = MemOverhead::of(e);
+    let limit = e.evictor.limit.load(crate::sync::Ordering::Relaxed);
+    let net = if m.total > m.startup {
+        m.total - m.startup
+    } else {
+        1
+    };
+    let dataset = m.total.saturating_sub(m.overhead);
+    let frag_bytes = m.rss as i64 - m.total as i64;
+    let system = usize::try_from(e.host.total_system_memory).unwrap_or(usize::MAX);
+    let pct = |a: usize, b: usize| a as f32 * 100.0 / b.max(1) as f32;
+    let _ = write!(
+        s,
+        "# Memory\r\nused_memory:{}\r\nused_memory_human:",
+        m.total
+    );
+    human(s, m.total);
+    let _ = write!(s, "\r\nused_memory_rss:{}\r\nused_memory_rss_human:", m.rss);
+    human(s, m.rss);
+    let _ = write!(
+        s,
+        "\r\nused_memory_peak:{}\r\nused_memory_peak_human:",
+        m.peak
+    );
+    human(s, m.peak);
+    let _ = write!(
+        s,
+        "\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:{}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:",
+        pct(m.total, m.peak),
+        m.overhead,
+        m.startup,
+        pct(dataset, net),
+        m.total,
+        m.rss,
+        m.rss,
+    );
+    human(s, system);
+    s.push_str("\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\n");
+    let _ = write!(s, "maxmemory:{limit}\r\nmaxmemory_human:");
+    human(s, limit);
+    let frag = MemOverhead::ratio(m.rss, m.total);
+    let one = MemOverhead::ratio(m.rss, m.rss);
+    let _ = write!(
+        s,
+        "\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{frag:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{one:.2}\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:{one:.2}\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{frag_bytes}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+        e.evictor.policy().name(),
+        // Redis prints this `size_t` difference with %zu: negative wraps.
+        (m.rss as u64).wrapping_sub(m.total as u64),
+        m.clients,
+    );
+}
+
 /// `MEMORY STATS`: Redis's 27 fields and a `db.N` map per database with keys.
 fn memory_stats(e: &crate::engine::Engine, out: &mut Vec<u8>) {
     let m = MemOverhead::of(e);
@@ -767,40 +823,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 e.blocking.blocked() + e.pause.postponed(),
             );
         }
-        "memory" => {
-            let used = e.used_memory();
-            let limit = e.evictor.limit.load(crate::sync::Ordering::Relaxed);
-            let rss = e.stats.rss_bytes.load(crate::sync::Ordering::Relaxed);
-            let peak = e
-                .stats
-                .peak_memory
-                .load(crate::sync::Ordering::Relaxed)
-                .max(used);
-            let _ = write!(s, "# Memory\r\nused_memory:{used}\r\nused_memory_human:");
-            human(s, used);
-            let _ = write!(s, "\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:");
-            human(s, rss);
-            let _ = write!(s, "\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:");
-            human(s, peak);
-            let _ = write!(
-                s,
-                "\r\nused_memory_dataset:{}\r\nmaxmemory:{limit}\r\nmaxmemory_human:",
-                e.dbs().iter().map(crate::db::Db::mem_bytes).sum::<usize>()
-            );
-            human(s, limit);
-            // Redis: RSS over used memory (what the allocator and the kernel add).
-            let ratio = if used == 0 {
-                0.0
-            } else {
-                rss as f64 / used as f64
-            };
-            let _ = write!(
-                s,
-                "\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{ratio:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_allocator:libc\r\n",
-                e.evictor.policy().name(),
-                rss as i64 - used as i64,
-            );
-        }
+        "memory" => memory_section(e, s),
         "stats" => {
             let t = e.totals();
             let pubsub = e.pubsub.sizes();

@@ -553,7 +553,7 @@ fn maxmemory_from_the_command_line_and_config_file_is_in_force_at_start() {
     let u = used(&mut r);
     assert!(u <= (3 << 20) + SLACK, "used {u}");
     let text = String::from_utf8_lossy(&r.call(&["INFO", "memory"])).into_owned();
-    assert!(text.contains("maxmemory:3145728\r\nmaxmemory_human:3.00M\r\nmaxmemory_policy:allkeys-random\r\nmem_fragmentation_ratio:"), "{text}");
+    assert!(text.contains("maxmemory:3145728\r\nmaxmemory_human:3.00M\r\nmaxmemory_policy:allkeys-random\r\nallocator_frag_ratio:"), "{text}");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
