@@ -797,7 +797,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             let up = now.mono.saturating_duration_since(e.started.mono).as_secs();
             let _ = write!(
                 s,
-                "# Server\r\nredis_version:{}\r\nmini_kv_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmultiplexing_api:{}\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nio_threads_active:0\r\nworker_threads:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+                "# Server\r\nredis_version:{}\r\nmini_kv_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:6d696e692d6b76\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:{}\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\nworker_threads:{}\r\n",
                 crate::REDIS_VERSION,
                 crate::VERSION,
                 e.host.os,
@@ -809,9 +809,11 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 now.unix.0.saturating_mul(1000),
                 up,
                 up / 86400,
-                e.config().workers,
+                // Redis's LRU_CLOCK: seconds, in 24 bits.
+                now.unix.0.div_euclid(1000) & ((1 << 24) - 1),
                 e.host.executable,
                 e.host.config_file,
+                e.config().workers,
             );
         }
         "clients" => {
@@ -829,7 +831,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             let pubsub = e.pubsub.sizes();
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
                 t.connections,
                 t.commands,
                 e.ops_per_sec(),
