@@ -727,6 +727,7 @@ impl Engine {
     pub fn reset_stats(&self) {
         let now = self.raw_totals();
         *self.baseline.lock() = now;
+        *self.stats.errors.lock() = crate::stats::ErrorCounts::default();
     }
 
     /// Periodic work any worker may call (at least every 100 ms): samples the op rate and

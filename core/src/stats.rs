@@ -68,6 +68,8 @@ pub struct ServerStats {
     pub peak_memory: AtomicUsize,
     /// `used_memory` of the engine when it was made (MEMORY STATS `startup.allocated`).
     pub startup_memory: AtomicUsize,
+    /// Error replies: `total_error_replies` and the Errorstats section.
+    pub errors: crate::sync::Mutex<ErrorCounts>,
     /// CPU time in user mode, microseconds, as the frontend last measured it.
     pub cpu_user_us: AtomicUsize,
     /// CPU time in kernel mode, microseconds, as the frontend last measured it.
@@ -145,5 +147,43 @@ mod tests {
             s.sample(ms(i * 100 + 50), 999_999); // inside the period: ignored
         }
         assert_eq!(s.ops_per_sec(), 1000);
+    }
+}
+
+/// The most distinct error codes the Errorstats section tracks (as Redis 7.2's
+/// `ERRORSTATS_LIMIT`): further new codes count only in `total_error_replies`, so a client
+/// cannot grow the table without bound with made-up codes.
+pub const ERRORSTATS_LIMIT: usize = 128;
+
+/// How many error replies went out, in all and per code (Redis's `afterErrorReply`).
+#[derive(Debug, Default)]
+pub struct ErrorCounts {
+    /// `total_error_replies`.
+    pub total: usize,
+    /// (code, count), sorted by code (Redis lists them in its radix tree's order).
+    pub codes: alloc::vec::Vec<(alloc::boxed::Box<[u8]>, usize)>,
+}
+
+impl ErrorCounts {
+    /// Counts the error reply `reply` (`-CODE message\r\n`): its code is the word after
+    /// the `-` up to the first space within 32 bytes, or `ERR` when there is none.
+    pub fn record(&mut self, reply: &[u8]) {
+        self.total += 1;
+        let head = reply.get(..reply.len().min(32)).unwrap_or(reply);
+        let code = match head.iter().position(|&b| b == b' ') {
+            Some(end) => reply.get(1..end).unwrap_or(b"ERR"),
+            None => b"ERR",
+        };
+        match self.codes.binary_search_by(|(c, _)| (**c).cmp(code)) {
+            Ok(i) => {
+                if let Some((_, n)) = self.codes.get_mut(i) {
+                    *n += 1;
+                }
+            }
+            Err(i) if self.codes.len() < ERRORSTATS_LIMIT => {
+                self.codes.insert(i, (code.into(), 1));
+            }
+            Err(_) => {}
+        }
     }
 }

@@ -1365,6 +1365,22 @@ fn gatekeep(
 /// monitors see every command that ran (after it ran, as Redis's `call()`), except the
 /// admin ones.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
+    let mark = out.len();
+    let r = dispatch_one(ctx, args, out);
+    if out.get(mark) == Some(&b'-') {
+        count_error(ctx, out.get(mark..).unwrap_or_default());
+    }
+    r
+}
+
+/// Counts an error reply for INFO (out of line: errors are the rare path).
+#[cold]
+#[inline(never)]
+fn count_error(ctx: &Ctx<'_>, reply: &[u8]) {
+    ctx.engine.stats.errors.lock().record(reply);
+}
+
+fn dispatch_one(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
     let name = args.get(0);
     if name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:") {
         // Someone is speaking HTTP to us (Redis's securityWarningCommand): say nothing.

@@ -784,7 +784,9 @@ const SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "modules",
     "commandstats",
+    "errorstats",
     "cluster",
     "keyspace",
 ];
@@ -831,7 +833,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
             let pubsub = e.pubsub.sizes();
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
                 t.connections,
                 t.commands,
                 e.ops_per_sec(),
@@ -845,6 +847,7 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 pubsub.0,
                 pubsub.1,
                 pubsub.2,
+                e.stats.errors.lock().total,
             );
         }
         "persistence" => persistence_section(e, ctx.now, s),
@@ -857,6 +860,13 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 secs(load(&e.stats.cpu_sys_us)),
                 secs(load(&e.stats.cpu_user_us)),
             );
+        }
+        "modules" => s.push_str("# Modules\r\n"),
+        "errorstats" => {
+            s.push_str("# Errorstats\r\n");
+            for (code, n) in &e.stats.errors.lock().codes {
+                let _ = write!(s, "errorstat_{}:count={n}\r\n", safe_info_string(code));
+            }
         }
         "commandstats" => {
             s.push_str("# Commandstats\r\n");
@@ -898,6 +908,21 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         }
         _ => {}
     }
+}
+
+/// Redis's `getSafeInfoString`: `#`, `:`, `\r` and `\n` become `_` (they would break the
+/// INFO format).
+fn safe_info_string(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .map(|c| {
+            if matches!(c, '#' | ':' | '\r' | '\n') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// `INFO [section ...]`: `default` (or nothing) names every section but commandstats;

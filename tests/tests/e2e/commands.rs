@@ -769,3 +769,58 @@ fn memory_stats_and_doctor_answer_as_redis() {
     }
     assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
 }
+
+/// Error replies are counted as Redis counts them: `total_error_replies` and one
+/// `errorstat_<CODE>` line per code (rejected and failed calls, errors inside EXEC,
+/// EXECABORT), both cleared by CONFIG RESETSTAT.
+#[test]
+fn errorstats_count_error_replies_as_redis() {
+    fn errors(c: &mut support::Raw) -> String {
+        let stats = String::from_utf8_lossy(&c.call(&["INFO", "errorstats"])).into_owned();
+        let stats = stats.lines().skip(1).collect::<Vec<_>>().join("\n");
+        let total = String::from_utf8_lossy(&c.call(&["INFO", "stats"]))
+            .lines()
+            .filter(|l| l.contains("error_replies"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("{stats}\n{total}")
+    }
+    let mut seen = Vec::new();
+    for kind in [Kind::Redis, Kind::Kv] {
+        let s = support::server(kind);
+        let mut c = s.raw();
+        c.call(&["CONFIG", "RESETSTAT"]);
+        let mut got = vec![errors(&mut c)];
+        for cmd in [
+            &["SET", "a", "b"][..],
+            &["INCR", "a"],
+            &["FOO"],
+            &["GET"],
+            &["LPUSH", "a", "1"],
+            &["MULTI"],
+            &["SET", "x"],
+            &["SET", "y", "1"],
+            &["EXEC"],
+            &["MULTI"],
+            &["INCR", "a"],
+            &["SET", "z", "1"],
+            &["EXEC"],
+            &["EXEC"],
+            &["AUTH", "nobody", "x"],
+            &["OBJECT", "NOPE"],
+            &["CONFIG", "SET", "maxmemory", "x"],
+        ] {
+            c.call(cmd);
+        }
+        got.push(errors(&mut c));
+        c.call(&["CONFIG", "RESETSTAT"]);
+        got.push(errors(&mut c));
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
+    assert!(
+        seen[1][1].contains("total_error_replies:11"),
+        "{}",
+        seen[1][1]
+    );
+}
