@@ -187,3 +187,26 @@ impl ErrorCounts {
         }
     }
 }
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_the_first_word_and_bounded() {
+        let mut e = ErrorCounts::default();
+        e.record(b"-WRONGTYPE Operation against a key\r\n");
+        e.record(b"-ERR syntax error\r\n");
+        e.record(b"-ERR x\r\n");
+        // No space within 32 bytes: counted as ERR, as Redis does.
+        e.record(b"-NOSPACEINTHEFIRSTTHIRTYTWOBYTES_AT_ALL\r\n");
+        let codes: alloc::vec::Vec<(&[u8], usize)> =
+            e.codes.iter().map(|(c, n)| (&c[..], *n)).collect();
+        assert_eq!(codes, [(&b"ERR"[..], 3), (&b"WRONGTYPE"[..], 1)]);
+        for i in 0..2 * ERRORSTATS_LIMIT {
+            e.record(alloc::format!("-C{i} message\r\n").as_bytes());
+        }
+        assert_eq!(e.codes.len(), ERRORSTATS_LIMIT);
+        assert_eq!(e.total, 4 + 2 * ERRORSTATS_LIMIT);
+    }
+}
