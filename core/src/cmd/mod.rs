@@ -1122,6 +1122,30 @@ fn reject_with(
     if let Some(c) = ctx.stats.per_command.get(index) {
         c.rejected.bump(1);
     }
+    let mark = out.len();
+    let r = reject_reply(ctx, cmd, args, out, code, msg);
+    count_error(ctx, out.get(mark..).unwrap_or_default());
+    r
+}
+
+/// Counts an error reply for INFO's `total_error_replies` and Errorstats (out of line:
+/// errors are the rare path). Every error reply of a command passes here once: the
+/// rejections, the unknown command, and the replies of commands that failed.
+#[cold]
+#[inline(never)]
+fn count_error(ctx: &Ctx<'_>, reply: &[u8]) {
+    ctx.engine.stats.errors.lock().record(reply);
+}
+
+/// The reply of [`reject_with`].
+fn reject_reply(
+    ctx: &mut Ctx<'_>,
+    cmd: &Command,
+    args: &Args<'_>,
+    out: &mut Vec<u8>,
+    code: &[u8],
+    msg: &[&[u8]],
+) -> (Flow, Option<usize>) {
     if cmd.name == "exec" {
         ctx.session.multi = None;
         transactions::unwatch_all(ctx);
@@ -1365,22 +1389,6 @@ fn gatekeep(
 /// monitors see every command that ran (after it ran, as Redis's `call()`), except the
 /// admin ones.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
-    let mark = out.len();
-    let r = dispatch_one(ctx, args, out);
-    if out.get(mark) == Some(&b'-') {
-        count_error(ctx, out.get(mark..).unwrap_or_default());
-    }
-    r
-}
-
-/// Counts an error reply for INFO (out of line: errors are the rare path).
-#[cold]
-#[inline(never)]
-fn count_error(ctx: &Ctx<'_>, reply: &[u8]) {
-    ctx.engine.stats.errors.lock().record(reply);
-}
-
-fn dispatch_one(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow, Option<usize>) {
     let name = args.get(0);
     if name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:") {
         // Someone is speaking HTTP to us (Redis's securityWarningCommand): say nothing.
@@ -1388,7 +1396,9 @@ fn dispatch_one(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     }
     let Some((index, cmd)) = lookup_index(name) else {
         ctx.session.cmd = ("", "");
+        let mark = out.len();
         unknown_command(args, out);
+        count_error(ctx, out.get(mark..).unwrap_or_default());
         if let Some(m) = ctx.session.multi.as_mut() {
             m.failed = true;
         }
@@ -1505,9 +1515,12 @@ fn dispatch_one(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     }
     if let Some(c) = counters {
         c.calls.bump(1);
-        if out.get(mark) == Some(&b'-') {
+    }
+    if out.get(mark) == Some(&b'-') {
+        if let Some(c) = counters {
             c.failed.bump(1);
         }
+        count_error(ctx, out.get(mark..).unwrap_or_default());
     }
     let flow = if ctx.session.quit {
         Flow::CloseAfterReply
