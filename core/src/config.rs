@@ -5,6 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+pub mod inert;
 pub mod tls;
 
 /// Every limit on what a client may send, with Redis's defaults
@@ -225,6 +226,9 @@ pub struct Config {
     pub protected_mode: bool,
     /// The `tls-*` parameters (every build lists them; only a TLS build uses them).
     pub tls: tls::TlsConfig,
+    /// The values of the parameters mini-kv accepts but has no use for
+    /// ([`inert::PARAMS`], same order).
+    pub inert: Vec<String>,
     /// A `save` line was read at start (config file or command line): later ones add
     /// points rather than replace them, as Redis reads its config ([`Config::set_startup`]
     /// keeps it; public so that `Config { .., ..Config::default() }` works).
@@ -290,6 +294,7 @@ impl Default for Config {
             enable_protected_configs: String::from("no"),
             protected_mode: true,
             tls: tls::TlsConfig::default(),
+            inert: inert::defaults(),
             save_seen: false,
             requirepass: String::new(),
             acl_pubsub_default_all: false,
@@ -561,7 +566,10 @@ impl Config {
         let lower = name.to_ascii_lowercase();
         let tls_fixed =
             tls::NAMES.contains(&lower.as_str()) && !tls::LIVE.contains(&lower.as_str());
-        if Self::IMMUTABLE.contains(&lower.as_str()) || tls_fixed {
+        let inert_fixed = inert::index(&lower)
+            .and_then(|i| inert::PARAMS.get(i))
+            .is_some_and(|p| p.immutable);
+        if Self::IMMUTABLE.contains(&lower.as_str()) || tls_fixed || inert_fixed {
             // Redis can change port and bind at run time; mini-kv cannot (nor its
             // worker count), but setting them to the value they have is a no-op that
             // succeeds, as Redis's CONFIG GET * / CONFIG SET round trip expects.
@@ -842,12 +850,32 @@ impl Config {
                 if let Some(r) = self.tls.set(other, value) {
                     return r;
                 }
+                if let Some(i) = inert::index(other) {
+                    return self.set_inert(i, value);
+                }
                 return match FIXED.iter().find(|(n, _)| *n == other) {
                     Some((_, v)) if *v == value => Ok(()),
                     Some(_) => Err(invalid("this parameter cannot be changed in this version")),
                     None => Err(SetError::Unknown),
                 };
             }
+        }
+        Ok(())
+    }
+
+    /// Sets parameter `i` of [`inert::PARAMS`] (and its other name, if it has one).
+    fn set_inert(&mut self, i: usize, value: &str) -> Result<(), SetError> {
+        let Some(p) = inert::PARAMS.get(i) else {
+            return Err(SetError::Unknown);
+        };
+        let v = inert::normalize(p, value)?;
+        if let Some(j) = p.alias.and_then(inert::index) {
+            if let Some(slot) = self.inert.get_mut(j) {
+                slot.clone_from(&v);
+            }
+        }
+        if let Some(slot) = self.inert.get_mut(i) {
+            *slot = v;
         }
         Ok(())
     }
@@ -975,7 +1003,10 @@ impl Config {
                 let _ = write!(s, "{}", self.lfu_decay_time);
             }
             other if other.starts_with("tls-") => return self.tls.get(other),
-            other => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
+            other => match inert::index(other) {
+                Some(i) => s.push_str(self.inert.get(i)?),
+                None => s.push_str(FIXED.iter().find(|(n, _)| *n == other)?.1),
+            },
         }
         Some(s)
     }
@@ -990,7 +1021,13 @@ impl Config {
         for p in patterns {
             let glob = p.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
             let hidden = if glob { &[][..] } else { Self::HIDDEN };
-            for name in Self::NAMES.iter().chain(tls::NAMES).chain(hidden) {
+            let inert = inert::PARAMS.iter().map(|p| &p.name);
+            for name in Self::NAMES
+                .iter()
+                .chain(tls::NAMES)
+                .chain(inert)
+                .chain(hidden)
+            {
                 let hit = if glob {
                     crate::glob::matches(p, name.as_bytes(), true)
                 } else {

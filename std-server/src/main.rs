@@ -40,6 +40,17 @@ fn main() -> ExitCode {
         }
     };
     logger::init(&config.loglevel);
+    // Redis parameters mini-kv accepts but has no use for (`config::inert`): a value other
+    // than the default is said once, so that `daemonize yes` or a `logfile` does not go
+    // unnoticed.
+    for (p, v) in kv_core::config::inert::PARAMS.iter().zip(&config.inert) {
+        if v != p.default {
+            log::warn!(
+                "'{} {v}' has no effect in mini-kv (accepted for Redis compatibility)",
+                p.name
+            );
+        }
+    }
     match net::run(*config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

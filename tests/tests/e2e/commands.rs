@@ -824,3 +824,37 @@ fn errorstats_count_error_replies_as_redis() {
         seen[1][1]
     );
 }
+
+/// CONFIG GET * names every parameter redis-server 7.0.15 names (and mini-kv's `workers`),
+/// and the ones mini-kv has no use for (`config::inert`) show Redis's defaults.
+#[test]
+fn config_get_names_every_redis_parameter_with_its_default() {
+    let mut seen = Vec::new();
+    for kind in [Kind::Redis, Kind::Kv] {
+        let s = support::server(kind);
+        let mut c = s.client();
+        let all: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("*")
+            .query(&mut c)
+            .unwrap();
+        let mut pairs: Vec<(String, String)> = all
+            .chunks(2)
+            .map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or_default()))
+            .filter(|(n, _)| n != "workers")
+            .collect();
+        pairs.sort();
+        seen.push(pairs);
+    }
+    let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&seen[0]),
+        names(&seen[1]),
+        "redis-server vs kv_server"
+    );
+    for p in kv_core::config::inert::PARAMS {
+        let value =
+            |v: &[(String, String)]| v.iter().find(|(n, _)| n == p.name).map(|(_, v)| v.clone());
+        assert_eq!(value(&seen[0]), value(&seen[1]), "{}", p.name);
+    }
+}
