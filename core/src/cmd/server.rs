@@ -521,6 +521,8 @@ struct MemOverhead {
 }
 
 impl MemOverhead {
+    #[cold]
+    #[inline(never)]
     fn of(e: &crate::engine::Engine) -> Self {
         use crate::sync::Ordering::Relaxed;
         let total = e.used_memory();
@@ -566,6 +568,8 @@ impl MemOverhead {
 /// INFO's `memory` section: Redis 7.0.15's fields in its order, from the figures MEMORY
 /// STATS reports (no scripts, functions, replicas, cluster links or lazy freeing here:
 /// those are 0, as in a Redis that has none).
+#[cold]
+#[inline(never)]
 fn memory_section(e: &crate::engine::Engine, s: &mut String) {
     let m = MemOverhead::of(e);
     let limit = e.evictor.limit.load(crate::sync::Ordering::Relaxed);
@@ -620,6 +624,8 @@ fn memory_section(e: &crate::engine::Engine, s: &mut String) {
 }
 
 /// `MEMORY STATS`: Redis's 27 fields and a `db.N` map per database with keys.
+#[cold]
+#[inline(never)]
 fn memory_stats(e: &crate::engine::Engine, out: &mut Vec<u8>) {
     let m = MemOverhead::of(e);
     let net = if m.total > m.startup {
@@ -703,6 +709,8 @@ enum Figure {
 }
 
 /// `MEMORY DOCTOR`: Redis's `getMemoryDoctorReport`, with the checks that apply here.
+#[cold]
+#[inline(never)]
 fn memory_doctor(e: &crate::engine::Engine) -> String {
     let m = MemOverhead::of(e);
     if m.total < 5 << 20 {
