@@ -169,6 +169,10 @@ pub struct Config {
     pub lfu_log_factor: u32,
     /// `lfu-decay-time`, minutes (default 1).
     pub lfu_decay_time: u32,
+    /// `slowlog-log-slower-than`, microseconds (-1: no slow log; default 10000).
+    pub slowlog_log_slower_than: i64,
+    /// `slowlog-max-len` (default 128).
+    pub slowlog_max_len: u64,
     /// `save`: the snapshot schedule, (seconds, changes) pairs: a background save starts
     /// when at least `changes` changes are older than `seconds` (Redis 7.0's default
     /// `3600 1 300 100 60 10000`; empty = no automatic saves).
@@ -270,6 +274,8 @@ impl Default for Config {
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
             save_points: DEFAULT_SAVE_POINTS.to_vec(),
             dir: String::from("."),
             dbfilename: String::from("dump.rdb"),
@@ -508,6 +514,8 @@ impl Config {
         "maxmemory-eviction-tenacity",
         "lfu-decay-time",
         "lfu-log-factor",
+        "slowlog-log-slower-than",
+        "slowlog-max-len",
         "hz",
         "dir",
         "dbfilename",
@@ -846,6 +854,14 @@ impl Config {
                 self.lfu_decay_time =
                     parse_count(value, 0, i32::MAX as u64).map_err(SetError::Invalid)? as u32
             }
+            "slowlog-log-slower-than" => {
+                self.slowlog_log_slower_than =
+                    parse_int(value, -1, i64::MAX).map_err(SetError::Invalid)?
+            }
+            "slowlog-max-len" => {
+                self.slowlog_max_len =
+                    parse_int(value, 0, i64::MAX).map_err(SetError::Invalid)? as u64
+            }
             other => {
                 if let Some(r) = self.tls.set(other, value) {
                     return r;
@@ -1001,6 +1017,12 @@ impl Config {
             }
             "lfu-decay-time" => {
                 let _ = write!(s, "{}", self.lfu_decay_time);
+            }
+            "slowlog-log-slower-than" => {
+                let _ = write!(s, "{}", self.slowlog_log_slower_than);
+            }
+            "slowlog-max-len" => {
+                let _ = write!(s, "{}", self.slowlog_max_len);
             }
             other if other.starts_with("tls-") => return self.tls.get(other),
             other => match inert::index(other) {

@@ -471,6 +471,21 @@ impl Conn {
                     };
                     let started = env.clock.map(|c| c.now());
                     let (flow, ran) = cmd::dispatch(&mut ctx, &args, &mut self.output);
+                    let elapsed = started
+                        .zip(env.clock)
+                        .map(|(start, clock)| clock.now().saturating_duration_since(start));
+                    let us =
+                        elapsed.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+                    // A command that blocked or was postponed is not logged (Redis logs a
+                    // blocked one when it is served).
+                    if let (Some(i), true) = (ran, elapsed.is_some()) {
+                        if env.engine.slowlog.wants(us)
+                            && self.session.block.is_none()
+                            && flow != Flow::Postpone
+                        {
+                            log_slow(&self.session, env, &args, i, us);
+                        }
+                    }
                     if let Some(seq) = self.session.aof_seq.take() {
                         self.hold_output(mark, seq);
                     }
@@ -481,8 +496,7 @@ impl Conn {
                         self.postponed = true;
                         break;
                     }
-                    if let (Some(start), Some(clock), Some(i)) = (started, env.clock, ran) {
-                        let us = clock.now().saturating_duration_since(start).as_micros();
+                    if let (true, Some(i)) = (elapsed.is_some(), ran) {
                         if let Some(c) = env.stats.per_command.get(i) {
                             c.usec.bump(usize::try_from(us).unwrap_or(usize::MAX));
                         }
@@ -527,6 +541,28 @@ impl Conn {
             self.check_output_limit(&limits.obuf, env.now.mono, env.engine);
         }
         pos
+    }
+}
+
+/// Adds command `index` (with `args`, which took `micros`) to the slow log, AUTH's and
+/// HELLO's secrets redacted as monitors see them.
+#[cold]
+#[inline(never)]
+fn log_slow(s: &Session, env: &Env<'_>, args: &crate::resp::Args<'_>, index: usize, micros: u64) {
+    let Some(cmd) = cmd::COMMANDS.get(index) else {
+        return;
+    };
+    if cmd.skips_slowlog() {
+        return;
+    }
+    let name = s.name.as_deref().unwrap_or_default();
+    let secs = env.now.unix.0.div_euclid(1000);
+    match cmd::acl::redacted(cmd, args) {
+        Some((src, ranges)) => {
+            let shown = crate::resp::Args::new(&src, &ranges);
+            env.engine.slowlog.push(&shown, micros, secs, &s.addr, name);
+        }
+        None => env.engine.slowlog.push(args, micros, secs, &s.addr, name),
     }
 }
 

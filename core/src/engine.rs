@@ -173,6 +173,8 @@ pub struct Engine {
     replid: String,
     /// `maxmemory`, the eviction policy and its state.
     pub evictor: crate::evict::Evictor,
+    /// SLOWLOG's entries and settings.
+    pub slowlog: crate::slowlog::SlowLog,
     /// The sizes it was built with.
     sizing: Sizing,
 }
@@ -297,6 +299,7 @@ impl Engine {
             snapshot_epoch: crate::sync::AtomicU32::new(0),
             replid: replid_from(seed),
             evictor,
+            slowlog: Default::default(),
             sizing,
         }
         .with_encodings_published()
@@ -317,6 +320,8 @@ impl Engine {
         let (e, classes, fsync) = {
             let c = self.config.read();
             self.evictor.publish(&c);
+            self.slowlog
+                .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
             (c.encodings, c.notify_keyspace_events, c.appendfsync)
         };
         let limited = self.evictor.limit.load(Ordering::Relaxed) != 0;

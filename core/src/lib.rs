@@ -108,6 +108,8 @@ pub mod resp;
 #[doc(hidden)]
 pub mod session;
 #[doc(hidden)]
+pub mod slowlog;
+#[doc(hidden)]
 pub mod stats;
 #[doc(hidden)]
 pub mod sync;

@@ -633,6 +633,7 @@ pub static COMMANDS: &[Command] = &[
     command!("dump", 2, &["readonly"], 1, 1, 1, &["@keyspace", "@read", "@slow"], dump::dump),
     command!("restore", -4, W, 1, 1, 1, &["@keyspace", "@write", "@slow", "@dangerous"], dump::restore),
     command!("memory", -2, &[], 0, 0, 0, &["@slow"], server::memory),
+    command!("slowlog", -2, &[], 0, 0, 0, &["@slow"], server::slowlog),
     command!("function", -2, &[], 0, 0, 0, &["@slow"], server::function),
     command!("eval", -3, &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),
     command!("evalsha", -3, &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),
@@ -863,6 +864,8 @@ const SUBCOMMANDS: &[&str] = &[
     "stats",
     "malloc-stats",
     "purge",
+    "len",
+    "reset",
     "encoding",
     "refcount",
     "idletime",
@@ -905,8 +908,8 @@ fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
 /// flagless ones answer at the first test).
 #[inline(always)]
 fn is_container(cmd: &Command) -> bool {
-    const CONTAINERS: [&str; 8] = [
-        "client", "config", "command", "function", "object", "memory", "pubsub", "acl",
+    const CONTAINERS: [&str; 9] = [
+        "client", "config", "command", "function", "object", "memory", "pubsub", "acl", "slowlog",
     ];
     // Every container but COMMAND has no flags of its own: one test for everyone else.
     (cmd.flags == 0 || cmd.name == "command") && CONTAINERS.contains(&cmd.name)
@@ -930,6 +933,11 @@ const SUBSCRIBER_COMMANDS: &[&str] = &[
 const MAY_REPLICATE: &[&str] = &["publish", "spublish", "eval", "evalsha", "fcall", "pfcount"];
 
 impl Command {
+    /// Whether the slow log leaves the command out (its flags say `skip_slowlog`: EXEC).
+    pub fn skips_slowlog(&self) -> bool {
+        flag!(self, "skip_slowlog")
+    }
+
     /// Whether the command only reads the keyspace (its flags say `readonly`).
     pub fn is_read(&self) -> bool {
         flag!(self, "readonly")

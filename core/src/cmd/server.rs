@@ -755,6 +755,85 @@ const DOCTOR_FRAG: &str = " * High total RSS: This instance has a memory fragmen
 const DOCTOR_ALLOC_FRAG: &str = " * High allocator fragmentation: This instance has an allocator external fragmentation greater than 1.1. This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. You can try enabling 'activedefrag' config option.\n\n";
 const DOCTOR_CLIENTS: &str = " * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Redis instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n";
 
+/// `SLOWLOG GET [count] | LEN | RESET | HELP` (see [`crate::slowlog`]).
+pub fn slowlog(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let sub = args.get(1);
+    let log = &ctx.engine.slowlog;
+    // Redis checks each subcommand's arity first (the others' is 2).
+    if sub.eq_ignore_ascii_case(b"GET") && args.len() > 3 {
+        // Redis's arity for `slowlog|get` is -2: more arguments reach its syntax error.
+        super::connection::subcommand_syntax_error(args, out);
+        return Ok(());
+    }
+    for (name, ok) in [
+        ("len", args.len() == 2),
+        ("reset", args.len() == 2),
+        ("help", args.len() == 2),
+    ] {
+        if !ok && sub.eq_ignore_ascii_case(name.as_bytes()) {
+            return Err(Error::SubcommandArity(name));
+        }
+    }
+    if sub.eq_ignore_ascii_case(b"GET") {
+        let count = if args.len() == 3 {
+            match crate::resp::parse::parse_i64(args.get(2)) {
+                Some(-1) => None,
+                Some(n) if n >= 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                _ => {
+                    return Err(Error::Msg(
+                        "ERR count should be greater than or equal to -1",
+                    ))
+                }
+            }
+        } else {
+            Some(10)
+        };
+        let entries = log.newest(count);
+        encode::array(out, entries.len());
+        for e in entries {
+            encode::array(out, 6);
+            encode::int(out, i64::try_from(e.id).unwrap_or(i64::MAX));
+            encode::int(out, e.time);
+            encode::int(out, i64::try_from(e.duration).unwrap_or(i64::MAX));
+            encode::array(out, e.args.len());
+            for a in &e.args {
+                encode::bulk(out, a);
+            }
+            encode::bulk(out, e.peer.as_bytes());
+            encode::bulk(out, &e.name);
+        }
+        Ok(())
+    } else if sub.eq_ignore_ascii_case(b"LEN") {
+        encode::int(out, int(log.len()));
+        Ok(())
+    } else if sub.eq_ignore_ascii_case(b"RESET") {
+        log.reset();
+        encode::ok(out);
+        Ok(())
+    } else if sub.eq_ignore_ascii_case(b"HELP") {
+        help(
+            &[
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Prints this help.",
+            ],
+            out,
+        );
+        Ok(())
+    } else {
+        Err(Error::UnknownSubcommand)
+    }
+}
+
 /// EVAL, EVALSHA, FCALL and SCRIPT (and their read-only forms): there is no scripting yet.
 pub fn no_scripting(_: &mut Ctx<'_>, _: &Args<'_>, _: &mut Vec<u8>) -> CmdResult {
     Err(Error::Msg(SCRIPTING_UNSUPPORTED))
@@ -1125,8 +1204,8 @@ mod tests {
             "-ERR unknown subcommand 'x'. Try CONFIG HELP.\r\n"
         );
         // 48 parameters, protected-mode, the 20 tls-* ones, the 4 of the ACL and 4 of
-        // eviction, and the 116 of `config::inert`: Redis 7.0.15's 192 and `workers`.
-        assert_eq!(crate::config::inert::PARAMS.len(), 116);
+        // eviction, the 2 of the slow log, and the 114 of `config::inert`: Redis 7.0.15's 192 and `workers`.
+        assert_eq!(crate::config::inert::PARAMS.len(), 114);
         assert!(h.s("CONFIG GET *").starts_with("*386\r\n"));
         // notify-keyspace-events as Redis shows it, and its error.
         assert_eq!(

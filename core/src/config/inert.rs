@@ -1,5 +1,5 @@
 //! Redis 7.0.15's parameters for what mini-kv does not have (replication, cluster, defrag,
-//! Lua, slow log, latency tracking, lazy freeing, daemonizing, syslog, ...): CONFIG GET
+//! Lua, latency tracking, lazy freeing, daemonizing, syslog, ...): CONFIG GET
 //! answers them with Redis's defaults and CONFIG SET and the config file accept exactly the
 //! values Redis accepts, with its error texts, so that tools, client libraries and test
 //! suites that set them (Redis's own apply their overrides with CONFIG SET) keep working.
@@ -911,20 +911,6 @@ pub const PARAMS: &[Param] = &[
         default: "",
         immutable: true,
         alias: Some("replicaof"),
-    },
-    Param {
-        name: "slowlog-log-slower-than",
-        kind: Kind::Int(-1, i64::MAX),
-        default: "10000",
-        immutable: false,
-        alias: None,
-    },
-    Param {
-        name: "slowlog-max-len",
-        kind: Kind::Int(0, i64::MAX),
-        default: "128",
-        immutable: false,
-        alias: None,
     },
     Param {
         name: "socket-mark-id",
