@@ -191,7 +191,6 @@ const REDIS_ONLY: &str =
     module|load:2a000 module|loadex:2a000 module|unload:2a000 pfadd:4204 pfcount:8202 \
     pfdebug:2a204 pfmerge:8204 pfselftest:2a200 psync:2a000 readonly:44000 readwrite:44000 \
     replconf:2a000 replicaof:2a000 restore-asking:28005 role:26000 slaveof:2a000 \
-    slowlog:8000 slowlog|get:2a000 slowlog|help:8000 slowlog|len:2a000 slowlog|reset:2a000 \
     sync:2a000 wait:48000 xack:4804 xadd:4804 xautoclaim:4804 xclaim:4804 xdel:4804 \
     xgroup:8000 xgroup|create:8804 xgroup|createconsumer:8804 xgroup|delconsumer:8804 \
     xgroup|destroy:8804 xgroup|help:8800 xgroup|setid:8804 xinfo:8000 xinfo|consumers:8802 \
