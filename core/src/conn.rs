@@ -478,7 +478,7 @@ impl Conn {
                         elapsed.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
                     // A command that blocked or was postponed is not logged (Redis logs a
                     // blocked one when it is served).
-                    if let (Some(i), true) = (ran, elapsed.is_some()) {
+                    if let (Some(_), Some(i)) = (elapsed, ran) {
                         if env.engine.slowlog.wants(us)
                             && self.session.block.is_none()
                             && flow != Flow::Postpone
@@ -496,7 +496,7 @@ impl Conn {
                         self.postponed = true;
                         break;
                     }
-                    if let (true, Some(i)) = (elapsed.is_some(), ran) {
+                    if let (Some(_), Some(i)) = (elapsed, ran) {
                         if let Some(c) = env.stats.per_command.get(i) {
                             c.usec.bump(usize::try_from(us).unwrap_or(usize::MAX));
                         }

@@ -148,7 +148,7 @@ impl Item {
     /// which then remove the old key): no copy of the value.
     pub fn take(&mut self) -> Item {
         Item {
-            value: core::mem::replace(&mut self.value, Value::str(Str::new())),
+            value: core::mem::replace(&mut self.value, Value::Str(Str::new())),
             expire: self.expire,
         }
     }
