@@ -27,138 +27,16 @@ use crate::sync::{
 };
 use crate::time::UnixMillis;
 pub use crate::types::string::Str;
-use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::cmp::Reverse;
 use core::mem::size_of;
 
-/// A value stored under a key.
-#[derive(Clone, Debug)]
-pub enum Value {
-    /// A string (binary-safe bytes; short ones inline, see [`Str`]).
-    Str(Str),
-    /// A sorted set.
-    ZSet(Box<crate::types::zset::ZSet>),
-    /// A hash.
-    Hash(Box<crate::types::hash::Hash>),
-    /// A set.
-    Set(Box<crate::types::set::Set>),
-    /// A list.
-    List(Box<crate::types::list::List>),
-}
+mod entry;
 
-impl Value {
-    /// Bytes this value holds on the heap.
-    pub fn heap_bytes(&self) -> usize {
-        match self {
-            Value::Str(v) => v.heap_bytes(),
-            Value::ZSet(z) => core::mem::size_of::<crate::types::zset::ZSet>() + z.heap_bytes(),
-            Value::Hash(h) => core::mem::size_of::<crate::types::hash::Hash>() + h.heap_bytes(),
-            Value::Set(s) => core::mem::size_of::<crate::types::set::Set>() + s.heap_bytes(),
-            Value::List(l) => core::mem::size_of::<crate::types::list::List>() + l.heap_bytes(),
-        }
-    }
-
-    /// The name TYPE answers for this value.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Str(_) => "string",
-            Value::ZSet(_) => "zset",
-            Value::Hash(_) => "hash",
-            Value::Set(_) => "set",
-            Value::List(_) => "list",
-        }
-    }
-
-    /// A string value from its bytes.
-    #[inline]
-    pub fn str(bytes: impl Into<Str>) -> Self {
-        Value::Str(bytes.into())
-    }
-
-    /// The bytes of a string value; `None` for other types (WRONGTYPE).
-    #[inline]
-    pub fn as_str(&self) -> Option<&[u8]> {
-        match self {
-            Value::Str(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// A string value, to change in place ([`Str::set`], [`Str::edit`]); `None` for other
-    /// types.
-    pub fn as_str_mut(&mut self) -> Option<&mut Str> {
-        match self {
-            Value::Str(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
-/// A value and its expiry time.
-#[derive(Clone, Debug)]
-pub struct Item {
-    /// The value.
-    pub value: Value,
-    /// When the key expires (absolute Unix milliseconds), or [`NO_EXPIRY`]: 8 bytes
-    /// where an `Option<UnixMillis>` takes 16 (see [`Item::expire_at`]).
-    expire: i64,
-}
-
-/// The `expire` of an [`Item`] without a TTL. A TTL at this very instant (an absolute
-/// time 292 million years before 1970) is kept as one millisecond later: both are long
-/// past.
-pub const NO_EXPIRY: i64 = i64::MIN;
-
-impl Item {
-    /// A value without a TTL.
-    pub fn new(value: Value) -> Self {
-        Item {
-            value,
-            expire: NO_EXPIRY,
-        }
-    }
-
-    /// A value with a TTL ending at `at`, or none.
-    #[inline]
-    pub fn with_expiry(value: Value, at: Option<UnixMillis>) -> Self {
-        let mut item = Item::new(value);
-        item.set_expire_at(at);
-        item
-    }
-
-    /// When the key expires (absolute Unix milliseconds), if it has a TTL.
-    #[inline]
-    pub fn expire_at(&self) -> Option<UnixMillis> {
-        (self.expire != NO_EXPIRY).then_some(UnixMillis(self.expire))
-    }
-
-    /// Sets or removes the TTL.
-    #[inline]
-    pub fn set_expire_at(&mut self, at: Option<UnixMillis>) {
-        self.expire = match at {
-            Some(UnixMillis(t)) => t.max(NO_EXPIRY + 1),
-            None => NO_EXPIRY,
-        };
-    }
-
-    /// Moves the value and TTL out, leaving an empty string behind (for RENAME and MOVE,
-    /// which then remove the old key): no copy of the value.
-    pub fn take(&mut self) -> Item {
-        Item {
-            value: core::mem::replace(&mut self.value, Value::Str(Str::new())),
-            expire: self.expire,
-        }
-    }
-
-    /// Whether the key is logically gone at `now`.
-    #[inline]
-    pub fn is_expired(&self, now: UnixMillis) -> bool {
-        self.expire != NO_EXPIRY && now.0 > self.expire
-    }
-}
+use entry::Entry;
+pub use entry::{Item, Value, NO_EXPIRY, PACKED, PACKED_TTL};
 
 /// Figures about one key that OBJECT and MEMORY USAGE report.
 #[derive(Clone, Copy, Debug)]
@@ -225,34 +103,14 @@ impl Hook<'_> {
     }
 }
 
-/// What the map stores under a key: the item and its access word.
-struct Stored {
-    item: Item,
-    /// When the key was last read or written (the LRU clock, OBJECT IDLETIME), or its LFU
-    /// data under an LFU policy (see [`crate::evict`]); atomic so that reads under the
-    /// shared lock can record it.
-    access: AtomicU32,
-    /// The snapshot epoch in which this entry was created or its value copied for that
-    /// snapshot (copy-before-write, per key: see [`Db::begin_snapshot`]); 0 for none.
-    stamp: u32,
-}
-
-impl Stored {
-    /// Records an access at `now` ([`AccessParams::touch`]).
-    #[inline]
-    fn touch(&self, now: UnixMillis, p: &AccessParams) {
-        p.touch(&self.access, now);
-    }
-}
-
-/// Heap bytes a key and its value own (the table slot itself is counted by capacity).
-fn heap(key: &[u8], s: &Stored) -> usize {
-    Str::heap_bytes_of(key.len()) + s.item.value.heap_bytes()
+/// Heap bytes an entry owns (the table slot itself is counted by capacity).
+fn heap(e: &Entry) -> usize {
+    e.heap_bytes()
 }
 
 /// Bytes of one table bucket of the keyspace.
 fn bucket_bytes() -> usize {
-    HopTable::<(Str, Stored)>::bucket_bytes()
+    HopTable::<(Entry, ())>::bucket_bytes()
 }
 
 /// What each map segment ("shard" below) keeps beside its table: a min-heap of (expire
@@ -277,7 +135,7 @@ struct ShardState {
     /// `Db::wlock`).
     epoch: u32,
     /// The values of keys that changed since the snapshot's instant, as they were then
-    /// (each key once: its `stamp` says so), until the snapshot reads this shard.
+    /// (each key once: its `copied` mark says so), until the snapshot reads this shard.
     pre: ShardImage,
     /// The bytes this shard last reported to its keyspace's total ([`Db::settle`]).
     charged: AtomicUsize,
@@ -315,11 +173,19 @@ pub const EVICT_HEAP_SLACK: usize = 32;
 const VOLATILE_TRIES: usize = 4;
 
 /// A segment of the keyspace's map.
-type Shard = Segment<Str, Stored, ShardState>;
+type Shard = Segment<Entry, (), ShardState>;
+
+/// What [`ShardOps::locate`] found under a key.
+enum Found {
+    /// A live entry, its TTL and heap bytes before the write.
+    Live(Slot, (Option<UnixMillis>, usize)),
+    /// No live entry; the slot of one whose time has passed, if it stays until the write.
+    Absent(Option<Slot>),
+}
 
 /// The keyspace's operations on one locked segment.
 trait ShardOps {
-    fn find_stored(&self, key: &[u8], hash: u64) -> Option<&Stored>;
+    fn find_stored(&self, key: &[u8], hash: u64) -> Option<&Entry>;
     fn write<R>(
         &mut self,
         key: &[u8],
@@ -328,6 +194,25 @@ trait ShardOps {
         hook: Hook<'_>,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R;
+    fn locate(&mut self, key: &[u8], hash: u64, now: UnixMillis, hook: Hook<'_>) -> Found;
+    fn finish(
+        &mut self,
+        s: Slot,
+        hash: u64,
+        remove: bool,
+        old: (Option<UnixMillis>, usize),
+        new: (Option<UnixMillis>, usize),
+    );
+    fn create(
+        &mut self,
+        key: &[u8],
+        hash: u64,
+        item: Item,
+        now: UnixMillis,
+        hook: Hook<'_>,
+        stale: Option<Slot>,
+    );
+    fn push_deadline(&mut self, t: UnixMillis, hash: u64);
     fn remove_expired(&mut self, slot: Option<Slot>, hook: Hook<'_>);
     fn pre_image(&mut self, slot: Slot);
     fn rebuild_deadlines(&mut self);
@@ -336,11 +221,15 @@ trait ShardOps {
 
 impl ShardOps for Shard {
     /// The entry under `key`, expired or not.
-    fn find_stored(&self, key: &[u8], hash: u64) -> Option<&Stored> {
+    fn find_stored(&self, key: &[u8], hash: u64) -> Option<&Entry> {
         let slot = self.find(hash, key)?;
-        self.get(slot).map(|(_, s)| s)
+        self.get(slot).map(|(e, _)| e)
     }
 
+    /// The generic part of a write is only the call of `f` and the choice it returns:
+    /// the rest is out of line ([`ShardOps::locate`], [`ShardOps::finish`],
+    /// [`ShardOps::create`]), shared by the many commands' instances.
+    #[inline]
     fn write<R>(
         &mut self,
         key: &[u8],
@@ -349,78 +238,126 @@ impl ShardOps for Shard {
         hook: Hook<'_>,
         f: impl FnOnce(Option<&mut Item>) -> (Write, R),
     ) -> R {
-        let mut slot = self.find(hash, key);
-        // An expired entry: removed now, unless CLIENT PAUSE keeps the keyspace constant
-        // and the call writes nothing (then it stays, invisible, until the pause ends).
-        let mut stale = None;
-        if let Some(s) = slot {
-            if self.get(s).is_some_and(|(_, e)| e.item.is_expired(now)) {
-                stale = Some(s);
-                slot = None;
-            }
-        }
-        if stale.is_some()
-            && !hook.frozen.load(Ordering::Relaxed)
-            && !hook.keep.load(Ordering::Relaxed)
-        {
-            self.remove_expired(stale.take(), hook);
-        }
-        let (r, deadline) = match slot {
-            Some(s) => {
-                if self.extra.snapping() != 0 {
-                    self.pre_image(s);
-                }
-                let Some(e) = self.value_mut(s) else {
+        match self.locate(key, hash, now, hook) {
+            Found::Live(s, before) => {
+                let Some(e) = self.key_mut(s) else {
                     return f(None).1;
                 };
-                let old_ttl = e.item.expire_at();
-                let before = heap(key, e);
-                e.touch(now, hook.params);
-                let (w, r) = f(Some(&mut e.item));
-                match w {
-                    Write::Keep => {}
-                    Write::Remove => {
-                        self.remove(s);
-                        self.extra.bytes -= before;
-                        self.extra.expires -= usize::from(old_ttl.is_some());
-                        return r;
+                let (remove, r) = e.update(|item| {
+                    let (w, r) = f(Some(item));
+                    match w {
+                        Write::Keep => (false, r),
+                        Write::Remove => (true, r),
+                        Write::Put(new) => {
+                            *item = new;
+                            (false, r)
+                        }
                     }
-                    Write::Put(item) => e.item = item,
+                });
+                let after = (e.expire_at(), heap(e));
+                if remove || after != before {
+                    self.finish(s, hash, remove, before, after);
                 }
-                let after = heap(key, e);
-                let new_ttl = e.item.expire_at();
-                let st = &mut self.extra;
-                st.bytes = st.bytes - before + after;
-                st.expires =
-                    st.expires - usize::from(old_ttl.is_some()) + usize::from(new_ttl.is_some());
-                (r, new_ttl.filter(|t| Some(*t) != old_ttl))
+                r
             }
-            None => {
+            Found::Absent(stale) => {
                 let (w, r) = f(None);
-                let Write::Put(item) = w else {
-                    return r;
-                };
-                self.remove_expired(stale, hook);
-                let e = Stored {
-                    item,
-                    access: AtomicU32::new(hook.params.initial(now)),
-                    stamp: self.extra.snapping(),
-                };
-                self.extra.bytes += heap(key, &e);
-                let ttl = e.item.expire_at();
-                self.extra.expires += usize::from(ttl.is_some());
-                self.insert_new(hash, Str::from(key), e);
-                hook.created(key);
-                (r, ttl)
-            }
-        };
-        if let Some(t) = deadline {
-            self.extra.deadlines.push(Reverse((t.0, hash)));
-            if self.extra.deadlines.len() > 2 * self.extra.expires + HEAP_REBUILD_SLACK {
-                self.rebuild_deadlines();
+                if let Write::Put(item) = w {
+                    self.create(key, hash, item, now, hook, stale);
+                }
+                r
             }
         }
-        r
+    }
+
+    /// The first half of a write: finds the key; removes it if its time has passed (unless
+    /// CLIENT PAUSE keeps the keyspace constant and the call writes nothing: then it
+    /// stays, invisible, until the pause ends); copies a live one for a snapshot in
+    /// progress and records the access.
+    #[inline(never)]
+    fn locate(&mut self, key: &[u8], hash: u64, now: UnixMillis, hook: Hook<'_>) -> Found {
+        let Some(s) = self.find(hash, key) else {
+            return Found::Absent(None);
+        };
+        let expired = self.get(s).is_some_and(|(e, _)| e.is_expired(now));
+        if expired {
+            if hook.frozen.load(Ordering::Relaxed) || hook.keep.load(Ordering::Relaxed) {
+                return Found::Absent(Some(s));
+            }
+            self.remove_expired(Some(s), hook);
+            return Found::Absent(None);
+        }
+        if self.extra.snapping() != 0 {
+            self.pre_image(s);
+        }
+        let Some((e, _)) = self.get(s) else {
+            return Found::Absent(None);
+        };
+        hook.params.touch(e.access(), now);
+        Found::Live(s, (e.expire_at(), heap(e)))
+    }
+
+    /// The second half of a write to a live key that changed its TTL or size, or goes:
+    /// removes it if the call said so, and settles the counters and the deadline heap.
+    #[inline(never)]
+    fn finish(
+        &mut self,
+        s: Slot,
+        hash: u64,
+        remove: bool,
+        (old_ttl, before): (Option<UnixMillis>, usize),
+        (new_ttl, after): (Option<UnixMillis>, usize),
+    ) {
+        if remove {
+            self.remove(s);
+            self.extra.bytes -= before;
+            self.extra.expires -= usize::from(old_ttl.is_some());
+            return;
+        }
+        let st = &mut self.extra;
+        st.bytes = st.bytes - before + after;
+        st.expires = st.expires - usize::from(old_ttl.is_some()) + usize::from(new_ttl.is_some());
+        if let Some(t) = new_ttl.filter(|t| Some(*t) != old_ttl) {
+            self.push_deadline(t, hash);
+        }
+    }
+
+    /// A write that creates the key (replacing `stale`, an entry whose time had passed,
+    /// if any).
+    #[inline(never)]
+    fn create(
+        &mut self,
+        key: &[u8],
+        hash: u64,
+        item: Item,
+        now: UnixMillis,
+        hook: Hook<'_>,
+        stale: Option<Slot>,
+    ) {
+        self.remove_expired(stale, hook);
+        let e = Entry::new(
+            key,
+            item,
+            hook.params.initial(now),
+            self.extra.snapping() != 0,
+        );
+        self.extra.bytes += heap(&e);
+        let ttl = e.expire_at();
+        self.extra.expires += usize::from(ttl.is_some());
+        self.insert_new(hash, e, ());
+        hook.created(key);
+        if let Some(t) = ttl {
+            self.push_deadline(t, hash);
+        }
+    }
+
+    /// Records a new deadline of the key with hash `hash` (rebuilding the heap when stale
+    /// entries outnumber live ones).
+    fn push_deadline(&mut self, t: UnixMillis, hash: u64) {
+        self.extra.deadlines.push(Reverse((t.0, hash)));
+        if self.extra.deadlines.len() > 2 * self.extra.expires + HEAP_REBUILD_SLACK {
+            self.rebuild_deadlines();
+        }
     }
 
     /// Lazy expiry of the key in `slot` (its time has passed): removed, counted, reported.
@@ -430,11 +367,11 @@ impl ShardOps for Shard {
         if let (Some(s), true) = (slot, self.extra.snapping() != 0) {
             self.pre_image(s);
         }
-        if let Some((k, old)) = slot.and_then(|s| self.remove(s)) {
-            self.extra.bytes -= heap(&k, &old);
+        if let Some((old, ())) = slot.and_then(|s| self.remove(s)) {
+            self.extra.bytes -= heap(&old);
             self.extra.expires -= 1;
             self.extra.expired += 1;
-            hook.expired(&k);
+            hook.expired(old.key());
         }
     }
 
@@ -443,14 +380,13 @@ impl ShardOps for Shard {
     #[cold]
     #[inline(never)]
     fn pre_image(&mut self, slot: Slot) {
-        let epoch = self.extra.snapping();
         let copy = match self.get(slot) {
-            Some((k, e)) if e.stamp != epoch => (k.clone(), e.item.clone()),
+            Some((e, _)) if !e.copied() => (Str::from(e.key()), e.to_item()),
             _ => return,
         };
         self.extra.pre.push(copy);
-        if let Some(e) = self.value_mut(slot) {
-            e.stamp = epoch;
+        if let Some(e) = self.key_mut(slot) {
+            e.set_copied(true);
         }
     }
 
@@ -458,7 +394,7 @@ impl ShardOps for Shard {
         let seed = self.seed();
         let heap = self
             .iter()
-            .filter_map(|(k, e)| Some(Reverse((e.item.expire_at()?.0, k.key_hash(seed)))))
+            .filter_map(|(e, _)| Some(Reverse((e.expire_at()?.0, e.key_hash(seed)))))
             .collect();
         self.extra.deadlines = heap;
     }
@@ -476,16 +412,16 @@ impl ShardOps for Shard {
             }
             self.extra.deadlines.pop();
             // The entry is live only if a key with this hash still expires at exactly `t`.
-            let due = self.find_with(hash, |_, e| e.item.expire_at() == Some(UnixMillis(t)));
+            let due = self.find_with(hash, |e, _| e.expire_at() == Some(UnixMillis(t)));
             if let (Some(s), true) = (due, self.extra.snapping() != 0) {
                 self.pre_image(s);
             }
-            if let Some((k, old)) = due.and_then(|s| self.remove(s)) {
-                self.extra.bytes -= heap(&k, &old);
+            if let Some((old, ())) = due.and_then(|s| self.remove(s)) {
+                self.extra.bytes -= heap(&old);
                 self.extra.expires -= 1;
                 self.extra.expired += 1;
                 removed += 1;
-                hook.expired(&k);
+                hook.expired(old.key());
             }
         }
         // A heap that emptied gives its memory back (after a mass expiry it would
@@ -510,7 +446,7 @@ pub const DEFAULT_SHARDS: usize = 256;
 
 /// The keyspace. See the module documentation.
 pub struct Db {
-    map: HopMap<Str, Stored, ShardState>,
+    map: HopMap<Entry, (), ShardState>,
     mask: usize,
     /// Where the next active-expiry pass starts (shards are visited round-robin).
     reap_cursor: AtomicUsize,
@@ -625,11 +561,11 @@ impl Multi<'_> {
         let (shard, hash) = self.shard(key)?;
         match shard.find_stored(key, hash) {
             None => return None,
-            Some(e) if !e.item.is_expired(now) => {
+            Some(e) if !e.is_expired(now) => {
                 if touch {
-                    e.touch(now, hook.params);
+                    hook.params.touch(e.access(), now);
                 }
-                return Some(f(&e.item));
+                return Some(e.with_item(f));
             }
             Some(_) => {}
         }
@@ -660,9 +596,9 @@ impl Multi<'_> {
             shard.pre_image(slot);
         }
         match shard.remove(slot) {
-            Some((k, old)) => {
-                shard.extra.bytes -= heap(&k, &old);
-                shard.extra.expires -= usize::from(old.item.expire_at().is_some());
+            Some((old, ())) => {
+                shard.extra.bytes -= heap(&old);
+                shard.extra.expires -= usize::from(old.expire_at().is_some());
                 true
             }
             None => false,
@@ -698,13 +634,13 @@ pub struct MultiRead<'a> {
 
 impl MultiRead<'_> {
     /// The live entry under `key` (one of the declared keys), if any.
-    fn find(&self, key: &[u8]) -> Option<&Stored> {
+    fn find(&self, key: &[u8]) -> Option<&Entry> {
         let hash = self.db.hash(key);
         let i = self.db.map.segment_of(hash);
         let pos = self.guards.binary_search_by_key(&i, |(j, _)| *j).ok()?;
         let (_, g) = self.guards.get(pos)?;
         let e = g.find_stored(key, hash)?;
-        if e.item.is_expired(self.now) {
+        if e.is_expired(self.now) {
             self.saw_expired.set(true);
             return None;
         }
@@ -715,8 +651,8 @@ impl MultiRead<'_> {
     /// records the access (as a GET does).
     pub fn read<R>(&self, key: &[u8], f: impl FnOnce(&Item) -> R) -> Option<R> {
         let e = self.find(key)?;
-        e.touch(self.now, &self.db.params);
-        Some(f(&e.item))
+        self.db.params.touch(e.access(), self.now);
+        Some(e.with_item(f))
     }
 
     /// Whether `key` (one of the declared keys) exists; not an access (EXISTS).
@@ -780,14 +716,27 @@ impl Db {
             0
         };
         if g.extra.epoch != epoch {
+            // Marks are set only while the shard's image is owed to the snapshot in
+            // progress: one never taken (an abandoned snapshot) leaves some behind.
+            if g.extra.snapping() != 0 {
+                Self::clear_marks(g);
+            }
             g.extra.epoch = epoch;
             g.extra.pre = Vec::new();
         }
     }
 
-    /// The shard as it was at the snapshot's instant: its keys not changed since (their
-    /// stamp is not the snapshot's) and the copies of those that changed. Marks the shard
-    /// taken.
+    /// Clears every entry's snapshot mark in a shard.
+    #[cold]
+    fn clear_marks(g: &mut Shard) {
+        for e in g.keys_mut() {
+            e.set_copied(false);
+        }
+    }
+
+    /// The shard as it was at the snapshot's instant: its keys not changed since (not
+    /// marked `copied`) and the copies of those that changed. Marks the shard taken and
+    /// clears the entries' marks (so that the next snapshot starts with none).
     fn image(g: &mut Shard) -> ShardImage {
         let epoch = g.extra.snapping();
         if epoch == 0 {
@@ -796,9 +745,10 @@ impl Db {
         let mut image = core::mem::take(&mut g.extra.pre);
         image.extend(
             g.iter()
-                .filter(|(_, e)| e.stamp != epoch)
-                .map(|(k, e)| (k.clone(), e.item.clone())),
+                .filter(|(e, _)| !e.copied())
+                .map(|(e, _)| (Str::from(e.key()), e.to_item())),
         );
+        Self::clear_marks(g);
         g.extra.saved = epoch;
         image
     }
@@ -943,9 +893,9 @@ impl Db {
             let guard = self.map.read_segment(si);
             match guard.find_stored(key, hash) {
                 None => return None,
-                Some(e) if !e.item.is_expired(now) => {
-                    e.touch(now, &self.params);
-                    return Some(f(&e.item));
+                Some(e) if !e.is_expired(now) => {
+                    self.params.touch(e.access(), now);
+                    return Some(e.with_item(f));
                 }
                 Some(_) => {}
             }
@@ -973,15 +923,15 @@ impl Db {
         {
             let guard = self.map.read_segment(si);
             let e = guard.find_stored(key, hash)?;
-            if !e.item.is_expired(now) {
-                let access = e.access.load(Ordering::Relaxed);
+            if !e.is_expired(now) {
+                let access = e.access().load(Ordering::Relaxed);
                 let stats = KeyStats {
                     idle_secs: crate::evict::lru_idle_ms(access, now) / 1000,
                     freq: self.params.freq(access, now),
                     lfu: self.params.lfu(),
-                    bytes: bucket_bytes() + heap(key, e),
+                    bytes: bucket_bytes() + heap(e),
                 };
-                return Some(f(&e.item, stats));
+                return Some(e.with_item(|item| f(item, stats)));
             }
         }
         // Expired: remove it now, as Redis's lazy expiry does.
@@ -1212,7 +1162,7 @@ impl Db {
             .map
             .read_segment(i)
             .find_stored(key, hash)
-            .is_some_and(|e| e.item.is_expired(now));
+            .is_some_and(|e| e.is_expired(now));
         if stale {
             let hook = Hook {
                 keep: &REMOVE,
@@ -1288,8 +1238,8 @@ impl Db {
             if g.extra.expires == 0 {
                 continue;
             }
-            for (_, e) in g.iter() {
-                if let Some(t) = e.item.expire_at().filter(|t| *t >= now) {
+            for (e, _) in g.iter() {
+                if let Some(t) = e.expire_at().filter(|t| *t >= now) {
                     sum += i128::from(t.0 - now.0);
                     n += 1;
                 }
@@ -1331,7 +1281,7 @@ impl Db {
         self.shards().fold((0, 0), |(tables, heaps), i| {
             let g = self.map.read_segment(i);
             // The keys' and values' own slots hold data, as Redis counts its objects.
-            let data = g.table().len() * (size_of::<Str>() + size_of::<Value>());
+            let data = g.table().len() * size_of::<Entry>();
             (
                 tables + g.table().allocated_bytes().saturating_sub(data),
                 heaps + g.extra.deadlines.capacity() * deadline,
@@ -1444,18 +1394,18 @@ impl Db {
                     };
                     let t = *t;
                     let found = g
-                        .find_with(*hash, |_, e| e.item.expire_at() == Some(UnixMillis(t)))
+                        .find_with(*hash, |e, _| e.expire_at() == Some(UnixMillis(t)))
                         .and_then(|s| g.get(s));
-                    if let Some((k, e)) = found {
-                        f(k, e.access.load(Ordering::Relaxed), Some(t));
+                    if let Some((e, _)) = found {
+                        f(e.key(), e.access().load(Ordering::Relaxed), Some(t));
                         break;
                     }
                 }
-            } else if let Some((k, e)) = g.random(|| u64::from(crate::evict::random())) {
+            } else if let Some((e, _)) = g.random(|| u64::from(crate::evict::random())) {
                 f(
-                    k,
-                    e.access.load(Ordering::Relaxed),
-                    e.item.expire_at().map(|t| t.0),
+                    e.key(),
+                    e.access().load(Ordering::Relaxed),
+                    e.expire_at().map(|t| t.0),
                 );
             }
         }
@@ -1478,9 +1428,7 @@ impl Db {
         let mut g = self.wlock(self.shard_index(hash));
         if let Some(a) = sampled {
             let live = g.find_stored(key, hash);
-            if live
-                .is_some_and(|e| e.access.load(Ordering::Relaxed) != a && !e.item.is_expired(now))
-            {
+            if live.is_some_and(|e| e.access().load(Ordering::Relaxed) != a && !e.is_expired(now)) {
                 return false;
             }
         }
@@ -1509,9 +1457,9 @@ impl Db {
         let hash = self.hash(key);
         let guard = self.map.read_segment(self.shard_index(hash));
         match guard.find_stored(key, hash) {
-            Some(e) if !e.item.is_expired(now) => {
+            Some(e) if !e.is_expired(now) => {
                 if self.params.lfu() {
-                    e.access
+                    e.access()
                         .store(crate::evict::lfu_word(freq, now), Ordering::Relaxed);
                 }
                 true
@@ -1575,9 +1523,9 @@ impl Db {
     /// KEYS: one consistent view, as Redis's single-threaded walk sees it).
     pub fn for_each(&self, now: UnixMillis, mut f: impl FnMut(&[u8], &Item)) {
         for g in self.read_all() {
-            for (k, e) in g.iter() {
-                if !e.item.is_expired(now) {
-                    f(k, &e.item);
+            for (e, _) in g.iter() {
+                if !e.is_expired(now) {
+                    e.with_item(|item| f(e.key(), item));
                 }
             }
         }
@@ -1606,8 +1554,8 @@ impl Db {
         self.map.scan(
             cursor,
             count,
-            |_, e| e.item.is_expired(now),
-            |k, e| f(k, &e.item),
+            |e, _| e.is_expired(now),
+            |e, _| e.with_item(|item| f(e.key(), item)),
         )
     }
 
@@ -1618,7 +1566,7 @@ impl Db {
         let start = (r as usize) & self.mask;
         for step in 0..n {
             let g = self.map.read_segment((start + step) & self.mask);
-            let live = g.iter().filter(|(_, e)| !e.item.is_expired(now)).count();
+            let live = g.iter().filter(|(e, _)| !e.is_expired(now)).count();
             if live == 0 {
                 continue;
             }
@@ -1626,9 +1574,9 @@ impl Db {
             let pick = (r % live as u64) as usize;
             return g
                 .iter()
-                .filter(|(_, e)| !e.item.is_expired(now))
+                .filter(|(e, _)| !e.is_expired(now))
                 .nth(pick)
-                .map(|(k, _)| k.to_vec());
+                .map(|(e, _)| e.key().to_vec());
         }
         None
     }
@@ -1639,11 +1587,11 @@ impl Db {
         let hash = self.hash(key);
         let guard = self.map.read_segment(self.shard_index(hash));
         match guard.find_stored(key, hash) {
-            Some(e) if !e.item.is_expired(now) => {
+            Some(e) if !e.is_expired(now) => {
                 if !self.params.lfu() {
                     let ticks = idle_secs.saturating_mul(1000) / crate::evict::LRU_TICK_MS as u64;
                     let at = crate::evict::lru_clock(now).wrapping_sub(ticks as u32);
-                    e.access.store(at, Ordering::Relaxed);
+                    e.access().store(at, Ordering::Relaxed);
                 }
                 true
             }
@@ -1702,7 +1650,7 @@ mod tests {
             .map
             .read_segment(db.shard_index(h5))
             .find_stored(b"k5", h5)
-            .map(|e| e.access.load(Ordering::Relaxed));
+            .map(|e| e.access().load(Ordering::Relaxed));
         assert!(
             !db.evict(b"k5", T0, false, word.map(|w| w ^ 1), || ()),
             "read since it was sampled"

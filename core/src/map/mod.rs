@@ -183,6 +183,18 @@ impl<K: KeyHash, V, X> Segment<K, V, X> {
         self.table.get_mut(slot).map(|(_, v)| v)
     }
 
+    /// The key at `slot`, to change in place. The change must leave the key's hash as it
+    /// was (the keyspace keeps its whole entry in the key, with `()` for the value).
+    #[inline]
+    pub fn key_mut(&mut self, slot: Slot) -> Option<&mut K> {
+        self.table.get_mut(slot).map(|(k, _)| k)
+    }
+
+    /// Every key of this segment, to change in place (without changing its hash).
+    pub fn keys_mut(&mut self) -> impl Iterator<Item = &mut K> + '_ {
+        self.table.iter_mut().map(|(k, _)| k)
+    }
+
     /// Inserts a key the caller knows is absent (it just looked under this same lock).
     /// May grow this segment's table.
     #[inline]
