@@ -69,6 +69,8 @@ pub const MIN_LOAD_TO_GROW: (usize, usize) = (1, 4);
 /// Positions [`HopTable::random`] draws before it picks by rank (the load stays above
 /// [`MIN_LOAD`], so 64 draws almost never all miss).
 pub const RANDOM_PROBES: usize = 64;
+/// Entries a rebuild hashes before it places them (see `HopTable::rebuild`).
+pub const REHASH_BATCH: usize = 16;
 /// A removal that leaves the load below this fraction (1/8) shrinks the table.
 pub const MIN_LOAD: (usize, usize) = (1, 8);
 
@@ -394,18 +396,39 @@ impl<T> HopTable<T> {
         new.resizes = self.resizes + 1;
         let mut old = core::mem::replace(self, new);
         let stash = core::mem::take(&mut old.stash);
-        let entries = (0..old.vals.len())
-            .filter_map(|i| old.take_entry(i))
-            .map(|v| (hasher(&v), v))
-            .chain(stash);
-        for (hash, v) in entries {
-            if self.cap == 0 {
-                self.stash.push((hash, v));
-            } else if let Err(v) = self.place(hash, v) {
-                self.stash.push((hash, v));
+        // Entries are hashed REHASH_BATCH at a time, then placed: a hasher that reads
+        // memory outside the entry (a boxed key) then has that many independent reads in
+        // flight instead of one miss after another.
+        let mut batch: Vec<(u64, T)> = Vec::with_capacity(REHASH_BATCH.min(old.len));
+        let mut next = 0;
+        while next < old.vals.len() {
+            while batch.len() < REHASH_BATCH && next < old.vals.len() {
+                if let Some(v) = old.take_entry(next) {
+                    batch.push((0, v));
+                }
+                next += 1;
             }
-            self.len += 1;
+            for (h, v) in batch.iter_mut() {
+                *h = hasher(v);
+            }
+            for (hash, v) in batch.drain(..) {
+                self.put_rehashed(hash, v);
+            }
         }
+        for (hash, v) in stash {
+            self.put_rehashed(hash, v);
+        }
+    }
+
+    /// Places an entry during a rebuild (in the stash if it finds no bucket).
+    #[inline]
+    fn put_rehashed(&mut self, hash: u64, v: T) {
+        if self.cap == 0 {
+            self.stash.push((hash, v));
+        } else if let Err(v) = self.place(hash, v) {
+            self.stash.push((hash, v));
+        }
+        self.len += 1;
     }
 
     /// Puts `value` in a bucket within its neighbourhood, displacing entries backwards as
