@@ -1532,8 +1532,15 @@ impl Db {
     }
 
     /// Calls `f` with every live key, every shard read-locked at once ([`Db::for_each`]).
+    /// (No item is built for a packed entry.)
     pub fn for_each_key(&self, now: UnixMillis, mut f: impl FnMut(&[u8])) {
-        self.for_each(now, |k, _| f(k));
+        for g in self.read_all() {
+            for (e, _) in g.iter() {
+                if !e.is_expired(now) {
+                    f(e.key());
+                }
+            }
+        }
     }
 
     /// One SCAN step: calls `f` with live keys whose scan order is at least `cursor`, in
