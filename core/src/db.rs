@@ -21,6 +21,7 @@
 //! happened. A keyspace without a sink (the unit tests) reports nothing.
 
 use crate::evict::AccessParams;
+use crate::map::table::PREFIX_SHIFT;
 use crate::map::{HopMap, HopTable, KeyHash, Segment, Slot};
 use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicUsize, Mutex, Ordering, RwLockReadGuard, RwLockWriteGuard,
@@ -122,7 +123,7 @@ fn bucket_bytes() -> usize {
 /// ([`HEAP_REBUILD_SLACK`]), so it stays within a constant factor of the keys with a TTL.
 #[derive(Default)]
 struct ShardState {
-    deadlines: BinaryHeap<Reverse<(i64, u64)>>,
+    deadlines: BinaryHeap<Reverse<Deadline>>,
     /// Keys with a TTL.
     expires: usize,
     /// Heap bytes of keys and values.
@@ -155,6 +156,51 @@ impl ShardState {
         } else {
             0
         }
+    }
+}
+
+/// An entry of a shard's deadline heap, in 8 bytes: the time a key's TTL ends (absolute
+/// Unix milliseconds, clamped to `0..=DEADLINE_MAX_MS`) in the high 44 bits, the top 20 of
+/// the low 32 bits of its hash (which pick its home bucket,
+/// [`crate::map::HopTable::find_by_prefix`]) in the low 20. Ordered by time. An entry
+/// names the keys near that home whose time, clamped the same way, is the entry's: any of
+/// them is due when the entry is (a key whose TTL changed leaves its old entry stale).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Deadline(u64);
+
+/// The latest time a [`Deadline`] holds exactly (2^44 - 1 ms: the year 2527); later TTLs are
+/// kept as this, so active expiry never removes such a key (reads still expire it).
+const DEADLINE_MAX_MS: i64 = (1 << 44) - 1;
+
+impl Deadline {
+    /// The entry of a key with hash `hash` whose time ends at `t`.
+    fn new(t: UnixMillis, hash: u64) -> Self {
+        Deadline((Self::clamp(t) << 20) | u64::from(Self::prefix_of(hash)))
+    }
+
+    /// The part of a key's hash an entry keeps.
+    fn prefix_of(hash: u64) -> u32 {
+        (hash as u32) >> PREFIX_SHIFT
+    }
+
+    fn clamp(t: UnixMillis) -> u64 {
+        t.0.clamp(0, DEADLINE_MAX_MS) as u64
+    }
+
+    /// The hash prefix ([`crate::map::HopTable::find_by_prefix`]).
+    fn prefix(self) -> u32 {
+        (self.0 & 0xF_FFFF) as u32
+    }
+
+    /// Whether the time has passed at `now` (keys it names are expired).
+    fn passed(self, now: UnixMillis) -> bool {
+        now.0 > (self.0 >> 20) as i64
+    }
+
+    /// Whether entry `e` has a TTL at this entry's time.
+    fn matches(self, e: &Entry) -> bool {
+        e.expire_at()
+            .is_some_and(|t| Self::clamp(t) == self.0 >> 20)
     }
 }
 
@@ -354,7 +400,12 @@ impl ShardOps for Shard {
     /// Records a new deadline of the key with hash `hash` (rebuilding the heap when stale
     /// entries outnumber live ones).
     fn push_deadline(&mut self, t: UnixMillis, hash: u64) {
-        self.extra.deadlines.push(Reverse((t.0, hash)));
+        let heap = &mut self.extra.deadlines;
+        // Grown by a quarter, not doubled: the heap's spare room is most of a TTL's cost.
+        if heap.len() == heap.capacity() {
+            heap.reserve_exact(heap.len() / 4 + HEAP_SHRINK_MIN);
+        }
+        heap.push(Reverse(Deadline::new(t, hash)));
         if self.extra.deadlines.len() > 2 * self.extra.expires + HEAP_REBUILD_SLACK {
             self.rebuild_deadlines();
         }
@@ -394,7 +445,7 @@ impl ShardOps for Shard {
         let seed = self.seed();
         let heap = self
             .iter()
-            .filter_map(|(e, _)| Some(Reverse((e.expire_at()?.0, e.key_hash(seed)))))
+            .filter_map(|(e, _)| Some(Reverse(Deadline::new(e.expire_at()?, e.key_hash(seed)))))
             .collect();
         self.extra.deadlines = heap;
     }
@@ -404,15 +455,23 @@ impl ShardOps for Shard {
     fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize {
         let mut removed = 0;
         for _ in 0..max {
-            let Some(&Reverse((t, hash))) = self.extra.deadlines.peek() else {
+            let Some(&Reverse(d)) = self.extra.deadlines.peek() else {
                 break;
             };
-            if now.0 <= t {
+            if !d.passed(now) {
                 break;
             }
             self.extra.deadlines.pop();
-            // The entry is live only if a key with this hash still expires at exactly `t`.
-            let due = self.find_with(hash, |e, _| e.expire_at() == Some(UnixMillis(t)));
+            // The entry is live only if a key whose hash begins so still expires at exactly
+            // its time (any such key will do: each has an entry of its own). The key's
+            // hash is checked, not only its home: an entry must not take a neighbour's key
+            // (whose own entry might then find none left, and leave this one for good).
+            let seed = self.seed();
+            let due = self.find_by_prefix(d.prefix(), |e, _| {
+                d.matches(e)
+                    && e.is_expired(now)
+                    && Deadline::prefix_of(e.key_hash(seed)) == d.prefix()
+            });
             if let (Some(s), true) = (due, self.extra.snapping() != 0) {
                 self.pre_image(s);
             }
@@ -1200,7 +1259,7 @@ impl Db {
                 .extra
                 .deadlines
                 .peek()
-                .is_some_and(|Reverse((t, _))| now.0 > *t);
+                .is_some_and(|Reverse(d)| d.passed(now));
             if due {
                 let mut g = self.wlock(i);
                 removed += g.reap(now, per_shard, self.hook());
@@ -1262,7 +1321,7 @@ impl Db {
     /// An estimate of the bytes the keyspace holds: table slots, deadline heaps, keys and
     /// values.
     pub fn mem_bytes(&self) -> usize {
-        let deadline = size_of::<Reverse<(i64, u64)>>();
+        let deadline = size_of::<Reverse<Deadline>>();
         self.map.allocated_bytes()
             + self
                 .shards()
@@ -1277,7 +1336,7 @@ impl Db {
     /// but the key and value slots of their entries (`overhead.hashtable.main`) and the
     /// deadline heaps' (`overhead.hashtable.expires`).
     pub fn overheads(&self) -> (usize, usize) {
-        let deadline = size_of::<Reverse<(i64, u64)>>();
+        let deadline = size_of::<Reverse<Deadline>>();
         self.shards().fold((0, 0), |(tables, heaps), i| {
             let g = self.map.read_segment(i);
             // The keys' and values' own slots hold data, as Redis counts its objects.
@@ -1292,7 +1351,7 @@ impl Db {
     /// Bytes of one shard as [`Db::mem_bytes`] counts them.
     fn footprint(g: &Shard) -> usize {
         g.table().allocated_bytes()
-            + g.extra.deadlines.capacity() * size_of::<Reverse<(i64, u64)>>()
+            + g.extra.deadlines.capacity() * size_of::<Reverse<Deadline>>()
             + g.extra.bytes
     }
 
@@ -1387,17 +1446,16 @@ impl Db {
                 }
                 // A few tries: entries of keys gone or changed are stale.
                 for _ in 0..VOLATILE_TRIES {
-                    let Some(Reverse((t, hash))) =
-                        heap.get(crate::evict::random() as usize % heap.len())
+                    let Some(&Reverse(d)) = heap.get(crate::evict::random() as usize % heap.len())
                     else {
                         break;
                     };
-                    let t = *t;
                     let found = g
-                        .find_with(*hash, |e, _| e.expire_at() == Some(UnixMillis(t)))
+                        .find_by_prefix(d.prefix(), |e, _| d.matches(e))
                         .and_then(|s| g.get(s));
                     if let Some((e, _)) = found {
-                        f(e.key(), e.access().load(Ordering::Relaxed), Some(t));
+                        let t = e.expire_at().map(|t| t.0);
+                        f(e.key(), e.access().load(Ordering::Relaxed), t);
                         break;
                     }
                 }
@@ -1925,6 +1983,33 @@ mod tests {
         assert_eq!(removed, 1000);
         assert!(db.is_empty());
         assert_eq!(db.expires_len(), 0);
+    }
+
+    #[test]
+    fn deadlines_take_8_bytes_order_by_time_and_clamp() {
+        assert_eq!(size_of::<Reverse<Deadline>>(), 8);
+        let h = 0xDEAD_BEEF_1234_5678;
+        let a = Deadline::new(UnixMillis(1_000), h);
+        let b = Deadline::new(UnixMillis(1_001), 0);
+        assert!(a < b);
+        assert_eq!(a.prefix(), 0x1234_5678 >> PREFIX_SHIFT);
+        assert!(!a.passed(UnixMillis(1_000)) && a.passed(UnixMillis(1_001)));
+        // Before 1970 and past the year 2527, clamped: still ordered, still due (or never).
+        let past = Deadline::new(UnixMillis(-5), h);
+        assert!(past < a && past.passed(UnixMillis(1)));
+        let far = Deadline::new(UnixMillis(i64::MAX), h);
+        assert_eq!(far, Deadline::new(UnixMillis(DEADLINE_MAX_MS), h));
+        assert!(!far.passed(UnixMillis(DEADLINE_MAX_MS)));
+        // Active expiry removes keys whose time is before 1970, and never one whose time is
+        // past the clamp (a read expires it).
+        let db = Db::with_shards(5, 1);
+        put(&db, b"old", b"v", Some(-10));
+        put(&db, b"far", b"v", Some(DEADLINE_MAX_MS + 10));
+        assert_eq!(db.reap(T0, 1, 10), 1);
+        assert_eq!(db.reap(UnixMillis(DEADLINE_MAX_MS + 5), 1, 10), 0);
+        assert_eq!(db.len(), 1);
+        assert!(!db.exists(b"far", UnixMillis(DEADLINE_MAX_MS + 11)));
+        assert_eq!(db.len(), 0);
     }
 
     #[test]

@@ -171,6 +171,12 @@ impl<K: KeyHash, V, X> Segment<K, V, X> {
         self.table.find(hash, |(k, v)| f(k, v))
     }
 
+    /// Finds an entry for which `f` holds among those whose hashes' low 32 bits begin with
+    /// `prefix` ([`HopTable::find_by_prefix`]).
+    pub fn find_by_prefix(&self, prefix: u32, mut f: impl FnMut(&K, &V) -> bool) -> Option<Slot> {
+        self.table.find_by_prefix(prefix, |(k, v)| f(k, v))
+    }
+
     /// The entry at `slot`.
     #[inline]
     pub fn get(&self, slot: Slot) -> Option<(&K, &V)> {

@@ -69,6 +69,10 @@ pub const MIN_LOAD_TO_GROW: (usize, usize) = (1, 4);
 /// Positions [`HopTable::random`] draws before it picks by rank (the load stays above
 /// [`MIN_LOAD`], so 64 draws almost never all miss).
 pub const RANDOM_PROBES: usize = 64;
+/// The low bits of a hash's low 32 that [`HopTable::find_by_prefix`] does without (12: a
+/// prefix is 20 bits, and the entries it may name have their homes within one bucket of
+/// each other while a table has fewer than 2^20 home buckets).
+pub const PREFIX_SHIFT: u32 = 12;
 /// Entries a rebuild hashes before it places them (see `HopTable::rebuild`).
 pub const REHASH_BATCH: usize = 16;
 /// A removal that leaves the load below this fraction (1/8) shrinks the table.
@@ -280,6 +284,34 @@ impl<T> HopTable<T> {
         self.stash
             .iter()
             .position(|(h, v)| *h == hash && eq(v))
+            .map(Slot::Stash)
+    }
+
+    /// Finds an entry for which `eq` holds among those whose hashes' low 32 bits, shifted
+    /// right by [`PREFIX_SHIFT`], equal `prefix` (what a caller that keeps only those bits
+    /// of a hash can ask). Their home buckets are within `cap >> (32 - PREFIX_SHIFT)` + 1
+    /// of each other, and `eq` sees every entry of those homes (entries of neighbouring
+    /// prefixes too: it decides).
+    pub fn find_by_prefix(&self, prefix: u32, mut eq: impl FnMut(&T) -> bool) -> Option<Slot> {
+        let low = u64::from(prefix) << PREFIX_SHIFT;
+        let high = low | ((1 << PREFIX_SHIFT) - 1);
+        if self.cap != 0 {
+            for home in self.home(low)..=self.home(high) {
+                let mut hop = self.meta.get(home).map_or(0, |m| m & HOP_MASK);
+                while hop != 0 {
+                    let idx = home + hop.trailing_zeros() as usize;
+                    hop &= hop - 1;
+                    if let Some(v) = self.entry(idx) {
+                        if eq(v) {
+                            return Some(Slot::Table { home, idx });
+                        }
+                    }
+                }
+            }
+        }
+        self.stash
+            .iter()
+            .position(|(h, v)| (*h as u32) >> PREFIX_SHIFT == prefix && eq(v))
             .map(Slot::Stash)
     }
 

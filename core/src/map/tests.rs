@@ -313,3 +313,33 @@ fn slots_point_at_entries_until_the_table_changes() {
     assert_eq!(t.remove(s), None);
     assert!(t.is_empty());
 }
+
+#[test]
+fn find_by_prefix_finds_every_entry_by_the_top_of_its_low_hash_bits() {
+    use super::table::PREFIX_SHIFT;
+    let mut rng = Rng(0x5EED);
+    // Hashes that share prefixes (and so neighbouring homes), in a table that grows, with
+    // a few crowded enough to land in the stash.
+    let mut t: HopTable<u64> = HopTable::new();
+    let mut hashes = Vec::new();
+    for i in 0..scale(6000) as u64 {
+        let h = if i % 7 == 0 {
+            // Same prefix as an earlier hash, other low bits.
+            let j = rng.below(hashes.len().max(1) as u64) as usize;
+            hashes.get(j).copied().unwrap_or(1) ^ (i & 0xFFF)
+        } else {
+            rng.next()
+        };
+        hashes.push(h);
+        t.insert_unique(h, i, |&v| hashes_of(v, &hashes));
+    }
+    fn hashes_of(v: u64, hashes: &[u64]) -> u64 {
+        hashes[v as usize]
+    }
+    for (i, &h) in hashes.iter().enumerate() {
+        let prefix = (h as u32) >> PREFIX_SHIFT;
+        let slot = t.find_by_prefix(prefix, |&v| v == i as u64);
+        assert_eq!(slot.and_then(|s| t.get(s)), Some(&(i as u64)), "entry {i}");
+    }
+    assert!(HopTable::<u64>::new().find_by_prefix(7, |_| true).is_none());
+}
