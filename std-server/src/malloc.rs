@@ -9,11 +9,10 @@
 //!   the rest are merged as they are freed, a little at a time.
 //! - **Memory given back** ([`Trimmer`], once a second from the acceptor): once the engine's
 //!   `used_memory` has dropped by [`TRIM_AFTER_FREED`] since its last high point, or grown
-//!   by as much since the last trim (or by [`TRIM_AFTER_GROWN`] and then stopped growing),
-//!   `malloc_trim(0)` returns the free pages inside the
-//!   heaps to the kernel (glibc only returns the top of each heap by itself), so RSS
-//!   follows the data down, and does not keep the old arrays a growing keyspace's tables
-//!   left behind (measured with `benches/keys_memory.py`: 1M 16-byte keys held 77 bytes of
+//!   by as much since the last trim (or moved by [`TRIM_AFTER_CHANGE`] either way and then
+//!   stopped moving), `malloc_trim(0)` returns the free pages inside the heaps to the
+//!   kernel (glibc only returns the top of each heap by itself), so RSS follows the data
+//!   down, and does not keep the old arrays a growing keyspace's tables left behind (measured with `benches/keys_memory.py`: 1M 16-byte keys held 77 bytes of
 //!   RSS per key for 66 of `used_memory` without it, 67 with it).
 //!
 //! Other C libraries (musl) and platforms: nothing to do, both are no-ops.
@@ -23,9 +22,10 @@
 /// How far `used_memory` must fall below its high point before the free pages are given
 /// back (`malloc_trim` walks every arena: not for small changes).
 pub const TRIM_AFTER_FREED: usize = 16 << 20;
-/// How far `used_memory` must have grown since the last trim for a trim once it stops
-/// growing (the end of a load: the tables' old arrays are free memory by then).
-pub const TRIM_AFTER_GROWN: usize = 4 << 20;
+/// How far `used_memory` must have moved (up or down) since the last trim for a trim once
+/// it stops moving (the end of a load: the tables' old arrays are free memory by then; the
+/// end of a mass expiry or deletion smaller than [`TRIM_AFTER_FREED`]).
+pub const TRIM_AFTER_CHANGE: usize = 4 << 20;
 /// A change of `used_memory` under this between two ticks counts as "stopped growing".
 pub const TRIM_STEADY: usize = 1 << 20;
 
@@ -90,7 +90,7 @@ impl Trimmer {
         self.last = used;
         if self.peak - used < TRIM_AFTER_FREED
             && grown < TRIM_AFTER_FREED
-            && !(steady && grown >= TRIM_AFTER_GROWN)
+            && !(steady && used.abs_diff(self.base) >= TRIM_AFTER_CHANGE)
         {
             return false;
         }
@@ -126,6 +126,9 @@ mod tests {
             "stopped growing 6 MB above the last trim"
         );
         assert!(!t.tick(103 << 20));
+        assert!(!t.tick(95 << 20), "fell by 8 MB, still falling");
+        assert!(t.tick(95 << 20), "stopped falling 8 MB below the last trim");
+        assert!(!t.tick(94 << 20));
         assert!(t.tick(10 << 20));
     }
 }
