@@ -104,11 +104,6 @@ impl Hook<'_> {
     }
 }
 
-/// Heap bytes an entry owns (the table slot itself is counted by capacity).
-fn heap(e: &Entry) -> usize {
-    e.heap_bytes()
-}
-
 /// Bytes of one table bucket of the keyspace.
 fn bucket_bytes() -> usize {
     HopTable::<(Entry, ())>::bucket_bytes()
@@ -300,7 +295,7 @@ impl ShardOps for Shard {
                         }
                     }
                 });
-                let after = (e.expire_at(), heap(e));
+                let after = (e.expire_at(), e.heap_bytes());
                 if remove || after != before {
                     self.finish(s, hash, remove, before, after);
                 }
@@ -340,7 +335,7 @@ impl ShardOps for Shard {
             return Found::Absent(None);
         };
         hook.params.touch(e.access(), now);
-        Found::Live(s, (e.expire_at(), heap(e)))
+        Found::Live(s, (e.expire_at(), e.heap_bytes()))
     }
 
     /// The second half of a write to a live key that changed its TTL or size, or goes:
@@ -387,7 +382,7 @@ impl ShardOps for Shard {
             hook.params.initial(now),
             self.extra.snapping() != 0,
         );
-        self.extra.bytes += heap(&e);
+        self.extra.bytes += e.heap_bytes();
         let ttl = e.expire_at();
         self.extra.expires += usize::from(ttl.is_some());
         self.insert_new(hash, e, ());
@@ -419,7 +414,7 @@ impl ShardOps for Shard {
             self.pre_image(s);
         }
         if let Some((old, ())) = slot.and_then(|s| self.remove(s)) {
-            self.extra.bytes -= heap(&old);
+            self.extra.bytes -= old.heap_bytes();
             self.extra.expires -= 1;
             self.extra.expired += 1;
             hook.expired(old.key());
@@ -454,6 +449,7 @@ impl ShardOps for Shard {
     /// deadline entries. Returns how many keys it removed.
     fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize {
         let mut removed = 0;
+        let seed = self.seed();
         for _ in 0..max {
             let Some(&Reverse(d)) = self.extra.deadlines.peek() else {
                 break;
@@ -466,7 +462,6 @@ impl ShardOps for Shard {
             // its time (any such key will do: each has an entry of its own). The key's
             // hash is checked, not only its home: an entry must not take a neighbour's key
             // (whose own entry might then find none left, and leave this one for good).
-            let seed = self.seed();
             let due = self.find_by_prefix(d.prefix(), |e, _| {
                 d.matches(e)
                     && e.is_expired(now)
@@ -476,7 +471,7 @@ impl ShardOps for Shard {
                 self.pre_image(s);
             }
             if let Some((old, ())) = due.and_then(|s| self.remove(s)) {
-                self.extra.bytes -= heap(&old);
+                self.extra.bytes -= old.heap_bytes();
                 self.extra.expires -= 1;
                 self.extra.expired += 1;
                 removed += 1;
@@ -656,7 +651,7 @@ impl Multi<'_> {
         }
         match shard.remove(slot) {
             Some((old, ())) => {
-                shard.extra.bytes -= heap(&old);
+                shard.extra.bytes -= old.heap_bytes();
                 shard.extra.expires -= usize::from(old.expire_at().is_some());
                 true
             }
@@ -988,7 +983,7 @@ impl Db {
                     idle_secs: crate::evict::lru_idle_ms(access, now) / 1000,
                     freq: self.params.freq(access, now),
                     lfu: self.params.lfu(),
-                    bytes: bucket_bytes() + heap(e),
+                    bytes: bucket_bytes() + e.heap_bytes(),
                 };
                 return Some(e.with_item(|item| f(item, stats)));
             }

@@ -12,8 +12,9 @@
 //!   by as much since the last trim (or moved by [`TRIM_AFTER_CHANGE`] either way and then
 //!   stopped moving), `malloc_trim(0)` returns the free pages inside the heaps to the
 //!   kernel (glibc only returns the top of each heap by itself), so RSS follows the data
-//!   down, and does not keep the old arrays a growing keyspace's tables left behind (measured with `benches/keys_memory.py`: 1M 16-byte keys held 77 bytes of
-//!   RSS per key for 66 of `used_memory` without it, 67 with it).
+//!   down, and does not keep the old arrays a growing keyspace's tables left behind
+//!   (measured with `benches/keys_memory.py`: 1M 16-byte keys held 77 bytes of RSS per key
+//!   for 66 of `used_memory` without it, 67 with it).
 //!
 //! Other C libraries (musl) and platforms: nothing to do, both are no-ops.
 //! The two calls are foreign functions, hence the `unsafe` this module (only) allows.
@@ -26,7 +27,7 @@ pub const TRIM_AFTER_FREED: usize = 16 << 20;
 /// it stops moving (the end of a load: the tables' old arrays are free memory by then; the
 /// end of a mass expiry or deletion smaller than [`TRIM_AFTER_FREED`]).
 pub const TRIM_AFTER_CHANGE: usize = 4 << 20;
-/// A change of `used_memory` under this between two ticks counts as "stopped growing".
+/// A change of `used_memory` under this between two ticks counts as "stopped moving".
 pub const TRIM_STEADY: usize = 1 << 20;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -81,8 +82,8 @@ pub struct Trimmer {
 }
 
 impl Trimmer {
-    /// Looks at `used_memory` now; trims when it fell, or grew, far enough. True if it
-    /// trimmed.
+    /// Looks at `used_memory` now (once a second); trims when it fell, or grew, far enough
+    /// (see the module documentation). True if it trimmed.
     pub fn tick(&mut self, used: usize) -> bool {
         self.peak = self.peak.max(used);
         let grown = used.saturating_sub(self.base);

@@ -371,7 +371,10 @@ impl Entry {
 
     /// A copy of the item.
     pub fn to_item(&self) -> Item {
-        self.with_item(Item::clone)
+        match self {
+            Entry::Wide { item, .. } => item.clone(),
+            _ => self.short_item(),
+        }
     }
 
     /// Runs `f` on the item to change it in place, then keeps the entry in the form that
@@ -441,17 +444,9 @@ impl Entry {
     #[cold]
     #[inline(never)]
     fn repack(&mut self) {
-        let access = self.access().load(Ordering::Relaxed);
-        let copied = self.copied();
-        let placeholder = Entry::Packed {
-            copied,
-            klen: 0,
-            vlen: 0,
-            access: AtomicU32::new(access),
-            data: [0; PACKED],
-        };
-        if let Entry::Wide { item, key, .. } = core::mem::replace(self, placeholder) {
-            *self = Entry::new(&key, item, access, copied);
+        if let Entry::Wide { item, .. } = self {
+            let item = item.take();
+            self.set_item(item);
         }
     }
 
