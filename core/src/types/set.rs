@@ -6,7 +6,7 @@
 //!   `set-max-intset-entries` members, a sorted vector of `i64`: members come out in
 //!   ascending numeric order, as Redis's intset gives them.
 //! - `hashtable`: otherwise, a single-threaded hopscotch table ([`HopTable`]) of boxed
-//!   member bytes hashed with XXH3-64: 20 bytes a bucket at a load of 0.6 to 0.9 plus the
+//!   member bytes hashed with XXH3-64: 20 bytes a bucket at a load of 0.6 to 0.95 plus the
 //!   member's own bytes. Its order is the table's and is undefined, as Redis's is.
 //!
 //! A set converts up on the write that crosses a threshold and never converts down, as in
