@@ -879,6 +879,13 @@ impl Config {
         Ok(())
     }
 
+    /// The value of the [`inert::PARAMS`] parameter `name` ("" for an unknown name).
+    pub fn inert_value(&self, name: &str) -> &str {
+        inert::index(name)
+            .and_then(|i| self.inert.get(i))
+            .map_or("", String::as_str)
+    }
+
     /// Sets parameter `i` of [`inert::PARAMS`] (and its other name, if it has one).
     fn set_inert(&mut self, i: usize, value: &str) -> Result<(), SetError> {
         let Some(p) = inert::PARAMS.get(i) else {

@@ -497,8 +497,13 @@ impl Conn {
                         break;
                     }
                     if let (Some(_), Some(i)) = (elapsed, ran) {
-                        if let Some(c) = env.stats.per_command.get(i) {
+                        let slot = cmd::stat_slot(i, self.session.cmd.1);
+                        if let Some(c) = env.stats.per_command.get(slot) {
                             c.usec.bump(usize::try_from(us).unwrap_or(usize::MAX));
+                            if let Some(g) = env.engine.latency_generation() {
+                                // Redis records whole microseconds, in nanoseconds.
+                                c.latency.record(g, us.saturating_mul(1000));
+                            }
                         }
                     }
                     // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped; but

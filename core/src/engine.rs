@@ -148,6 +148,10 @@ pub struct Engine {
     /// Set while an EXEC waits for or holds the gates: workers wait before taking their
     /// gate again, so an EXEC is never starved by a busy worker.
     exec_pending: crate::sync::AtomicBool,
+    /// `latency-tracking` (readable without the config lock: every command asks).
+    latency_tracking: crate::sync::AtomicBool,
+    /// The latency histograms' generation: CONFIG RESETSTAT starts a new one.
+    latency_generation: AtomicUsize,
     /// When the engine started.
     pub started: Now,
     /// Where warnings go (the frontend's log), once it says.
@@ -215,7 +219,7 @@ impl Engine {
         }
         let workers_n = config.workers.max(1);
         let workers = (0..workers_n)
-            .map(|_| CachePadded(WorkerStats::new(crate::cmd::COMMANDS.len())))
+            .map(|_| CachePadded(WorkerStats::new(crate::cmd::stat_slots())))
             .collect();
         crate::types::set_element_seed(seed.rotate_left(29) ^ 0x5EED_E1E5_u64);
         let pubsub = crate::sync::Arc::new(crate::pubsub::PubSub::default());
@@ -282,6 +286,8 @@ impl Engine {
             spare_gate: CachePadded(RwLock::new(())),
             exec_lock: Mutex::new(()),
             exec_pending: crate::sync::AtomicBool::new(false),
+            latency_tracking: crate::sync::AtomicBool::new(true),
+            latency_generation: AtomicUsize::new(0),
             started: now,
             log: LogSink(crate::sync::Once::new()),
             workers,
@@ -319,6 +325,8 @@ impl Engine {
     fn publish_encodings(&self) {
         let (e, classes, fsync) = {
             let c = self.config.read();
+            self.latency_tracking
+                .store(c.inert_value("latency-tracking") != "no", Ordering::Relaxed);
             self.evictor.publish(&c);
             self.slowlog
                 .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
@@ -667,6 +675,34 @@ impl Engine {
         Ok(())
     }
 
+    /// The latency histograms' generation while `latency-tracking` is on (what a worker
+    /// records a command's time into), `None` while it is off.
+    #[inline]
+    pub fn latency_generation(&self) -> Option<usize> {
+        self.latency_tracking
+            .load(Ordering::Relaxed)
+            .then(|| self.latency_generation.load(Ordering::Relaxed))
+    }
+
+    /// Counter slot `slot`'s latency histogram summed over the workers (buckets of
+    /// [`crate::latency`]), or `None` if no worker recorded a call since the last CONFIG
+    /// RESETSTAT (INFO latencystats leaves it out, as Redis leaves out a command without a
+    /// histogram).
+    pub fn latency_counts(&self, slot: usize) -> Option<Vec<u64>> {
+        let generation = self.latency_generation.load(Ordering::Relaxed);
+        let mut sum: Option<Vec<u64>> = None;
+        for w in self.workers.iter() {
+            if let Some(h) = w
+                .per_command
+                .get(slot)
+                .and_then(|c| c.latency.get(generation))
+            {
+                h.add_to(sum.get_or_insert_with(crate::latency::empty_counts));
+            }
+        }
+        sum
+    }
+
     /// Number of worker counter slots.
     pub fn worker_count(&self) -> usize {
         self.workers.len()
@@ -694,7 +730,7 @@ impl Engine {
 
     fn raw_totals(&self) -> Totals {
         let load = |a: &AtomicUsize| a.load(Ordering::Relaxed);
-        let per_command = (0..crate::cmd::COMMANDS.len())
+        let per_command = (0..crate::cmd::stat_slots())
             .map(|i| {
                 let get = |f: fn(&crate::stats::CommandCounters) -> &crate::sync::Counter| {
                     self.sum(|w| w.per_command.get(i).map_or(0, |c| f(c).get()))
@@ -732,6 +768,7 @@ impl Engine {
     pub fn reset_stats(&self) {
         let now = self.raw_totals();
         *self.baseline.lock() = now;
+        self.latency_generation.fetch_add(1, Ordering::Relaxed);
         *self.stats.errors.lock() = crate::stats::ErrorCounts::default();
     }
 

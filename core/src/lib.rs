@@ -92,6 +92,8 @@ pub mod glob;
 #[doc(hidden)]
 pub mod io;
 #[doc(hidden)]
+pub mod latency;
+#[doc(hidden)]
 pub mod map;
 #[doc(hidden)]
 pub mod monitor;

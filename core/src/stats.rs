@@ -16,6 +16,8 @@ pub struct CommandCounters {
     pub failed: Counter,
     /// Calls refused before running (wrong number of arguments).
     pub rejected: Counter,
+    /// Latencies (INFO latencystats), while `latency-tracking` is on.
+    pub latency: crate::latency::Tracked,
 }
 
 /// Counters owned by one worker thread; INFO sums them over all workers.

@@ -890,6 +890,130 @@ const SUBCOMMANDS: &[&str] = &[
     "whoami",
 ];
 
+/// The subcommands INFO commandstats and latencystats count apart from their container
+/// (`cmdstat_client|id`), sorted: redis-server 7.0.15's subcommands of the containers whose
+/// names `SUBCOMMANDS` knows. Their counter slots follow the commands' (see
+/// [`stat_slot`]).
+pub const STAT_SUBCOMMANDS: &[&str] = &[
+    "acl|cat",
+    "acl|deluser",
+    "acl|dryrun",
+    "acl|genpass",
+    "acl|getuser",
+    "acl|help",
+    "acl|list",
+    "acl|load",
+    "acl|log",
+    "acl|save",
+    "acl|setuser",
+    "acl|users",
+    "acl|whoami",
+    "client|getname",
+    "client|help",
+    "client|id",
+    "client|info",
+    "client|kill",
+    "client|list",
+    "client|no-evict",
+    "client|pause",
+    "client|reply",
+    "client|setname",
+    "client|unpause",
+    "command|count",
+    "command|docs",
+    "command|getkeys",
+    "command|help",
+    "command|info",
+    "command|list",
+    "config|get",
+    "config|help",
+    "config|resetstat",
+    "config|set",
+    "function|flush",
+    "function|help",
+    "function|kill",
+    "function|list",
+    "function|load",
+    "function|stats",
+    "memory|doctor",
+    "memory|help",
+    "memory|malloc-stats",
+    "memory|purge",
+    "memory|stats",
+    "memory|usage",
+    "object|encoding",
+    "object|freq",
+    "object|help",
+    "object|idletime",
+    "object|refcount",
+    "pubsub|channels",
+    "pubsub|help",
+    "pubsub|numpat",
+    "pubsub|numsub",
+    "pubsub|shardchannels",
+    "pubsub|shardnumsub",
+    "slowlog|get",
+    "slowlog|help",
+    "slowlog|len",
+    "slowlog|reset",
+];
+
+/// Counter slots a worker has: one a command of [`COMMANDS`], then one a subcommand of
+/// [`STAT_SUBCOMMANDS`].
+pub fn stat_slots() -> usize {
+    COMMANDS.len() + STAT_SUBCOMMANDS.len()
+}
+
+/// The counter slot of command `index` run with subcommand `sub` (as `Session::cmd` holds
+/// it, "" for none): the subcommand's own slot when it has one, else the command's.
+#[inline]
+pub fn stat_slot(index: usize, sub: &str) -> usize {
+    if sub.is_empty() {
+        index
+    } else {
+        sub_slot(index, sub)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn sub_slot(index: usize, sub: &str) -> usize {
+    let Some(cmd) = COMMANDS.get(index) else {
+        return index;
+    };
+    STAT_SUBCOMMANDS
+        .binary_search_by(|full| {
+            let (c, s) = full.split_once('|').unwrap_or((full, ""));
+            c.cmp(cmd.name).then(s.cmp(sub))
+        })
+        .map_or(index, |k| COMMANDS.len() + k)
+}
+
+/// The name INFO shows for counter slot `slot` (`set`, `client|id`).
+pub fn stat_name(slot: usize) -> &'static str {
+    match COMMANDS.get(slot) {
+        Some(c) => c.name,
+        None => slot
+            .checked_sub(COMMANDS.len())
+            .and_then(|k| STAT_SUBCOMMANDS.get(k))
+            .copied()
+            .unwrap_or(""),
+    }
+}
+
+/// The slots in the order INFO lists them: each command, followed by its subcommands.
+pub fn stat_order() -> impl Iterator<Item = usize> {
+    (0..COMMANDS.len()).flat_map(|i| {
+        let name = COMMANDS.get(i).map_or("", |c| c.name);
+        let subs = STAT_SUBCOMMANDS
+            .iter()
+            .enumerate()
+            .filter(move |(_, full)| full.split_once('|').is_some_and(|(c, _)| c == name))
+            .map(|(k, _)| COMMANDS.len() + k);
+        core::iter::once(i).chain(subs)
+    })
+}
+
 /// The subcommand of a container command, if it is a known one; "" otherwise.
 fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
     if !is_container(cmd) {
@@ -1127,7 +1251,11 @@ fn reject_with(
     code: &[u8],
     msg: &[&[u8]],
 ) -> (Flow, Option<usize>) {
-    if let Some(c) = ctx.stats.per_command.get(index) {
+    if let Some(c) = ctx
+        .stats
+        .per_command
+        .get(stat_slot(index, ctx.session.cmd.1))
+    {
         c.rejected.bump(1);
     }
     let mark = out.len();
@@ -1412,10 +1540,13 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
         }
         return (Flow::Continue, None);
     };
-    let counters = ctx.stats.per_command.get(index);
     // As Redis's lastcmd: set once the command is found, whether it runs, is queued or
     // is rejected.
     ctx.session.cmd = (cmd.name, subcommand_name(cmd, args));
+    let counters = ctx
+        .stats
+        .per_command
+        .get(stat_slot(index, ctx.session.cmd.1));
     if !cmd.arity_ok(args.len()) {
         let msg: &[&[u8]] = &[
             b"wrong number of arguments for '",
@@ -1478,7 +1609,6 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
     } else {
         Some(ctx.engine.gate(ctx.session.worker))
     };
-    ctx.stats.commands.bump(1);
     let mark = out.len();
     if !ctx.engine.watches.is_empty() && (cmd.name.starts_with("flush") || cmd.name == "swapdb") {
         blocking::touch_before_flush(ctx, cmd, args);
@@ -1521,6 +1651,17 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> (Flow,
             None => ctx.engine.feed_monitors(ctx.now, s.db, &s.addr, args),
         }
     }
+    if refused {
+        // Redis refuses these before `call()`: no call of anything is counted; a
+        // subcommand's arity is a rejected call of the subcommand.
+        if let (Err(Error::SubcommandArity(_)), Some(c)) = (&result, counters) {
+            c.rejected.bump(1);
+        }
+        count_error(ctx, out.get(mark..).unwrap_or_default());
+        return (Flow::Continue, None);
+    }
+    // After the command, as Redis's `call()`: INFO does not count itself.
+    ctx.stats.commands.bump(1);
     if let Some(c) = counters {
         c.calls.bump(1);
     }
@@ -1707,6 +1848,10 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::testing::Harness;
+    use super::{
+        lookup_index, stat_name, stat_order, stat_slot, stat_slots, COMMANDS, STAT_SUBCOMMANDS,
+        SUBCOMMANDS,
+    };
 
     #[test]
     fn unknown_and_arity_errors_match_redis() {
@@ -1776,6 +1921,38 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    #[test]
+    fn subcommand_counter_slots_are_sorted_known_and_found() {
+        fn key(full: &'static str) -> (&'static str, &'static str) {
+            full.split_once('|').unwrap()
+        }
+        for w in STAT_SUBCOMMANDS.windows(2) {
+            assert!(key(w[0]) < key(w[1]), "{} before {}", w[0], w[1]);
+        }
+        let mut seen = std::vec::Vec::new();
+        for slot in stat_order() {
+            seen.push(slot);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..stat_slots()).collect::<std::vec::Vec<_>>());
+        for (k, full) in STAT_SUBCOMMANDS.iter().enumerate() {
+            let (c, sub) = full.split_once('|').unwrap();
+            assert!(SUBCOMMANDS.contains(&sub), "{full}");
+            let (index, _) = lookup_index(c.as_bytes()).unwrap();
+            assert_eq!(stat_slot(index, sub), COMMANDS.len() + k);
+            assert_eq!(stat_name(COMMANDS.len() + k), *full);
+        }
+        let (set, _) = lookup_index(b"set").unwrap();
+        assert_eq!(stat_slot(set, ""), set);
+        assert_eq!(
+            stat_slot(set, "id"),
+            set,
+            "no such pair: the command's slot"
+        );
+        assert_eq!(stat_name(set), "set");
+        assert_eq!(stat_name(stat_slots()), "");
     }
 
     #[test]

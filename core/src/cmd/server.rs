@@ -874,6 +874,7 @@ const SECTIONS: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
@@ -958,7 +959,10 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
         "commandstats" => {
             s.push_str("# Commandstats\r\n");
             let t = e.totals();
-            for (c, [calls, usec, failed, rejected]) in COMMANDS.iter().zip(t.per_command) {
+            for slot in crate::cmd::stat_order() {
+                let Some(&[calls, usec, failed, rejected]) = t.per_command.get(slot) else {
+                    continue;
+                };
                 if calls == 0 && rejected == 0 {
                     continue;
                 }
@@ -970,8 +974,33 @@ fn section(ctx: &Ctx<'_>, name: &str, s: &mut String) {
                 let _ = write!(
                     s,
                     "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
-                    c.name
+                    crate::cmd::stat_name(slot)
                 );
+            }
+        }
+        "latencystats" => {
+            s.push_str("# Latencystats\r\n");
+            let percentiles =
+                String::from(e.config().inert_value("latency-tracking-info-percentiles"));
+            // While tracking is off the section is empty, as Redis's.
+            let on = e.latency_generation().is_some();
+            for slot in crate::cmd::stat_order().filter(|_| on) {
+                let Some(counts) = e.latency_counts(slot) else {
+                    continue;
+                };
+                let _ = write!(
+                    s,
+                    "latency_percentiles_usec_{}:",
+                    crate::cmd::stat_name(slot)
+                );
+                for (k, p) in percentiles.split_ascii_whitespace().enumerate() {
+                    let v = p
+                        .parse::<f64>()
+                        .map_or(0, |p| crate::latency::value_at_percentile(&counts, p));
+                    let sep = if k == 0 { "" } else { "," };
+                    let _ = write!(s, "{sep}p{p}={:.3}", v as f64 / 1000.0);
+                }
+                s.push_str("\r\n");
             }
         }
         "replication" => {
@@ -1012,14 +1041,14 @@ fn safe_info_string(b: &[u8]) -> String {
         .collect()
 }
 
-/// `INFO [section ...]`: `default` (or nothing) names every section but commandstats;
-/// `all` and `everything` name them all. Unknown sections add nothing.
+/// `INFO [section ...]`: `default` (or nothing) names every section but commandstats and
+/// latencystats; `all` and `everything` name them all. Unknown sections add nothing.
 pub fn info(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let mut wanted = [false; SECTIONS.len()];
     let defaults = |w: &mut [bool; SECTIONS.len()]| {
         for (flag, name) in w.iter_mut().zip(SECTIONS) {
-            // A plain INFO (or `default`) prints all but commandstats, as Redis.
-            *flag |= *name != "commandstats";
+            // A plain INFO (or `default`) prints all but these two, as Redis.
+            *flag |= *name != "commandstats" && *name != "latencystats";
         }
     };
     if args.len() == 1 {

@@ -931,3 +931,131 @@ fn slowlog_logs_as_redis() {
     assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
     assert!(seen[1][0].contains("(redacted)"), "{}", seen[1][0]);
 }
+
+/// INFO latencystats and the subcommands' lines of commandstats, against redis-server:
+/// the same commands (subcommands apart: `client|id`), the same percentiles, the same
+/// calls, rejected and failed calls, and `latency-tracking no` / CONFIG RESETSTAT
+/// emptying the section.
+#[test]
+fn latencystats_and_subcommand_stats_match_redis() {
+    fn section(c: &mut support::Raw, name: &str) -> String {
+        String::from_utf8_lossy(&c.call(&["INFO", name])).into_owned()
+    }
+    /// Each line's name with its sub-field names (latencystats) or its counts without the
+    /// times (commandstats), sorted: Redis lists commands in its dict's order.
+    fn shape(text: &str) -> Vec<String> {
+        let mut v: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(name, fields)| {
+                let kept: Vec<&str> = fields
+                    .split(',')
+                    .filter(|f| !f.starts_with("usec"))
+                    .map(|f| {
+                        if name.starts_with("latency_") {
+                            f.split('=').next().unwrap_or("")
+                        } else {
+                            f
+                        }
+                    })
+                    .collect();
+                format!("{name}:{}", kept.join(","))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+    let mut seen = Vec::new();
+    let mut kv_latency = String::new();
+    for kind in [Kind::Redis, Kind::Kv] {
+        let s = support::server(kind);
+        let mut c = s.raw();
+        let mut got = Vec::new();
+        c.call(&["CONFIG", "RESETSTAT"]);
+        c.call(&["CONFIG", "SET", "latency-tracking", "no"]);
+        c.call(&["SET", "a", "b"]);
+        got.push(shape(&section(&mut c, "latencystats")));
+        c.call(&["CONFIG", "SET", "latency-tracking", "yes"]);
+        c.call(&["CONFIG", "RESETSTAT"]);
+        for cmd in [
+            &["SET", "a", "b"][..],
+            &["GET", "a"],
+            &["GET"],
+            &["INCR", "a"],
+            &["CLIENT", "ID"],
+            &["CLIENT", "NOPE"],
+            &["CONFIG", "SET", "maxmemory"],
+            &["OBJECT", "ENCODING", "a"],
+            &[
+                "CONFIG",
+                "SET",
+                "latency-tracking-info-percentiles",
+                "0.0 50.0 100.0",
+            ],
+        ] {
+            c.call(cmd);
+        }
+        got.push(vec![String::from_utf8_lossy(&c.call(&[
+            "CONFIG",
+            "GET",
+            "latency-tracking-info-percentiles",
+        ]))
+        .into_owned()]);
+        for bad in ["10.0 50.0 a", "10.0 50.0 101.0"] {
+            got.push(vec![String::from_utf8_lossy(&c.call(&[
+                "CONFIG",
+                "SET",
+                "latency-tracking-info-percentiles",
+                bad,
+            ]))
+            .into_owned()]);
+        }
+        got.push(shape(&section(&mut c, "commandstats")));
+        let latency = section(&mut c, "latencystats");
+        got.push(shape(&latency));
+        let total = section(&mut c, "stats")
+            .lines()
+            .filter(|l| l.starts_with("total_commands_processed") || l.contains("error_replies"))
+            .map(String::from)
+            .collect::<Vec<_>>();
+        got.push(total);
+        c.call(&["CONFIG", "RESETSTAT"]);
+        got.push(shape(&section(&mut c, "latencystats")));
+        let everything = section(&mut c, "everything");
+        let default = section(&mut c, "default");
+        got.push(vec![
+            everything.contains("# Latencystats").to_string(),
+            default.contains("# Latencystats").to_string(),
+        ]);
+        if kind == Kind::Kv {
+            kv_latency = latency;
+        }
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
+    assert!(
+        seen[1][4]
+            .iter()
+            .any(|l| l.starts_with("cmdstat_client|id:calls=1,")),
+        "{:?}",
+        seen[1][4]
+    );
+    // Values: microseconds with three decimals, in order p0 <= p50 <= p100.
+    let set = kv_latency
+        .lines()
+        .find_map(|l| l.strip_prefix("latency_percentiles_usec_set:"))
+        .expect("set's line");
+    let values: Vec<f64> = set
+        .split(',')
+        .map(|f| {
+            let v = f.split('=').nth(1).unwrap();
+            assert_eq!(v.split('.').nth(1).map(str::len), Some(3), "{set}");
+            v.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(values.len(), 3, "{set}");
+    assert!(
+        values[0] <= values[1] && values[1] <= values[2] && values[0] > 0.0,
+        "{set}"
+    );
+}
