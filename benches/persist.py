@@ -110,15 +110,17 @@ class Server:
     def start(self):
         self.port = free_port()
         argv = [a.replace("{port}", str(self.port)).replace("{dir}", self.dir) for a in self.argv]
-        self.proc = subprocess.Popen(argv, cwd=self.dir, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr.log"), "ab"))
+        # Both servers log to standard output; errors before the log starts go to stderr.
+        self.proc = subprocess.Popen(argv, cwd=self.dir,
+                                     stdout=open(os.path.join(self.dir, "server.log"), "ab"),
+                                     stderr=subprocess.STDOUT)
         return time.monotonic()
 
     def connect(self, deadline):
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 die(f"{self.name} exited with status {self.proc.returncode} "
-                    f"(see {self.dir}/stderr.log)")
+                    f"(see {self.dir}/server.log)")
             try:
                 self.conn = Conn(self.port)
                 self.conn.s.settimeout(max(1.0, deadline - time.monotonic()))
@@ -129,7 +131,7 @@ class Server:
 
     def call(self, *args):
         if self.proc.poll() is not None:
-            die(f"{self.name} exited with status {self.proc.returncode} (see {self.dir}/stderr.log)")
+            die(f"{self.name} exited with status {self.proc.returncode} (see {self.dir}/server.log)")
         return self.conn.call(*args)
 
     def stop(self):
@@ -144,7 +146,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         if self.proc and self.proc.returncode not in (0, -15):
-            die(f"{self.name} ended with status {self.proc.returncode} (see {self.dir}/stderr.log)")
+            die(f"{self.name} ended with status {self.proc.returncode} (see {self.dir}/server.log)")
 
 
 def fill(srv, keys, size, batch=1000, window=32):

@@ -1,14 +1,16 @@
-//! Logging to stderr in redis-server's format: `pid:M 24 Nov 2026 11:30:26.123 * message`,
-//! with Redis's level marks (`.` debug, `-` verbose, `*` notice, `#` warning) and a level
-//! filter from `--loglevel`.
+//! Logging to standard output, as redis-server logs with `logfile ""` (its default), in
+//! its format: `pid:M 24 Nov 2026 11:30:26.123 * message`, with Redis's level marks (`.`
+//! debug, `-` verbose, `*` notice, `#` warning) and a level filter from `--loglevel`. Tools
+//! that start redis-server and read its output (Redis's own test suite waits for `PID:` and
+//! `Ready to accept` there) find the same lines.
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-struct StderrLogger;
+struct StdoutLogger;
 
-static LOGGER: StderrLogger = StderrLogger;
+static LOGGER: StdoutLogger = StdoutLogger;
 
 fn filter(level: &str) -> LevelFilter {
     match level {
@@ -64,7 +66,7 @@ pub fn timestamp(ms: i64) -> String {
     )
 }
 
-impl Log for StderrLogger {
+impl Log for StdoutLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.level() <= log::max_level()
     }
@@ -90,7 +92,7 @@ impl Log for StderrLogger {
             mark,
             record.args()
         );
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }
 
     fn flush(&self) {}

@@ -229,6 +229,20 @@ pub fn run(mut config: Config) -> io::Result<()> {
         std::process::id(),
         workers_n
     );
+    // Redis's start banner: with `always-show-logo yes` its logo (whose `Port:` and `PID:`
+    // lines Redis's test suite waits for), else one line.
+    let shown_port = if config.port != 0 {
+        config.port
+    } else {
+        config.tls.port
+    };
+    if config.inert_value("always-show-logo") == "yes" {
+        info!("Running in standalone mode");
+        info!("Port: {shown_port}");
+        info!("PID: {}", std::process::id());
+    } else {
+        info!("Running mode=standalone, port={shown_port}.");
+    }
     let engine = Arc::new(Engine::new(
         config,
         host::facts(),

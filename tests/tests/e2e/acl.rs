@@ -219,7 +219,12 @@ fn user_lines_with_an_aclfile_or_bad_rules_stop_the_start() {
             .output()
             .unwrap();
         assert!(!out.status.success(), "{conf:?} started");
-        let err = String::from_utf8_lossy(&out.stderr);
+        // The log (standard output, as Redis) and anything on standard error.
+        let err = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(err.contains(want), "{conf:?}: {err}");
     }
 }

@@ -211,6 +211,7 @@ fn expire_times(port: u16) -> Vec<String> {
 fn kv_refuses(dir: &Path, extra: &[&str]) -> (std::process::ExitStatus, String) {
     let log = dir.join("refused.log");
     let port = support::free_port().to_string();
+    let log_file = std::fs::File::create(&log).expect("log");
     let mut child = Command::new(support::kv_bin())
         .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
         .args(["--loglevel", "notice", "--appendonly", "yes"])
@@ -219,8 +220,9 @@ fn kv_refuses(dir: &Path, extra: &[&str]) -> (std::process::ExitStatus, String) 
         .args(extra)
         .current_dir(dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).expect("log")))
+        // The log goes to standard output (as Redis's); errors before it starts to stderr.
+        .stdout(Stdio::from(log_file.try_clone().expect("log")))
+        .stderr(Stdio::from(log_file))
         .spawn()
         .expect("spawn kv_server");
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -141,7 +141,7 @@ pub fn start(kind: Kind, extra: &[&str]) -> Server {
     start_inner(kind, None, extra, None)
 }
 
-/// As [`start`], with the server's log (stderr) written to `log`.
+/// As [`start`], with the server's log (standard output and stderr) written to `log`.
 pub fn start_logged(kind: Kind, extra: &[&str], log: &std::path::Path) -> Server {
     start_inner(kind, None, extra, Some(log))
 }
@@ -224,13 +224,19 @@ fn start_inner(
                 c
             }
         };
-        let stderr = match log {
-            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
-            None => Stdio::null(),
+        // The log goes to standard output (kv_server's as Redis's), errors before it starts
+        // to stderr: both into the file.
+        let (stdout, stderr) = match log {
+            Some(path) => {
+                let f = std::fs::File::create(path).expect("log file");
+                let g = f.try_clone().expect("log file");
+                (Stdio::from(f), Stdio::from(g))
+            }
+            None => (Stdio::null(), Stdio::null()),
         };
         cmd.args(extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(stderr);
         let mut child = cmd.spawn().expect("spawn server");
         let deadline = Instant::now() + Duration::from_secs(10);

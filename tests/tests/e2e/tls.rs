@@ -633,7 +633,12 @@ fn default_build_refuses_a_tls_port_at_start() {
         .output()
         .expect("run kv_server");
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    // The log (standard output, as Redis) and anything on standard error.
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(err.contains("built without TLS"), "{err}");
     assert!(err.contains("--features tls"), "{err}");
     // And a server with no port at all says so, as Redis.
@@ -644,7 +649,7 @@ fn default_build_refuses_a_tls_port_at_start() {
         .output()
         .expect("run kv_server");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Configured to not listen anywhere"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Configured to not listen anywhere"));
 }
 
 #[test]
@@ -661,7 +666,12 @@ fn bad_tls_files_fail_at_start() {
         .output()
         .expect("run kv_server");
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    // The log (standard output, as Redis) and anything on standard error.
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(err.contains("Failed to load certificate"), "{err}");
     // tls-auth-clients yes (the default) without a CA: Redis's message.
     let out = Command::new(tls_bin())
@@ -673,7 +683,12 @@ fn bad_tls_files_fail_at_start() {
         .output()
         .expect("run kv_server");
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    // The log (standard output, as Redis) and anything on standard error.
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         err.contains("Either tls-ca-cert-file or tls-ca-cert-dir must be specified"),
         "{err}"
