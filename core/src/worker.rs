@@ -280,6 +280,17 @@ impl<S: Socket, C: Clock> Worker<S, C> {
                 if old.conn.postponed() {
                     self.engine.pause.forget(old.conn.session.id);
                 }
+                // Its buffers leave `used_memory` now, not at the next tick (eviction
+                // reads it: a writer right after many clients closed must not see their
+                // buffers). The tick's sum may not have counted all of them: at worst this
+                // reads low until the next tick.
+                let stats = self.engine.worker_stats(self.index);
+                stats.buffer_bytes.set(
+                    stats
+                        .buffer_bytes
+                        .get()
+                        .saturating_sub(old.conn.buffer_bytes()),
+                );
                 // CLIENT KILL already took a killed client out of the count.
                 let counted = !old.conn.entry().is_some_and(|e| e.killed());
                 let mut session = old.conn.session;

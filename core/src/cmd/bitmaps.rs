@@ -128,9 +128,12 @@ pub fn setbit(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
             }
         })?;
     let (old, changed) = old;
-    // As Redis: only a write that created, grew or changed the string says so.
+    // As Redis: only a write that created, grew or changed the string says so (and counts
+    // in `rdb_changes_since_last_save`).
     if changed {
         ctx.notify(STRING, "setbit", args.get(1));
+    } else {
+        ctx.session.untouched();
     }
     encode::int(out, i64::from(old));
     Ok(())
@@ -693,6 +696,10 @@ fn bitfield_generic(
     let fields = parse_fields(ctx, args)?;
     let writes = fields.iter().any(|f| f.op != FieldOp::Get);
     if !writes {
+        if !read_only {
+            // A BITFIELD of GETs changes nothing (no `dirty`, no WATCH touched).
+            ctx.session.untouched();
+        }
         let empty: &[u8] = &[];
         let found = ctx.db().read(args.get(1), ctx.now.unix, |item| {
             let v = item.value.as_str().ok_or(Error::WrongType)?;
@@ -722,13 +729,13 @@ fn bitfield_generic(
         .map(|f| f.offset + u64::from(f.bits) - 1)
         .max()
         .unwrap_or(0);
-    // Whether a write changed the string (Redis's `changes`: a write that did not FAIL
+    // How many writes changed the string (Redis's `changes`: a write that did not FAIL
     // counts when the string was created or grown, or when the field's value changed).
-    let run = |v: &mut Vec<u8>, created: bool, out: &mut Vec<u8>| -> bool {
+    let run = |v: &mut Vec<u8>, created: bool, out: &mut Vec<u8>| -> usize {
         let len = v.len();
         grow_to(v, highest >> 3);
         let dirty = created || v.len() != len;
-        let mut changes = false;
+        let mut changes = 0;
         encode::array(out, fields.len());
         for f in &fields {
             if f.op == FieldOp::Get {
@@ -736,7 +743,7 @@ fn bitfield_generic(
             } else {
                 match write_field(v, f) {
                     Some((n, changed)) => {
-                        changes |= dirty || changed;
+                        changes += usize::from(dirty || changed);
                         encode::int(out, n);
                     }
                     None => encode::nil(out),
@@ -761,8 +768,15 @@ fn bitfield_generic(
                 (Write::Put(Item::new(Value::str(v))), Ok(changed))
             }
         })?;
-    if changed {
+    if changed > 0 {
         ctx.notify(STRING, "setbit", args.get(1));
+        // Redis adds each change to `dirty` (`rdb_changes_since_last_save`): the key
+        // argument once per change.
+        if changed > 1 {
+            ctx.session.touched = Some(alloc::vec![1; changed.min(fields.len())]);
+        }
+    } else if !read_only {
+        ctx.session.untouched();
     }
     Ok(())
 }

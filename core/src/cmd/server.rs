@@ -315,7 +315,8 @@ fn string_encoding(v: &[u8]) -> &'static str {
     }
 }
 
-/// Redis shares the integers 0..10000: OBJECT REFCOUNT shows them as `INT_MAX`.
+/// Redis shares the integers 0..10000 (unless `maxmemory` is set with an LRU or LFU policy):
+/// OBJECT REFCOUNT shows them as `INT_MAX`.
 const SHARED_INTEGERS: i64 = 10_000;
 
 const OBJECT_HELP: &[&str] = &[
@@ -393,7 +394,21 @@ pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
                 Ok(())
             }
             "refcount" => {
-                let shared = str_value.is_some_and(|v| {
+                // Redis shares no integers while `maxmemory` is set with an LRU or LFU
+                // policy (each key keeps its own access time; as of now, not as of the
+                // write, here).
+                use crate::evict::Policy;
+                let ev = &ctx.engine.evictor;
+                let unshared = ev.limit.load(crate::sync::Ordering::Relaxed) != 0
+                    && matches!(
+                        ev.policy(),
+                        Policy::AllkeysLru
+                            | Policy::AllkeysLfu
+                            | Policy::VolatileLru
+                            | Policy::VolatileLfu
+                    );
+                let shared = !unshared
+                    && str_value.is_some_and(|v| {
                     string_encoding(v) == "int"
                         && crate::resp::parse::parse_i64(v)
                             .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))

@@ -1059,3 +1059,76 @@ fn latencystats_and_subcommand_stats_match_redis() {
         "{set}"
     );
 }
+
+/// `rdb_changes_since_last_save` after SETBIT and BITFIELD writes that change nothing, one
+/// thing or several (Redis adds each BITFIELD change), and OBJECT REFCOUNT of small
+/// integers with and without an LRU policy under `maxmemory`: as redis-server.
+#[test]
+fn bit_writes_count_changes_and_shared_integers_follow_the_policy_as_redis() {
+    fn int_reply(r: &[u8]) -> i64 {
+        let t = String::from_utf8_lossy(r);
+        t.trim()
+            .strip_prefix(':')
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("integer reply: {t}"))
+    }
+    fn dirty(c: &mut support::Raw) -> i64 {
+        String::from_utf8_lossy(&c.call(&["INFO", "persistence"]))
+            .lines()
+            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("rdb_changes_since_last_save")
+    }
+    let mut seen = Vec::new();
+    for kind in [Kind::Redis, Kind::Kv] {
+        let s = support::server(kind);
+        let mut c = s.raw();
+        let mut got = Vec::new();
+        for cmds in [
+            &[
+                &["SETBIT", "foo", "0", "0"][..],
+                &["BITFIELD", "foo2", "SET", "i5", "0", "0"],
+            ][..],
+            &[
+                &["SETBIT", "foo", "0", "0"],
+                &["BITFIELD", "foo2", "SET", "i5", "0", "0"],
+            ],
+            &[
+                &["SETBIT", "foo", "0", "1"],
+                &["SETBIT", "foo", "0", "1"],
+                &[
+                    "BITFIELD", "foo2", "SET", "i5", "0", "1", "SET", "i5", "5", "3",
+                ],
+                &["BITFIELD", "foo2", "SET", "i5", "0", "1"],
+            ],
+            &[&["BITFIELD", "foo3", "INCRBY", "i5", "0", "1"]],
+            &[
+                &["SETBIT", "foo", "90", "0"],
+                &["BITFIELD", "foo2", "GET", "i5", "0"],
+            ],
+        ] {
+            let before = dirty(&mut c);
+            for cmd in cmds {
+                c.call(cmd);
+            }
+            got.push(dirty(&mut c) - before);
+        }
+        c.call(&["SET", "a", "1"]);
+        got.push(int_reply(&c.call(&["OBJECT", "REFCOUNT", "a"])));
+        c.call(&["CONFIG", "SET", "maxmemory", "1gb"]);
+        for policy in [
+            "allkeys-random",
+            "allkeys-lru",
+            "volatile-lfu",
+            "noeviction",
+        ] {
+            c.call(&["CONFIG", "SET", "maxmemory-policy", policy]);
+            c.call(&["SET", "b", "7"]);
+            got.push(int_reply(&c.call(&["OBJECT", "REFCOUNT", "b"])));
+        }
+        c.call(&["CONFIG", "SET", "maxmemory", "0"]);
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
+    assert_eq!(seen[1][..5], [2, 0, 3, 1, 1], "{:?}", seen[1]);
+}
