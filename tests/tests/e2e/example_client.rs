@@ -350,6 +350,17 @@ fn streamed(
     end: &[u8],
 ) -> Vec<u8> {
     use std::io::Read;
+    // The tool of the previous call, killed, stays subscribed until the server notices:
+    // wait until `ready` no longer holds, so that when it holds it is this tool's doing.
+    let mut c = support::Raw::connect(port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ready(&mut c) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the previous tool is still served"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let mut child = support::Child2(
         Command::new(tool)
             .args(["-p", &port.to_string()])
@@ -371,7 +382,6 @@ fn streamed(
             }
         }
     });
-    let mut c = support::Raw::connect(port);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !ready(&mut c) {
         assert!(
