@@ -175,18 +175,16 @@ static REGISTRY: Once<Vec<AclCommand>> = Once::new();
 /// LIST fits categories over the same set of commands as Redis.
 const REDIS_ONLY: &str =
     "asking:44000 cluster:8000 cluster|addslots:2a000 cluster|addslotsrange:2a000 \
-    cluster|bumpepoch:2a000 cluster|count-failure-reports:2a000 cluster|countkeysinslot:8000 \
-    cluster|delslots:2a000 cluster|delslotsrange:2a000 cluster|failover:2a000 \
-    cluster|flushslots:2a000 cluster|forget:2a000 cluster|getkeysinslot:8000 \
-    cluster|help:8000 cluster|info:8000 cluster|keyslot:8000 cluster|links:8000 \
-    cluster|meet:2a000 cluster|myid:8000 cluster|nodes:8000 cluster|replicas:2a000 \
-    cluster|replicate:2a000 cluster|reset:2a000 cluster|saveconfig:2a000 \
-    cluster|set-config-epoch:2a000 cluster|setslot:2a000 cluster|shards:8000 \
-    cluster|slaves:2a000 cluster|slots:8000 debug:2a000 failover:2a000 geoadd:8404 \
-    geodist:8402 geohash:8402 geopos:8402 georadius:8404 georadius_ro:8402 \
+    cluster|bumpepoch:2a000 cluster|count-failure-reports:2a000 \
+    cluster|countkeysinslot:8000 cluster|delslots:2a000 cluster|delslotsrange:2a000 \
+    cluster|failover:2a000 cluster|flushslots:2a000 cluster|forget:2a000 \
+    cluster|getkeysinslot:8000 cluster|help:8000 cluster|info:8000 cluster|keyslot:8000 \
+    cluster|links:8000 cluster|meet:2a000 cluster|myid:8000 cluster|nodes:8000 \
+    cluster|replicas:2a000 cluster|replicate:2a000 cluster|reset:2a000 \
+    cluster|saveconfig:2a000 cluster|set-config-epoch:2a000 cluster|setslot:2a000 \
+    cluster|shards:8000 cluster|slaves:2a000 cluster|slots:8000 debug:2a000 failover:2a000 \
+    geoadd:8404 geodist:8402 geohash:8402 geopos:8402 georadius:8404 georadius_ro:8402 \
     georadiusbymember:8404 georadiusbymember_ro:8402 geosearch:8402 geosearchstore:8404 \
-    latency:8000 latency|doctor:2a000 latency|graph:2a000 latency|help:8000 \
-    latency|histogram:2a000 latency|history:2a000 latency|latest:2a000 latency|reset:2a000 \
     lolwut:4002 migrate:28005 module:8000 module|help:8000 module|list:2a000 \
     module|load:2a000 module|loadex:2a000 module|unload:2a000 pfadd:4204 pfcount:8202 \
     pfdebug:2a204 pfmerge:8204 pfselftest:2a200 psync:2a000 readonly:44000 readwrite:44000 \
@@ -194,8 +192,8 @@ const REDIS_ONLY: &str =
     sync:2a000 wait:48000 xack:4804 xadd:4804 xautoclaim:4804 xclaim:4804 xdel:4804 \
     xgroup:8000 xgroup|create:8804 xgroup|createconsumer:8804 xgroup|delconsumer:8804 \
     xgroup|destroy:8804 xgroup|help:8800 xgroup|setid:8804 xinfo:8000 xinfo|consumers:8802 \
-    xinfo|groups:8802 xinfo|help:8800 xinfo|stream:8802 xlen:4802 xpending:8802 xrange:8802 \
-    xread:18802 xreadgroup:18804 xrevrange:8802 xsetid:4804 xtrim:8804";
+    xinfo|groups:8802 xinfo|help:8800 xinfo|stream:8802 xlen:4802 xpending:8802 \
+    xrange:8802 xread:18802 xreadgroup:18804 xrevrange:8802 xsetid:4804 xtrim:8804";
 
 /// Every command ([`COMMANDS`] order, id = table index) and then every subcommand.
 #[inline(never)]

@@ -179,6 +179,8 @@ pub struct Engine {
     pub evictor: crate::evict::Evictor,
     /// SLOWLOG's entries and settings.
     pub slowlog: crate::slowlog::SlowLog,
+    /// The latency monitor (LATENCY; `latency-monitor-threshold`).
+    pub latency_monitor: crate::latency::Monitor,
     /// The sizes it was built with.
     sizing: Sizing,
 }
@@ -306,6 +308,7 @@ impl Engine {
             replid: replid_from(seed),
             evictor,
             slowlog: Default::default(),
+            latency_monitor: Default::default(),
             sizing,
         }
         .with_encodings_published()
@@ -327,6 +330,11 @@ impl Engine {
             let c = self.config.read();
             self.latency_tracking
                 .store(c.inert_value("latency-tracking") != "no", Ordering::Relaxed);
+            self.latency_monitor.set_threshold(
+                c.inert_value("latency-monitor-threshold")
+                    .parse()
+                    .unwrap_or(0),
+            );
             self.evictor.publish(&c);
             self.slowlog
                 .configure(c.slowlog_log_slower_than, c.slowlog_max_len);

@@ -41,10 +41,10 @@ fn main() -> ExitCode {
     };
     logger::init(&config.loglevel);
     // Redis parameters mini-kv accepts but has no use for (`config::inert`, but for the
-    // latency-tracking ones, which INFO reads): a value other than the default is said once, so that `daemonize yes` or a `logfile` does not go
+    // latency ones, which INFO and LATENCY read): a value other than the default is said once, so that `daemonize yes` or a `logfile` does not go
     // unnoticed.
     for (p, v) in kv_core::config::inert::PARAMS.iter().zip(&config.inert) {
-        if v != p.default && !p.name.starts_with("latency-tracking") {
+        if v != p.default && !p.name.starts_with("latency-") {
             log::warn!(
                 "'{} {v}' has no effect in mini-kv (accepted for Redis compatibility)",
                 p.name

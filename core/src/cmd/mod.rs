@@ -634,6 +634,7 @@ pub static COMMANDS: &[Command] = &[
     command!("restore", -4, W, 1, 1, 1, &["@keyspace", "@write", "@slow", "@dangerous"], dump::restore),
     command!("memory", -2, &[], 0, 0, 0, &["@slow"], server::memory),
     command!("slowlog", -2, &[], 0, 0, 0, &["@slow"], server::slowlog),
+    command!("latency", -2, &[], 0, 0, 0, &["@slow"], server::latency),
     command!("function", -2, &[], 0, 0, 0, &["@slow"], server::function),
     command!("eval", -3, &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),
     command!("evalsha", -3, &["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], 0, 0, 0, &["@slow", "@scripting"], server::no_scripting),
@@ -888,6 +889,10 @@ const SUBCOMMANDS: &[&str] = &[
     "setuser",
     "users",
     "whoami",
+    "latest",
+    "history",
+    "graph",
+    "histogram",
 ];
 
 /// The subcommands INFO commandstats and latencystats count apart from their container
@@ -935,6 +940,13 @@ pub const STAT_SUBCOMMANDS: &[&str] = &[
     "function|list",
     "function|load",
     "function|stats",
+    "latency|doctor",
+    "latency|graph",
+    "latency|help",
+    "latency|histogram",
+    "latency|history",
+    "latency|latest",
+    "latency|reset",
     "memory|doctor",
     "memory|help",
     "memory|malloc-stats",
@@ -1032,8 +1044,9 @@ fn subcommand_name(cmd: &Command, args: &Args<'_>) -> &'static str {
 /// flagless ones answer at the first test).
 #[inline(always)]
 fn is_container(cmd: &Command) -> bool {
-    const CONTAINERS: [&str; 9] = [
+    const CONTAINERS: [&str; 10] = [
         "client", "config", "command", "function", "object", "memory", "pubsub", "acl", "slowlog",
+        "latency",
     ];
     // Every container but COMMAND has no flags of its own: one test for everyone else.
     (cmd.flags == 0 || cmd.name == "command") && CONTAINERS.contains(&cmd.name)
@@ -1060,6 +1073,11 @@ impl Command {
     /// Whether the slow log leaves the command out (its flags say `skip_slowlog`: EXEC).
     pub fn skips_slowlog(&self) -> bool {
         flag!(self, "skip_slowlog")
+    }
+
+    /// Whether Redis flags the command `fast` (its latency samples are `fast-command`).
+    pub fn is_fast(&self) -> bool {
+        flag!(self, "fast")
     }
 
     /// Whether the command only reads the keyspace (its flags say `readonly`).

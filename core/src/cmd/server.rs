@@ -1182,6 +1182,202 @@ fn persistence_section(e: &crate::engine::Engine, now: crate::time::Now, s: &mut
     }
 }
 
+/// `LATENCY DOCTOR | GRAPH event | HISTORY event | LATEST | RESET [event ...] | HISTOGRAM
+/// [command ...] | HELP`: the latency monitor ([`crate::latency::Monitor`]) and the
+/// per-command latency histograms, with Redis's replies.
+pub fn latency(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
+    let sub = args.get(1);
+    let monitor = &ctx.engine.latency_monitor;
+    let now = ctx.now.unix.0.div_euclid(1000);
+    for (name, ok) in [
+        ("help", args.len() == 2),
+        ("latest", args.len() == 2),
+        ("doctor", args.len() == 2),
+        ("history", args.len() == 3),
+        ("graph", args.len() == 3),
+    ] {
+        if !ok && sub.eq_ignore_ascii_case(name.as_bytes()) {
+            return Err(Error::SubcommandArity(name));
+        }
+    }
+    if sub.eq_ignore_ascii_case(b"HISTORY") {
+        let samples = monitor.history(args.get(2)).unwrap_or_default();
+        encode::array(out, samples.len());
+        for (time, ms) in samples {
+            encode::array(out, 2);
+            encode::int(out, time);
+            encode::int(out, i64::try_from(ms).unwrap_or(i64::MAX));
+        }
+    } else if sub.eq_ignore_ascii_case(b"GRAPH") {
+        let Some(graph) = monitor.graph(args.get(2), now) else {
+            let mut e = b"-ERR No samples available for event '".to_vec();
+            encode::error_body(&mut e, args.get(2));
+            e.extend_from_slice(b"'\r\n");
+            out.extend_from_slice(&e);
+            return Ok(());
+        };
+        encode::bulk(out, graph.as_bytes());
+    } else if sub.eq_ignore_ascii_case(b"LATEST") {
+        let latest = monitor.latest();
+        encode::array(out, latest.len());
+        for (event, time, ms, max) in latest {
+            encode::array(out, 4);
+            encode::bulk(out, event.as_bytes());
+            encode::int(out, time);
+            encode::int(out, i64::try_from(ms).unwrap_or(i64::MAX));
+            encode::int(out, i64::try_from(max).unwrap_or(i64::MAX));
+        }
+    } else if sub.eq_ignore_ascii_case(b"DOCTOR") {
+        let report = latency_report(ctx, now);
+        encode::bulk(out, report.as_bytes());
+    } else if sub.eq_ignore_ascii_case(b"RESET") {
+        let n = if args.len() == 2 {
+            monitor.reset(None)
+        } else {
+            args.iter().skip(2).map(|e| monitor.reset(Some(e))).sum()
+        };
+        encode::int(out, int(n));
+    } else if sub.eq_ignore_ascii_case(b"HISTOGRAM") {
+        latency_histogram(ctx, args, out);
+    } else if sub.eq_ignore_ascii_case(b"HELP") {
+        help(
+            &[
+                "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return a human readable latency analysis report.",
+                "GRAPH <event>",
+                "    Return an ASCII latency graph for the <event> class.",
+                "HISTORY <event>",
+                "    Return time-latency samples for the <event> class.",
+                "LATEST",
+                "    Return the latest latency samples for all events.",
+                "RESET [<event> ...]",
+                "    Reset latency data of one or more <event> classes.",
+                "    (default: reset all data for all event classes)",
+                "HISTOGRAM [COMMAND ...]",
+                "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+                "    If no commands are specified then all histograms are replied.",
+                "HELP",
+                "    Prints this help.",
+            ],
+            out,
+        );
+    } else {
+        return Err(Error::UnknownSubcommand);
+    }
+    Ok(())
+}
+
+/// LATENCY HISTOGRAM: `name, [calls, n, histogram_usec, [usec, calls so far, ...]]` for
+/// every command (and counted subcommand) with calls since the last CONFIG RESETSTAT, or for
+/// those named (a container names its subcommands; unknown names are skipped).
+fn latency_histogram(ctx: &Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) {
+    let e = ctx.engine;
+    let mut slots: Vec<usize> = Vec::new();
+    if args.len() == 2 {
+        slots.extend(crate::cmd::stat_order());
+    } else {
+        for name in args.iter().skip(2) {
+            for slot in crate::cmd::stat_order() {
+                let full = crate::cmd::stat_name(slot);
+                let parent = full.split_once('|').map(|(c, _)| c);
+                let named = full.as_bytes().eq_ignore_ascii_case(name)
+                    || parent.is_some_and(|c| c.as_bytes().eq_ignore_ascii_case(name));
+                if named && !slots.contains(&slot) {
+                    slots.push(slot);
+                }
+            }
+        }
+    }
+    let found: Vec<(usize, Vec<u64>)> = slots
+        .into_iter()
+        .filter_map(|slot| e.latency_counts(slot).map(|c| (slot, c)))
+        .collect();
+    encode::array(out, found.len() * 2);
+    for (slot, counts) in found {
+        encode::bulk(out, crate::cmd::stat_name(slot).as_bytes());
+        let calls: u64 = counts.iter().sum();
+        let cdf = crate::latency::cdf(&counts);
+        encode::array(out, 4);
+        encode::bulk(out, b"calls");
+        encode::int(out, i64::try_from(calls).unwrap_or(i64::MAX));
+        encode::bulk(out, b"histogram_usec");
+        encode::array(out, cdf.len() * 2);
+        for (usec, n) in cdf {
+            encode::int(out, i64::try_from(usec).unwrap_or(i64::MAX));
+            encode::int(out, i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// LATENCY DOCTOR: Redis's report for the events mini-kv records (`command`,
+/// `fast-command`) and the advice Redis gives for them.
+fn latency_report(ctx: &Ctx<'_>, now: i64) -> String {
+    let monitor = &ctx.engine.latency_monitor;
+    let events = monitor.events();
+    let threshold = monitor.threshold();
+    if events.is_empty() && threshold == 0 {
+        return String::from("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n");
+    }
+    let slower_than = ctx.engine.config().slowlog_log_slower_than;
+    let mut r = String::new();
+    let (mut enable, mut tune, mut inspect, mut scheduler) = (false, false, false, false);
+    for (n, event) in events.iter().enumerate() {
+        if n == 0 {
+            r.push_str("Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n");
+        }
+        let st = monitor.stats(event, now);
+        let _ = write!(
+            r,
+            "{}. {}: {} latency spikes (average {}ms, mean deviation {}ms, period {:.2} sec). Worst all time event {}ms.",
+            n + 1,
+            event,
+            st.samples,
+            st.avg,
+            st.mad,
+            st.period as f64 / st.samples.max(1) as f64,
+            st.all_time_high
+        );
+        if *event == "command" {
+            if slower_than < 0 {
+                enable = true;
+            } else if u64::try_from(slower_than / 1000).unwrap_or(0) > threshold {
+                tune = true;
+            }
+            inspect = true;
+        }
+        if *event == "fast-command" {
+            scheduler = true;
+        }
+        r.push('\n');
+    }
+    let advices = enable || tune || inspect || scheduler;
+    if events.is_empty() {
+        r.push_str("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n");
+    } else if !advices {
+        r.push_str("\nWhile there are latency events logged, I'm not able to suggest any easy fix. Please use the Redis community to get some help, providing this report in your help request.\n");
+    } else {
+        r.push_str("\nI have a few advices for you:\n\n");
+        let us = threshold.saturating_mul(1000);
+        if enable {
+            let _ = writeln!(r, "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than {us}'. If the Slow log is disabled Redis is not able to log slow commands execution for you.");
+        }
+        if tune {
+            let _ = writeln!(r, "- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than {us}'.");
+        }
+        if inspect {
+            r.push_str("- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n");
+        }
+        if scheduler {
+            r.push_str("- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n  1) Lower the system load.\n  2) Use a computer / VM just for Redis if you are running other software in the same system.\n  3) Check if you have a \"noisy neighbour\" problem.\n  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n");
+        }
+        if inspect {
+            r.push_str("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n");
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cmd::testing::Harness;

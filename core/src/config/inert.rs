@@ -1,11 +1,11 @@
 //! Redis 7.0.15's parameters for what mini-kv does not have (replication, cluster, defrag,
-//! Lua, latency monitoring, lazy freeing, daemonizing, syslog, ...): CONFIG GET
+//! Lua, lazy freeing, daemonizing, syslog, ...): CONFIG GET
 //! answers them with Redis's defaults and CONFIG SET and the config file accept exactly the
 //! values Redis accepts, with its error texts, so that tools, client libraries and test
 //! suites that set them (Redis's own apply their overrides with CONFIG SET) keep working.
 //! None of them changes what the server does (README lists them as such), except
-//! `latency-tracking` and `latency-tracking-info-percentiles`, which INFO latencystats reads
-//! (`Config::inert_value`). `activedefrag yes` is refused as a Redis built without jemalloc
+//! `latency-tracking` and `latency-tracking-info-percentiles`, which INFO latencystats reads,
+//! and `latency-monitor-threshold`, the LATENCY monitor's (`Config::inert_value`). `activedefrag yes` is refused as a Redis built without jemalloc
 //! refuses it.
 
 use super::{parse_memory, SetError};

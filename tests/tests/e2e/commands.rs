@@ -1132,3 +1132,93 @@ fn bit_writes_count_changes_and_shared_integers_follow_the_policy_as_redis() {
     assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
     assert_eq!(seen[1][..5], [2, 0, 3, 1, 1], "{:?}", seen[1]);
 }
+
+/// LATENCY against redis-server: HELP, DOCTOR with the monitor off and on, LATEST,
+/// HISTORY, GRAPH and RESET without events, errors, HISTOGRAM's shape; then (kv_server
+/// alone: redis-server would need DEBUG SLEEP) a slow KEYS recorded as a `command` event.
+#[test]
+fn latency_command_matches_redis_and_records_slow_commands() {
+    let mut seen = Vec::new();
+    for kind in [Kind::Redis, Kind::Kv] {
+        let s = support::server(kind);
+        let mut c = s.raw();
+        let mut got = Vec::new();
+        c.call(&["CONFIG", "RESETSTAT"]);
+        for cmd in [
+            &["LATENCY", "HELP"][..],
+            &["LATENCY", "DOCTOR"],
+            &["LATENCY", "LATEST"],
+            &["LATENCY", "HISTORY", "command"],
+            &["LATENCY", "GRAPH", "command"],
+            &["LATENCY", "RESET"],
+            &["LATENCY", "RESET", "a", "b"],
+            &["LATENCY", "FOO"],
+            &["LATENCY", "HISTORY"],
+            &["LATENCY", "LATEST", "x"],
+            &["LATENCY", "HISTOGRAM", "blabla"],
+            &["CONFIG", "SET", "latency-monitor-threshold", "200"],
+            &["LATENCY", "DOCTOR"],
+            &["SET", "a", "b"],
+        ] {
+            got.push(String::from_utf8_lossy(&c.call(cmd)).into_owned());
+        }
+        let h =
+            String::from_utf8_lossy(&c.call(&["LATENCY", "HISTOGRAM", "set", "nope"])).into_owned();
+        let shape =
+            "*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n*2\r\n:";
+        assert!(h.starts_with(shape), "{kind:?}: {h:?}");
+        let all = String::from_utf8_lossy(&c.call(&["LATENCY", "HISTOGRAM"])).into_owned();
+        assert!(
+            all.contains("$16\r\nconfig|resetstat\r\n"),
+            "{kind:?}: {all:?}"
+        );
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
+
+    let s = support::server(Kind::Kv);
+    let mut c = s.raw();
+    // 200,000 keys, so that KEYS * takes well over a millisecond.
+    for chunk in 0..20 {
+        let mut bytes = Vec::new();
+        for i in chunk * 10_000..(chunk + 1) * 10_000 {
+            let key = format!("key:{i}");
+            bytes.extend_from_slice(
+                format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$1\r\nv\r\n", key.len()).as_bytes(),
+            );
+        }
+        c.send(&bytes);
+        for _ in 0..10_000 {
+            assert_eq!(c.reply(), b"+OK\r\n");
+        }
+    }
+    c.call(&["CONFIG", "SET", "latency-monitor-threshold", "1"]);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    c.call(&["KEYS", "*"]);
+    let latest = String::from_utf8_lossy(&c.call(&["LATENCY", "LATEST"])).into_owned();
+    assert!(
+        latest.starts_with("*1\r\n*4\r\n$7\r\ncommand\r\n:"),
+        "{latest:?}"
+    );
+    let time: i64 = latest.split("\r\n").nth(4).unwrap()[1..].parse().unwrap();
+    assert!((before..=before + 2).contains(&time), "{latest:?}");
+    let history = String::from_utf8_lossy(&c.call(&["LATENCY", "HISTORY", "command"])).into_owned();
+    assert!(history.starts_with("*1\r\n*2\r\n:"), "{history:?}");
+    let doctor = String::from_utf8_lossy(&c.call(&["LATENCY", "DOCTOR"])).into_owned();
+    assert!(
+        doctor.contains("1. command: 1 latency spikes (average "),
+        "{doctor}"
+    );
+    assert!(doctor.contains("Check your Slow Log"), "{doctor}");
+    let graph = String::from_utf8_lossy(&c.call(&["LATENCY", "GRAPH", "command"])).into_owned();
+    assert!(graph.contains("command - high "), "{graph}");
+    assert!(
+        graph.contains("\n#\n") || graph.contains('#') || graph.contains('_'),
+        "{graph}"
+    );
+    assert_eq!(c.call(&["LATENCY", "RESET", "command"]), b":1\r\n");
+    assert_eq!(c.call(&["LATENCY", "LATEST"]), b"*0\r\n");
+}
