@@ -504,9 +504,11 @@ impl Conn {
                                 // Redis records whole microseconds, in nanoseconds.
                                 c.latency.record(g, us.saturating_mul(1000));
                             }
-                            let fast = cmd::COMMANDS.get(i).is_some_and(|c| c.is_fast());
                             env.engine.latency_monitor.add_if_needed(
-                                if fast { "fast-command" } else { "command" },
+                                || match cmd::COMMANDS.get(i) {
+                                    Some(c) if c.is_fast() => "fast-command",
+                                    _ => "command",
+                                },
                                 env.now.unix.0.div_euclid(1000),
                                 us / 1000,
                             );

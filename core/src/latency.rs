@@ -185,6 +185,16 @@ struct Series {
     samples: [(i64, u64); SERIES_LEN],
 }
 
+impl Series {
+    /// The samples kept, oldest first.
+    fn in_order(&self) -> Vec<(i64, u64)> {
+        (0..SERIES_LEN)
+            .filter_map(|j| self.samples.get((self.idx + j) % SERIES_LEN).copied())
+            .filter(|s| s.0 != 0)
+            .collect()
+    }
+}
+
 /// What DOCTOR says of an event (Redis's `latencyStats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EventStats {
@@ -229,14 +239,22 @@ impl Monitor {
             .store(usize::try_from(ms).unwrap_or(usize::MAX), Ordering::Relaxed);
     }
 
-    /// Redis's `latencyAddSampleIfNeeded`: a sample of `ms` milliseconds for `event` at
-    /// `now` (unix seconds) when the monitor is on and `ms` reaches the threshold.
+    /// Redis's `latencyAddSampleIfNeeded`: a sample of `ms` milliseconds for the event
+    /// `event` names at `now` (unix seconds) when the monitor is on and `ms` reaches the
+    /// threshold (`event` is asked only then).
     #[inline]
-    pub fn add_if_needed(&self, event: &'static str, now: i64, ms: u64) {
+    pub fn add_if_needed(&self, event: impl FnOnce() -> &'static str, now: i64, ms: u64) {
         let t = self.threshold();
         if t != 0 && ms >= t {
-            self.add(event, now, ms);
+            self.add(event(), now, ms);
         }
+    }
+
+    /// Runs `f` on the event named `name` and its series, under the lock.
+    fn series<R>(&self, name: &[u8], f: impl FnOnce(&'static str, &Series) -> R) -> Option<R> {
+        let events = self.events.lock();
+        let (e, ts) = events.iter().find(|(e, _)| e.as_bytes() == name)?;
+        Some(f(e, ts))
     }
 
     #[cold]
@@ -293,14 +311,7 @@ impl Monitor {
 
     /// The event named `name`'s samples, oldest first (`None`: no such event).
     pub fn history(&self, name: &[u8]) -> Option<Vec<(i64, u64)>> {
-        let events = self.events.lock();
-        let (_, ts) = events.iter().find(|(e, _)| e.as_bytes() == name)?;
-        Some(
-            (0..SERIES_LEN)
-                .filter_map(|j| ts.samples.get((ts.idx + j) % SERIES_LEN).copied())
-                .filter(|s| s.0 != 0)
-                .collect(),
-        )
+        self.series(name, |_, ts| ts.in_order())
     }
 
     /// LATENCY RESET: forgets the event `name` (every event for `None`); how many it forgot.
@@ -321,13 +332,12 @@ impl Monitor {
 
     /// Redis's `analyzeLatencyForEvent` at `now` (unix seconds).
     pub fn stats(&self, name: &str, now: i64) -> EventStats {
-        let events = self.events.lock();
-        let Some((_, ts)) = events.iter().find(|(e, _)| *e == name) else {
+        let Some((kept, max)) = self.series(name.as_bytes(), |_, ts| (ts.in_order(), ts.max))
+        else {
             return EventStats::default();
         };
-        let kept: Vec<(i64, u64)> = ts.samples.iter().copied().filter(|s| s.0 != 0).collect();
         let mut st = EventStats {
-            all_time_high: ts.max,
+            all_time_high: max,
             ..EventStats::default()
         };
         if kept.is_empty() {
@@ -346,21 +356,9 @@ impl Monitor {
     /// LATENCY GRAPH: Redis's ASCII sparkline of the event's samples at `now` (`None`: no
     /// such event).
     pub fn graph(&self, name: &[u8], now: i64) -> Option<String> {
-        let (event, max) = {
-            let events = self.events.lock();
-            let (e, ts) = events.iter().find(|(e, _)| e.as_bytes() == name)?;
-            (*e, ts.max)
-        };
-        let samples = self.history(name)?;
-        let (mut lo, mut hi) = (0u64, 0u64);
-        for (i, s) in samples.iter().enumerate() {
-            if i == 0 {
-                (lo, hi) = (s.1, s.1);
-            } else {
-                lo = lo.min(s.1);
-                hi = hi.max(s.1);
-            }
-        }
+        let (event, max, samples) = self.series(name, |e, ts| (e, ts.max, ts.in_order()))?;
+        let lo = samples.iter().map(|s| s.1).min().unwrap_or(0);
+        let hi = samples.iter().map(|s| s.1).max().unwrap_or(0);
         let mut g = String::new();
         let _ = writeln!(
             g,
@@ -512,17 +510,18 @@ mod tests {
     #[test]
     fn monitor_keeps_one_sample_a_second_the_last_160_and_the_max() {
         let m = Monitor::default();
-        m.add_if_needed("command", 100, 50);
+        let cmd = || "command";
+        m.add_if_needed(cmd, 100, 50);
         assert!(m.latest().is_empty(), "off while the threshold is 0");
         m.set_threshold(10);
-        m.add_if_needed("command", 100, 9);
+        m.add_if_needed(cmd, 100, 9);
         assert!(m.latest().is_empty(), "below the threshold");
-        m.add_if_needed("command", 100, 20);
-        m.add_if_needed("command", 100, 15);
-        m.add_if_needed("command", 100, 30);
+        m.add_if_needed(cmd, 100, 20);
+        m.add_if_needed(cmd, 100, 15);
+        m.add_if_needed(cmd, 100, 30);
         assert_eq!(m.history(b"command").unwrap(), [(100, 30)]);
         for t in 101..400 {
-            m.add_if_needed("command", t, 10 + (t as u64 % 7));
+            m.add_if_needed(cmd, t, 10 + (t as u64 % 7));
         }
         let h = m.history(b"command").unwrap();
         assert_eq!(h.len(), SERIES_LEN);

@@ -55,6 +55,19 @@ const COMMAND_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
+/// A container's subcommand arity checks, which Redis makes before anything else:
+/// `(name, arity holds)` pairs; `sub` naming one whose arity fails is Redis's
+/// `wrong number of arguments for 'container|name'`.
+fn subcommand_arities(sub: &[u8], checks: &[(&'static str, bool)]) -> Result<(), Error> {
+    match checks
+        .iter()
+        .find(|(name, ok)| !ok && sub.eq_ignore_ascii_case(name.as_bytes()))
+    {
+        Some((name, _)) => Err(Error::SubcommandArity(name)),
+        None => Ok(()),
+    }
+}
+
 fn help(lines: &[&str], out: &mut Vec<u8>) {
     encode::array(out, lines.len());
     for l in lines {
@@ -447,18 +460,17 @@ pub fn object(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResul
 pub fn memory(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResult {
     let sub = args.get(1);
     // Redis checks each subcommand's arity first (`memory|usage` -3, the others 2).
-    for (name, ok) in [
-        ("usage", args.len() >= 3),
-        ("stats", args.len() == 2),
-        ("doctor", args.len() == 2),
-        ("malloc-stats", args.len() == 2),
-        ("purge", args.len() == 2),
-        ("help", args.len() == 2),
-    ] {
-        if !ok && sub.eq_ignore_ascii_case(name.as_bytes()) {
-            return Err(Error::SubcommandArity(name));
-        }
-    }
+    subcommand_arities(
+        sub,
+        &[
+            ("usage", args.len() >= 3),
+            ("stats", args.len() == 2),
+            ("doctor", args.len() == 2),
+            ("malloc-stats", args.len() == 2),
+            ("purge", args.len() == 2),
+            ("help", args.len() == 2),
+        ],
+    )?;
     let is = |name: &str| sub.eq_ignore_ascii_case(name.as_bytes());
     if is("USAGE") {
         // Redis's loop: any number of `SAMPLES n` pairs, n >= 0 (the figure is exact here).
@@ -780,15 +792,14 @@ pub fn slowlog(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
         super::connection::subcommand_syntax_error(args, out);
         return Ok(());
     }
-    for (name, ok) in [
-        ("len", args.len() == 2),
-        ("reset", args.len() == 2),
-        ("help", args.len() == 2),
-    ] {
-        if !ok && sub.eq_ignore_ascii_case(name.as_bytes()) {
-            return Err(Error::SubcommandArity(name));
-        }
-    }
+    subcommand_arities(
+        sub,
+        &[
+            ("len", args.len() == 2),
+            ("reset", args.len() == 2),
+            ("help", args.len() == 2),
+        ],
+    )?;
     if sub.eq_ignore_ascii_case(b"GET") {
         let count = if args.len() == 3 {
             match crate::resp::parse::parse_i64(args.get(2)) {
@@ -1189,17 +1200,16 @@ pub fn latency(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut Vec<u8>) -> CmdResu
     let sub = args.get(1);
     let monitor = &ctx.engine.latency_monitor;
     let now = ctx.now.unix.0.div_euclid(1000);
-    for (name, ok) in [
-        ("help", args.len() == 2),
-        ("latest", args.len() == 2),
-        ("doctor", args.len() == 2),
-        ("history", args.len() == 3),
-        ("graph", args.len() == 3),
-    ] {
-        if !ok && sub.eq_ignore_ascii_case(name.as_bytes()) {
-            return Err(Error::SubcommandArity(name));
-        }
-    }
+    subcommand_arities(
+        sub,
+        &[
+            ("help", args.len() == 2),
+            ("latest", args.len() == 2),
+            ("doctor", args.len() == 2),
+            ("history", args.len() == 3),
+            ("graph", args.len() == 3),
+        ],
+    )?;
     if sub.eq_ignore_ascii_case(b"HISTORY") {
         let samples = monitor.history(args.get(2)).unwrap_or_default();
         encode::array(out, samples.len());
