@@ -342,12 +342,14 @@ pub fn run(mut config: Config) -> io::Result<()> {
                 return Err(e);
             }
         }
-        if sigterm.load(Ordering::Relaxed) || sigint.load(Ordering::Relaxed) {
-            let name = if sigint.load(Ordering::Relaxed) {
-                "SIGINT"
-            } else {
-                "SIGTERM"
-            };
+        // Taken (cleared) before the attempt: a signal that arrives while a failed final
+        // save unwinds is kept for the next turn, not cleared with this one.
+        let (term, int) = (
+            sigterm.swap(false, Ordering::Relaxed),
+            sigint.swap(false, Ordering::Relaxed),
+        );
+        if term || int {
+            let name = if int { "SIGINT" } else { "SIGTERM" };
             info!("Received {name} scheduling shutdown...");
             // As Redis: a signal saves when save points are configured, and a save that
             // fails keeps the server up.
@@ -355,8 +357,6 @@ pub fn run(mut config: Config) -> io::Result<()> {
             if !save || save_before_exit(&engine, &clock) {
                 break;
             }
-            sigterm.store(false, Ordering::Relaxed);
-            sigint.store(false, Ordering::Relaxed);
         }
         if loader.as_ref().is_some_and(|h| h.is_finished()) {
             if let Some(h) = loader.take() {
