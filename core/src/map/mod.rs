@@ -32,7 +32,7 @@ mod tests;
 #[cfg(all(test, kv_shuttle))]
 mod shuttle_tests;
 
-pub use table::{HopTable, Slot};
+pub use table::{freed_array_bytes, HopTable, Slot};
 
 use crate::sync::{CachePadded, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use alloc::boxed::Box;

@@ -3,10 +3,10 @@
 //! Every entry lives within [`NEIGHBORHOOD`] buckets of its *home* bucket (chosen from the
 //! low 32 bits of its hash), and the home bucket's hop bitmap records which of those buckets
 //! hold its entries, so a lookup reads one bitmap and at most [`NEIGHBORHOOD`] buckets, each
-//! filtered by an 8-bit tag (from the hash's top byte) before the key is compared.
+//! filtered by a 4-bit tag (from the hash's top bits) before the key is compared.
 //!
 //! Layout: two parallel arrays, one `u32` of metadata a bucket (the bucket's hop bitmap in
-//! the low [`NEIGHBORHOOD`] bits, the tag of the entry it holds in the top 8, 0 = empty),
+//! the low [`NEIGHBORHOOD`] bits, the tag of the entry it holds in the top 4, 0 = empty),
 //! and the entries (`Option<T>`). A lookup reads the home's word, the words of the candidate
 //! buckets (usually on the same cache line) and then only the entry whose tag matches: the
 //! metadata is small enough to stay in cache more often than the entries, as hashbrown's
@@ -16,12 +16,14 @@
 //!
 //! Limits and what happens at them, so that no insert loops forever and no input grows
 //! memory without bound:
-//! - the table grows (by [`GROWTH`], 1.25x: to a load of about 0.76) when an insert would pass
-//!   a load of [`MAX_LOAD`], or when no free bucket can be brought home and the load is at
-//!   least [`MIN_LOAD_TO_GROW`] (in tables of thousands of buckets that happens from a load
-//!   of about 0.8 on, at 0.93 in half the growths);
-//! - otherwise (keys whose hashes crowd one neighbourhood in a sparse table) the entry goes
-//!   to a small overflow *stash*, searched only when it is not empty. Every resize re-places
+//! - the table grows (by [`GROWTH`], 1.125x: to a load of about 0.83) when an insert would pass
+//!   a load of [`MAX_LOAD`], or when no free bucket can be brought home, the stash holds
+//!   [`STASH_BEFORE_GROWTH`] entries already and the load is at least [`MIN_LOAD_TO_GROW`]
+//!   (in tables of thousands of buckets displacements fail from a load of about 0.85 on,
+//!   mostly between 0.88 and 0.96);
+//! - otherwise (a stash not yet that full, or keys whose hashes crowd one neighbourhood in
+//!   a sparse table) the entry goes to a small overflow *stash*, searched only when it is
+//!   not empty. Every resize re-places
 //!   stashed entries, and an entry that still finds no place goes to the new stash, so a
 //!   resize never recurses. A displacement failure grows the table only if the grown
 //!   table would still be loaded to [`MIN_LOAD_TO_GROW`], so the table never has more than
@@ -40,16 +42,22 @@
 //! through them. Miri runs the unit tests (`ci/miri`).
 #![allow(unsafe_code)]
 
+use crate::sync::{AtomicUsize, Ordering};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::mem::{size_of, MaybeUninit};
 
 /// Buckets in a neighbourhood: an entry is at most `NEIGHBORHOOD - 1` buckets after its home.
 /// The hop bitmap shares a `u32` with the tag, a word every target has (and no atomics are
-/// needed at all: the segment lock guards the table).
-pub const NEIGHBORHOOD: usize = 24;
+/// needed at all: the segment lock guards the table). 28, not 24: a wider neighbourhood
+/// lets tables of a few thousand buckets fill to about 0.93 before a displacement fails
+/// (0.90 at 24), for a 4-bit tag that sends 1 in 15 non-matching candidates to a key
+/// comparison instead of 1 in 255 (a lookup has about one candidate).
+pub const NEIGHBORHOOD: usize = 28;
 /// The hop-bitmap bits of a metadata word.
 const HOP_MASK: u32 = (1 << NEIGHBORHOOD) - 1;
+/// Bits of a metadata word that hold the tag (the hash's top bits; 0 is [`EMPTY`]).
+const TAG_BITS: usize = 32 - NEIGHBORHOOD;
 /// The farthest an insert looks for a free bucket, in buckets from home.
 pub const ADD_RANGE: usize = 512;
 /// The fewest home buckets an allocated table has.
@@ -57,14 +65,23 @@ pub const MIN_CAPACITY: usize = 16;
 /// The most home buckets one table has (homes are computed from 32 hash bits). Past it,
 /// inserts that find no place go to the stash.
 pub const MAX_CAPACITY: usize = 1 << 31;
-/// The table grows before an insert would take its load past this fraction (19/20; 0.9
-/// before, which cost 4% more memory a key at a million keys, and was no faster).
-pub const MAX_LOAD: (usize, usize) = (19, 20);
-/// A growth multiplies the home buckets by this fraction (5/4): the load goes from about
-/// 0.93 ([`MAX_LOAD`] or a failed displacement) to about 0.74, so it averages about 0.8
-/// (memory per key; 256 segments of random keys, 500k to 2M entries) at the price of rehashing each entry about 4 times per doubling of the keys instead
-/// of 2 (what 1.5x cost).
-pub const GROWTH: (usize, usize) = (5, 4);
+/// The table grows before an insert would take its load past this fraction (97/100; most
+/// growths come earlier, from a failed displacement between 0.88 and 0.96).
+pub const MAX_LOAD: (usize, usize) = (97, 100);
+/// A growth multiplies the home buckets by this fraction (9/8): the load goes from about
+/// 0.93 to about 0.83, so it averages 0.89 with [`STASH_BEFORE_GROWTH`] (256 segments of
+/// random keys, 500k to 2M entries, `benches/examples/table_load.rs`; 0.80 with 5/4,
+/// 24-bucket neighbourhoods and no stash before growing, which cost a 16-byte key with a
+/// 16-byte value 6 more bytes). The price: each entry is moved about 8 times per doubling
+/// of the keys instead of 4, which inserting new keys pays (server CPU for 1M pipelined
+/// SETs of new keys about a fifth more; lookups unchanged).
+pub const GROWTH: (usize, usize) = (9, 8);
+/// Entries a table stashes after failed displacements before the next failure grows it
+/// (8): most growths come from a failed displacement, and a few stashed entries delay
+/// them, raising the average load from 0.864 to 0.888 (about one byte a key of a 16-byte
+/// key with a 16-byte value). A lookup that misses compares its hash with each stashed
+/// entry's (a hit is found in the buckets first).
+pub const STASH_BEFORE_GROWTH: usize = 8;
 /// A failed displacement grows the table only at this load or more (1/4); below it the
 /// entry goes to the stash instead, which bounds memory when hashes crowd together.
 pub const MIN_LOAD_TO_GROW: (usize, usize) = (1, 4);
@@ -79,6 +96,18 @@ pub const PREFIX_SHIFT: u32 = 12;
 pub const REHASH_BATCH: usize = 16;
 /// A removal that leaves the load below this fraction (1/8) shrinks the table.
 pub const MIN_LOAD: (usize, usize) = (1, 8);
+
+/// Bytes of bucket arrays that rebuilds have let go, all tables of the process together,
+/// since it started (wrapping): see [`freed_array_bytes`].
+static FREED_ARRAY_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of bucket arrays that table rebuilds have freed so far, process-wide (a counter
+/// that wraps). A growing keyspace frees far more than it keeps (a 9/8 growth frees the
+/// whole old array to keep an eighth more), so a frontend that gives free memory back to
+/// the system watches this as well as `used_memory` (kv_server's `malloc::Trimmer`).
+pub fn freed_array_bytes() -> usize {
+    FREED_ARRAY_BYTES.load(Ordering::Relaxed)
+}
 
 /// The tag of an empty bucket; the tags of entries are never 0.
 const EMPTY: u8 = 0;
@@ -122,7 +151,7 @@ pub enum Slot {
 /// A hopscotch hash table of `T`, hashed by the caller.
 pub struct HopTable<T> {
     /// Per bucket: bit `i` (`i < NEIGHBORHOOD`) set when bucket `b + i` holds an entry whose
-    /// home is `b`; the top 8 bits are the tag of the entry in `b` ([`EMPTY`] if none). Both
+    /// home is `b`; the top [`TAG_BITS`] bits are the tag of the entry in `b` ([`EMPTY`] if none). Both
     /// arrays have `cap + NEIGHBORHOOD - 1` buckets (the last ones only ever hold entries
     /// whose homes are near the end), or none before the first insert.
     meta: Box<[u32]>,
@@ -168,10 +197,10 @@ fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// The hash's top byte, with 0 (the empty tag) mapped to 1.
+/// The hash's top [`TAG_BITS`] bits, with 0 (the empty tag) mapped to 1.
 #[inline]
 fn tag_of(hash: u64) -> u8 {
-    ((hash >> 56) as u8).max(1)
+    ((hash >> (64 - TAG_BITS)) as u8).max(1)
 }
 
 impl<T> HopTable<T> {
@@ -389,11 +418,12 @@ impl<T> HopTable<T> {
                 }
                 Err(v) => {
                     value = v;
-                    // Grow only if the grown table would still be loaded to at least
-                    // MIN_LOAD_TO_GROW: crowded hashes then go to the stash instead.
+                    // The first few failures go to the stash; then grow, but only if the
+                    // grown table would still be loaded to at least MIN_LOAD_TO_GROW:
+                    // crowded hashes then go to the stash instead.
                     let cap = self.grown_capacity();
                     let sparse = (self.len + 1) * MIN_LOAD_TO_GROW.1 < cap * MIN_LOAD_TO_GROW.0;
-                    if sparse || cap <= self.cap {
+                    if sparse || cap <= self.cap || self.stash.len() < STASH_BEFORE_GROWTH {
                         self.stash.push((hash, value));
                         self.len += 1;
                         return Slot::Stash(self.stash.len() - 1);
@@ -406,10 +436,10 @@ impl<T> HopTable<T> {
     }
 
     /// The capacity a growth goes to: [`GROWTH`] times the current one, and a load of at
-    /// most 0.75 (after a displacement failure at a low load).
+    /// most 8/9 (after a displacement failure at a low load).
     fn grown_capacity(&self) -> usize {
         let by = self.cap.saturating_mul(GROWTH.0) / GROWTH.1;
-        let room = (self.len + 1).saturating_mul(4) / 3;
+        let room = (self.len + 1).saturating_mul(GROWTH.0) / GROWTH.1;
         by.max(room).max(self.cap + 1).min(MAX_CAPACITY)
     }
 
@@ -430,28 +460,33 @@ impl<T> HopTable<T> {
         new.resizes = self.resizes + 1;
         let mut old = core::mem::replace(self, new);
         let stash = core::mem::take(&mut old.stash);
-        // Entries are hashed REHASH_BATCH at a time, then placed: a hasher that reads
-        // memory outside the entry (a boxed key) then has that many independent reads in
-        // flight instead of one miss after another.
-        let mut batch: Vec<(u64, T)> = Vec::with_capacity(REHASH_BATCH.min(old.len));
+        // Entries are hashed REHASH_BATCH at a time where they are, then moved straight
+        // to their new buckets: a hasher that reads memory outside the entry (a boxed key)
+        // then has that many independent reads in flight instead of one miss after
+        // another, and an entry is copied once (through a batch of taken entries it was
+        // copied twice, and the copies of 48-byte entries through the stack stalled on
+        // store forwarding: a fifth of the time of rebuilds).
+        let mut batch = [(0usize, 0u64); REHASH_BATCH];
         let mut next = 0;
         while next < old.vals.len() {
-            while batch.len() < REHASH_BATCH && next < old.vals.len() {
-                if let Some(v) = old.take_entry(next) {
-                    batch.push((0, v));
+            let mut n = 0;
+            while n < REHASH_BATCH && next < old.vals.len() {
+                if let (Some(v), Some(slot)) = (old.entry(next), batch.get_mut(n)) {
+                    *slot = (next, hasher(v));
+                    n += 1;
                 }
                 next += 1;
             }
-            for (h, v) in batch.iter_mut() {
-                *h = hasher(v);
-            }
-            for (hash, v) in batch.drain(..) {
-                self.put_rehashed(hash, v);
+            for &(i, hash) in batch.iter().take(n) {
+                if let Some(v) = old.take_entry(i) {
+                    self.put_rehashed(hash, v);
+                }
             }
         }
         for (hash, v) in stash {
             self.put_rehashed(hash, v);
         }
+        FREED_ARRAY_BYTES.fetch_add(old.vals.len() * Self::bucket_bytes(), Ordering::Relaxed);
     }
 
     /// Places an entry during a rebuild (in the stash if it finds no bucket).
