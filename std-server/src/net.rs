@@ -381,7 +381,7 @@ pub fn run(mut config: Config) -> io::Result<()> {
         }
         if last_rss.elapsed() >= Duration::from_secs(1) {
             last_rss = Instant::now();
-            trimmer.tick(engine.used_memory_fast());
+            trimmer.tick(engine.used_memory_fast(), kv_core::map::freed_array_bytes());
             engine
                 .stats
                 .rss_bytes
