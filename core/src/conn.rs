@@ -542,7 +542,15 @@ impl Conn {
                     pos += consumed;
                 }
                 Err(e) => {
+                    let mark = self.output.len();
                     e.reply(&mut self.output);
+                    // Counted in `total_error_replies` and Errorstats, as Redis's
+                    // `addReplyError` counts its protocol errors.
+                    env.engine
+                        .stats
+                        .errors
+                        .lock()
+                        .record(self.output.get(mark..).unwrap_or_default());
                     self.state = State::Closing;
                 }
             }

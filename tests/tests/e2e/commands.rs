@@ -772,7 +772,7 @@ fn memory_stats_and_doctor_answer_as_redis() {
 
 /// Error replies are counted as Redis counts them: `total_error_replies` and one
 /// `errorstat_<CODE>` line per code (rejected and failed calls, errors inside EXEC,
-/// EXECABORT), both cleared by CONFIG RESETSTAT.
+/// EXECABORT, a protocol error), both cleared by CONFIG RESETSTAT.
 #[test]
 fn errorstats_count_error_replies_as_redis() {
     fn errors(c: &mut support::Raw) -> String {
@@ -812,6 +812,14 @@ fn errorstats_count_error_replies_as_redis() {
         ] {
             c.call(cmd);
         }
+        // A protocol error (the connection then closes) counts too.
+        let mut bad = s.raw();
+        bad.send(b"*abc\r\n");
+        assert_eq!(
+            bad.reply(),
+            b"-ERR Protocol error: invalid multibulk length\r\n"
+        );
+        assert!(bad.closed_within(Duration::from_secs(5)));
         got.push(errors(&mut c));
         c.call(&["CONFIG", "RESETSTAT"]);
         got.push(errors(&mut c));
@@ -819,7 +827,7 @@ fn errorstats_count_error_replies_as_redis() {
     }
     assert_eq!(seen[0], seen[1], "redis-server vs kv_server");
     assert!(
-        seen[1][1].contains("total_error_replies:11"),
+        seen[1][1].contains("total_error_replies:12"),
         "{}",
         seen[1][1]
     );
