@@ -119,6 +119,9 @@ fn bucket_bytes() -> usize {
 #[derive(Default)]
 struct ShardState {
     deadlines: BinaryHeap<Reverse<Deadline>>,
+    /// The time (Unix milliseconds) the deadlines count from: the present when the heap
+    /// was last empty or rebuilt by active expiry (see [`Deadline`]).
+    base: i64,
     /// Keys with a TTL.
     expires: usize,
     /// Heap bytes of keys and values.
@@ -154,48 +157,62 @@ impl ShardState {
     }
 }
 
-/// An entry of a shard's deadline heap, in 8 bytes: the time a key's TTL ends (absolute
-/// Unix milliseconds, clamped to `0..=DEADLINE_MAX_MS`) in the high 44 bits, the top 20 of
-/// the low 32 bits of its hash (which pick its home bucket,
-/// [`crate::map::HopTable::find_by_prefix`]) in the low 20. Ordered by time. An entry
-/// names the keys near that home whose time, clamped the same way, is the entry's: any of
-/// them is due when the entry is (a key whose TTL changed leaves its old entry stale).
+/// An entry of a shard's deadline heap, in 6 bytes: the time a key's TTL ends, in
+/// milliseconds after the shard's deadline base (`ShardState::base`, clamped to
+/// `0..=u32::MAX`), in the high 32 bits, and the top 16 of the low 32 bits of its hash
+/// (which pick its home bucket, [`crate::map::HopTable::find_by_prefix`]) in the low 16.
+/// Ordered by time. An entry names the keys near that home whose time, taken relative to
+/// the base and clamped the same way, is the entry's: any of them is due when the entry is
+/// (a key whose TTL changed leaves its old entry stale).
+///
+/// Clamping keeps that true: a time before the base counts as the base, when such a key is
+/// long expired; a time [`u32::MAX`] ms (49 days) or more after it never passes, because
+/// active expiry moves the base to the present ([`REBASE_AFTER_MS`]) before that, and
+/// recomputes the heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Deadline(u64);
+struct Deadline([u16; 3]);
 
-/// The latest time a [`Deadline`] holds exactly (2^44 - 1 ms: the year 2527); later TTLs are
-/// kept as this, so active expiry never removes such a key (reads still expire it).
-const DEADLINE_MAX_MS: i64 = (1 << 44) - 1;
+/// Active expiry rebuilds a shard's deadline heap from the present once its base is this
+/// far in the past (2^31 ms, 24.8 days): half the span a deadline holds, so no time after
+/// the span's end is ever taken for passed.
+pub const REBASE_AFTER_MS: i64 = 1 << 31;
 
 impl Deadline {
-    /// The entry of a key with hash `hash` whose time ends at `t`.
-    fn new(t: UnixMillis, hash: u64) -> Self {
-        Deadline((Self::clamp(t) << 20) | u64::from(Self::prefix_of(hash)))
+    /// The entry of a key with hash `hash` whose time ends at `t`, for base `base`.
+    fn new(t: UnixMillis, hash: u64, base: i64) -> Self {
+        let off = Self::offset(t, base);
+        Deadline([(off >> 16) as u16, off as u16, Self::prefix_of(hash) as u16])
     }
 
-    /// The part of a key's hash an entry keeps.
+    /// The part of a key's hash an entry keeps (16 bits).
     fn prefix_of(hash: u64) -> u32 {
         (hash as u32) >> PREFIX_SHIFT
     }
 
-    fn clamp(t: UnixMillis) -> u64 {
-        t.0.clamp(0, DEADLINE_MAX_MS) as u64
+    /// `t` relative to `base`, clamped to what an entry holds.
+    fn offset(t: UnixMillis, base: i64) -> u32 {
+        t.0.saturating_sub(base).clamp(0, i64::from(u32::MAX)) as u32
+    }
+
+    /// The time after the base.
+    fn off(self) -> u32 {
+        (u32::from(self.0[0]) << 16) | u32::from(self.0[1])
     }
 
     /// The hash prefix ([`crate::map::HopTable::find_by_prefix`]).
     fn prefix(self) -> u32 {
-        (self.0 & 0xF_FFFF) as u32
+        u32::from(self.0[2])
     }
 
     /// Whether the time has passed at `now` (keys it names are expired).
-    fn passed(self, now: UnixMillis) -> bool {
-        now.0 > (self.0 >> 20) as i64
+    fn passed(self, now: UnixMillis, base: i64) -> bool {
+        now.0 > base.saturating_add(i64::from(self.off()))
     }
 
     /// Whether entry `e` has a TTL at this entry's time.
-    fn matches(self, e: &Entry) -> bool {
+    fn matches(self, e: &Entry, base: i64) -> bool {
         e.expire_at()
-            .is_some_and(|t| Self::clamp(t) == self.0 >> 20)
+            .is_some_and(|t| Self::offset(t, base) == self.off())
     }
 }
 
@@ -207,7 +224,7 @@ pub const HEAP_REBUILD_SLACK: usize = 1024;
 pub const HEAP_SHRINK_MIN: usize = 64;
 
 /// A full deadline heap grows by `1 / HEAP_GROWTH` of its length (plus [`HEAP_SHRINK_MIN`]
-/// entries): 3% spare room on average, so a TTL costs about 8.25 bytes there; each entry
+/// entries): 3% spare room on average, so a TTL costs about 6.2 bytes there; each entry
 /// is copied about 16 times over the heap's growth, a few nanoseconds a key.
 pub const HEAP_GROWTH: usize = 16;
 
@@ -248,6 +265,7 @@ trait ShardOps {
         remove: bool,
         old: (Option<UnixMillis>, usize),
         new: (Option<UnixMillis>, usize),
+        now: UnixMillis,
     );
     fn create(
         &mut self,
@@ -258,7 +276,7 @@ trait ShardOps {
         hook: Hook<'_>,
         stale: Option<Slot>,
     );
-    fn push_deadline(&mut self, t: UnixMillis, hash: u64);
+    fn push_deadline(&mut self, t: UnixMillis, hash: u64, now: UnixMillis);
     fn remove_expired(&mut self, slot: Option<Slot>, hook: Hook<'_>);
     fn pre_image(&mut self, slot: Slot);
     fn rebuild_deadlines(&mut self);
@@ -302,7 +320,7 @@ impl ShardOps for Shard {
                 });
                 let after = (e.expire_at(), e.heap_bytes());
                 if remove || after != before {
-                    self.finish(s, hash, remove, before, after);
+                    self.finish(s, hash, remove, before, after, now);
                 }
                 r
             }
@@ -353,6 +371,7 @@ impl ShardOps for Shard {
         remove: bool,
         (old_ttl, before): (Option<UnixMillis>, usize),
         (new_ttl, after): (Option<UnixMillis>, usize),
+        now: UnixMillis,
     ) {
         if remove {
             self.remove(s);
@@ -364,7 +383,7 @@ impl ShardOps for Shard {
         st.bytes = st.bytes - before + after;
         st.expires = st.expires - usize::from(old_ttl.is_some()) + usize::from(new_ttl.is_some());
         if let Some(t) = new_ttl.filter(|t| Some(*t) != old_ttl) {
-            self.push_deadline(t, hash);
+            self.push_deadline(t, hash, now);
         }
     }
 
@@ -393,20 +412,24 @@ impl ShardOps for Shard {
         self.insert_new(hash, e, ());
         hook.created(key);
         if let Some(t) = ttl {
-            self.push_deadline(t, hash);
+            self.push_deadline(t, hash, now);
         }
     }
 
     /// Records a new deadline of the key with hash `hash` (rebuilding the heap when stale
     /// entries outnumber live ones).
-    fn push_deadline(&mut self, t: UnixMillis, hash: u64) {
+    fn push_deadline(&mut self, t: UnixMillis, hash: u64, now: UnixMillis) {
+        if self.extra.deadlines.is_empty() {
+            self.extra.base = now.0;
+        }
+        let base = self.extra.base;
         let heap = &mut self.extra.deadlines;
         // Grown by a sixteenth, not doubled: the heap's spare room is the part of a TTL's
-        // cost beyond its 8 bytes.
+        // cost beyond its 6 bytes.
         if heap.len() == heap.capacity() {
             heap.reserve_exact(heap.len() / HEAP_GROWTH + HEAP_SHRINK_MIN);
         }
-        heap.push(Reverse(Deadline::new(t, hash)));
+        heap.push(Reverse(Deadline::new(t, hash, base)));
         if self.extra.deadlines.len() > 2 * self.extra.expires + HEAP_REBUILD_SLACK {
             self.rebuild_deadlines();
         }
@@ -444,9 +467,16 @@ impl ShardOps for Shard {
 
     fn rebuild_deadlines(&mut self) {
         let seed = self.seed();
+        let base = self.extra.base;
         let heap = self
             .iter()
-            .filter_map(|(e, _)| Some(Reverse(Deadline::new(e.expire_at()?, e.key_hash(seed)))))
+            .filter_map(|(e, _)| {
+                Some(Reverse(Deadline::new(
+                    e.expire_at()?,
+                    e.key_hash(seed),
+                    base,
+                )))
+            })
             .collect();
         self.extra.deadlines = heap;
     }
@@ -456,11 +486,16 @@ impl ShardOps for Shard {
     fn reap(&mut self, now: UnixMillis, max: usize, hook: Hook<'_>) -> usize {
         let mut removed = 0;
         let seed = self.seed();
+        if rebase_due(&self.extra, now) {
+            self.extra.base = now.0;
+            self.rebuild_deadlines();
+        }
+        let base = self.extra.base;
         for _ in 0..max {
             let Some(&Reverse(d)) = self.extra.deadlines.peek() else {
                 break;
             };
-            if !d.passed(now) {
+            if !d.passed(now, base) {
                 break;
             }
             self.extra.deadlines.pop();
@@ -469,7 +504,7 @@ impl ShardOps for Shard {
             // hash is checked, not only its home: an entry must not take a neighbour's key
             // (whose own entry might then find none left, and leave this one for good).
             let due = self.find_by_prefix(d.prefix(), |e, _| {
-                d.matches(e)
+                d.matches(e, base)
                     && e.is_expired(now)
                     && Deadline::prefix_of(e.key_hash(seed)) == d.prefix()
             });
@@ -492,6 +527,13 @@ impl ShardOps for Shard {
         }
         removed
     }
+}
+
+/// Whether active expiry must move the deadline base of a shard with this state to `now`
+/// (see [`REBASE_AFTER_MS`]).
+#[inline]
+fn rebase_due(st: &ShardState, now: UnixMillis) -> bool {
+    !st.deadlines.is_empty() && now.0.saturating_sub(st.base) > REBASE_AFTER_MS
 }
 
 /// Removes `key` from its locked shard if its time has passed at `now` (lazy expiry after
@@ -1254,13 +1296,15 @@ impl Db {
         let mut removed = 0;
         for _ in 0..shards.min(self.map.segment_count()) {
             let i = self.reap_cursor.fetch_add(1, Ordering::Relaxed) & self.mask;
-            let due = self
-                .map
-                .read_segment(i)
-                .extra
-                .deadlines
-                .peek()
-                .is_some_and(|Reverse(d)| d.passed(now));
+            let due = {
+                let g = self.map.read_segment(i);
+                let st = &g.extra;
+                rebase_due(st, now)
+                    || st
+                        .deadlines
+                        .peek()
+                        .is_some_and(|Reverse(d)| d.passed(now, st.base))
+            };
             if due {
                 let mut g = self.wlock(i);
                 removed += g.reap(now, per_shard, self.hook());
@@ -1451,8 +1495,9 @@ impl Db {
                     else {
                         break;
                     };
+                    let base = g.extra.base;
                     let found = g
-                        .find_by_prefix(d.prefix(), |e, _| d.matches(e))
+                        .find_by_prefix(d.prefix(), |e, _| d.matches(e, base))
                         .and_then(|s| g.get(s));
                     if let Some((e, _)) = found {
                         let t = e.expire_at().map(|t| t.0);
@@ -1987,29 +2032,48 @@ mod tests {
     }
 
     #[test]
-    fn deadlines_take_8_bytes_order_by_time_and_clamp() {
-        assert_eq!(size_of::<Reverse<Deadline>>(), 8);
+    fn deadlines_take_6_bytes_order_by_time_and_clamp() {
+        assert_eq!(size_of::<Reverse<Deadline>>(), 6);
         let h = 0xDEAD_BEEF_1234_5678;
-        let a = Deadline::new(UnixMillis(1_000), h);
-        let b = Deadline::new(UnixMillis(1_001), 0);
+        let base = 500;
+        let a = Deadline::new(UnixMillis(1_000), h, base);
+        let b = Deadline::new(UnixMillis(1_001), 0, base);
         assert!(a < b);
         assert_eq!(a.prefix(), 0x1234_5678 >> PREFIX_SHIFT);
-        assert!(!a.passed(UnixMillis(1_000)) && a.passed(UnixMillis(1_001)));
-        // Before 1970 and past the year 2527, clamped: still ordered, still due (or never).
-        let past = Deadline::new(UnixMillis(-5), h);
-        assert!(past < a && past.passed(UnixMillis(1)));
-        let far = Deadline::new(UnixMillis(i64::MAX), h);
-        assert_eq!(far, Deadline::new(UnixMillis(DEADLINE_MAX_MS), h));
-        assert!(!far.passed(UnixMillis(DEADLINE_MAX_MS)));
-        // Active expiry removes keys whose time is before 1970, and never one whose time is
-        // past the clamp (a read expires it).
+        assert_eq!(a.prefix(), 0x1234);
+        assert!(!a.passed(UnixMillis(1_000), base) && a.passed(UnixMillis(1_001), base));
+        // Across the 16-bit halves of the time.
+        let c = Deadline::new(UnixMillis(base + 0x1_0000), h, base);
+        let d = Deadline::new(UnixMillis(base + 0xFFFF), !0, base);
+        assert!(d < c && d.off() == 0xFFFF && c.off() == 0x1_0000);
+        // Before the base: the base (such a key is expired by then); 49 days or more after
+        // it: clamped, never passed before the base moves.
+        let past = Deadline::new(UnixMillis(-5), h, base);
+        assert!(past < a && !past.passed(UnixMillis(base), base));
+        assert!(past.passed(UnixMillis(base + 1), base));
+        let far = Deadline::new(UnixMillis(i64::MAX), h, base);
+        assert_eq!(far.off(), u32::MAX);
+        assert_eq!(
+            far,
+            Deadline::new(UnixMillis(base + i64::from(u32::MAX)), h, base)
+        );
+        assert!(!far.passed(UnixMillis(base + i64::from(u32::MAX)), base));
+        // Active expiry removes keys whose time is before 1970, keeps a key 60 days away
+        // until its time even as the base moves (twice), and then removes it.
         let db = Db::with_shards(5, 1);
+        let day = 86_400_000;
         put(&db, b"old", b"v", Some(-10));
-        put(&db, b"far", b"v", Some(DEADLINE_MAX_MS + 10));
-        assert_eq!(db.reap(T0, 1, 10), 1);
-        assert_eq!(db.reap(UnixMillis(DEADLINE_MAX_MS + 5), 1, 10), 0);
+        put(&db, b"far", b"v", Some(T0.0 + 60 * day));
+        // The base is T0 (the heap was empty): the old time counts as T0.
+        assert_eq!(db.reap(T0, 1, 10), 0);
+        assert_eq!(db.reap(UnixMillis(T0.0 + 1), 1, 10), 1);
+        for d in [10, 26, 40, 53, 59] {
+            assert_eq!(db.reap(UnixMillis(T0.0 + d * day), 1, 10), 0, "day {d}");
+        }
+        assert_eq!(db.map.read_segment(0).extra.base, T0.0 + 53 * day);
         assert_eq!(db.len(), 1);
-        assert!(!db.exists(b"far", UnixMillis(DEADLINE_MAX_MS + 11)));
+        assert_eq!(db.reap(UnixMillis(T0.0 + 60 * day), 1, 10), 0, "not yet");
+        assert_eq!(db.reap(UnixMillis(T0.0 + 60 * day + 1), 1, 10), 1);
         assert_eq!(db.len(), 0);
     }
 

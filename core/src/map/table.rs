@@ -88,10 +88,12 @@ pub const MIN_LOAD_TO_GROW: (usize, usize) = (1, 4);
 /// Positions [`HopTable::random`] draws before it picks by rank (the load stays above
 /// [`MIN_LOAD`], so 64 draws almost never all miss).
 pub const RANDOM_PROBES: usize = 64;
-/// The low bits of a hash's low 32 that [`HopTable::find_by_prefix`] does without (12: a
-/// prefix is 20 bits, and the entries it may name have their homes within one bucket of
-/// each other while a table has fewer than 2^20 home buckets).
-pub const PREFIX_SHIFT: u32 = 12;
+/// The low bits of a hash's low 32 that [`HopTable::find_by_prefix`] does without (16: a
+/// prefix is 16 bits, what a 6-byte deadline of the keyspace keeps, and the entries it may
+/// name have their homes within one bucket of each other while a table has fewer than 2^16
+/// home buckets: 14 million keys in the keyspace's 256 segments; 2^k times that many, 2^k
+/// + 1 buckets).
+pub const PREFIX_SHIFT: u32 = 16;
 /// Entries a rebuild hashes before it places them (see `HopTable::rebuild`).
 pub const REHASH_BATCH: usize = 16;
 /// A removal that leaves the load below this fraction (1/8) shrinks the table.
