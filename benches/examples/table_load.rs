@@ -12,20 +12,15 @@
 
 use kv_core::map::HopTable;
 use std::time::Instant;
+use xxhash_rust::xxh3::xxh3_64;
 
 /// Segments of the keyspace's map (`kv_core::map::DEFAULT_SEGMENTS`).
 const SEGMENTS: usize = 256;
 
-/// xorshift64*, seeded: the same hashes every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
+/// The hash of key number `n`: XXH3 of the number, as random as the keyspace's hashes and
+/// the same every run.
+fn hash(n: usize) -> u64 {
+    xxh3_64(&(n as u64).to_le_bytes())
 }
 
 fn segment(h: u64) -> usize {
@@ -39,12 +34,11 @@ fn main() {
         .unwrap_or(2_000_000)
         .max(1);
     let mut tables: Vec<HopTable<[u64; 6]>> = (0..SEGMENTS).map(|_| HopTable::new()).collect();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut loads = Vec::new();
     let (mut at_1m, mut at_bench) = (None, None);
     let start = Instant::now();
     for n in 1..=keys {
-        let h = rng.next();
+        let h = hash(n);
         tables[segment(h)].insert_unique(h, [h, 0, 0, 0, 0, 0], |v| v[0]);
         let sample = n >= keys / 4 && n % 10_000 == 0;
         if sample || n == 1_000_000 || n == 981_684 {
@@ -63,12 +57,11 @@ fn main() {
     }
     let insert = start.elapsed();
     let start = Instant::now();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut hits, mut misses) = (0usize, 0usize);
-    for _ in 0..keys {
-        let h = rng.next();
+    for n in 1..=keys {
+        let h = hash(n);
         hits += usize::from(tables[segment(h)].find(h, |v| v[0] == h).is_some());
-        let m = h ^ 0x5555_0000_0000_0000;
+        let m = hash(keys + n);
         misses += usize::from(tables[segment(m)].find(m, |v| v[0] == m).is_none());
     }
     let find = start.elapsed();
