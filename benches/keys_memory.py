@@ -2,14 +2,16 @@
 """Memory per key of strings: kv_server vs redis-server, side by side in one run.
 
     benches/keys_memory.py [--kv-bin PATH] [--keys 1000000] [--rounds 1] [--benchmark-load]
+                           [--only NAME-PART]
 
 For each load (16-byte values; 100-byte values; integers; 16-byte values with a TTL), each
 server starts empty, takes --keys SETs of 16-byte key names (pipelined), and the script prints
 the RSS growth per key (/proc/PID/statm after minus before, divided by DBSIZE) and
 used_memory growth per key, for both, and the ratio kv/redis. With --benchmark-load it also
 fills each server with `redis-benchmark -t set -d 16 -r KEYS -n 4*KEYS` (50 connections, not
-pipelined, spread over kv_server's workers: the load issue 12 measures; about 63% of the
-SETs overwrite). Servers started here are stopped by PID.
+pipelined, spread over kv_server's workers: the load issue 12 measures; about 75% of the
+SETs overwrite). --only runs the loads whose names contain NAME-PART. Servers started here
+are stopped by PID.
 """
 import argparse
 import os

@@ -16,16 +16,15 @@
 //!
 //! Limits and what happens at them, so that no insert loops forever and no input grows
 //! memory without bound:
-//! - the table grows (by [`GROWTH`], 1.125x: to a load of about 0.83) when an insert would pass
-//!   a load of [`MAX_LOAD`], or when no free bucket can be brought home, the stash holds
-//!   [`STASH_BEFORE_GROWTH`] entries already and the load is at least [`MIN_LOAD_TO_GROW`]
-//!   (in tables of thousands of buckets displacements fail from a load of about 0.85 on,
-//!   mostly between 0.88 and 0.96);
+//! - the table grows (by [`GROWTH`], 1.125x: to a load of about 0.83) when an insert would
+//!   pass a load of [`MAX_LOAD`], or when no free bucket can be brought home, the stash
+//!   holds [`STASH_BEFORE_GROWTH`] entries already and the load is at least
+//!   [`MIN_LOAD_TO_GROW`] (in tables of thousands of buckets displacements fail from a load
+//!   of about 0.85 on, mostly between 0.88 and 0.96);
 //! - otherwise (a stash not yet that full, or keys whose hashes crowd one neighbourhood in
 //!   a sparse table) the entry goes to a small overflow *stash*, searched only when it is
-//!   not empty. Every resize re-places
-//!   stashed entries, and an entry that still finds no place goes to the new stash, so a
-//!   resize never recurses. A displacement failure grows the table only if the grown
+//!   not empty. Every resize re-places stashed entries, and an entry that still finds no
+//!   place goes to the new stash, so a resize never recurses. A displacement failure grows the table only if the grown
 //!   table would still be loaded to [`MIN_LOAD_TO_GROW`], so the table never has more than
 //!   `len / MIN_LOAD_TO_GROW` home buckets (or [`MIN_CAPACITY`]), whatever the hashes;
 //! - it shrinks to a load of 0.5 when a removal leaves it below [`MIN_LOAD`].
@@ -153,9 +152,9 @@ pub enum Slot {
 /// A hopscotch hash table of `T`, hashed by the caller.
 pub struct HopTable<T> {
     /// Per bucket: bit `i` (`i < NEIGHBORHOOD`) set when bucket `b + i` holds an entry whose
-    /// home is `b`; the top [`TAG_BITS`] bits are the tag of the entry in `b` ([`EMPTY`] if none). Both
-    /// arrays have `cap + NEIGHBORHOOD - 1` buckets (the last ones only ever hold entries
-    /// whose homes are near the end), or none before the first insert.
+    /// home is `b`; the top [`TAG_BITS`] bits are the tag of the entry in `b` ([`EMPTY`] if
+    /// none). Both arrays have `cap + NEIGHBORHOOD - 1` buckets (the last ones only ever
+    /// hold entries whose homes are near the end), or none before the first insert.
     meta: Box<[u32]>,
     /// The entries: initialised exactly where the tag is not [`EMPTY`].
     vals: Box<[MaybeUninit<T>]>,
